@@ -1,0 +1,228 @@
+//! The audit log: an append-only, hash-chained record of every read or write of
+//! case-level data, and of every denied call, in the service's own database.
+//!
+//! Each record's hash covers its fields and the previous record's hash, so
+//! changing, removing or reordering a record breaks the chain from that point;
+//! [`AuditLog::verify`] finds the first broken link.
+
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Backend, Database, DbError, now_micros};
+
+/// The hash before the first record.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Serialises appends to the chain (and to the outbox) on PostgreSQL.
+pub(crate) const WRITE_LOCK_KEY: i64 = 0x5c1a_0001;
+
+/// What happened, by whom, to which record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Token subject of the caller (empty when unauthenticated).
+    pub subject: String,
+    /// The caller's roles, comma-separated.
+    pub roles: String,
+    /// The gRPC method.
+    pub method: String,
+    /// Resource name read or written (empty for denied calls and lists).
+    pub resource: String,
+    /// Jurisdiction of the resource.
+    pub jurisdiction: String,
+    /// `ok`, `denied: ...`, or `error: <code>`.
+    pub outcome: String,
+}
+
+/// A stored audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAuditRecord {
+    /// Position in the chain.
+    pub seq: i64,
+    /// When, in microseconds since the epoch.
+    pub record_time: i64,
+    /// Trace id of the call.
+    pub trace_id: String,
+    /// The record.
+    pub record: AuditRecord,
+    /// Hash of the previous record.
+    pub prev_hash: String,
+    /// This record's hash.
+    pub hash: String,
+}
+
+/// The first broken link found by [`AuditLog::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenLink {
+    /// Sequence number of the first record whose hash does not match.
+    pub seq: i64,
+    /// Why.
+    pub reason: String,
+}
+
+/// The audit log of one service database.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    db: Database,
+}
+
+impl AuditLog {
+    /// The audit log in `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Appends a record in its own transaction.
+    pub async fn record(&self, record: AuditRecord) -> Result<(), DbError> {
+        let mut tx = self.db.begin_write().await?;
+        append(&mut tx, self.db.backend(), &record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Walks the chain from the start and returns the first broken link, if any.
+    pub async fn verify(&self) -> Result<Option<BrokenLink>, DbError> {
+        let mut prev = GENESIS.to_owned();
+        let mut after = 0i64;
+        let mut expected_seq: Option<i64> = None;
+        loop {
+            let rows = sqlx::query(
+                "SELECT seq, record_time, subject, roles, method, resource, jurisdiction, outcome, \
+                 trace_id, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000",
+            )
+            .bind(after)
+            .fetch_all(self.db.pool())
+            .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            for row in rows {
+                let stored = stored_from_row(&row)?;
+                if let Some(expected) = expected_seq
+                    && stored.seq != expected
+                {
+                    return Ok(Some(BrokenLink {
+                        seq: expected,
+                        reason: "a record is missing".to_owned(),
+                    }));
+                }
+                if stored.prev_hash != prev {
+                    return Ok(Some(BrokenLink {
+                        seq: stored.seq,
+                        reason: "the previous-hash link does not match".to_owned(),
+                    }));
+                }
+                let hash = chain_hash(&prev, stored.record_time, &stored.trace_id, &stored.record);
+                if hash != stored.hash {
+                    return Ok(Some(BrokenLink {
+                        seq: stored.seq,
+                        reason: "the record does not match its hash".to_owned(),
+                    }));
+                }
+                prev = stored.hash;
+                after = stored.seq;
+                expected_seq = Some(stored.seq + 1);
+            }
+        }
+    }
+
+    /// The most recent records, newest first.
+    pub async fn recent(&self, limit: i64) -> Result<Vec<StoredAuditRecord>, DbError> {
+        let rows = sqlx::query(
+            "SELECT seq, record_time, subject, roles, method, resource, jurisdiction, outcome, \
+             trace_id, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(stored_from_row).collect()
+    }
+}
+
+fn stored_from_row(row: &sqlx::any::AnyRow) -> Result<StoredAuditRecord, DbError> {
+    Ok(StoredAuditRecord {
+        seq: row.try_get("seq")?,
+        record_time: row.try_get("record_time")?,
+        trace_id: row.try_get("trace_id")?,
+        record: AuditRecord {
+            subject: row.try_get("subject")?,
+            roles: row.try_get("roles")?,
+            method: row.try_get("method")?,
+            resource: row.try_get("resource")?,
+            jurisdiction: row.try_get("jurisdiction")?,
+            outcome: row.try_get("outcome")?,
+        },
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Takes the per-database write lock on PostgreSQL until the transaction ends,
+/// so chain appends and outbox cursors follow commit order. SQLite transactions
+/// begun with [`Database::begin_write`] hold the write lock already.
+pub(crate) async fn lock_for_append(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<(), DbError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Appends a record inside the caller's transaction, so the record commits with
+/// the change it describes (or not at all).
+pub async fn append(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    record: &AuditRecord,
+) -> Result<(), DbError> {
+    lock_for_append(conn, backend).await?;
+    let prev: Option<String> =
+        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
+    let time = now_micros();
+    let trace_id = crate::telemetry::current_trace_id();
+    let hash = chain_hash(&prev, time, &trace_id, record);
+    sqlx::query(
+        "INSERT INTO audit_log (record_time, subject, roles, method, resource, jurisdiction, \
+         outcome, trace_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(time)
+    .bind(&record.subject)
+    .bind(&record.roles)
+    .bind(&record.method)
+    .bind(&record.resource)
+    .bind(&record.jurisdiction)
+    .bind(&record.outcome)
+    .bind(&trace_id)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn chain_hash(prev: &str, time: i64, trace_id: &str, r: &AuditRecord) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev.as_bytes());
+    hasher.update(time.to_be_bytes());
+    for field in [
+        &r.subject,
+        &r.roles,
+        &r.method,
+        &r.resource,
+        &r.jurisdiction,
+        &r.outcome,
+        &trace_id.to_owned(),
+    ] {
+        // Length-prefixed so that moving bytes between fields changes the hash.
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}

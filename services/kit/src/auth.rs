@@ -1,0 +1,673 @@
+//! Authentication and authorisation.
+//!
+//! Every RPC but health and reflection needs `authorization: Bearer <JWT>`. The
+//! token is verified by issuer, audience, expiry and signature (HS256 with a
+//! shared secret for development; RS256/ES256 keys from a JWKS file for
+//! deployments). Which roles may call which RPC is a declarative table per
+//! service ([`MethodRule`]), checked by [`AuthLayer`] before the handler runs; an
+//! RPC missing from the table is denied. Handlers then check the jurisdiction of
+//! the resource with [`Caller::authorize_jurisdiction`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use jsonwebtoken::jwk::{JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tonic::Status;
+
+use crate::audit::{AuditLog, AuditRecord};
+use crate::error::ApiError;
+
+/// A role a caller may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A local agency reporting incidents.
+    Reporter,
+    /// A member of a review team.
+    Reviewer,
+    /// The lead of a review (Systems Change Review lead).
+    ScrLead,
+    /// An analyst of one jurisdiction's aggregate data.
+    Analyst,
+    /// A partnership member seeing pooled, de-identified data only.
+    Partner,
+    /// An administrator of one jurisdiction.
+    Admin,
+    /// Another SCIR service.
+    Service,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 7] = [
+        Role::Reporter,
+        Role::Reviewer,
+        Role::ScrLead,
+        Role::Analyst,
+        Role::Partner,
+        Role::Admin,
+        Role::Service,
+    ];
+
+    /// The role's name in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reporter => "reporter",
+            Role::Reviewer => "reviewer",
+            Role::ScrLead => "scr_lead",
+            Role::Analyst => "analyst",
+            Role::Partner => "partner",
+            Role::Admin => "admin",
+            Role::Service => "service",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role `{s}`"))
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The claims of a SCIR token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Who the caller is (a user or service id; not a name).
+    pub sub: String,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+    /// The jurisdiction the caller acts for.
+    pub jurisdiction: String,
+    /// The caller's roles; unknown role names are ignored.
+    pub roles: Vec<String>,
+}
+
+/// The authenticated caller of an RPC, available in the request extensions.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Token subject.
+    pub subject: String,
+    /// The jurisdiction the caller acts for.
+    pub jurisdiction: String,
+    /// Roles the caller holds.
+    pub roles: Vec<Role>,
+    /// Roles that let the caller into the current RPC.
+    pub granted: Vec<Role>,
+}
+
+impl Caller {
+    /// Whether the caller holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether any of the roles that let the caller into this RPC is one of `roles`.
+    pub fn granted_any(&self, roles: &[Role]) -> bool {
+        self.granted.iter().any(|r| roles.contains(r))
+    }
+
+    /// Allows the call when the resource belongs to the caller's jurisdiction or
+    /// to a jurisdiction whose parent is the caller's (a state over its counties).
+    /// `service` callers act for every jurisdiction.
+    pub fn authorize_jurisdiction(
+        &self,
+        resource_jurisdiction: &str,
+        parent: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if self.has(Role::Service)
+            || self.jurisdiction == resource_jurisdiction
+            || parent.is_some_and(|p| p == self.jurisdiction)
+        {
+            Ok(())
+        } else {
+            Err(ApiError::PermissionDenied(
+                "the resource belongs to another jurisdiction".to_owned(),
+            ))
+        }
+    }
+
+    /// The roles as one comma-separated string, for audit records.
+    pub fn roles_string(&self) -> String {
+        self.roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The caller of a request, put there by [`AuthLayer`].
+    pub fn of<T>(request: &tonic::Request<T>) -> Result<Caller, ApiError> {
+        request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::Unauthenticated("no verified caller".to_owned()))
+    }
+}
+
+/// Who may call one RPC.
+#[derive(Debug, Clone, Copy)]
+pub struct MethodRule {
+    /// Full gRPC path, e.g. `/scir.intake.v1.IntakeService/ReportIncident`.
+    pub method: &'static str,
+    /// Roles allowed to call it.
+    pub roles: &'static [Role],
+}
+
+/// A secret read from configuration; never printed.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// How tokens are verified.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthConfig {
+    /// Expected `iss` claim of every token.
+    #[arg(
+        long = "jwt-issuer",
+        env = "SCIR_JWT_ISSUER",
+        default_value = "scir-dev"
+    )]
+    pub issuer: String,
+    /// Expected `aud` claim of every token.
+    #[arg(
+        long = "jwt-audience",
+        env = "SCIR_JWT_AUDIENCE",
+        default_value = "scir"
+    )]
+    pub audience: String,
+    /// HS256 shared secret (development). Exactly one of this and the JWKS file.
+    #[arg(
+        long = "jwt-hs256-secret",
+        env = "SCIR_JWT_HS256_SECRET",
+        hide_env_values = true
+    )]
+    pub hs256_secret: Option<Secret>,
+    /// JWKS file with the RS256/ES256 public keys of the identity provider.
+    #[arg(long = "jwt-jwks-file", env = "SCIR_JWT_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+}
+
+/// Verifies bearer tokens.
+#[derive(Clone)]
+pub struct Verifier {
+    issuer: String,
+    audience: String,
+    keys: Arc<Keys>,
+}
+
+enum Keys {
+    Hs256(DecodingKey),
+    Jwks(HashMap<String, (Algorithm, DecodingKey)>),
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The configuration does not allow verifying tokens.
+    #[error("auth configuration: {0}")]
+    Config(String),
+    /// The token is missing, malformed, expired, or not ours.
+    #[error("{0}")]
+    Token(String),
+}
+
+impl Verifier {
+    /// A verifier from configuration.
+    pub fn from_config(config: &AuthConfig) -> Result<Self, AuthError> {
+        let keys = match (&config.hs256_secret, &config.jwks_file) {
+            (Some(secret), None) => {
+                if secret.expose().len() < 32 {
+                    return Err(AuthError::Config(
+                        "the HS256 secret must be at least 32 bytes".to_owned(),
+                    ));
+                }
+                Keys::Hs256(DecodingKey::from_secret(secret.expose().as_bytes()))
+            }
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    AuthError::Config(format!("reading JWKS file {}: {e}", path.display()))
+                })?;
+                Keys::Jwks(
+                    parse_jwks(&text).map_err(|e| {
+                        AuthError::Config(format!("JWKS file {}: {e}", path.display()))
+                    })?,
+                )
+            }
+            _ => {
+                return Err(AuthError::Config(
+                    "set exactly one of SCIR_JWT_HS256_SECRET and SCIR_JWT_JWKS_FILE".to_owned(),
+                ));
+            }
+        };
+        Ok(Self {
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            keys: Arc::new(keys),
+        })
+    }
+
+    /// Verifies a token and returns the caller it identifies.
+    pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthError::Token("malformed token".to_owned()))?;
+        let (algorithm, key) = match &*self.keys {
+            Keys::Hs256(key) => (Algorithm::HS256, key),
+            Keys::Jwks(keys) => {
+                let kid = header
+                    .kid
+                    .as_deref()
+                    .ok_or_else(|| AuthError::Token("token has no key id".to_owned()))?;
+                let (alg, key) = keys
+                    .get(kid)
+                    .ok_or_else(|| AuthError::Token("unknown signing key".to_owned()))?;
+                (*alg, key)
+            }
+        };
+        if header.alg != algorithm {
+            return Err(AuthError::Token("unexpected signing algorithm".to_owned()));
+        }
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            AuthError::Token(
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => "token expired",
+                    ErrorKind::InvalidSignature => "bad token signature",
+                    ErrorKind::InvalidAudience => "token is for another audience",
+                    ErrorKind::InvalidIssuer => "token from an unknown issuer",
+                    _ => "invalid token",
+                }
+                .to_owned(),
+            )
+        })?;
+        let claims = data.claims;
+        if claims.jurisdiction.is_empty() {
+            return Err(AuthError::Token("token has no jurisdiction".to_owned()));
+        }
+        Ok(Caller {
+            subject: claims.sub,
+            jurisdiction: claims.jurisdiction,
+            roles: claims.roles.iter().filter_map(|r| r.parse().ok()).collect(),
+            granted: Vec::new(),
+        })
+    }
+}
+
+fn parse_jwks(text: &str) -> Result<HashMap<String, (Algorithm, DecodingKey)>, String> {
+    let set: JwkSet = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let kid = jwk.common.key_id.clone().ok_or("a key has no `kid`")?;
+        let alg = match jwk.common.key_algorithm {
+            Some(KeyAlgorithm::RS256) => Algorithm::RS256,
+            Some(KeyAlgorithm::ES256) => Algorithm::ES256,
+            _ => return Err(format!("key `{kid}`: `alg` must be RS256 or ES256")),
+        };
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("key `{kid}`: {e}"))?;
+        keys.insert(kid, (alg, key));
+    }
+    if keys.is_empty() {
+        return Err("no keys".to_owned());
+    }
+    Ok(keys)
+}
+
+/// Mints an HS256 token, for development and tests.
+pub fn mint_hs256(
+    secret: &str,
+    issuer: &str,
+    audience: &str,
+    subject: &str,
+    jurisdiction: &str,
+    roles: &[Role],
+    ttl: std::time::Duration,
+) -> Result<String, AuthError> {
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let claims = Claims {
+        sub: subject.to_owned(),
+        iss: issuer.to_owned(),
+        aud: audience.to_owned(),
+        iat: now,
+        exp: now + ttl.as_secs(),
+        jurisdiction: jurisdiction.to_owned(),
+        roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(|e| AuthError::Config(e.to_string()))
+}
+
+/// Paths that need no token: health checks and reflection.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/grpc.reflection.v1.ServerReflection/")
+        || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
+}
+
+/// The authorisation decision for one call.
+pub fn authorize(
+    verifier: &Verifier,
+    rules: &[MethodRule],
+    path: &str,
+    authorization: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let token = authorization
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or_else(|| ApiError::Unauthenticated("missing bearer token".to_owned()))?;
+    let mut caller = verifier
+        .verify(token.trim())
+        .map_err(|e| ApiError::Unauthenticated(e.to_string()))?;
+    let rule = rules.iter().find(|r| r.method == path).ok_or_else(|| {
+        ApiError::PermissionDenied("the method is not open to any role".to_owned())
+    })?;
+    caller.granted = caller
+        .roles
+        .iter()
+        .copied()
+        .filter(|r| rule.roles.contains(r))
+        .collect();
+    if caller.granted.is_empty() {
+        return Err(ApiError::PermissionDenied(format!(
+            "the method requires one of the roles: {}",
+            rule.roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(caller)
+}
+
+/// A tower layer that authenticates and authorises every call by the method table,
+/// records denials in the audit log, and hands the [`Caller`] to the handler.
+#[derive(Clone)]
+pub struct AuthLayer {
+    state: Arc<AuthState>,
+}
+
+struct AuthState {
+    verifier: Verifier,
+    rules: Vec<MethodRule>,
+    audit: Option<AuditLog>,
+}
+
+impl fmt::Debug for AuthLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("rules", &self.state.rules.len())
+            .finish()
+    }
+}
+
+impl AuthLayer {
+    /// A layer for the union of the given method tables. Denials are audited in
+    /// `audit` when given.
+    pub fn new(verifier: Verifier, rules: Vec<MethodRule>, audit: Option<AuditLog>) -> Self {
+        Self {
+            state: Arc::new(AuthState {
+                verifier,
+                rules,
+                audit,
+            }),
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// The service of [`AuthLayer`].
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    state: Arc<AuthState>,
+}
+
+type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // Take the service that was driven to readiness; leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = request.uri().path().to_owned();
+        if is_public(&path) {
+            return Box::pin(inner.call(request));
+        }
+        let authorization = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let decision = authorize(
+            &self.state.verifier,
+            &self.state.rules,
+            &path,
+            authorization,
+        );
+        match decision {
+            Ok(caller) => {
+                request.extensions_mut().insert(caller);
+                Box::pin(inner.call(request))
+            }
+            Err(error) => {
+                let state = self.state.clone();
+                Box::pin(async move {
+                    if let Some(audit) = &state.audit {
+                        let outcome = match &error {
+                            ApiError::Unauthenticated(_) => "denied: unauthenticated",
+                            _ => "denied: role",
+                        };
+                        let record = AuditRecord {
+                            subject: String::new(),
+                            roles: String::new(),
+                            method: path,
+                            resource: String::new(),
+                            jurisdiction: String::new(),
+                            outcome: outcome.to_owned(),
+                        };
+                        if let Err(e) = audit.record(record).await {
+                            tracing::error!(error = %e, "could not audit a denied call");
+                        }
+                    }
+                    Ok(Status::from(error).into_http())
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn verifier() -> Verifier {
+        Verifier::from_config(&AuthConfig {
+            issuer: "iss".into(),
+            audience: "aud".into(),
+            hs256_secret: Some(Secret(SECRET.into())),
+            jwks_file: None,
+        })
+        .expect("verifier")
+    }
+
+    const RULES: &[MethodRule] = &[MethodRule {
+        method: "/x.S/Get",
+        roles: &[Role::Reviewer],
+    }];
+
+    fn token(roles: &[Role], secret: &str, aud: &str) -> String {
+        mint_hs256(
+            secret,
+            "iss",
+            aud,
+            "u1",
+            "us-wi",
+            roles,
+            Duration::from_secs(60),
+        )
+        .expect("mint")
+    }
+
+    #[test]
+    fn a_valid_token_with_an_allowed_role_passes() {
+        let t = format!("Bearer {}", token(&[Role::Reviewer], SECRET, "aud"));
+        let caller = authorize(&verifier(), RULES, "/x.S/Get", Some(&t)).expect("allowed");
+        assert_eq!(caller.jurisdiction, "us-wi");
+        assert_eq!(caller.granted, [Role::Reviewer]);
+    }
+
+    #[test]
+    fn denials_are_precise() {
+        let v = verifier();
+        let wrong_role = format!("Bearer {}", token(&[Role::Reporter], SECRET, "aud"));
+        let bad_sig = format!(
+            "Bearer {}",
+            token(
+                &[Role::Reviewer],
+                "another-secret-of-32-bytes-or-more",
+                "aud"
+            )
+        );
+        let wrong_aud = format!("Bearer {}", token(&[Role::Reviewer], SECRET, "other"));
+        let ok = format!("Bearer {}", token(&[Role::Reviewer], SECRET, "aud"));
+        let code = |r: Result<Caller, ApiError>| r.map(|_| ()).map_err(|e| e.code());
+        assert_eq!(
+            code(authorize(&v, RULES, "/x.S/Get", None)),
+            Err(tonic::Code::Unauthenticated)
+        );
+        assert_eq!(
+            code(authorize(&v, RULES, "/x.S/Get", Some(&bad_sig))),
+            Err(tonic::Code::Unauthenticated)
+        );
+        assert_eq!(
+            code(authorize(&v, RULES, "/x.S/Get", Some(&wrong_aud))),
+            Err(tonic::Code::Unauthenticated)
+        );
+        assert_eq!(
+            code(authorize(&v, RULES, "/x.S/Get", Some(&wrong_role))),
+            Err(tonic::Code::PermissionDenied)
+        );
+        assert_eq!(
+            code(authorize(&v, RULES, "/x.S/Missing", Some(&ok))),
+            Err(tonic::Code::PermissionDenied)
+        );
+    }
+
+    #[test]
+    fn jurisdiction_scope_allows_own_and_child_jurisdictions() {
+        let caller = Caller {
+            subject: "s".into(),
+            jurisdiction: "us-wi".into(),
+            roles: vec![Role::Reviewer],
+            granted: vec![Role::Reviewer],
+        };
+        assert!(caller.authorize_jurisdiction("us-wi", None).is_ok());
+        assert!(
+            caller
+                .authorize_jurisdiction("us-wi-dane", Some("us-wi"))
+                .is_ok()
+        );
+        assert!(caller.authorize_jurisdiction("us-tn", None).is_err());
+    }
+
+    #[test]
+    fn short_secrets_and_ambiguous_configs_are_refused() {
+        let config = |secret: Option<&str>, jwks: Option<&str>| AuthConfig {
+            issuer: "i".into(),
+            audience: "a".into(),
+            hs256_secret: secret.map(|s| Secret(s.into())),
+            jwks_file: jwks.map(PathBuf::from),
+        };
+        assert!(Verifier::from_config(&config(Some("short"), None)).is_err());
+        assert!(Verifier::from_config(&config(None, None)).is_err());
+        assert!(Verifier::from_config(&config(Some(SECRET), Some("x.json"))).is_err());
+    }
+}

@@ -1,0 +1,293 @@
+//! Storage: one URL selects PostgreSQL (`postgres://`) or SQLite (`sqlite://`).
+//!
+//! Services write one set of queries with `$N` placeholders and portable types
+//! (`BIGINT` integers, `TEXT`, bytes) over [`sqlx::Any`], and keep one migration
+//! set per backend, because the DDL differs. Migrations run at start-up under
+//! sqlx's migration lock (a PostgreSQL advisory lock), so several replicas may
+//! start at once.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL, for deployments.
+    Postgres,
+    /// SQLite, the embedded default.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL selects.
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(DbError::Other(anyhow::anyhow!(
+                "unsupported database URL scheme: expected postgres:// or sqlite://"
+            )))
+        }
+    }
+}
+
+/// A database error, classified by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database cannot be reached; retrying later may help.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// A uniqueness or serialization conflict with a concurrent change.
+    #[error("conflicting concurrent change: {0}")]
+    Conflict(#[source] sqlx::Error),
+    /// Anything else.
+    #[error(transparent)]
+    Other(anyhow::Error),
+}
+
+impl DbError {
+    /// Whether the error is a unique-constraint violation.
+    pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+        matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+    }
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_) => Self::Unavailable(error),
+            sqlx::Error::Database(e) => {
+                // Classified by SQLSTATE (PostgreSQL) or result code (SQLite), not text.
+                let code = e.code().unwrap_or_default();
+                if e.is_unique_violation() || code == "40001" || code == "40P01" {
+                    Self::Conflict(error)
+                } else if code.starts_with("08") || code == "57P01" || code == "57P03" {
+                    Self::Unavailable(error)
+                } else if code == "5" || code == "6" || code == "517" {
+                    // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT
+                    Self::Unavailable(error)
+                } else {
+                    Self::Other(error.into())
+                }
+            }
+            _ => Self::Other(error.into()),
+        }
+    }
+}
+
+/// One migration: a version, a description and its SQL.
+#[derive(Debug, Clone, Copy)]
+pub struct MigrationFile {
+    /// Version; kit migrations use 1-99, services 100 and up.
+    pub version: i64,
+    /// Short description.
+    pub description: &'static str,
+    /// The SQL.
+    pub sql: &'static str,
+}
+
+/// A service's migrations for both backends.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    /// For PostgreSQL.
+    pub postgres: &'static [MigrationFile],
+    /// For SQLite.
+    pub sqlite: &'static [MigrationFile],
+}
+
+/// The kit's own tables (audit log, event outbox, consumer cursors), which every
+/// service's database carries.
+pub const KIT_MIGRATIONS: Migrations = Migrations {
+    postgres: &[MigrationFile {
+        version: 1,
+        description: "kit audit log outbox cursors",
+        sql: include_str!("../migrations/postgres/0001_kit.sql"),
+    }],
+    sqlite: &[MigrationFile {
+        version: 1,
+        description: "kit audit log outbox cursors",
+        sql: include_str!("../migrations/sqlite/0001_kit.sql"),
+    }],
+};
+
+/// Options for opening a database.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Maximum pooled connections.
+    pub max_connections: u32,
+    /// How long start-up keeps retrying to reach the database.
+    pub connect_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A service's database: a pool and the backend it speaks to.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Connects (retrying until `options.connect_timeout`), then runs the kit's
+    /// and the service's migrations under the migration lock.
+    pub async fn connect(
+        url: &str,
+        migrations: &Migrations,
+        options: &DbOptions,
+    ) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url_with_create(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let connect_options: AnyConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| DbError::Other(e.into()))?;
+        let pool_options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // SQLite has one writer; a few readers are enough.
+                Backend::Sqlite => options.max_connections.min(4),
+                Backend::Postgres => options.max_connections,
+            })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            });
+
+        let deadline = tokio::time::Instant::now() + options.connect_timeout;
+        let pool = loop {
+            match pool_options
+                .clone()
+                .connect_with(connect_options.clone())
+                .await
+            {
+                Ok(pool) => break pool,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "database not reachable yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(DbError::Unavailable(e)),
+            }
+        };
+
+        let db = Self { pool, backend };
+        db.migrate(migrations).await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self, migrations: &Migrations) -> Result<(), DbError> {
+        let files = |m: &Migrations| match self.backend {
+            Backend::Postgres => m.postgres,
+            Backend::Sqlite => m.sqlite,
+        };
+        let all: Vec<Migration> = files(&KIT_MIGRATIONS)
+            .iter()
+            .chain(files(migrations))
+            .map(|f| {
+                Migration::new(
+                    f.version,
+                    Cow::Borrowed(f.description),
+                    MigrationType::Simple,
+                    sqlx::SqlStr::from_static(f.sql),
+                    false,
+                )
+            })
+            .collect();
+        let migrator = Migrator::with_migrations(all);
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| DbError::Other(anyhow::Error::new(e).context("running migrations")))
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so two writers queue instead of failing when
+    /// one upgrades a read lock.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn is_ready(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let file = path.split('?').next().unwrap_or_default();
+    if let Some(dir) = std::path::Path::new(file)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| DbError::Other(e.into()))?;
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// Microseconds since the Unix epoch, the portable timestamp of every table.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// A protobuf timestamp from microseconds since the Unix epoch.
+pub fn timestamp_from_micros(micros: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    }
+}

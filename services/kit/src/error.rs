@@ -1,0 +1,253 @@
+//! The one mapping from errors to `tonic::Status`, with `google.rpc` details.
+//!
+//! Handlers return [`ApiError`]; its `From` impl is the only place a gRPC status
+//! is built, and the only place an error is logged. Internal details (database
+//! messages, file paths) are logged here and never reach the client.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every SCIR error.
+pub const ERROR_DOMAIN: &str = "scir.dev";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field in the request, e.g. `incident.incident_date`.
+    pub field: String,
+    /// What is wrong with it, without echoing personal data.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// One unmet precondition of an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreconditionViolation {
+    /// Kind of precondition, e.g. `TEAM`.
+    pub kind: String,
+    /// What it is about, e.g. a resource name.
+    pub subject: String,
+    /// What is missing.
+    pub description: String,
+}
+
+/// Errors a handler can return, named for what the caller can do about them.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Fix the request: one violation per bad field.
+    #[error("invalid argument: {}", summarize(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// The resource does not exist (or the caller may not know it exists).
+    #[error("{resource} not found")]
+    NotFound {
+        /// Resource name.
+        resource: String,
+    },
+    /// The resource exists already, with other content.
+    #[error("already exists: {message}")]
+    AlreadyExists {
+        /// Stable machine-readable reason, e.g. `REQUEST_ID_REUSED`.
+        reason: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// The caller did not present valid credentials.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The resource is not in a state that allows the operation.
+    #[error("failed precondition: {}", .0.iter().map(|v| v.description.as_str()).collect::<Vec<_>>().join("; "))]
+    FailedPrecondition(Vec<PreconditionViolation>),
+    /// A concurrent change won; read again and retry.
+    #[error("aborted: {0}")]
+    Aborted(String),
+    /// A dependency is down; retry after the given delay.
+    #[error("unavailable: {message}")]
+    Unavailable {
+        /// What is unavailable (no internal detail).
+        message: String,
+        /// Suggested delay before retrying.
+        retry_after: Duration,
+    },
+    /// A bug or an unexpected failure; details are logged, not returned.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+fn summarize(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ApiError {
+    /// A single-field `InvalidArgument`.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    /// An internal error from anything displayable.
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    /// The gRPC code this error maps to.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::InvalidArgument(_) => Code::InvalidArgument,
+            Self::NotFound { .. } => Code::NotFound,
+            Self::AlreadyExists { .. } => Code::AlreadyExists,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::PermissionDenied(_) => Code::PermissionDenied,
+            Self::FailedPrecondition(_) => Code::FailedPrecondition,
+            Self::Aborted(_) => Code::Aborted,
+            Self::Unavailable { .. } => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Self {
+        let code = error.code();
+        let mut details = ErrorDetails::new();
+        let message = match &error {
+            ApiError::InvalidArgument(violations) => {
+                tracing::info!(error = %error, "rejected invalid request");
+                for v in violations {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::NotFound { .. } => {
+                tracing::info!(error = %error, "not found");
+                details.set_error_info("NOT_FOUND", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::AlreadyExists { reason, .. } => {
+                tracing::info!(error = %error, "already exists");
+                details.set_error_info(*reason, ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::Unauthenticated(_) => {
+                tracing::info!(error = %error, "unauthenticated call");
+                details.set_error_info("UNAUTHENTICATED", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::PermissionDenied(_) => {
+                tracing::info!(error = %error, "permission denied");
+                details.set_error_info("PERMISSION_DENIED", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::FailedPrecondition(violations) => {
+                tracing::info!(error = %error, "failed precondition");
+                for v in violations {
+                    details.add_precondition_failure_violation(
+                        v.kind.clone(),
+                        v.subject.clone(),
+                        v.description.clone(),
+                    );
+                }
+                details.set_error_info("FAILED_PRECONDITION", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::Aborted(_) => {
+                tracing::info!(error = %error, "aborted by a concurrent change");
+                details.set_error_info("CONCURRENT_CHANGE", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::Unavailable { retry_after, .. } => {
+                tracing::warn!(error = %error, "dependency unavailable");
+                details.set_retry_info(Some(*retry_after));
+                details.set_error_info("UNAVAILABLE", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::Internal(source) => {
+                tracing::error!(error = format!("{source:#}"), "internal error");
+                details.set_error_info("INTERNAL", ERROR_DOMAIN, []);
+                "internal error".to_owned()
+            }
+        };
+        Status::with_error_details(code, message, details)
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(error: crate::db::DbError) -> Self {
+        use crate::db::DbError;
+        match error {
+            DbError::Unavailable(_) => ApiError::Unavailable {
+                message: "the database is unavailable".to_owned(),
+                retry_after: Duration::from_secs(1),
+            },
+            DbError::Conflict(_) => ApiError::Aborted("a concurrent change won; retry".to_owned()),
+            DbError::Other(source) => ApiError::Internal(source),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        crate::db::DbError::from(error).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_one_violation_per_field() {
+        let status = Status::from(ApiError::InvalidArgument(vec![
+            FieldViolation::new("a", "is required"),
+            FieldViolation::new("b.c", "is in the future"),
+        ]));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let fields: Vec<_> = details
+            .bad_request()
+            .expect("bad request detail")
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, ["a", "b.c"]);
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let status = Status::from(ApiError::internal(anyhow::anyhow!("secret path /etc/x")));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("/etc/x"));
+    }
+
+    #[test]
+    fn unavailable_suggests_a_retry_delay() {
+        let status = Status::from(ApiError::Unavailable {
+            message: "db".into(),
+            retry_after: Duration::from_secs(2),
+        });
+        let retry = status
+            .get_error_details()
+            .retry_info()
+            .cloned()
+            .expect("retry info");
+        assert_eq!(retry.retry_delay, Some(Duration::from_secs(2)));
+    }
+}

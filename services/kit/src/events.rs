@@ -1,0 +1,194 @@
+//! The transactional outbox and the `WatchEvents` stream that serves it.
+//!
+//! A service appends an event with [`append`] in the same transaction as the
+//! change it describes, then calls [`EventLog::notify`] after commit to wake
+//! local watchers (other replicas notice by polling). On PostgreSQL appends take
+//! the per-database write lock, so sequence numbers become visible in order and
+//! a reader that has seen cursor N never later finds a committed event below N.
+
+use std::time::Duration;
+
+use prost::Message;
+use scir_proto::common::v1::{Event, WatchEventsRequest};
+use sqlx::{AnyConnection, Row};
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::db::{Backend, Database, DbError, now_micros, timestamp_from_micros};
+use crate::error::ApiError;
+use crate::shutdown::ShutdownSignal;
+
+/// Events read per query while replaying.
+const BATCH: i64 = 256;
+/// How often a live watcher looks for events committed by other replicas.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Resource name of the subject.
+    pub subject: String,
+    /// Owning jurisdiction.
+    pub jurisdiction: String,
+    /// The protobuf message; its full name becomes the event type.
+    pub payload: prost_types::Any,
+}
+
+impl NewEvent {
+    /// An event whose payload is `message`, of type `type_name` (a full protobuf name).
+    pub fn new<M: Message>(
+        type_name: &str,
+        subject: String,
+        jurisdiction: String,
+        message: &M,
+    ) -> Self {
+        Self {
+            subject,
+            jurisdiction,
+            payload: prost_types::Any {
+                type_url: format!("type.googleapis.com/{type_name}"),
+                value: message.encode_to_vec(),
+            },
+        }
+    }
+
+    fn event_type(&self) -> &str {
+        self.payload.type_url.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// Appends an event inside the caller's transaction; returns its cursor.
+pub async fn append(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    event: &NewEvent,
+) -> Result<i64, DbError> {
+    crate::audit::lock_for_append(conn, backend).await?;
+    let row = sqlx::query(
+        "INSERT INTO events (event_id, event_type, subject, jurisdiction, create_time, traceparent, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(event.event_type())
+    .bind(&event.subject)
+    .bind(&event.jurisdiction)
+    .bind(now_micros())
+    .bind(crate::telemetry::current_traceparent())
+    .bind(event.payload.encode_to_vec())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("seq")?)
+}
+
+/// A service's event log, served to other services.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    db: Database,
+    committed: watch::Sender<u64>,
+    shutdown: ShutdownSignal,
+}
+
+impl EventLog {
+    /// The log in `db`; streams end when `shutdown` fires.
+    pub fn new(db: Database, shutdown: ShutdownSignal) -> Self {
+        Self {
+            db,
+            committed: watch::channel(0).0,
+            shutdown,
+        }
+    }
+
+    /// Wakes local watchers after a transaction with events has committed.
+    pub fn notify(&self) {
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Reads up to `limit` events after `after`, oldest first.
+    pub async fn read(&self, after: i64, limit: i64) -> Result<Vec<Event>, DbError> {
+        let rows = sqlx::query(
+            "SELECT seq, event_id, event_type, subject, jurisdiction, create_time, traceparent, payload \
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Serves `WatchEvents`: replays after the cursor, then follows live unless
+    /// `stop_at_end`. The stream ends with `UNAVAILABLE` when the server shuts
+    /// down, so consumers reconnect elsewhere.
+    pub fn watch(
+        &self,
+        request: WatchEventsRequest,
+    ) -> Result<ReceiverStream<Result<Event, Status>>, ApiError> {
+        if request.after_cursor < 0 {
+            return Err(ApiError::invalid("after_cursor", "must not be negative"));
+        }
+        let (tx, rx) = mpsc::channel(BATCH as usize);
+        let log = self.clone();
+        let mut committed = self.committed.subscribe();
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut cursor = request.after_cursor;
+            loop {
+                let batch = match log.read(cursor, BATCH).await {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::from(ApiError::from(e)))).await;
+                        return;
+                    }
+                };
+                let caught_up = (batch.len() as i64) < BATCH;
+                for event in batch {
+                    cursor = event.cursor;
+                    if !request.types.is_empty() && !request.types.contains(&event.r#type) {
+                        continue;
+                    }
+                    if tx.send(Ok(event)).await.is_err() {
+                        return; // the client went away
+                    }
+                }
+                if !caught_up {
+                    continue;
+                }
+                if request.stop_at_end {
+                    return;
+                }
+                tokio::select! {
+                    _ = committed.changed() => {}
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = tx.closed() => return,
+                    _ = shutdown.fired() => {
+                        let _ = tx
+                            .send(Err(Status::from(ApiError::Unavailable {
+                                message: "the server is shutting down".to_owned(),
+                                retry_after: Duration::from_secs(1),
+                            })))
+                            .await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(ReceiverStream::new(rx))
+    }
+}
+
+fn event_from_row(row: &sqlx::any::AnyRow) -> Result<Event, DbError> {
+    let payload: Vec<u8> = row.try_get("payload")?;
+    Ok(Event {
+        cursor: row.try_get("seq")?,
+        event_id: row.try_get("event_id")?,
+        r#type: row.try_get("event_type")?,
+        subject: row.try_get("subject")?,
+        jurisdiction: row.try_get("jurisdiction")?,
+        create_time: Some(timestamp_from_micros(row.try_get("create_time")?)),
+        traceparent: row.try_get("traceparent")?,
+        payload: Some(
+            prost_types::Any::decode(payload.as_slice()).map_err(|e| DbError::Other(e.into()))?,
+        ),
+    })
+}

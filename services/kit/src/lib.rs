@@ -1,0 +1,17 @@
+//! The shared runtime of SCIR services: configuration, telemetry, server
+//! bootstrap, authentication and authorisation, audit, errors, storage and
+//! event streams. Services build on it so that all four behave alike.
+
+pub mod audit;
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod pagination;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{ApiError, FieldViolation};

@@ -1,0 +1,161 @@
+//! Server bootstrap shared by every service: health (following database
+//! readiness), reflection, tracing and auth layers, request timeout, concurrency
+//! and message-size limits, and graceful drain on shutdown.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::auth::AuthLayer;
+use crate::db::Database;
+use crate::shutdown::ShutdownSignal;
+use crate::telemetry::TraceLayer;
+
+/// Limits every server applies.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerSettings {
+    /// Longest a unary call may run before it fails with DEADLINE_EXCEEDED.
+    #[arg(long = "request-timeout", env = "SCIR_REQUEST_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    pub request_timeout: Duration,
+    /// Calls served at once across all connections; further calls wait.
+    #[arg(
+        long = "concurrency-limit",
+        env = "SCIR_CONCURRENCY_LIMIT",
+        default_value_t = 256
+    )]
+    pub concurrency_limit: usize,
+    /// Largest request or response message, in bytes.
+    #[arg(long = "max-message-bytes", env = "SCIR_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// How long to wait for in-flight calls on shutdown.
+    #[arg(long = "drain-timeout", env = "SCIR_DRAIN_TIMEOUT", value_parser = parse_duration, default_value = "20s")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            concurrency_limit: 256,
+            max_message_bytes: 4 * 1024 * 1024,
+            drain_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Parses `250ms`, `30s`, `5m` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, "s"), |i| text.split_at(i));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30s"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("`{text}`: unit must be ms, s or m")),
+    }
+}
+
+/// Creates the health service and its reporter; every service starts NOT_SERVING.
+pub fn health() -> (
+    HealthReporter,
+    tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) {
+    tonic_health::server::health_reporter()
+}
+
+/// Keeps the health status of `services` (and of the server as a whole, `""`)
+/// in step with the database: SERVING while it answers, NOT_SERVING otherwise,
+/// and NOT_SERVING from the moment shutdown fires.
+pub fn spawn_readiness(
+    db: Database,
+    reporter: HealthReporter,
+    services: Vec<String>,
+    mut shutdown: ShutdownSignal,
+) {
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            let status = if db.is_ready().await {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            if last != Some(status) {
+                if status == ServingStatus::NotServing {
+                    tracing::warn!("database not ready; reporting NOT_SERVING");
+                }
+                for name in services.iter().map(String::as_str).chain([""]) {
+                    reporter.set_service_status(name, status).await;
+                }
+                last = Some(status);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = shutdown.fired() => {
+                    for name in services.iter().map(String::as_str).chain([""]) {
+                        reporter.set_service_status(name, ServingStatus::NotServing).await;
+                    }
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// Serves `routes` (plus health and reflection) on `listener` until shutdown
+/// fires, then drains in-flight calls for at most `settings.drain_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    settings: &ServerSettings,
+    auth: AuthLayer,
+    routes: Routes,
+    health: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+    mut shutdown: ShutdownSignal,
+) -> anyhow::Result<()> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(scir_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let limit = tower::limit::GlobalConcurrencyLimitLayer::new(settings.concurrency_limit);
+    let layers = tower::ServiceBuilder::new()
+        .layer(TraceLayer)
+        .layer(limit)
+        .layer(auth)
+        .into_inner();
+    let routes = routes.add_service(health).add_service(reflection);
+
+    let mut drain_signal = shutdown.clone();
+    let server = Server::builder()
+        .timeout(settings.request_timeout)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(layers)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            drain_signal.fired().await;
+        });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result.map_err(Into::into),
+        _ = shutdown.fired() => {}
+    }
+    match tokio::time::timeout(settings.drain_timeout, server).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => {
+            tracing::warn!("drain timeout reached; closing remaining calls");
+            Ok(())
+        }
+    }
+}

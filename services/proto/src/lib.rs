@@ -1,0 +1,30 @@
+//! SCIR's protobuf contracts (`proto/`) compiled for tonic and prost.
+//!
+//! Re-exports the versions of `tonic`, `prost` and `prost-types` the generated
+//! code was built with, so every crate of the workspace uses the same ones.
+
+pub use prost;
+pub use prost_types;
+pub use tonic;
+
+/// Encoded `FileDescriptorSet` of every SCIR proto, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/scir_descriptor.bin"));
+
+/// `scir.common.v1`: types shared by every service.
+pub mod common {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("scir.common.v1");
+    }
+}
+
+/// `scir.intake.v1`: the intake and eligibility service.
+pub mod intake {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("scir.intake.v1");
+    }
+}
