@@ -1,0 +1,18 @@
+//! The intake service's configuration.
+
+use std::path::PathBuf;
+
+use scir_kit::config::CommonConfig;
+
+/// `scir-intake` settings: flags, or the environment variables named in `--help`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "scir-intake", version, about = "SCIR intake and eligibility service")]
+pub struct IntakeConfig {
+    /// Settings every service shares.
+    #[command(flatten)]
+    pub common: CommonConfig,
+    /// Directory of rule-set files and `jurisdictions.toml`; the shipped rule
+    /// sets and sample jurisdictions when unset.
+    #[arg(long = "rules-dir", env = "SCIR_INTAKE_RULES_DIR")]
+    pub rules_dir: Option<PathBuf>,
+}

@@ -1,0 +1,306 @@
+//! Intake's storage: incidents, revisions and restricted identities, over the
+//! kit's portable SQL (PostgreSQL or SQLite).
+
+use scir_kit::db::{Database, DbError};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+/// An incident row with its revisions.
+#[derive(Debug, Clone)]
+pub struct StoredIncident {
+    /// Ordering key.
+    pub seq: i64,
+    /// Id (UUID).
+    pub id: String,
+    /// Owning jurisdiction.
+    pub jurisdiction: String,
+    /// Idempotency key of the report.
+    pub request_id: String,
+    /// Hash of the reported facts.
+    pub request_hash: String,
+    /// Current revision.
+    pub revision: i32,
+    /// Subject who reported it.
+    pub reported_by: String,
+    /// Report time, microseconds.
+    pub create_time: i64,
+    /// Last change time, microseconds.
+    pub update_time: i64,
+    /// Revisions, oldest first.
+    pub revisions: Vec<StoredRevision>,
+}
+
+/// One revision of an incident.
+#[derive(Debug, Clone)]
+pub struct StoredRevision {
+    /// Revision number, from 1.
+    pub revision: i32,
+    /// Encoded `IncidentFacts` without restricted fields.
+    pub facts: Vec<u8>,
+    /// Encoded `EligibilityDecision`.
+    pub decision: Vec<u8>,
+    /// Encoded `Amendment`, for revisions after the first.
+    pub amendment: Option<Vec<u8>>,
+}
+
+/// A new incident to insert.
+#[derive(Debug, Clone)]
+pub struct NewIncident<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Jurisdiction.
+    pub jurisdiction: &'a str,
+    /// Idempotency key.
+    pub request_id: &'a str,
+    /// Hash of the request's facts.
+    pub request_hash: &'a str,
+    /// Incident type value.
+    pub incident_type: i32,
+    /// Incident date, `YYYY-MM-DD`.
+    pub incident_date: &'a str,
+    /// Outcome value.
+    pub outcome: i32,
+    /// Reporter subject.
+    pub reported_by: &'a str,
+    /// Time, microseconds.
+    pub time: i64,
+}
+
+/// Filters of a list query.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Jurisdiction.
+    pub jurisdiction: String,
+    /// Incident type values; empty for all.
+    pub incident_types: Vec<i32>,
+    /// Outcome values; empty for all.
+    pub outcomes: Vec<i32>,
+    /// Earliest incident date, `YYYY-MM-DD`.
+    pub date_from: Option<String>,
+    /// Latest incident date, `YYYY-MM-DD`.
+    pub date_to: Option<String>,
+}
+
+const INCIDENT_COLUMNS: &str =
+    "seq, id, jurisdiction, request_id, request_hash, revision, reported_by, create_time, update_time";
+
+/// Intake's store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// The store over `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// Finds an incident by jurisdiction and request id.
+    pub async fn find_by_request(&self, jurisdiction: &str, request_id: &str) -> Result<Option<StoredIncident>, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND request_id = $2"
+        )))
+        .bind(jurisdiction)
+        .bind(request_id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.with_revisions(incident_from_row(&row)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Gets an incident of a jurisdiction by id.
+    pub async fn get(&self, jurisdiction: &str, id: &str) -> Result<Option<StoredIncident>, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND id = $2"
+        )))
+        .bind(jurisdiction)
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.with_revisions(incident_from_row(&row)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The restricted identity of a revision, encoded, if one was given.
+    pub async fn restricted(&self, id: &str, revision: i32) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(sqlx::query_scalar(
+            "SELECT identity FROM incident_restricted WHERE incident_id = $1 AND revision <= $2 \
+             ORDER BY revision DESC LIMIT 1",
+        )
+        .bind(id)
+        .bind(revision)
+        .fetch_optional(self.db.pool())
+        .await?)
+    }
+
+    /// Lists incidents newest first, after `before_seq` when given.
+    pub async fn list(&self, filter: &ListFilter, before_seq: Option<i64>, limit: i64) -> Result<Vec<StoredIncident>, DbError> {
+        // Only placeholders are formatted into the SQL; every value is bound.
+        let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1");
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if before_seq.is_some() {
+            sql += &format!(" AND seq < {}", next());
+        }
+        if !filter.incident_types.is_empty() {
+            let p: Vec<_> = filter.incident_types.iter().map(|_| next()).collect();
+            sql += &format!(" AND incident_type IN ({})", p.join(", "));
+        }
+        if !filter.outcomes.is_empty() {
+            let p: Vec<_> = filter.outcomes.iter().map(|_| next()).collect();
+            sql += &format!(" AND outcome IN ({})", p.join(", "));
+        }
+        if filter.date_from.is_some() {
+            sql += &format!(" AND incident_date >= {}", next());
+        }
+        if filter.date_to.is_some() {
+            sql += &format!(" AND incident_date <= {}", next());
+        }
+        sql += &format!(" ORDER BY seq DESC LIMIT {}", next());
+
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
+        if let Some(seq) = before_seq {
+            query = query.bind(seq);
+        }
+        for v in filter.incident_types.iter().chain(&filter.outcomes) {
+            query = query.bind(*v);
+        }
+        for d in [&filter.date_from, &filter.date_to].into_iter().flatten() {
+            query = query.bind(d.clone());
+        }
+        let rows = query.bind(limit).fetch_all(self.db.pool()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.with_revisions(incident_from_row(&row)?).await?);
+        }
+        Ok(out)
+    }
+
+    async fn with_revisions(&self, mut incident: StoredIncident) -> Result<StoredIncident, DbError> {
+        let rows = sqlx::query(
+            "SELECT revision, facts, decision, amendment FROM incident_revisions \
+             WHERE incident_id = $1 ORDER BY revision",
+        )
+        .bind(&incident.id)
+        .fetch_all(self.db.pool())
+        .await?;
+        incident.revisions = rows
+            .iter()
+            .map(|r| {
+                Ok(StoredRevision {
+                    revision: r.try_get("revision")?,
+                    facts: r.try_get("facts")?,
+                    decision: r.try_get("decision")?,
+                    amendment: r.try_get("amendment")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(incident)
+    }
+}
+
+fn incident_from_row(row: &AnyRow) -> Result<StoredIncident, DbError> {
+    Ok(StoredIncident {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        jurisdiction: row.try_get("jurisdiction")?,
+        request_id: row.try_get("request_id")?,
+        request_hash: row.try_get("request_hash")?,
+        revision: row.try_get("revision")?,
+        reported_by: row.try_get("reported_by")?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+        revisions: Vec::new(),
+    })
+}
+
+/// Inserts a new incident (revision 1 is inserted with [`insert_revision`]).
+pub async fn insert_incident(conn: &mut AnyConnection, new: &NewIncident<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO incidents (id, jurisdiction, request_id, request_hash, incident_type, incident_date, \
+         outcome, revision, reported_by, create_time, update_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $9)",
+    )
+    .bind(new.id)
+    .bind(new.jurisdiction)
+    .bind(new.request_id)
+    .bind(new.request_hash)
+    .bind(new.incident_type)
+    .bind(new.incident_date)
+    .bind(new.outcome)
+    .bind(new.reported_by)
+    .bind(new.time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts one revision and, when given, its restricted identity.
+pub async fn insert_revision(
+    conn: &mut AnyConnection,
+    incident_id: &str,
+    revision: &StoredRevision,
+    restricted: Option<&[u8]>,
+    time: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO incident_revisions (incident_id, revision, facts, decision, amendment, create_time) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(incident_id)
+    .bind(revision.revision)
+    .bind(&revision.facts)
+    .bind(&revision.decision)
+    .bind(revision.amendment.clone())
+    .bind(time)
+    .execute(&mut *conn)
+    .await?;
+    if let Some(identity) = restricted {
+        sqlx::query("INSERT INTO incident_restricted (incident_id, revision, identity) VALUES ($1, $2, $3)")
+            .bind(incident_id)
+            .bind(revision.revision)
+            .bind(identity)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Moves an incident from `from_revision` to the next revision; `false` when a
+/// concurrent amendment got there first.
+pub async fn advance_revision(
+    conn: &mut AnyConnection,
+    incident_id: &str,
+    from_revision: i32,
+    incident_type: i32,
+    incident_date: &str,
+    outcome: i32,
+    time: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE incidents SET revision = revision + 1, incident_type = $1, incident_date = $2, \
+         outcome = $3, update_time = $4 WHERE id = $5 AND revision = $6",
+    )
+    .bind(incident_type)
+    .bind(incident_date)
+    .bind(outcome)
+    .bind(time)
+    .bind(incident_id)
+    .bind(from_revision)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
