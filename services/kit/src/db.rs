@@ -153,6 +153,14 @@ impl Database {
         migrations: &Migrations,
         options: &DbOptions,
     ) -> Result<Self, DbError> {
+        let db = Self::open(url, options).await?;
+        db.migrate(migrations).await?;
+        Ok(db)
+    }
+
+    /// Connects (retrying until `options.connect_timeout`) without migrating,
+    /// for tools that read a service's database.
+    pub async fn open(url: &str, options: &DbOptions) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
@@ -197,9 +205,7 @@ impl Database {
             }
         };
 
-        let db = Self { pool, backend };
-        db.migrate(migrations).await?;
-        Ok(db)
+        Ok(Self { pool, backend })
     }
 
     async fn migrate(&self, migrations: &Migrations) -> Result<(), DbError> {

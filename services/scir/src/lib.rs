@@ -1,1 +1,6 @@
-//! placeholder
+//! The `scir` command: every SCIR service in one process on SQLite files
+//! (`scir up`), development tokens (`scir token`), and operator tools.
+
+pub mod audit;
+pub mod dev_auth;
+pub mod up;
