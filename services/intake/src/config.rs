@@ -6,7 +6,11 @@ use scir_kit::config::CommonConfig;
 
 /// `scir-intake` settings: flags, or the environment variables named in `--help`.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "scir-intake", version, about = "SCIR intake and eligibility service")]
+#[command(
+    name = "scir-intake",
+    version,
+    about = "SCIR intake and eligibility service"
+)]
 pub struct IntakeConfig {
     /// Settings every service shares.
     #[command(flatten)]

@@ -35,7 +35,10 @@ fn split<T>(request: Request<T>) -> std::result::Result<(Caller, T), Status> {
 #[tonic::async_trait]
 impl IntakeService for IntakeGrpc {
     #[tracing::instrument(skip_all, fields(request_id = %request.get_ref().request_id))]
-    async fn report_incident(&self, request: Request<pb::ReportIncidentRequest>) -> Result<pb::Incident> {
+    async fn report_incident(
+        &self,
+        request: Request<pb::ReportIncidentRequest>,
+    ) -> Result<pb::Incident> {
         let (caller, request) = split(request)?;
         Ok(Response::new(self.intake.report(&caller, request).await?))
     }
@@ -47,25 +50,37 @@ impl IntakeService for IntakeGrpc {
     }
 
     #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
-    async fn list_incidents(&self, request: Request<pb::ListIncidentsRequest>) -> Result<pb::ListIncidentsResponse> {
+    async fn list_incidents(
+        &self,
+        request: Request<pb::ListIncidentsRequest>,
+    ) -> Result<pb::ListIncidentsResponse> {
         let (caller, request) = split(request)?;
         Ok(Response::new(self.intake.list(&caller, request).await?))
     }
 
     #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
-    async fn amend_incident(&self, request: Request<pb::AmendIncidentRequest>) -> Result<pb::Incident> {
+    async fn amend_incident(
+        &self,
+        request: Request<pb::AmendIncidentRequest>,
+    ) -> Result<pb::Incident> {
         let (caller, request) = split(request)?;
         Ok(Response::new(self.intake.amend(&caller, request).await?))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn evaluate_eligibility(&self, request: Request<pb::EvaluateEligibilityRequest>) -> Result<pb::EligibilityDecision> {
+    async fn evaluate_eligibility(
+        &self,
+        request: Request<pb::EvaluateEligibilityRequest>,
+    ) -> Result<pb::EligibilityDecision> {
         let (caller, request) = split(request)?;
         Ok(Response::new(self.intake.evaluate(&caller, request).await?))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_rule_sets(&self, request: Request<pb::ListRuleSetsRequest>) -> Result<pb::ListRuleSetsResponse> {
+    async fn list_rule_sets(
+        &self,
+        request: Request<pb::ListRuleSetsRequest>,
+    ) -> Result<pb::ListRuleSetsResponse> {
         let (_, request) = split(request)?;
         Ok(Response::new(self.intake.list_rule_sets(&request)?))
     }
@@ -77,7 +92,10 @@ impl IntakeService for IntakeGrpc {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_jurisdictions(&self, request: Request<pb::ListJurisdictionsRequest>) -> Result<pb::ListJurisdictionsResponse> {
+    async fn list_jurisdictions(
+        &self,
+        request: Request<pb::ListJurisdictionsRequest>,
+    ) -> Result<pb::ListJurisdictionsResponse> {
         let (caller, _) = split(request)?;
         Ok(Response::new(self.intake.list_jurisdictions(&caller)))
     }
@@ -85,7 +103,10 @@ impl IntakeService for IntakeGrpc {
     type WatchEventsStream = Pin<Box<dyn Stream<Item = std::result::Result<Event, Status>> + Send>>;
 
     #[tracing::instrument(skip_all, fields(after_cursor = request.get_ref().after_cursor))]
-    async fn watch_events(&self, request: Request<WatchEventsRequest>) -> Result<Self::WatchEventsStream> {
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Self::WatchEventsStream> {
         let (caller, request) = split(request)?;
         let stream = self.intake.watch(&caller, request).await?;
         Ok(Response::new(Box::pin(stream)))

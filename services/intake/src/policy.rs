@@ -33,13 +33,40 @@ pub const RESTRICTED_READERS: &[Role] = &[Role::Reviewer, Role::ScrLead, Role::A
 
 /// The authorisation table.
 pub const RULES: &[MethodRule] = &[
-    MethodRule { method: method::REPORT_INCIDENT, roles: WRITERS },
-    MethodRule { method: method::GET_INCIDENT, roles: CASE_READERS },
-    MethodRule { method: method::LIST_INCIDENTS, roles: CASE_READERS },
-    MethodRule { method: method::AMEND_INCIDENT, roles: WRITERS },
-    MethodRule { method: method::EVALUATE_ELIGIBILITY, roles: CASE_READERS },
-    MethodRule { method: method::LIST_RULE_SETS, roles: &Role::ALL },
-    MethodRule { method: method::GET_RULE_SET, roles: &Role::ALL },
-    MethodRule { method: method::LIST_JURISDICTIONS, roles: &Role::ALL },
-    MethodRule { method: method::WATCH_EVENTS, roles: &[Role::Service] },
+    MethodRule {
+        method: method::REPORT_INCIDENT,
+        roles: WRITERS,
+    },
+    MethodRule {
+        method: method::GET_INCIDENT,
+        roles: CASE_READERS,
+    },
+    MethodRule {
+        method: method::LIST_INCIDENTS,
+        roles: CASE_READERS,
+    },
+    MethodRule {
+        method: method::AMEND_INCIDENT,
+        roles: WRITERS,
+    },
+    MethodRule {
+        method: method::EVALUATE_ELIGIBILITY,
+        roles: CASE_READERS,
+    },
+    MethodRule {
+        method: method::LIST_RULE_SETS,
+        roles: &Role::ALL,
+    },
+    MethodRule {
+        method: method::GET_RULE_SET,
+        roles: &Role::ALL,
+    },
+    MethodRule {
+        method: method::LIST_JURISDICTIONS,
+        roles: &Role::ALL,
+    },
+    MethodRule {
+        method: method::WATCH_EVENTS,
+        roles: &[Role::Service],
+    },
 ];

@@ -44,7 +44,12 @@ impl Intake {
     /// Intake over its store, event log and configured jurisdictions.
     pub fn new(store: Store, events: EventLog, directory: Arc<Directory>) -> Self {
         let audit = AuditLog::new(store.db().clone());
-        Self { store, audit, events, directory }
+        Self {
+            store,
+            audit,
+            events,
+            directory,
+        }
     }
 
     fn today() -> NaiveDate {
@@ -52,9 +57,9 @@ impl Intake {
     }
 
     fn jurisdiction(&self, id: &str) -> Result<&Jurisdiction, ApiError> {
-        self.directory
-            .jurisdiction(id)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("jurisdiction vanished from the directory")))
+        self.directory.jurisdiction(id).ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("jurisdiction vanished from the directory"))
+        })
     }
 
     fn rule_set(&self, jurisdiction: &str) -> Result<&RuleSet, ApiError> {
@@ -64,22 +69,57 @@ impl Intake {
     }
 
     /// Checks the caller may act in `jurisdiction`, auditing a denial.
-    async fn authorize(&self, caller: &Caller, method: &str, resource: &str, jurisdiction: &str) -> Result<(), ApiError> {
-        let parent = self.directory.jurisdiction(jurisdiction).and_then(|j| j.parent.as_deref());
+    async fn authorize(
+        &self,
+        caller: &Caller,
+        method: &str,
+        resource: &str,
+        jurisdiction: &str,
+    ) -> Result<(), ApiError> {
+        let parent = self
+            .directory
+            .jurisdiction(jurisdiction)
+            .and_then(|j| j.parent.as_deref());
         if let Err(e) = caller.authorize_jurisdiction(jurisdiction, parent) {
-            self.record(caller, method, resource, jurisdiction, "denied: jurisdiction").await?;
+            self.record(
+                caller,
+                method,
+                resource,
+                jurisdiction,
+                "denied: jurisdiction",
+            )
+            .await?;
             return Err(e);
         }
         Ok(())
     }
 
-    async fn record(&self, caller: &Caller, method: &str, resource: &str, jurisdiction: &str, outcome: &str) -> Result<(), ApiError> {
-        self.audit.record(audit_record(caller, method, resource, jurisdiction, outcome)).await?;
+    async fn record(
+        &self,
+        caller: &Caller,
+        method: &str,
+        resource: &str,
+        jurisdiction: &str,
+        outcome: &str,
+    ) -> Result<(), ApiError> {
+        self.audit
+            .record(audit_record(
+                caller,
+                method,
+                resource,
+                jurisdiction,
+                outcome,
+            ))
+            .await?;
         Ok(())
     }
 
     /// `ReportIncident`.
-    pub async fn report(&self, caller: &Caller, request: pb::ReportIncidentRequest) -> Result<pb::Incident, ApiError> {
+    pub async fn report(
+        &self,
+        caller: &Caller,
+        request: pb::ReportIncidentRequest,
+    ) -> Result<pb::Incident, ApiError> {
         let mut violations = Vec::new();
         check_request_id(&request.request_id, &mut violations);
         let Some(message) = request.incident else {
@@ -97,10 +137,15 @@ impl Intake {
         };
         let jurisdiction = facts.jurisdiction.clone();
         let collection = format!("jurisdictions/{jurisdiction}/incidents");
-        self.authorize(caller, method::REPORT_INCIDENT, &collection, &jurisdiction).await?;
+        self.authorize(caller, method::REPORT_INCIDENT, &collection, &jurisdiction)
+            .await?;
 
         let request_hash = hex::encode(Sha256::digest(message.encode_to_vec()));
-        if let Some(existing) = self.store.find_by_request(&jurisdiction, &request.request_id).await? {
+        if let Some(existing) = self
+            .store
+            .find_by_request(&jurisdiction, &request.request_id)
+            .await?
+        {
             return self.replay(caller, existing, &request_hash).await;
         }
 
@@ -109,7 +154,10 @@ impl Intake {
         let id = uuid::Uuid::now_v7().to_string();
         let name = format!("jurisdictions/{jurisdiction}/incidents/{id}");
         let mut public = message.clone();
-        let restricted = public.restricted.take().filter(|r| *r != pb::RestrictedIdentity::default());
+        let restricted = public
+            .restricted
+            .take()
+            .filter(|r| *r != pb::RestrictedIdentity::default());
         let revision = StoredRevision {
             revision: 1,
             facts: public.encode_to_vec(),
@@ -151,16 +199,35 @@ impl Intake {
                     .store
                     .find_by_request(&jurisdiction, &request.request_id)
                     .await?
-                    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("request id conflict without a row")))?;
+                    .ok_or_else(|| {
+                        ApiError::internal(anyhow::anyhow!("request id conflict without a row"))
+                    })?;
                 return self.replay(caller, existing, &request_hash).await;
             }
             return Err(e.into());
         }
         let restricted_bytes = restricted.as_ref().map(Message::encode_to_vec);
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
-        audit::append(&mut tx, db.backend(), &audit_record(caller, method::REPORT_INCIDENT, &name, &jurisdiction, "ok")).await?;
-        let event = pb::IncidentReported { incident: Some(event_incident) };
-        events::append(&mut tx, db.backend(), &NewEvent::new(INCIDENT_REPORTED, name.clone(), jurisdiction.clone(), &event)).await?;
+        audit::append(
+            &mut tx,
+            db.backend(),
+            &audit_record(caller, method::REPORT_INCIDENT, &name, &jurisdiction, "ok"),
+        )
+        .await?;
+        let event = pb::IncidentReported {
+            incident: Some(event_incident),
+        };
+        events::append(
+            &mut tx,
+            db.backend(),
+            &NewEvent::new(
+                INCIDENT_REPORTED,
+                name.clone(),
+                jurisdiction.clone(),
+                &event,
+            ),
+        )
+        .await?;
         tx.commit().await.map_err(DbError::from)?;
         self.events.notify();
         tracing::info!(incident = %name, outcome = decision.outcome.as_str_name(), "incident reported");
@@ -169,50 +236,109 @@ impl Intake {
         to_incident(&stored, visible, true)
     }
 
-    async fn replay(&self, caller: &Caller, existing: StoredIncident, request_hash: &str) -> Result<pb::Incident, ApiError> {
+    async fn replay(
+        &self,
+        caller: &Caller,
+        existing: StoredIncident,
+        request_hash: &str,
+    ) -> Result<pb::Incident, ApiError> {
         let name = resource_name(&existing);
         if existing.request_hash != request_hash {
-            self.record(caller, method::REPORT_INCIDENT, &name, &existing.jurisdiction, "error: ALREADY_EXISTS").await?;
+            self.record(
+                caller,
+                method::REPORT_INCIDENT,
+                &name,
+                &existing.jurisdiction,
+                "error: ALREADY_EXISTS",
+            )
+            .await?;
             return Err(ApiError::AlreadyExists {
                 reason: "REQUEST_ID_REUSED",
                 message: "request_id was used for a different incident".to_owned(),
             });
         }
-        self.record(caller, method::REPORT_INCIDENT, &name, &existing.jurisdiction, "ok: replayed").await?;
+        self.record(
+            caller,
+            method::REPORT_INCIDENT,
+            &name,
+            &existing.jurisdiction,
+            "ok: replayed",
+        )
+        .await?;
         let restricted = self.visible_restricted(caller, &existing).await?;
         to_incident(&existing, restricted, true)
     }
 
-    async fn visible_restricted(&self, caller: &Caller, incident: &StoredIncident) -> Result<Option<pb::RestrictedIdentity>, ApiError> {
+    async fn visible_restricted(
+        &self,
+        caller: &Caller,
+        incident: &StoredIncident,
+    ) -> Result<Option<pb::RestrictedIdentity>, ApiError> {
         if !may_read_restricted(caller, &incident.jurisdiction) {
             return Ok(None);
         }
-        match self.store.restricted(&incident.id, incident.revision).await? {
-            Some(bytes) => Ok(Some(pb::RestrictedIdentity::decode(bytes.as_slice()).map_err(ApiError::internal)?)),
+        match self
+            .store
+            .restricted(&incident.id, incident.revision)
+            .await?
+        {
+            Some(bytes) => Ok(Some(
+                pb::RestrictedIdentity::decode(bytes.as_slice()).map_err(ApiError::internal)?,
+            )),
             None => Ok(None),
         }
     }
 
     /// `GetIncident`.
-    pub async fn get(&self, caller: &Caller, request: pb::GetIncidentRequest) -> Result<pb::Incident, ApiError> {
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        request: pb::GetIncidentRequest,
+    ) -> Result<pb::Incident, ApiError> {
         let (jurisdiction, id) = self.parse_incident_name(&request.name)?;
-        self.authorize(caller, method::GET_INCIDENT, &request.name, &jurisdiction).await?;
+        self.authorize(caller, method::GET_INCIDENT, &request.name, &jurisdiction)
+            .await?;
         let Some(stored) = self.store.get(&jurisdiction, &id).await? else {
-            self.record(caller, method::GET_INCIDENT, &request.name, &jurisdiction, "error: NOT_FOUND").await?;
-            return Err(ApiError::NotFound { resource: request.name });
+            self.record(
+                caller,
+                method::GET_INCIDENT,
+                &request.name,
+                &jurisdiction,
+                "error: NOT_FOUND",
+            )
+            .await?;
+            return Err(ApiError::NotFound {
+                resource: request.name,
+            });
         };
-        self.record(caller, method::GET_INCIDENT, &request.name, &jurisdiction, "ok").await?;
+        self.record(
+            caller,
+            method::GET_INCIDENT,
+            &request.name,
+            &jurisdiction,
+            "ok",
+        )
+        .await?;
         let restricted = self.visible_restricted(caller, &stored).await?;
         to_incident(&stored, restricted, true)
     }
 
     fn parse_incident_name(&self, name: &str) -> Result<(String, String), ApiError> {
-        let bad = || ApiError::invalid("name", "must be jurisdictions/{jurisdiction}/incidents/{incident}");
+        let bad = || {
+            ApiError::invalid(
+                "name",
+                "must be jurisdictions/{jurisdiction}/incidents/{incident}",
+            )
+        };
         let parts: Vec<_> = name.split('/').collect();
         match parts.as_slice() {
-            ["jurisdictions", j, "incidents", id] if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok() => {
+            ["jurisdictions", j, "incidents", id]
+                if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok() =>
+            {
                 if self.directory.jurisdiction(j).is_none() {
-                    return Err(ApiError::NotFound { resource: name.to_owned() });
+                    return Err(ApiError::NotFound {
+                        resource: name.to_owned(),
+                    });
                 }
                 Ok(((*j).to_owned(), (*id).to_owned()))
             }
@@ -221,29 +347,48 @@ impl Intake {
     }
 
     /// `ListIncidents`.
-    pub async fn list(&self, caller: &Caller, request: pb::ListIncidentsRequest) -> Result<pb::ListIncidentsResponse, ApiError> {
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        request: pb::ListIncidentsRequest,
+    ) -> Result<pb::ListIncidentsResponse, ApiError> {
         let mut violations = Vec::new();
         let jurisdiction = match request.parent.strip_prefix("jurisdictions/") {
             Some(j) if self.directory.jurisdiction(j).is_some() => Some(j.to_owned()),
             Some(_) => {
-                violations.push(FieldViolation::new("parent", "is not a configured jurisdiction"));
+                violations.push(FieldViolation::new(
+                    "parent",
+                    "is not a configured jurisdiction",
+                ));
                 None
             }
             None => {
-                violations.push(FieldViolation::new("parent", "must be jurisdictions/{jurisdiction}"));
+                violations.push(FieldViolation::new(
+                    "parent",
+                    "must be jurisdictions/{jurisdiction}",
+                ));
                 None
             }
         };
-        let page_size = pagination::page_size(request.page_size).map_err(|e| violations.extend(violations_of(e))).ok();
+        let page_size = pagination::page_size(request.page_size)
+            .map_err(|e| violations.extend(violations_of(e)))
+            .ok();
         let mut enum_values = |field: &str, values: &[i32], known: fn(i32) -> bool| {
             for (i, v) in values.iter().enumerate() {
                 if *v == 0 || !known(*v) {
-                    violations.push(FieldViolation::new(format!("{field}[{i}]"), format!("unknown enum value {v}")));
+                    violations.push(FieldViolation::new(
+                        format!("{field}[{i}]"),
+                        format!("unknown enum value {v}"),
+                    ));
                 }
             }
         };
-        enum_values("incident_types", &request.incident_types, |v| pb::IncidentType::try_from(v).is_ok());
-        enum_values("outcomes", &request.outcomes, |v| pb::EligibilityOutcome::try_from(v).is_ok());
+        enum_values("incident_types", &request.incident_types, |v| {
+            pb::IncidentType::try_from(v).is_ok()
+        });
+        enum_values("outcomes", &request.outcomes, |v| {
+            pb::EligibilityOutcome::try_from(v).is_ok()
+        });
         let mut date = |field: &str, d: Option<&scir_proto::common::v1::Date>| match d {
             None => None,
             Some(d) => match to_date(d) {
@@ -256,10 +401,18 @@ impl Intake {
         };
         let date_from = date("incident_date_from", request.incident_date_from.as_ref());
         let date_to = date("incident_date_to", request.incident_date_to.as_ref());
-        let (Some(jurisdiction), Some(page_size), true) = (jurisdiction, page_size, violations.is_empty()) else {
+        let (Some(jurisdiction), Some(page_size), true) =
+            (jurisdiction, page_size, violations.is_empty())
+        else {
             return Err(ApiError::InvalidArgument(violations));
         };
-        self.authorize(caller, method::LIST_INCIDENTS, &request.parent, &jurisdiction).await?;
+        self.authorize(
+            caller,
+            method::LIST_INCIDENTS,
+            &request.parent,
+            &jurisdiction,
+        )
+        .await?;
 
         let join = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
         let fingerprint = pagination::filter_fingerprint(&[
@@ -280,32 +433,61 @@ impl Intake {
         let mut rows = self.store.list(&filter, before, page_size + 1).await?;
         let next_page_token = if rows.len() as i64 > page_size {
             rows.truncate(page_size as usize);
-            rows.last().map(|r| pagination::encode_token(r.seq, &fingerprint)).unwrap_or_default()
+            rows.last()
+                .map(|r| pagination::encode_token(r.seq, &fingerprint))
+                .unwrap_or_default()
         } else {
             String::new()
         };
-        self.record(caller, method::LIST_INCIDENTS, &request.parent, &jurisdiction, &format!("ok: {} listed", rows.len())).await?;
-        let incidents = rows.iter().map(|r| to_incident(r, None, true)).collect::<Result<_, _>>()?;
-        Ok(pb::ListIncidentsResponse { incidents, next_page_token })
+        self.record(
+            caller,
+            method::LIST_INCIDENTS,
+            &request.parent,
+            &jurisdiction,
+            &format!("ok: {} listed", rows.len()),
+        )
+        .await?;
+        let incidents = rows
+            .iter()
+            .map(|r| to_incident(r, None, true))
+            .collect::<Result<_, _>>()?;
+        Ok(pb::ListIncidentsResponse {
+            incidents,
+            next_page_token,
+        })
     }
 
     /// `AmendIncident`.
-    pub async fn amend(&self, caller: &Caller, request: pb::AmendIncidentRequest) -> Result<pb::Incident, ApiError> {
+    pub async fn amend(
+        &self,
+        caller: &Caller,
+        request: pb::AmendIncidentRequest,
+    ) -> Result<pb::Incident, ApiError> {
         let (jurisdiction, id) = self.parse_incident_name(&request.name)?;
         let mut violations = Vec::new();
-        let paths = request.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
+        let paths = request
+            .update_mask
+            .as_ref()
+            .map(|m| m.paths.clone())
+            .unwrap_or_default();
         if paths.is_empty() {
             violations.push(FieldViolation::new("update_mask", "is required"));
         }
         for (i, p) in paths.iter().enumerate() {
             if p != "*" && !AMENDABLE_FIELDS.contains(&p.as_str()) {
-                violations.push(FieldViolation::new(format!("update_mask.paths[{i}]"), format!("`{p}` is not a field of IncidentFacts")));
+                violations.push(FieldViolation::new(
+                    format!("update_mask.paths[{i}]"),
+                    format!("`{p}` is not a field of IncidentFacts"),
+                ));
             }
         }
         if request.reason.trim().is_empty() {
             violations.push(FieldViolation::new("reason", "is required"));
         } else if request.reason.chars().count() > MAX_REASON {
-            violations.push(FieldViolation::new("reason", format!("must be at most {MAX_REASON} characters")));
+            violations.push(FieldViolation::new(
+                "reason",
+                format!("must be at most {MAX_REASON} characters"),
+            ));
         }
         if request.incident.is_none() {
             violations.push(FieldViolation::new("incident", "is required"));
@@ -313,27 +495,51 @@ impl Intake {
         if !violations.is_empty() {
             return Err(ApiError::InvalidArgument(violations));
         }
-        self.authorize(caller, method::AMEND_INCIDENT, &request.name, &jurisdiction).await?;
+        self.authorize(caller, method::AMEND_INCIDENT, &request.name, &jurisdiction)
+            .await?;
         let Some(stored) = self.store.get(&jurisdiction, &id).await? else {
-            self.record(caller, method::AMEND_INCIDENT, &request.name, &jurisdiction, "error: NOT_FOUND").await?;
-            return Err(ApiError::NotFound { resource: request.name });
+            self.record(
+                caller,
+                method::AMEND_INCIDENT,
+                &request.name,
+                &jurisdiction,
+                "error: NOT_FOUND",
+            )
+            .await?;
+            return Err(ApiError::NotFound {
+                resource: request.name,
+            });
         };
         if !request.etag.is_empty() && request.etag != etag(&stored) {
-            return Err(ApiError::Aborted("the incident changed since it was read; read it again".to_owned()));
+            return Err(ApiError::Aborted(
+                "the incident changed since it was read; read it again".to_owned(),
+            ));
         }
 
-        let latest = stored.revisions.last().ok_or_else(|| ApiError::internal(anyhow::anyhow!("incident without revisions")))?;
-        let mut merged = pb::IncidentFacts::decode(latest.facts.as_slice()).map_err(ApiError::internal)?;
+        let latest = stored
+            .revisions
+            .last()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("incident without revisions")))?;
+        let mut merged =
+            pb::IncidentFacts::decode(latest.facts.as_slice()).map_err(ApiError::internal)?;
         merged.restricted = match self.store.restricted(&id, stored.revision).await? {
-            Some(bytes) => Some(pb::RestrictedIdentity::decode(bytes.as_slice()).map_err(ApiError::internal)?),
+            Some(bytes) => {
+                Some(pb::RestrictedIdentity::decode(bytes.as_slice()).map_err(ApiError::internal)?)
+            }
             None => None,
         };
         let source = request.incident.unwrap_or_default();
         let all = paths.iter().any(|p| p == "*");
-        let selected: Vec<&str> = if all { AMENDABLE_FIELDS.to_vec() } else { paths.iter().map(String::as_str).collect() };
+        let selected: Vec<&str> = if all {
+            AMENDABLE_FIELDS.to_vec()
+        } else {
+            paths.iter().map(String::as_str).collect()
+        };
         let mut changed = Vec::new();
         for path in selected {
-            if path == "restricted" && normalized_restricted(&source) == normalized_restricted(&merged) {
+            if path == "restricted"
+                && normalized_restricted(&source) == normalized_restricted(&merged)
+            {
                 continue;
             }
             if apply_field(path, &mut merged, &source) {
@@ -341,11 +547,18 @@ impl Intake {
             }
         }
         if merged.jurisdiction != jurisdiction {
-            return Err(ApiError::invalid("incident.jurisdiction", "cannot change; report a new incident instead"));
+            return Err(ApiError::invalid(
+                "incident.jurisdiction",
+                "cannot change; report a new incident instead",
+            ));
         }
-        let facts = facts::parse(&merged, "incident.", &self.directory, Self::today()).map_err(ApiError::InvalidArgument)?;
+        let facts = facts::parse(&merged, "incident.", &self.directory, Self::today())
+            .map_err(ApiError::InvalidArgument)?;
         if changed.is_empty() {
-            return Err(ApiError::invalid("update_mask", "the amendment changes no field"));
+            return Err(ApiError::invalid(
+                "update_mask",
+                "the amendment changes no field",
+            ));
         }
 
         let decision = eligibility::decide(self.rule_set(&jurisdiction)?, &facts);
@@ -385,17 +598,46 @@ impl Intake {
         )
         .await?;
         if !advanced {
-            return Err(ApiError::Aborted("a concurrent amendment won; read the incident again".to_owned()));
+            return Err(ApiError::Aborted(
+                "a concurrent amendment won; read the incident again".to_owned(),
+            ));
         }
         let restricted_bytes = changed
             .iter()
             .any(|c| c == "restricted")
             .then(|| restricted.clone().unwrap_or_default().encode_to_vec());
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
-        audit::append(&mut tx, db.backend(), &audit_record(caller, method::AMEND_INCIDENT, &request.name, &jurisdiction, "ok")).await?;
-        let event_amendment = pb::Amendment { amended_by: String::new(), ..amendment };
-        let event = pb::IncidentAmended { incident: Some(event_incident), amendment: Some(event_amendment) };
-        events::append(&mut tx, db.backend(), &NewEvent::new(INCIDENT_AMENDED, request.name.clone(), jurisdiction.clone(), &event)).await?;
+        audit::append(
+            &mut tx,
+            db.backend(),
+            &audit_record(
+                caller,
+                method::AMEND_INCIDENT,
+                &request.name,
+                &jurisdiction,
+                "ok",
+            ),
+        )
+        .await?;
+        let event_amendment = pb::Amendment {
+            amended_by: String::new(),
+            ..amendment
+        };
+        let event = pb::IncidentAmended {
+            incident: Some(event_incident),
+            amendment: Some(event_amendment),
+        };
+        events::append(
+            &mut tx,
+            db.backend(),
+            &NewEvent::new(
+                INCIDENT_AMENDED,
+                request.name.clone(),
+                jurisdiction.clone(),
+                &event,
+            ),
+        )
+        .await?;
         tx.commit().await.map_err(DbError::from)?;
         self.events.notify();
         tracing::info!(incident = %request.name, revision = next, outcome = decision.outcome.as_str_name(), "incident amended");
@@ -405,9 +647,16 @@ impl Intake {
     }
 
     /// `EvaluateEligibility`: decides without storing anything.
-    pub async fn evaluate(&self, caller: &Caller, request: pb::EvaluateEligibilityRequest) -> Result<pb::EligibilityDecision, ApiError> {
-        let message = request.incident.ok_or_else(|| ApiError::invalid("incident", "is required"))?;
-        let facts = facts::parse(&message, "incident.", &self.directory, Self::today()).map_err(ApiError::InvalidArgument)?;
+    pub async fn evaluate(
+        &self,
+        caller: &Caller,
+        request: pb::EvaluateEligibilityRequest,
+    ) -> Result<pb::EligibilityDecision, ApiError> {
+        let message = request
+            .incident
+            .ok_or_else(|| ApiError::invalid("incident", "is required"))?;
+        let facts = facts::parse(&message, "incident.", &self.directory, Self::today())
+            .map_err(ApiError::InvalidArgument)?;
         let parent = self.jurisdiction(&facts.jurisdiction)?.parent.as_deref();
         caller.authorize_jurisdiction(&facts.jurisdiction, parent)?;
         let decision = eligibility::decide(self.rule_set(&facts.jurisdiction)?, &facts);
@@ -415,16 +664,36 @@ impl Intake {
     }
 
     /// `ListRuleSets`.
-    pub fn list_rule_sets(&self, request: &pb::ListRuleSetsRequest) -> Result<pb::ListRuleSetsResponse, ApiError> {
+    pub fn list_rule_sets(
+        &self,
+        request: &pb::ListRuleSetsRequest,
+    ) -> Result<pb::ListRuleSetsResponse, ApiError> {
         let all: Vec<_> = self.directory.rule_sets().collect();
-        let size = if request.page_size == 0 { all.len().max(1) as i64 } else { pagination::page_size(request.page_size)? };
+        let size = if request.page_size == 0 {
+            all.len().max(1) as i64
+        } else {
+            pagination::page_size(request.page_size)?
+        };
         let fingerprint = pagination::filter_fingerprint(&["rule_sets"]);
         let start = pagination::decode_token(&request.page_token, &fingerprint)?.unwrap_or(0);
-        let start = usize::try_from(start).map_err(|_| ApiError::invalid("page_token", "is not valid"))?;
+        let start =
+            usize::try_from(start).map_err(|_| ApiError::invalid("page_token", "is not valid"))?;
         let end = (start + size as usize).min(all.len());
-        let rule_sets = all.get(start..end).unwrap_or_default().iter().map(|r| rule_set_to_proto(r)).collect();
-        let next_page_token = if end < all.len() { pagination::encode_token(end as i64, &fingerprint) } else { String::new() };
-        Ok(pb::ListRuleSetsResponse { rule_sets, next_page_token })
+        let rule_sets = all
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| rule_set_to_proto(r))
+            .collect();
+        let next_page_token = if end < all.len() {
+            pagination::encode_token(end as i64, &fingerprint)
+        } else {
+            String::new()
+        };
+        Ok(pb::ListRuleSetsResponse {
+            rule_sets,
+            next_page_token,
+        })
     }
 
     /// `GetRuleSet`.
@@ -437,7 +706,9 @@ impl Intake {
         self.directory
             .rule_set(name)
             .map(rule_set_to_proto)
-            .ok_or_else(|| ApiError::NotFound { resource: request.name.clone() })
+            .ok_or_else(|| ApiError::NotFound {
+                resource: request.name.clone(),
+            })
     }
 
     /// `ListJurisdictions`. Partner callers see only jurisdictions that share
@@ -462,9 +733,14 @@ impl Intake {
     }
 
     /// `WatchEvents`.
-    pub async fn watch(&self, caller: &Caller, request: WatchEventsRequest) -> Result<ReceiverStream<Result<Event, tonic::Status>>, ApiError> {
+    pub async fn watch(
+        &self,
+        caller: &Caller,
+        request: WatchEventsRequest,
+    ) -> Result<ReceiverStream<Result<Event, tonic::Status>>, ApiError> {
         let stream = self.events.watch(request)?;
-        self.record(caller, method::WATCH_EVENTS, "events", "", "ok").await?;
+        self.record(caller, method::WATCH_EVENTS, "events", "", "ok")
+            .await?;
         Ok(stream)
     }
 }
@@ -479,12 +755,25 @@ fn violations_of(error: ApiError) -> Vec<FieldViolation> {
 fn check_request_id(id: &str, violations: &mut Vec<FieldViolation>) {
     if id.is_empty() {
         violations.push(FieldViolation::new("request_id", "is required"));
-    } else if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')) {
-        violations.push(FieldViolation::new("request_id", "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -"));
+    } else if id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+    {
+        violations.push(FieldViolation::new(
+            "request_id",
+            "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -",
+        ));
     }
 }
 
-fn audit_record(caller: &Caller, method: &str, resource: &str, jurisdiction: &str, outcome: &str) -> AuditRecord {
+fn audit_record(
+    caller: &Caller,
+    method: &str,
+    resource: &str,
+    jurisdiction: &str,
+    outcome: &str,
+) -> AuditRecord {
     AuditRecord {
         subject: caller.subject.clone(),
         roles: caller.roles_string(),
@@ -504,7 +793,10 @@ fn normalized_restricted(facts: &pb::IncidentFacts) -> pb::RestrictedIdentity {
 }
 
 fn resource_name(incident: &StoredIncident) -> String {
-    format!("jurisdictions/{}/incidents/{}", incident.jurisdiction, incident.id)
+    format!(
+        "jurisdictions/{}/incidents/{}",
+        incident.jurisdiction, incident.id
+    )
 }
 
 fn etag(incident: &StoredIncident) -> String {
@@ -607,7 +899,11 @@ pub fn rule_set_to_proto(r: &RuleSet) -> pb::RuleSet {
                 description: rule.description.clone(),
                 outcome: rule.outcome as i32,
                 statute_reference: rule.statute.clone(),
-                criteria: rule.criteria.iter().map(|c| c.describe(r.lookback_months)).collect(),
+                criteria: rule
+                    .criteria
+                    .iter()
+                    .map(|c| c.describe(r.lookback_months))
+                    .collect(),
             })
             .collect(),
         deadlines: r
@@ -628,9 +924,16 @@ pub fn rule_set_to_proto(r: &RuleSet) -> pb::RuleSet {
 
 /// An incident as its message. `restricted` is included as given; the
 /// reporter's subject only when `with_reporter` (events leave it out).
-fn to_incident(s: &StoredIncident, restricted: Option<pb::RestrictedIdentity>, with_reporter: bool) -> Result<pb::Incident, ApiError> {
+fn to_incident(
+    s: &StoredIncident,
+    restricted: Option<pb::RestrictedIdentity>,
+    with_reporter: bool,
+) -> Result<pb::Incident, ApiError> {
     let decode_err = |e: prost::DecodeError| ApiError::internal(e);
-    let latest = s.revisions.last().ok_or_else(|| ApiError::internal(anyhow::anyhow!("incident without revisions")))?;
+    let latest = s
+        .revisions
+        .last()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("incident without revisions")))?;
     let mut facts = pb::IncidentFacts::decode(latest.facts.as_slice()).map_err(decode_err)?;
     facts.restricted = restricted;
     let mut decisions = s
@@ -661,7 +964,11 @@ fn to_incident(s: &StoredIncident, restricted: Option<pb::RestrictedIdentity>, w
         decision,
         previous_decisions: decisions,
         amendments,
-        reported_by: if with_reporter { s.reported_by.clone() } else { String::new() },
+        reported_by: if with_reporter {
+            s.reported_by.clone()
+        } else {
+            String::new()
+        },
         create_time: Some(timestamp_from_micros(s.create_time)),
         update_time: Some(timestamp_from_micros(s.update_time)),
         etag: etag(s),

@@ -65,7 +65,10 @@ impl Application {
     pub async fn build(config: &IntakeConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
         let directory = Arc::new(load_directory(config).context("loading eligibility rules")?);
         let verifier = Verifier::from_config(&config.common.auth)?;
-        let options = DbOptions { max_connections: config.common.db_max_connections, ..DbOptions::default() };
+        let options = DbOptions {
+            max_connections: config.common.db_max_connections,
+            ..DbOptions::default()
+        };
         let db = Database::connect(&config.common.database_url, &MIGRATIONS, &options)
             .await
             .context("opening the intake database")?;
@@ -80,7 +83,11 @@ impl Application {
         let service = IntakeServiceServer::new(IntakeGrpc::new(intake))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let auth = AuthLayer::new(verifier, policy::RULES.to_vec(), Some(AuditLog::new(db.clone())));
+        let auth = AuthLayer::new(
+            verifier,
+            policy::RULES.to_vec(),
+            Some(AuditLog::new(db.clone())),
+        );
         Ok(Self {
             listener,
             address,
@@ -105,9 +112,22 @@ impl Application {
     /// Serves until shutdown fires, then drains and closes the database.
     pub async fn run(self) -> anyhow::Result<()> {
         let (reporter, health) = server::health();
-        server::spawn_readiness(self.db.clone(), reporter, vec![SERVICE_NAME.to_owned()], self.shutdown.clone());
+        server::spawn_readiness(
+            self.db.clone(),
+            reporter,
+            vec![SERVICE_NAME.to_owned()],
+            self.shutdown.clone(),
+        );
         tracing::info!(address = %self.address, "intake listening");
-        let result = server::serve(self.listener, &self.settings, self.auth, self.routes, health, self.shutdown).await;
+        let result = server::serve(
+            self.listener,
+            &self.settings,
+            self.auth,
+            self.routes,
+            health,
+            self.shutdown,
+        )
+        .await;
         self.db.close().await;
         result
     }

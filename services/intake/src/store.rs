@@ -81,8 +81,7 @@ pub struct ListFilter {
     pub date_to: Option<String>,
 }
 
-const INCIDENT_COLUMNS: &str =
-    "seq, id, jurisdiction, request_id, request_hash, revision, reported_by, create_time, update_time";
+const INCIDENT_COLUMNS: &str = "seq, id, jurisdiction, request_id, request_hash, revision, reported_by, create_time, update_time";
 
 /// Intake's store.
 #[derive(Debug, Clone)]
@@ -102,7 +101,11 @@ impl Store {
     }
 
     /// Finds an incident by jurisdiction and request id.
-    pub async fn find_by_request(&self, jurisdiction: &str, request_id: &str) -> Result<Option<StoredIncident>, DbError> {
+    pub async fn find_by_request(
+        &self,
+        jurisdiction: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredIncident>, DbError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND request_id = $2"
         )))
@@ -117,7 +120,11 @@ impl Store {
     }
 
     /// Gets an incident of a jurisdiction by id.
-    pub async fn get(&self, jurisdiction: &str, id: &str) -> Result<Option<StoredIncident>, DbError> {
+    pub async fn get(
+        &self,
+        jurisdiction: &str,
+        id: &str,
+    ) -> Result<Option<StoredIncident>, DbError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND id = $2"
         )))
@@ -144,7 +151,12 @@ impl Store {
     }
 
     /// Lists incidents newest first, after `before_seq` when given.
-    pub async fn list(&self, filter: &ListFilter, before_seq: Option<i64>, limit: i64) -> Result<Vec<StoredIncident>, DbError> {
+    pub async fn list(
+        &self,
+        filter: &ListFilter,
+        before_seq: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredIncident>, DbError> {
         // Only placeholders are formatted into the SQL; every value is bound.
         let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1");
         let mut n = 1;
@@ -189,7 +201,10 @@ impl Store {
         Ok(out)
     }
 
-    async fn with_revisions(&self, mut incident: StoredIncident) -> Result<StoredIncident, DbError> {
+    async fn with_revisions(
+        &self,
+        mut incident: StoredIncident,
+    ) -> Result<StoredIncident, DbError> {
         let rows = sqlx::query(
             "SELECT revision, facts, decision, amendment FROM incident_revisions \
              WHERE incident_id = $1 ORDER BY revision",
@@ -228,7 +243,10 @@ fn incident_from_row(row: &AnyRow) -> Result<StoredIncident, DbError> {
 }
 
 /// Inserts a new incident (revision 1 is inserted with [`insert_revision`]).
-pub async fn insert_incident(conn: &mut AnyConnection, new: &NewIncident<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_incident(
+    conn: &mut AnyConnection,
+    new: &NewIncident<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO incidents (id, jurisdiction, request_id, request_hash, incident_type, incident_date, \
          outcome, revision, reported_by, create_time, update_time) \
@@ -269,12 +287,14 @@ pub async fn insert_revision(
     .execute(&mut *conn)
     .await?;
     if let Some(identity) = restricted {
-        sqlx::query("INSERT INTO incident_restricted (incident_id, revision, identity) VALUES ($1, $2, $3)")
-            .bind(incident_id)
-            .bind(revision.revision)
-            .bind(identity)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO incident_restricted (incident_id, revision, identity) VALUES ($1, $2, $3)",
+        )
+        .bind(incident_id)
+        .bind(revision.revision)
+        .bind(identity)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

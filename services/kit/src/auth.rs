@@ -367,6 +367,16 @@ fn parse_jwks(text: &str) -> Result<HashMap<String, (Algorithm, DecodingKey)>, S
     Ok(keys)
 }
 
+/// Signs `claims` with an HS256 secret, for development and tests.
+pub fn encode_hs256(secret: &str, claims: &Claims) -> Result<String, AuthError> {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(|e| AuthError::Config(e.to_string()))
+}
+
 /// Mints an HS256 token, for development and tests.
 pub fn mint_hs256(
     secret: &str,

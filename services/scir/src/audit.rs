@@ -17,6 +17,9 @@ pub async fn verify(url: &str) -> anyhow::Result<(String, bool)> {
     db.close().await;
     Ok(match broken {
         None => ("audit chain intact".to_owned(), true),
-        Some(link) => (format!("audit chain broken at record {}: {}", link.seq, link.reason), false),
+        Some(link) => (
+            format!("audit chain broken at record {}: {}", link.seq, link.reason),
+            false,
+        ),
     })
 }

@@ -23,7 +23,8 @@ pub fn ensure_secret(data_dir: &Path) -> anyhow::Result<String> {
     if let Ok(secret) = std::fs::read_to_string(&path) {
         return Ok(secret.trim().to_owned());
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let secret = hex::encode(bytes);
@@ -55,7 +56,12 @@ pub fn read_secret(data_dir: &Path) -> anyhow::Result<String> {
     let path = secret_path(data_dir);
     std::fs::read_to_string(&path)
         .map(|s| s.trim().to_owned())
-        .with_context(|| format!("reading {} (run `scir up` first, or pass --secret)", path.display()))
+        .with_context(|| {
+            format!(
+                "reading {} (run `scir up` first, or pass --secret)",
+                path.display()
+            )
+        })
 }
 
 /// Auth configuration verifying development tokens signed with `secret`.
@@ -69,8 +75,22 @@ pub fn auth_config(secret: &str) -> AuthConfig {
 }
 
 /// Mints a development token.
-pub fn mint(secret: &str, subject: &str, jurisdiction: &str, roles: &[Role], ttl: Duration) -> anyhow::Result<String> {
-    Ok(scir_kit::auth::mint_hs256(secret, DEV_ISSUER, DEV_AUDIENCE, subject, jurisdiction, roles, ttl)?)
+pub fn mint(
+    secret: &str,
+    subject: &str,
+    jurisdiction: &str,
+    roles: &[Role],
+    ttl: Duration,
+) -> anyhow::Result<String> {
+    Ok(scir_kit::auth::mint_hs256(
+        secret,
+        DEV_ISSUER,
+        DEV_AUDIENCE,
+        subject,
+        jurisdiction,
+        roles,
+        ttl,
+    )?)
 }
 
 #[cfg(test)]

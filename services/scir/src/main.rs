@@ -12,7 +12,11 @@ use scir_kit::server::parse_duration;
 use scir_kit::shutdown::Shutdown;
 
 #[derive(Debug, Parser)]
-#[command(name = "scir", version, about = "Systems-focused critical incident reviews")]
+#[command(
+    name = "scir",
+    version,
+    about = "Systems-focused critical incident reviews"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,14 +73,28 @@ async fn main() -> anyhow::Result<()> {
             let shutdown = Shutdown::new();
             shutdown.fire_on_os_signal();
             let data_dir = args.data_dir.clone();
-            up::run(args, shutdown, |running| println!("{}", up::banner(&running, &data_dir))).await
+            up::run(args, shutdown, |running| {
+                println!("{}", up::banner(&running, &data_dir))
+            })
+            .await
         }
-        Command::Token { roles, jurisdiction, subject, ttl, data_dir } => {
+        Command::Token {
+            roles,
+            jurisdiction,
+            subject,
+            ttl,
+            data_dir,
+        } => {
             let secret = dev_auth::read_secret(&data_dir)?;
-            println!("{}", dev_auth::mint(&secret, &subject, &jurisdiction, &roles, ttl).context("minting")?);
+            println!(
+                "{}",
+                dev_auth::mint(&secret, &subject, &jurisdiction, &roles, ttl).context("minting")?
+            );
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify { database_url } } => {
+        Command::Audit {
+            command: AuditCommand::Verify { database_url },
+        } => {
             let (report, intact) = audit::verify(&database_url).await?;
             println!("{report}");
             if !intact {

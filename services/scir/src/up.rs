@@ -52,14 +52,20 @@ fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfi
 
 /// Builds every service, reports where each listens through `ready`, and serves
 /// until `shutdown` fires.
-pub async fn run(args: UpArgs, shutdown: Shutdown, ready: impl FnOnce(Running)) -> anyhow::Result<()> {
+pub async fn run(
+    args: UpArgs,
+    shutdown: Shutdown,
+    ready: impl FnOnce(Running),
+) -> anyhow::Result<()> {
     let secret = dev_auth::ensure_secret(&args.data_dir)?;
     let intake_config = scir_intake::IntakeConfig {
         common: common(&args, &secret, args.intake_port, "intake.db"),
         rules_dir: args.rules_dir.clone(),
     };
     let intake = scir_intake::Application::build(&intake_config, &shutdown).await?;
-    ready(Running { intake: intake.address() });
+    ready(Running {
+        intake: intake.address(),
+    });
     let intake = tokio::spawn(intake.run());
     intake.await??;
     Ok(())

@@ -35,7 +35,12 @@ pub fn is_working_day(day: NaiveDate, holidays: &BTreeSet<NaiveDate>) -> bool {
 /// The date `amount` units after `start`; `None` past the end of the calendar.
 /// Working days count from the day after `start`: 2 working days after a
 /// Thursday is the next Monday.
-pub fn add(start: NaiveDate, amount: u32, unit: Unit, holidays: &BTreeSet<NaiveDate>) -> Option<NaiveDate> {
+pub fn add(
+    start: NaiveDate,
+    amount: u32,
+    unit: Unit,
+    holidays: &BTreeSet<NaiveDate>,
+) -> Option<NaiveDate> {
     match unit {
         Unit::CalendarDays => start.checked_add_days(chrono::Days::new(u64::from(amount))),
         Unit::Months => start.checked_add_months(Months::new(amount)),
@@ -66,16 +71,31 @@ mod tests {
         let holidays: BTreeSet<_> = [d("2025-12-25")].into();
         // Wednesday before Christmas: Thursday is a holiday, Friday counts, the
         // weekend does not, Monday is the second working day.
-        assert_eq!(add(d("2025-12-24"), 2, Unit::WorkingDays, &holidays), Some(d("2025-12-29")));
+        assert_eq!(
+            add(d("2025-12-24"), 2, Unit::WorkingDays, &holidays),
+            Some(d("2025-12-29"))
+        );
         // Friday + 1 working day is Monday.
-        assert_eq!(add(d("2025-11-21"), 1, Unit::WorkingDays, &holidays), Some(d("2025-11-24")));
-        assert_eq!(add(d("2025-11-21"), 0, Unit::WorkingDays, &holidays), Some(d("2025-11-21")));
+        assert_eq!(
+            add(d("2025-11-21"), 1, Unit::WorkingDays, &holidays),
+            Some(d("2025-11-24"))
+        );
+        assert_eq!(
+            add(d("2025-11-21"), 0, Unit::WorkingDays, &holidays),
+            Some(d("2025-11-21"))
+        );
     }
 
     #[test]
     fn calendar_days_and_months() {
         let none = BTreeSet::new();
-        assert_eq!(add(d("2025-01-01"), 90, Unit::CalendarDays, &none), Some(d("2025-04-01")));
-        assert_eq!(add(d("2025-08-31"), 6, Unit::Months, &none), Some(d("2026-02-28")));
+        assert_eq!(
+            add(d("2025-01-01"), 90, Unit::CalendarDays, &none),
+            Some(d("2025-04-01"))
+        );
+        assert_eq!(
+            add(d("2025-08-31"), 6, Unit::Months, &none),
+            Some(d("2026-02-28"))
+        );
     }
 }

@@ -75,11 +75,19 @@ struct Evaluation {
 }
 
 fn met(explanation: String) -> Evaluation {
-    Evaluation { status: CriterionStatus::Met, explanation, missing: Vec::new() }
+    Evaluation {
+        status: CriterionStatus::Met,
+        explanation,
+        missing: Vec::new(),
+    }
 }
 
 fn not_met(explanation: String) -> Evaluation {
-    Evaluation { status: CriterionStatus::NotMet, explanation, missing: Vec::new() }
+    Evaluation {
+        status: CriterionStatus::NotMet,
+        explanation,
+        missing: Vec::new(),
+    }
 }
 
 fn unknown(fact: &str) -> Evaluation {
@@ -116,11 +124,17 @@ fn evaluate_criterion(criterion: &Criterion, facts: &Facts, lookback_months: u32
                 not_met(format!("cause_category is {name}"))
             }
         }
-        Condition::MaltreatmentSuspected => {
-            answer(facts.maltreatment_suspected, "maltreatment_suspected", "maltreatment is suspected")
-        }
+        Condition::MaltreatmentSuspected => answer(
+            facts.maltreatment_suspected,
+            "maltreatment_suspected",
+            "maltreatment is suspected",
+        ),
         Condition::InCustody => answer(facts.in_custody, "in_custody", "the child was in custody"),
-        Condition::Substantiated => answer(facts.substantiated, "substantiated", "maltreatment was substantiated"),
+        Condition::Substantiated => answer(
+            facts.substantiated,
+            "substantiated",
+            "maltreatment was substantiated",
+        ),
         Condition::LeadershipDesignated => {
             if facts.leadership_designated {
                 met("leadership_designated is true".to_owned())
@@ -132,14 +146,25 @@ fn evaluate_criterion(criterion: &Criterion, facts: &Facts, lookback_months: u32
             if facts.placement != PlacementSetting::OutOfHome {
                 not_met("the child was at home".to_owned())
             } else if *court_ordered {
-                answer(facts.court_ordered, "placement.court_ordered", "the placement was court-ordered")
+                answer(
+                    facts.court_ordered,
+                    "placement.court_ordered",
+                    "the placement was court-ordered",
+                )
             } else {
                 met("the child was in out-of-home care".to_owned())
             }
         }
-        Condition::PriorContactWithin { months, min_count, kinds } => {
+        Condition::PriorContactWithin {
+            months,
+            min_count,
+            kinds,
+        } => {
             let months = months.unwrap_or(lookback_months);
-            let since = facts.incident_date.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN);
+            let since = facts
+                .incident_date
+                .checked_sub_months(Months::new(months))
+                .unwrap_or(NaiveDate::MIN);
             let count = facts
                 .prior_contacts
                 .iter()
@@ -156,7 +181,10 @@ fn evaluate_criterion(criterion: &Criterion, facts: &Facts, lookback_months: u32
             }
         }
         Condition::PriorContactAny => match facts.had_prior_contact {
-            Answer::Yes => met(format!("{} prior contact(s) listed", facts.prior_contacts.len())),
+            Answer::Yes => met(format!(
+                "{} prior contact(s) listed",
+                facts.prior_contacts.len()
+            )),
             Answer::No => not_met("had_prior_contact is NO".to_owned()),
             _ => unknown("had_prior_contact"),
         },
@@ -201,7 +229,9 @@ fn all_met(results: &[CriterionResult]) -> bool {
 
 fn undetermined(results: &[CriterionResult]) -> bool {
     !results.iter().any(|r| r.status == CriterionStatus::NotMet)
-        && results.iter().any(|r| r.status == CriterionStatus::CriterionUnknown)
+        && results
+            .iter()
+            .any(|r| r.status == CriterionStatus::CriterionUnknown)
 }
 
 /// Applies `rules` to `facts`.
@@ -210,28 +240,53 @@ pub fn decide(rules: &RuleSet, facts: &Facts) -> Decision {
     let evaluated: Vec<_> = rules
         .rules
         .iter()
-        .map(|rule| (rule, results_of(&rule.id, &rule.statute, &rule.criteria, facts, lookback)))
+        .map(|rule| {
+            (
+                rule,
+                results_of(&rule.id, &rule.statute, &rule.criteria, facts, lookback),
+            )
+        })
         .collect();
 
     let mut outcome = EligibilityOutcome::NotEligible;
     let mut reasons = Vec::new();
     let mut missing = BTreeSet::new();
-    for tier in [EligibilityOutcome::PracticeReview, EligibilityOutcome::SummaryOnly] {
-        let in_tier: Vec<_> = evaluated.iter().filter(|(rule, _)| rule.outcome == tier).collect();
-        let satisfied: Vec<_> = in_tier.iter().filter(|(_, results)| all_met(results)).collect();
+    for tier in [
+        EligibilityOutcome::PracticeReview,
+        EligibilityOutcome::SummaryOnly,
+    ] {
+        let in_tier: Vec<_> = evaluated
+            .iter()
+            .filter(|(rule, _)| rule.outcome == tier)
+            .collect();
+        let satisfied: Vec<_> = in_tier
+            .iter()
+            .filter(|(_, results)| all_met(results))
+            .collect();
         if !satisfied.is_empty() {
             outcome = tier;
             reasons = satisfied
                 .iter()
-                .map(|(rule, _)| format!("{} (rule `{}`; {})", rule.description, rule.id, rule.statute))
+                .map(|(rule, _)| {
+                    format!(
+                        "{} (rule `{}`; {})",
+                        rule.description, rule.id, rule.statute
+                    )
+                })
                 .collect();
             break;
         }
-        let open: Vec<_> = in_tier.iter().filter(|(_, results)| undetermined(results)).collect();
+        let open: Vec<_> = in_tier
+            .iter()
+            .filter(|(_, results)| undetermined(results))
+            .collect();
         if !open.is_empty() {
             outcome = EligibilityOutcome::NeedsInformation;
             for (rule, results) in &open {
-                let facts: BTreeSet<_> = results.iter().flat_map(|r| r.missing_facts.iter().cloned()).collect();
+                let facts: BTreeSet<_> = results
+                    .iter()
+                    .flat_map(|r| r.missing_facts.iter().cloned())
+                    .collect();
                 reasons.push(format!(
                     "{} could apply once {} is known (rule `{}`; {})",
                     tier.as_str_name(),
@@ -253,7 +308,11 @@ pub fn decide(rules: &RuleSet, facts: &Facts) -> Decision {
 
     let mut criteria: Vec<CriterionResult> = evaluated.into_iter().flat_map(|(_, r)| r).collect();
     let mut deadlines = Vec::new();
-    for d in rules.deadlines.iter().filter(|d| d.applies_to.contains(&outcome)) {
+    for d in rules
+        .deadlines
+        .iter()
+        .filter(|d| d.applies_to.contains(&outcome))
+    {
         let rule_id = format!("deadline:{}", d.kind.as_str_name());
         let results = results_of(&rule_id, &d.statute, &d.criteria, facts, lookback);
         let applies = all_met(&results);
@@ -261,14 +320,22 @@ pub fn decide(rules: &RuleSet, facts: &Facts) -> Decision {
         if !applies {
             continue;
         }
-        let anchor = d.from.iter().find_map(|a| anchor_date(*a, facts).map(|date| (*a, date)));
+        let anchor = d
+            .from
+            .iter()
+            .find_map(|a| anchor_date(*a, facts).map(|date| (*a, date)));
         if let Some((anchor, start)) = anchor
             && let Some(due) = calendar::add(start, d.amount, d.unit, &rules.holidays)
         {
             deadlines.push(Deadline {
                 kind: d.kind,
                 due,
-                basis: format!("{} {} after {} ({start})", d.amount, d.unit.words(), anchor.field()),
+                basis: format!(
+                    "{} {} after {} ({start})",
+                    d.amount,
+                    d.unit.words(),
+                    anchor.field()
+                ),
                 statute: d.statute.clone(),
             });
         }

@@ -73,7 +73,10 @@ struct Check<'a> {
 
 impl Check<'_> {
     fn bad(&mut self, field: &str, description: impl Into<String>) {
-        self.violations.push(FieldViolation::new(format!("{}{field}", self.prefix), description));
+        self.violations.push(FieldViolation::new(
+            format!("{}{field}", self.prefix),
+            description,
+        ));
     }
 
     fn text(&mut self, field: &str, value: &str, max: usize, required: bool) {
@@ -133,12 +136,20 @@ pub fn to_date(d: &Date) -> Option<NaiveDate> {
     if !(1900..=9999).contains(&d.year) {
         return None;
     }
-    NaiveDate::from_ymd_opt(d.year, u32::try_from(d.month).ok()?, u32::try_from(d.day).ok()?)
+    NaiveDate::from_ymd_opt(
+        d.year,
+        u32::try_from(d.month).ok()?,
+        u32::try_from(d.day).ok()?,
+    )
 }
 
 /// A calendar date as a date message.
 pub fn from_date(d: NaiveDate) -> Date {
-    Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 }
+    Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
 }
 
 /// Whole months from `birth` to `on`.
@@ -158,7 +169,10 @@ pub fn parse(
     directory: &Directory,
     today: NaiveDate,
 ) -> Result<Facts, Vec<FieldViolation>> {
-    let mut c = Check { prefix, violations: Vec::new() };
+    let mut c = Check {
+        prefix,
+        violations: Vec::new(),
+    };
 
     if msg.jurisdiction.is_empty() {
         c.bad("jurisdiction", "is required");
@@ -171,7 +185,11 @@ pub fn parse(
 
     let incident_date = c.date("incident_date", msg.incident_date.as_ref(), true);
     let learned_date = c.date("learned_date", msg.learned_date.as_ref(), true);
-    let reported = c.date("reported_to_state_date", msg.reported_to_state_date.as_ref(), false);
+    let reported = c.date(
+        "reported_to_state_date",
+        msg.reported_to_state_date.as_ref(),
+        false,
+    );
     c.not_future("incident_date", incident_date, today);
     c.not_future("learned_date", learned_date, today);
     c.not_future("reported_to_state_date", reported, today);
@@ -187,16 +205,33 @@ pub fn parse(
     }
 
     let restricted = msg.restricted.clone().unwrap_or_default();
-    c.text("restricted.child_name", &restricted.child_name, MAX_NAME, false);
-    let birth = c.date("restricted.birth_date", restricted.birth_date.as_ref(), false);
+    c.text(
+        "restricted.child_name",
+        &restricted.child_name,
+        MAX_NAME,
+        false,
+    );
+    let birth = c.date(
+        "restricted.birth_date",
+        restricted.birth_date.as_ref(),
+        false,
+    );
     if let (Some(b), Some(i)) = (birth, incident_date)
         && b > i
     {
         c.bad("restricted.birth_date", "must not be after incident_date");
     }
     for (name, values, max) in [
-        ("restricted.caregiver_names", &restricted.caregiver_names, MAX_NAME),
-        ("restricted.case_numbers", &restricted.case_numbers, MAX_CASE_NUMBER),
+        (
+            "restricted.caregiver_names",
+            &restricted.caregiver_names,
+            MAX_NAME,
+        ),
+        (
+            "restricted.case_numbers",
+            &restricted.case_numbers,
+            MAX_CASE_NUMBER,
+        ),
     ] {
         if values.len() > MAX_IDENTIFIERS {
             c.bad(name, format!("must have at most {MAX_IDENTIFIERS} entries"));
@@ -209,7 +244,10 @@ pub fn parse(
 
     let child_age_months = match (msg.child_age_months, birth, incident_date) {
         (Some(age), _, _) if !(0..=MAX_AGE_MONTHS).contains(&age) => {
-            c.bad("child_age_months", format!("must be between 0 and {MAX_AGE_MONTHS}"));
+            c.bad(
+                "child_age_months",
+                format!("must be between 0 and {MAX_AGE_MONTHS}"),
+            );
             None
         }
         (Some(age), _, _) => Some(age),
@@ -221,7 +259,10 @@ pub fn parse(
             Some(age)
         }
         (None, _, _) => {
-            c.bad("child_age_months", "is required unless restricted.birth_date is given");
+            c.bad(
+                "child_age_months",
+                "is required unless restricted.birth_date is given",
+            );
             None
         }
     };
@@ -237,9 +278,19 @@ pub fn parse(
         }
     }
     let tribal = c.required_enum::<pb::TribalStatus>("tribal_status", msg.tribal_status);
-    c.text("tribal_affiliation", &msg.tribal_affiliation, MAX_NAME, false);
-    if !msg.tribal_affiliation.is_empty() && tribal.is_some_and(|t| t != pb::TribalStatus::TribalMemberOrEligible) {
-        c.bad("tribal_affiliation", "is only given when tribal_status is TRIBAL_MEMBER_OR_ELIGIBLE");
+    c.text(
+        "tribal_affiliation",
+        &msg.tribal_affiliation,
+        MAX_NAME,
+        false,
+    );
+    if !msg.tribal_affiliation.is_empty()
+        && tribal.is_some_and(|t| t != pb::TribalStatus::TribalMemberOrEligible)
+    {
+        c.bad(
+            "tribal_affiliation",
+            "is only given when tribal_status is TRIBAL_MEMBER_OR_ELIGIBLE",
+        );
     }
 
     let (placement, court_ordered) = match &msg.placement {
@@ -249,24 +300,40 @@ pub fn parse(
         }
         Some(p) => {
             let setting = c.required_enum::<pb::PlacementSetting>("placement.setting", p.setting);
-            let kind = c.known_enum::<pb::OutOfHomeType>("placement.out_of_home_type", p.out_of_home_type);
+            let kind =
+                c.known_enum::<pb::OutOfHomeType>("placement.out_of_home_type", p.out_of_home_type);
             match (setting, kind) {
                 (Some(pb::PlacementSetting::OutOfHome), Some(pb::OutOfHomeType::Unspecified)) => {
-                    c.bad("placement.out_of_home_type", "is required when the setting is OUT_OF_HOME");
+                    c.bad(
+                        "placement.out_of_home_type",
+                        "is required when the setting is OUT_OF_HOME",
+                    );
                 }
-                (Some(pb::PlacementSetting::InHome), Some(k)) if k != pb::OutOfHomeType::Unspecified => {
-                    c.bad("placement.out_of_home_type", "is only given when the setting is OUT_OF_HOME");
+                (Some(pb::PlacementSetting::InHome), Some(k))
+                    if k != pb::OutOfHomeType::Unspecified =>
+                {
+                    c.bad(
+                        "placement.out_of_home_type",
+                        "is only given when the setting is OUT_OF_HOME",
+                    );
                 }
                 _ => {}
             }
-            let court = c.known_enum::<Answer>("placement.court_ordered", p.court_ordered).unwrap_or_default();
+            let court = c
+                .known_enum::<Answer>("placement.court_ordered", p.court_ordered)
+                .unwrap_or_default();
             (setting, court)
         }
     };
 
-    let maltreatment = c.known_enum::<Answer>("maltreatment_suspected", msg.maltreatment_suspected).unwrap_or_default();
+    let maltreatment = c
+        .known_enum::<Answer>("maltreatment_suspected", msg.maltreatment_suspected)
+        .unwrap_or_default();
     if !msg.maltreatment_types.is_empty() && maltreatment != Answer::Yes {
-        c.bad("maltreatment_types", "are only given when maltreatment_suspected is YES");
+        c.bad(
+            "maltreatment_types",
+            "are only given when maltreatment_suspected is YES",
+        );
     }
     for (i, t) in msg.maltreatment_types.iter().enumerate() {
         c.required_enum::<pb::MaltreatmentType>(&format!("maltreatment_types[{i}]"), *t);
@@ -275,25 +342,37 @@ pub fn parse(
         }
     }
 
-    let mut had_prior = c.known_enum::<Answer>("had_prior_contact", msg.had_prior_contact).unwrap_or_default();
+    let mut had_prior = c
+        .known_enum::<Answer>("had_prior_contact", msg.had_prior_contact)
+        .unwrap_or_default();
     match had_prior {
         Answer::Yes if msg.prior_contacts.is_empty() => {
-            c.bad("prior_contacts", "must list the contacts when had_prior_contact is YES");
+            c.bad(
+                "prior_contacts",
+                "must list the contacts when had_prior_contact is YES",
+            );
         }
         Answer::No if !msg.prior_contacts.is_empty() => {
-            c.bad("prior_contacts", "must be empty when had_prior_contact is NO");
+            c.bad(
+                "prior_contacts",
+                "must be empty when had_prior_contact is NO",
+            );
         }
         Answer::Unspecified if !msg.prior_contacts.is_empty() => had_prior = Answer::Yes,
         _ => {}
     }
     let mut contacts = Vec::new();
     if msg.prior_contacts.len() > MAX_CONTACTS {
-        c.bad("prior_contacts", format!("must have at most {MAX_CONTACTS} entries"));
+        c.bad(
+            "prior_contacts",
+            format!("must have at most {MAX_CONTACTS} entries"),
+        );
     } else {
         for (i, pc) in msg.prior_contacts.iter().enumerate() {
             let path = format!("prior_contacts[{i}]");
             let kind = c.required_enum::<pb::ContactKind>(&format!("{path}.kind"), pc.kind);
-            let outcome = c.required_enum::<pb::ContactOutcome>(&format!("{path}.outcome"), pc.outcome);
+            let outcome =
+                c.required_enum::<pb::ContactOutcome>(&format!("{path}.outcome"), pc.outcome);
             let date = c.date(&format!("{path}.date"), pc.date.as_ref(), true);
             if let (Some(d), Some(i)) = (date, incident_date)
                 && d > i
@@ -301,36 +380,59 @@ pub fn parse(
                 c.bad(&format!("{path}.date"), "must not be after incident_date");
             }
             if let (Some(kind), Some(date), Some(outcome)) = (kind, date, outcome) {
-                contacts.push(Contact { kind, date, outcome });
+                contacts.push(Contact {
+                    kind,
+                    date,
+                    outcome,
+                });
             }
         }
     }
-    let in_custody = c.known_enum::<Answer>("in_custody", msg.in_custody).unwrap_or_default();
-    let substantiated = c.known_enum::<Answer>("substantiated", msg.substantiated).unwrap_or_default();
-    c.text("law_enforcement_agency", &msg.law_enforcement_agency, MAX_NAME, false);
+    let in_custody = c
+        .known_enum::<Answer>("in_custody", msg.in_custody)
+        .unwrap_or_default();
+    let substantiated = c
+        .known_enum::<Answer>("substantiated", msg.substantiated)
+        .unwrap_or_default();
+    c.text(
+        "law_enforcement_agency",
+        &msg.law_enforcement_agency,
+        MAX_NAME,
+        false,
+    );
 
-    match (incident_type, cause, incident_date, learned_date, child_age_months, placement) {
-        (Some(incident_type), Some(cause), Some(incident_date), Some(learned_date), Some(age), Some(placement))
-            if c.violations.is_empty() =>
-        {
-            Ok(Facts {
-                jurisdiction: msg.jurisdiction.clone(),
-                incident_type,
-                cause,
-                incident_date,
-                learned_date,
-                reported_to_state_date: reported,
-                child_age_months: age,
-                placement,
-                court_ordered,
-                maltreatment_suspected: maltreatment,
-                had_prior_contact: had_prior,
-                prior_contacts: contacts,
-                in_custody,
-                substantiated,
-                leadership_designated: msg.leadership_designated,
-            })
-        }
+    match (
+        incident_type,
+        cause,
+        incident_date,
+        learned_date,
+        child_age_months,
+        placement,
+    ) {
+        (
+            Some(incident_type),
+            Some(cause),
+            Some(incident_date),
+            Some(learned_date),
+            Some(age),
+            Some(placement),
+        ) if c.violations.is_empty() => Ok(Facts {
+            jurisdiction: msg.jurisdiction.clone(),
+            incident_type,
+            cause,
+            incident_date,
+            learned_date,
+            reported_to_state_date: reported,
+            child_age_months: age,
+            placement,
+            court_ordered,
+            maltreatment_suspected: maltreatment,
+            had_prior_contact: had_prior,
+            prior_contacts: contacts,
+            in_custody,
+            substantiated,
+            leadership_designated: msg.leadership_designated,
+        }),
         _ => Err(c.violations),
     }
 }
@@ -360,7 +462,11 @@ pub(crate) mod tests {
             race_ethnicity: vec![pb::RaceEthnicity::Black as i32],
             tribal_status: pb::TribalStatus::NotTribal as i32,
             tribal_affiliation: String::new(),
-            placement: Some(pb::Placement { setting: pb::PlacementSetting::InHome as i32, out_of_home_type: 0, court_ordered: 0 }),
+            placement: Some(pb::Placement {
+                setting: pb::PlacementSetting::InHome as i32,
+                out_of_home_type: 0,
+                court_ordered: 0,
+            }),
             maltreatment_suspected: Answer::Yes as i32,
             maltreatment_types: vec![pb::MaltreatmentType::MaltreatmentNeglect as i32],
             had_prior_contact: Answer::Yes as i32,
@@ -382,7 +488,11 @@ pub(crate) mod tests {
     }
 
     fn fields(result: Result<Facts, Vec<FieldViolation>>) -> Vec<String> {
-        result.expect_err("invalid").into_iter().map(|v| v.field).collect()
+        result
+            .expect_err("invalid")
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
     }
 
     #[test]
@@ -423,8 +533,16 @@ pub(crate) mod tests {
         let dir = Directory::shipped().expect("dir");
         let mut m = valid();
         m.child_age_months = None;
-        m.restricted = Some(pb::RestrictedIdentity { birth_date: Some(date("2024-01-15")), ..Default::default() });
-        assert_eq!(parse(&m, "", &dir, today()).expect("valid").child_age_months, 13);
+        m.restricted = Some(pb::RestrictedIdentity {
+            birth_date: Some(date("2024-01-15")),
+            ..Default::default()
+        });
+        assert_eq!(
+            parse(&m, "", &dir, today())
+                .expect("valid")
+                .child_age_months,
+            13
+        );
         m.restricted = None;
         assert_eq!(fields(parse(&m, "", &dir, today())), ["child_age_months"]);
     }

@@ -10,16 +10,30 @@ use super::rules::{ConfigError, Named, RuleSet};
 
 /// The rule sets shipped with SCIR, used when no rules directory is configured.
 pub const SHIPPED_RULE_SETS: &[(&str, &str)] = &[
-    ("rules/default.toml", include_str!("../../rules/default.toml")),
+    (
+        "rules/default.toml",
+        include_str!("../../rules/default.toml"),
+    ),
     ("rules/kansas.toml", include_str!("../../rules/kansas.toml")),
-    ("rules/tennessee.toml", include_str!("../../rules/tennessee.toml")),
-    ("rules/west-virginia.toml", include_str!("../../rules/west-virginia.toml")),
-    ("rules/wisconsin.toml", include_str!("../../rules/wisconsin.toml")),
+    (
+        "rules/tennessee.toml",
+        include_str!("../../rules/tennessee.toml"),
+    ),
+    (
+        "rules/west-virginia.toml",
+        include_str!("../../rules/west-virginia.toml"),
+    ),
+    (
+        "rules/wisconsin.toml",
+        include_str!("../../rules/wisconsin.toml"),
+    ),
 ];
 
 /// The shipped sample jurisdictions.
-pub const SHIPPED_JURISDICTIONS: (&str, &str) =
-    ("rules/jurisdictions.toml", include_str!("../../rules/jurisdictions.toml"));
+pub const SHIPPED_JURISDICTIONS: (&str, &str) = (
+    "rules/jurisdictions.toml",
+    include_str!("../../rules/jurisdictions.toml"),
+);
 
 /// The file in a rules directory that lists jurisdictions.
 pub const JURISDICTIONS_FILE: &str = "jurisdictions.toml";
@@ -106,22 +120,39 @@ impl Directory {
         let mut sets = BTreeMap::new();
         for set in rule_sets {
             if sets.contains_key(&set.name) {
-                return Err(ConfigError { file: file.to_owned(), line: 0, column: 0, message: format!("two rule sets are named `{}`", set.name) });
+                return Err(ConfigError {
+                    file: file.to_owned(),
+                    line: 0,
+                    column: 0,
+                    message: format!("two rule sets are named `{}`", set.name),
+                });
             }
             sets.insert(set.name.clone(), set);
         }
-        let raw: RawJurisdictions = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let raw: RawJurisdictions =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let mut jurisdictions = BTreeMap::new();
         let mut spans = BTreeMap::new();
         for spanned in raw.jurisdictions {
             let offset = spanned.span().start;
             let r = spanned.into_inner();
             let err = |m: String| ConfigError::at(file, text, offset, m);
-            if r.id.is_empty() || !r.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-                return Err(err(format!("jurisdiction id `{}` must be lowercase letters, digits and dashes", r.id)));
+            if r.id.is_empty()
+                || !r
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(err(format!(
+                    "jurisdiction id `{}` must be lowercase letters, digits and dashes",
+                    r.id
+                )));
             }
             if !sets.contains_key(&r.rule_set) {
-                return Err(err(format!("jurisdiction `{}`: unknown rule set `{}`", r.id, r.rule_set)));
+                return Err(err(format!(
+                    "jurisdiction `{}`: unknown rule set `{}`",
+                    r.id, r.rule_set
+                )));
             }
             let j = Jurisdiction {
                 id: r.id.clone(),
@@ -140,18 +171,41 @@ impl Directory {
             if let Some(parent) = &j.parent {
                 let offset = spans.get(&j.id).copied().unwrap_or(0);
                 match jurisdictions.get(parent) {
-                    None => return Err(ConfigError::at(file, text, offset, format!("jurisdiction `{}`: unknown parent `{parent}`", j.id))),
+                    None => {
+                        return Err(ConfigError::at(
+                            file,
+                            text,
+                            offset,
+                            format!("jurisdiction `{}`: unknown parent `{parent}`", j.id),
+                        ));
+                    }
                     Some(p) if p.parent.is_some() => {
-                        return Err(ConfigError::at(file, text, offset, format!("jurisdiction `{}`: parent `{parent}` has a parent itself", j.id)));
+                        return Err(ConfigError::at(
+                            file,
+                            text,
+                            offset,
+                            format!(
+                                "jurisdiction `{}`: parent `{parent}` has a parent itself",
+                                j.id
+                            ),
+                        ));
                     }
                     Some(_) => {}
                 }
             }
         }
         if jurisdictions.is_empty() {
-            return Err(ConfigError::at(file, text, 0, "no jurisdictions configured"));
+            return Err(ConfigError::at(
+                file,
+                text,
+                0,
+                "no jurisdictions configured",
+            ));
         }
-        Ok(Self { jurisdictions, rule_sets: sets })
+        Ok(Self {
+            jurisdictions,
+            rule_sets: sets,
+        })
     }
 
     /// A jurisdiction by id.
@@ -176,7 +230,8 @@ impl Directory {
 
     /// The rule set governing a jurisdiction.
     pub fn rule_set_for(&self, jurisdiction: &str) -> Option<&RuleSet> {
-        self.jurisdiction(jurisdiction).and_then(|j| self.rule_sets.get(&j.rule_set))
+        self.jurisdiction(jurisdiction)
+            .and_then(|j| self.rule_sets.get(&j.rule_set))
     }
 }
 
@@ -188,15 +243,23 @@ mod tests {
     fn the_shipped_directory_is_consistent() {
         let dir = Directory::shipped().expect("shipped config loads");
         assert!(dir.jurisdiction("us-wi").is_some());
-        assert_eq!(dir.rule_set_for("us-wi-dane").map(|r| r.name.as_str()), Some("wisconsin"));
+        assert_eq!(
+            dir.rule_set_for("us-wi-dane").map(|r| r.name.as_str()),
+            Some("wisconsin")
+        );
         assert_eq!(dir.rule_sets().count(), 5);
     }
 
     #[test]
     fn a_directory_on_disk_reports_the_bad_file() {
         let tmp = tempfile::tempdir().expect("tmp");
-        std::fs::write(tmp.path().join("x.toml"), "name = \"x\"\nversion = \"1\"\ntitle = \"X\"\nlookback_months = 0\n[[rules]]\n").expect("write");
-        std::fs::write(tmp.path().join(JURISDICTIONS_FILE), SHIPPED_JURISDICTIONS.1).expect("write");
+        std::fs::write(
+            tmp.path().join("x.toml"),
+            "name = \"x\"\nversion = \"1\"\ntitle = \"X\"\nlookback_months = 0\n[[rules]]\n",
+        )
+        .expect("write");
+        std::fs::write(tmp.path().join(JURISDICTIONS_FILE), SHIPPED_JURISDICTIONS.1)
+            .expect("write");
         let e = Directory::load(tmp.path()).expect_err("bad rule set");
         assert!(e.file.ends_with("x.toml"), "{e}");
         assert!(e.line >= 1, "{e}");
@@ -204,7 +267,8 @@ mod tests {
 
     #[test]
     fn unknown_rule_sets_are_named() {
-        let text = "[[jurisdictions]]\nid = \"a\"\nname = \"A\"\ntype = \"STATE\"\nrule_set = \"nope\"\n";
+        let text =
+            "[[jurisdictions]]\nid = \"a\"\nname = \"A\"\ntype = \"STATE\"\nrule_set = \"nope\"\n";
         let e = Directory::build(Vec::new(), "j.toml", text).expect_err("unknown rule set");
         assert_eq!(e.line, 1);
         assert!(e.message.contains("unknown rule set `nope`"));

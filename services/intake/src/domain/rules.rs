@@ -10,7 +10,9 @@ use std::fmt;
 
 use chrono::NaiveDate;
 use scir_proto::common::v1::JurisdictionType;
-use scir_proto::intake::v1::{CauseCategory, ContactKind, DeadlineKind, EligibilityOutcome, IncidentType};
+use scir_proto::intake::v1::{
+    CauseCategory, ContactKind, DeadlineKind, EligibilityOutcome, IncidentType,
+};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -36,7 +38,12 @@ impl ConfigError {
         let before = &text[..offset.min(text.len())];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Self { file: file.to_owned(), line, column, message: message.into() }
+        Self {
+            file: file.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        }
     }
 
     /// A TOML error, located by its span.
@@ -151,13 +158,31 @@ pub enum Condition {
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 enum RawCondition {
-    IncidentType { id: String, any_of: Vec<Named<IncidentType>> },
-    Cause { id: String, any_of: Vec<Named<CauseCategory>> },
-    MaltreatmentSuspected { id: String },
-    InCustody { id: String },
-    Substantiated { id: String },
-    LeadershipDesignated { id: String },
-    OutOfHomeCare { id: String, #[serde(default)] court_ordered: bool },
+    IncidentType {
+        id: String,
+        any_of: Vec<Named<IncidentType>>,
+    },
+    Cause {
+        id: String,
+        any_of: Vec<Named<CauseCategory>>,
+    },
+    MaltreatmentSuspected {
+        id: String,
+    },
+    InCustody {
+        id: String,
+    },
+    Substantiated {
+        id: String,
+    },
+    LeadershipDesignated {
+        id: String,
+    },
+    OutOfHomeCare {
+        id: String,
+        #[serde(default)]
+        court_ordered: bool,
+    },
     PriorContactWithin {
         id: String,
         months: Option<u32>,
@@ -166,8 +191,13 @@ enum RawCondition {
         #[serde(default)]
         kinds: Vec<Named<ContactKind>>,
     },
-    PriorContactAny { id: String },
-    ChildAgeUnderMonths { id: String, months: u32 },
+    PriorContactAny {
+        id: String,
+    },
+    ChildAgeUnderMonths {
+        id: String,
+        months: u32,
+    },
 }
 
 fn one() -> u32 {
@@ -186,21 +216,41 @@ pub struct Criterion {
 impl Criterion {
     fn from_raw(raw: RawCondition) -> Result<Self, String> {
         let (id, condition) = match raw {
-            RawCondition::IncidentType { id, any_of } => (id, Condition::IncidentType(unwrap_all(&any_of))),
+            RawCondition::IncidentType { id, any_of } => {
+                (id, Condition::IncidentType(unwrap_all(&any_of)))
+            }
             RawCondition::Cause { id, any_of } => (id, Condition::Cause(unwrap_all(&any_of))),
             RawCondition::MaltreatmentSuspected { id } => (id, Condition::MaltreatmentSuspected),
             RawCondition::InCustody { id } => (id, Condition::InCustody),
             RawCondition::Substantiated { id } => (id, Condition::Substantiated),
             RawCondition::LeadershipDesignated { id } => (id, Condition::LeadershipDesignated),
-            RawCondition::OutOfHomeCare { id, court_ordered } => (id, Condition::OutOfHomeCare { court_ordered }),
-            RawCondition::PriorContactWithin { id, months, min_count, kinds } => {
+            RawCondition::OutOfHomeCare { id, court_ordered } => {
+                (id, Condition::OutOfHomeCare { court_ordered })
+            }
+            RawCondition::PriorContactWithin {
+                id,
+                months,
+                min_count,
+                kinds,
+            } => {
                 if months == Some(0) || min_count == 0 {
-                    return Err(format!("criterion `{id}`: months and min_count must be at least 1"));
+                    return Err(format!(
+                        "criterion `{id}`: months and min_count must be at least 1"
+                    ));
                 }
-                (id, Condition::PriorContactWithin { months, min_count, kinds: unwrap_all(&kinds) })
+                (
+                    id,
+                    Condition::PriorContactWithin {
+                        months,
+                        min_count,
+                        kinds: unwrap_all(&kinds),
+                    },
+                )
             }
             RawCondition::PriorContactAny { id } => (id, Condition::PriorContactAny),
-            RawCondition::ChildAgeUnderMonths { id, months } => (id, Condition::ChildAgeUnderMonths(months)),
+            RawCondition::ChildAgeUnderMonths { id, months } => {
+                (id, Condition::ChildAgeUnderMonths(months))
+            }
         };
         if let Condition::IncidentType(v) = &condition
             && v.is_empty()
@@ -223,30 +273,49 @@ impl Criterion {
         let names = |v: Vec<&str>| v.join(", ");
         match &self.condition {
             Condition::IncidentType(types) => {
-                format!("incident type is one of: {}", names(types.iter().map(|t| t.as_str_name()).collect()))
+                format!(
+                    "incident type is one of: {}",
+                    names(types.iter().map(|t| t.as_str_name()).collect())
+                )
             }
             Condition::Cause(causes) => {
-                format!("cause category is one of: {}", names(causes.iter().map(|c| c.as_str_name()).collect()))
+                format!(
+                    "cause category is one of: {}",
+                    names(causes.iter().map(|c| c.as_str_name()).collect())
+                )
             }
             Condition::MaltreatmentSuspected => "maltreatment is suspected".to_owned(),
             Condition::InCustody => "the child was in the agency's custody".to_owned(),
             Condition::Substantiated => "abuse or neglect was substantiated".to_owned(),
-            Condition::LeadershipDesignated => "leadership designated the incident for review".to_owned(),
-            Condition::OutOfHomeCare { court_ordered: true } => {
-                "the child was in court-ordered out-of-home care".to_owned()
+            Condition::LeadershipDesignated => {
+                "leadership designated the incident for review".to_owned()
             }
-            Condition::OutOfHomeCare { court_ordered: false } => "the child was in out-of-home care".to_owned(),
-            Condition::PriorContactWithin { months, min_count, kinds } => {
+            Condition::OutOfHomeCare {
+                court_ordered: true,
+            } => "the child was in court-ordered out-of-home care".to_owned(),
+            Condition::OutOfHomeCare {
+                court_ordered: false,
+            } => "the child was in out-of-home care".to_owned(),
+            Condition::PriorContactWithin {
+                months,
+                min_count,
+                kinds,
+            } => {
                 let months = months.unwrap_or(lookback_months);
                 let what = if kinds.is_empty() {
                     "prior contact".to_owned()
                 } else {
-                    format!("prior contact of kind {}", names(kinds.iter().map(|k| k.as_str_name()).collect()))
+                    format!(
+                        "prior contact of kind {}",
+                        names(kinds.iter().map(|k| k.as_str_name()).collect())
+                    )
                 };
                 if *min_count == 1 {
                     format!("{what} in the {months} months before the incident")
                 } else {
-                    format!("at least {min_count} {what}s in the {months} months before the incident")
+                    format!(
+                        "at least {min_count} {what}s in the {months} months before the incident"
+                    )
                 }
             }
             Condition::PriorContactAny => "any prior child-welfare contact".to_owned(),
@@ -292,7 +361,12 @@ pub struct DeadlineRule {
 impl DeadlineRule {
     /// How it is computed, in words.
     pub fn basis(&self) -> String {
-        let from = self.from.iter().map(|a| a.field()).collect::<Vec<_>>().join(" or else ");
+        let from = self
+            .from
+            .iter()
+            .map(|a| a.field())
+            .collect::<Vec<_>>()
+            .join(" or else ");
         format!("{} {} after {from}", self.amount, self.unit.words())
     }
 }
@@ -363,10 +437,19 @@ struct RawDeadline {
 impl RuleSet {
     /// Parses a rule-set file; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
-        let raw: RawRuleSet = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let raw: RawRuleSet =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let err = |offset: usize, message: String| ConfigError::at(file, text, offset, message);
-        if raw.name.is_empty() || !raw.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(err(0, "name must be lowercase letters, digits and dashes".to_owned()));
+        if raw.name.is_empty()
+            || !raw
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(err(
+                0,
+                "name must be lowercase letters, digits and dashes".to_owned(),
+            ));
         }
         if raw.version.trim().is_empty() {
             return Err(err(0, "version must not be empty".to_owned()));
@@ -383,13 +466,26 @@ impl RuleSet {
                 return Err(err(offset, format!("duplicate rule id `{}`", raw_rule.id)));
             }
             let outcome = raw_rule.outcome.0;
-            if !matches!(outcome, EligibilityOutcome::PracticeReview | EligibilityOutcome::SummaryOnly) {
-                return Err(err(offset, format!("rule `{}`: outcome must be PRACTICE_REVIEW or SUMMARY_ONLY", raw_rule.id)));
+            if !matches!(
+                outcome,
+                EligibilityOutcome::PracticeReview | EligibilityOutcome::SummaryOnly
+            ) {
+                return Err(err(
+                    offset,
+                    format!(
+                        "rule `{}`: outcome must be PRACTICE_REVIEW or SUMMARY_ONLY",
+                        raw_rule.id
+                    ),
+                ));
             }
             if raw_rule.criteria.is_empty() {
-                return Err(err(offset, format!("rule `{}` has no criteria", raw_rule.id)));
+                return Err(err(
+                    offset,
+                    format!("rule `{}` has no criteria", raw_rule.id),
+                ));
             }
-            let criteria = criteria(raw_rule.criteria).map_err(|m| err(offset, format!("rule `{}`: {m}", raw_rule.id)))?;
+            let criteria = criteria(raw_rule.criteria)
+                .map_err(|m| err(offset, format!("rule `{}`: {m}", raw_rule.id)))?;
             rules.push(Rule {
                 id: raw_rule.id,
                 outcome,
@@ -406,10 +502,16 @@ impl RuleSet {
             let offset = spanned.span().start;
             let d = spanned.into_inner();
             if d.from.is_empty() {
-                return Err(err(offset, "deadline `from` must name at least one date".to_owned()));
+                return Err(err(
+                    offset,
+                    "deadline `from` must name at least one date".to_owned(),
+                ));
             }
             if d.applies_to.is_empty() {
-                return Err(err(offset, "deadline `applies_to` must name at least one outcome".to_owned()));
+                return Err(err(
+                    offset,
+                    "deadline `applies_to` must name at least one outcome".to_owned(),
+                ));
             }
             deadlines.push(DeadlineRule {
                 kind: d.kind.0,
@@ -481,7 +583,10 @@ criteria = [{ id = "c", kind = "leadership_designated" }]
     fn a_minimal_rule_set_parses() {
         let set = RuleSet::parse("t.toml", MINIMAL).expect("parses");
         assert_eq!(set.rules.len(), 1);
-        assert_eq!(set.rules[0].criteria[0].condition, Condition::LeadershipDesignated);
+        assert_eq!(
+            set.rules[0].criteria[0].condition,
+            Condition::LeadershipDesignated
+        );
     }
 
     #[test]
@@ -489,13 +594,20 @@ criteria = [{ id = "c", kind = "leadership_designated" }]
         let bad = MINIMAL.replace("\"PRACTICE_REVIEW\"", "\"PRACTICE_REVEIW\"");
         let e = RuleSet::parse("t.toml", &bad).expect_err("bad outcome");
         assert_eq!((e.file.as_str(), e.line), ("t.toml", 9), "{e}");
-        assert!(e.message.contains("unknown eligibility outcome `PRACTICE_REVEIW`"), "{e}");
+        assert!(
+            e.message
+                .contains("unknown eligibility outcome `PRACTICE_REVEIW`"),
+            "{e}"
+        );
 
         let bad = MINIMAL.replace("leadership_designated", "leadership_desig");
         let e = RuleSet::parse("t.toml", &bad).expect_err("bad kind");
         assert_eq!(e.line, 12, "{e}");
 
-        let dup = format!("{MINIMAL}\n{}", &MINIMAL[MINIMAL.find("[[rules]]").expect("rules")..]);
+        let dup = format!(
+            "{MINIMAL}\n{}",
+            &MINIMAL[MINIMAL.find("[[rules]]").expect("rules")..]
+        );
         let e = RuleSet::parse("t.toml", &dup).expect_err("duplicate");
         assert!(e.message.contains("duplicate rule id `r`"), "{e}");
         assert_eq!(e.line, 14, "{e}");

@@ -1,0 +1,13 @@
+//! Intake over gRPC: real servers on free ports, against SQLite and PostgreSQL.
+
+mod intake {
+    pub mod harness;
+
+    mod access;
+    mod audit;
+    mod events;
+    mod incidents;
+    mod privacy;
+    mod rules;
+    mod validation;
+}

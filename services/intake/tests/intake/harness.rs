@@ -1,0 +1,114 @@
+//! Starts a real intake server for a test and hands out clients.
+
+use std::net::SocketAddr;
+
+use scir_intake::{Application, IntakeConfig};
+use scir_kit::auth::Role;
+use scir_kit::client::ClientInterceptor;
+use scir_kit::shutdown::Shutdown;
+use scir_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use scir_testkit::{Backend, TestDatabase};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// A client of the intake service.
+pub type Client = IntakeServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
+/// Runs the same async test on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Postgres).await })*
+        }
+    };
+}
+
+/// A running intake server.
+pub struct TestIntake {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// Its database.
+    pub database: TestDatabase,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestIntake {
+    /// Starts intake on a fresh database of `backend` with the shipped rules.
+    pub async fn start(backend: Backend) -> Self {
+        let database = TestDatabase::new(backend).await;
+        Self::start_on(database).await
+    }
+
+    /// Starts intake on an existing database.
+    pub async fn start_on(database: TestDatabase) -> Self {
+        let config = IntakeConfig {
+            common: scir_testkit::common_config(&database.url),
+            rules_dir: None,
+        };
+        let shutdown = Shutdown::new();
+        let app = Application::build(&config, &shutdown)
+            .await
+            .expect("intake builds");
+        let address = app.address();
+        let task = tokio::spawn(app.run());
+        scir_testkit::wait_serving(address, scir_intake::startup::SERVICE_NAME).await;
+        Self {
+            address,
+            database,
+            shutdown,
+            task,
+        }
+    }
+
+    /// A client sending `token` (or none).
+    pub fn client_with(&self, token: Option<&str>) -> Client {
+        let interceptor = ClientInterceptor::new(token).expect("interceptor");
+        IntakeServiceClient::with_interceptor(scir_testkit::channel(self.address), interceptor)
+    }
+
+    /// A client holding `roles` in `jurisdiction`.
+    pub fn client(&self, roles: &[Role], jurisdiction: &str) -> Client {
+        self.client_with(Some(&scir_testkit::token(roles, jurisdiction)))
+    }
+
+    /// A reporter of Wisconsin.
+    pub fn reporter(&self) -> Client {
+        self.client(&[Role::Reporter], "us-wi")
+    }
+
+    /// Stops the server, waiting for it to drain; returns its database.
+    pub async fn stop(self) -> TestDatabase {
+        self.shutdown.fire();
+        self.task
+            .await
+            .expect("server task")
+            .expect("server ran cleanly");
+        self.database
+    }
+}
+
+/// A report request with `request_id` and the given facts.
+pub fn report(
+    request_id: &str,
+    facts: scir_proto::intake::v1::IncidentFacts,
+) -> scir_proto::intake::v1::ReportIncidentRequest {
+    scir_proto::intake::v1::ReportIncidentRequest {
+        request_id: request_id.to_owned(),
+        incident: Some(facts),
+    }
+}
+
+/// The field paths of an `INVALID_ARGUMENT` status's violations.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
