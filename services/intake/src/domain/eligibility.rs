@@ -359,3 +359,433 @@ fn anchor_date(anchor: Anchor, facts: &Facts) -> Option<NaiveDate> {
         Anchor::ReportedToStateDate => facts.reported_to_state_date,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! One table of cases per shipped rule set.
+
+    use scir_proto::intake::v1::{CauseCategory, ContactKind, ContactOutcome, IncidentType};
+
+    use super::*;
+    use crate::domain::facts::Contact;
+    use crate::domain::jurisdictions::Directory;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().expect("date")
+    }
+
+    fn report_on(date: &str) -> Contact {
+        Contact {
+            kind: ContactKind::ContactReport,
+            date: d(date),
+            outcome: ContactOutcome::ScreenedOut,
+        }
+    }
+
+    /// A death on Monday 2025-03-10, learned of on Tuesday, from suspected
+    /// maltreatment, with one report three months before.
+    fn base() -> Facts {
+        Facts {
+            jurisdiction: String::new(),
+            incident_type: IncidentType::Death,
+            cause: CauseCategory::Suid,
+            incident_date: d("2025-03-10"),
+            learned_date: d("2025-03-11"),
+            reported_to_state_date: None,
+            child_age_months: 4,
+            placement: PlacementSetting::InHome,
+            court_ordered: Answer::Unspecified,
+            maltreatment_suspected: Answer::Yes,
+            had_prior_contact: Answer::Yes,
+            prior_contacts: vec![report_on("2024-12-01")],
+            in_custody: Answer::No,
+            substantiated: Answer::No,
+            leadership_designated: false,
+        }
+    }
+
+    fn no_contact(f: &mut Facts) {
+        f.had_prior_contact = Answer::No;
+        f.prior_contacts.clear();
+    }
+
+    struct Case {
+        name: &'static str,
+        edit: fn(&mut Facts),
+        outcome: EligibilityOutcome,
+        missing: &'static [&'static str],
+        deadlines: &'static [(DeadlineKind, &'static str)],
+    }
+
+    use DeadlineKind as K;
+    use EligibilityOutcome::{
+        NeedsInformation as Needs, NotEligible as No, PracticeReview as Review,
+        SummaryOnly as Summary,
+    };
+
+    fn check(rule_set: &str, cases: &[Case]) {
+        let directory = Directory::shipped().expect("shipped rules");
+        let rules = directory.rule_set(rule_set).expect("rule set");
+        for case in cases {
+            let mut facts = base();
+            (case.edit)(&mut facts);
+            let decision = decide(rules, &facts);
+            assert_eq!(
+                decision.outcome, case.outcome,
+                "{rule_set}: {}: {:#?}",
+                case.name, decision.reasons
+            );
+            assert_eq!(
+                decision.missing_facts, case.missing,
+                "{rule_set}: {}",
+                case.name
+            );
+            assert!(
+                !decision.reasons.is_empty(),
+                "{rule_set}: {}: a decision always gives reasons",
+                case.name
+            );
+            if !case.deadlines.is_empty() {
+                let got: Vec<_> = decision.deadlines.iter().map(|x| (x.kind, x.due)).collect();
+                let want: Vec<_> = case.deadlines.iter().map(|(k, s)| (*k, d(s))).collect();
+                assert_eq!(got, want, "{rule_set}: {}", case.name);
+            }
+            assert_eq!(decision.rule_set, format!("ruleSets/{rule_set}"));
+        }
+    }
+
+    #[test]
+    fn wisconsin() {
+        check(
+            "wisconsin",
+            &[
+                Case {
+                    name: "recent contact qualifies, with every deadline",
+                    edit: |_| {},
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[
+                        (K::NoticeToState, "2025-03-13"),
+                        (K::PublicNotice, "2025-03-13"),
+                        (K::Summary90Day, "2025-06-09"),
+                        (K::Summary6Month, "2025-09-11"),
+                    ],
+                },
+                Case {
+                    name: "contact on the first day of the look-back",
+                    edit: |f| f.prior_contacts = vec![report_on("2024-03-10")],
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "contact one day before the look-back",
+                    edit: |f| f.prior_contacts = vec![report_on("2024-03-09")],
+                    outcome: Summary,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "extensive older contact",
+                    edit: |f| {
+                        f.prior_contacts = vec![
+                            report_on("2021-01-01"),
+                            report_on("2022-06-01"),
+                            report_on("2023-09-01"),
+                        ]
+                    },
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "no prior contact: summary only, no 6-month summary",
+                    edit: no_contact,
+                    outcome: Summary,
+                    missing: &[],
+                    deadlines: &[
+                        (K::NoticeToState, "2025-03-13"),
+                        (K::PublicNotice, "2025-03-13"),
+                        (K::Summary90Day, "2025-06-09"),
+                    ],
+                },
+                Case {
+                    name: "no maltreatment suspected",
+                    edit: |f| f.maltreatment_suspected = Answer::No,
+                    outcome: No,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "maltreatment unknown",
+                    edit: |f| f.maltreatment_suspected = Answer::Unknown,
+                    outcome: Needs,
+                    missing: &["maltreatment_suspected"],
+                    deadlines: &[(K::NoticeToState, "2025-03-13")],
+                },
+                Case {
+                    name: "contact history not yet searched",
+                    edit: |f| {
+                        f.had_prior_contact = Answer::Unknown;
+                        f.prior_contacts.clear();
+                    },
+                    outcome: Needs,
+                    missing: &["had_prior_contact"],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "leadership designates any incident",
+                    edit: |f| {
+                        f.incident_type = IncidentType::OtherIncident;
+                        f.maltreatment_suspected = Answer::No;
+                        f.leadership_designated = true;
+                    },
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "working days skip Christmas and the weekend",
+                    edit: |f| {
+                        f.incident_date = d("2025-12-23");
+                        f.learned_date = d("2025-12-24");
+                        f.reported_to_state_date = Some(d("2025-12-26"));
+                        f.prior_contacts = vec![report_on("2025-10-01")];
+                    },
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[
+                        (K::NoticeToState, "2025-12-29"),
+                        (K::PublicNotice, "2025-12-30"),
+                        (K::Summary90Day, "2026-03-26"),
+                        (K::Summary6Month, "2026-06-26"),
+                    ],
+                },
+            ],
+        );
+    }
+
+    #[test]
+    fn tennessee() {
+        check(
+            "tennessee",
+            &[
+                Case {
+                    name: "confirmed near death",
+                    edit: |f| {
+                        f.incident_type = IncidentType::NearDeath;
+                        no_contact(f);
+                        f.substantiated = Answer::Yes;
+                    },
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[(K::Summary90Day, "2025-06-09")],
+                },
+                Case {
+                    name: "unconfirmed near death",
+                    edit: |f| {
+                        f.incident_type = IncidentType::NearDeath;
+                        f.substantiated = Answer::No;
+                    },
+                    outcome: No,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "near death awaiting substantiation",
+                    edit: |f| {
+                        f.incident_type = IncidentType::NearDeath;
+                        f.substantiated = Answer::Unknown;
+                    },
+                    outcome: Needs,
+                    missing: &["substantiated"],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "death in custody",
+                    edit: |f| {
+                        no_contact(f);
+                        f.in_custody = Answer::Yes;
+                    },
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "contact on the first day of 3 years",
+                    edit: |f| f.prior_contacts = vec![report_on("2022-03-10")],
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "contact one day before 3 years",
+                    edit: |f| f.prior_contacts = vec![report_on("2022-03-09")],
+                    outcome: No,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "custody unknown, nothing else applies",
+                    edit: |f| {
+                        no_contact(f);
+                        f.in_custody = Answer::Unknown;
+                    },
+                    outcome: Needs,
+                    missing: &["in_custody"],
+                    deadlines: &[],
+                },
+            ],
+        );
+    }
+
+    #[test]
+    fn west_virginia() {
+        check(
+            "west-virginia",
+            &[
+                Case {
+                    name: "known to the system",
+                    edit: |_| {},
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[(K::Summary90Day, "2025-06-09")],
+                },
+                Case {
+                    name: "not known, maltreatment suspected",
+                    edit: no_contact,
+                    outcome: Summary,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "serious injury is out of scope",
+                    edit: |f| f.incident_type = IncidentType::SeriousInjury,
+                    outcome: No,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "contact one day before the year",
+                    edit: |f| f.prior_contacts = vec![report_on("2024-03-09")],
+                    outcome: Summary,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "history unknown",
+                    edit: |f| {
+                        f.incident_type = IncidentType::NearDeath;
+                        f.had_prior_contact = Answer::Unspecified;
+                        f.prior_contacts.clear();
+                    },
+                    outcome: Needs,
+                    missing: &["had_prior_contact"],
+                    deadlines: &[],
+                },
+            ],
+        );
+    }
+
+    #[test]
+    fn kansas() {
+        check(
+            "kansas",
+            &[
+                Case {
+                    name: "recent contact; preliminary assessment over Thanksgiving",
+                    edit: |f| {
+                        f.incident_type = IncidentType::NearDeath;
+                        f.incident_date = d("2025-11-25");
+                        f.learned_date = d("2025-11-26");
+                        f.prior_contacts = vec![report_on("2025-06-01")];
+                    },
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[(K::PreliminaryAssessment, "2025-12-02")],
+                },
+                Case {
+                    name: "in custody",
+                    edit: |f| {
+                        no_contact(f);
+                        f.in_custody = Answer::Yes;
+                    },
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "maltreatment without contact",
+                    edit: no_contact,
+                    outcome: Summary,
+                    missing: &[],
+                    deadlines: &[(K::PreliminaryAssessment, "2025-03-14")],
+                },
+                Case {
+                    name: "nothing applies",
+                    edit: |f| {
+                        no_contact(f);
+                        f.maltreatment_suspected = Answer::No;
+                    },
+                    outcome: No,
+                    missing: &[],
+                    deadlines: &[],
+                },
+            ],
+        );
+    }
+
+    #[test]
+    fn default_rule_set() {
+        check(
+            "default",
+            &[
+                Case {
+                    name: "suicide attempt in care with recent contact",
+                    edit: |f| {
+                        f.incident_type = IncidentType::SuicideOrAttemptInCare;
+                        f.placement = PlacementSetting::OutOfHome;
+                    },
+                    outcome: Review,
+                    missing: &[],
+                    deadlines: &[
+                        (K::NoticeToState, "2025-03-13"),
+                        (K::Summary90Day, "2025-06-09"),
+                    ],
+                },
+                Case {
+                    name: "egregious abuse without contact",
+                    edit: |f| {
+                        f.incident_type = IncidentType::EgregiousAbuseOrNeglect;
+                        no_contact(f);
+                    },
+                    outcome: Summary,
+                    missing: &[],
+                    deadlines: &[],
+                },
+                Case {
+                    name: "other incident",
+                    edit: |f| f.incident_type = IncidentType::OtherIncident,
+                    outcome: No,
+                    missing: &[],
+                    deadlines: &[],
+                },
+            ],
+        );
+    }
+
+    #[test]
+    fn every_criterion_of_every_rule_is_reported() {
+        let directory = Directory::shipped().expect("shipped rules");
+        let rules = directory.rule_set("wisconsin").expect("wisconsin");
+        let decision = decide(rules, &base());
+        let rule_criteria: usize = rules.rules.iter().map(|r| r.criteria.len()).sum();
+        let reported = decision
+            .criteria
+            .iter()
+            .filter(|c| !c.rule_id.starts_with("deadline:"))
+            .count();
+        assert_eq!(reported, rule_criteria);
+        assert!(decision.criteria.iter().all(|c| !c.statute.is_empty()));
+    }
+}

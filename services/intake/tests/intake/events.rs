@@ -135,3 +135,63 @@ async fn events_replay_from_a_cursor_and_follow_live(backend: Backend) {
         .expect("stream ends");
     assert!(matches!(end, None | Some(Err(_))));
 }
+
+/// The caller's W3C trace context reaches the event and the audit record, so a
+/// consumer continues the same trace.
+#[tokio::test]
+async fn events_and_audit_records_carry_the_callers_trace() {
+    let _telemetry =
+        scir_kit::telemetry::init("intake-test", &Default::default()).expect("telemetry");
+    let intake = TestIntake::start(Backend::Sqlite).await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut request = tonic::Request::new(report("tr-1", wisconsin_death()));
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-00f067aa0ba902b7-01")
+            .parse()
+            .expect("header"),
+    );
+    intake
+        .reporter()
+        .report_incident(request)
+        .await
+        .expect("report");
+
+    let events: Vec<_> = intake
+        .client(&[Role::Service], "scir")
+        .watch_events(WatchEventsRequest {
+            after_cursor: 0,
+            types: vec![],
+            stop_at_end: true,
+        })
+        .await
+        .expect("watch")
+        .into_inner()
+        .collect::<Result<_, _>>()
+        .await
+        .expect("events");
+    let traceparent = &events[0].traceparent;
+    assert!(
+        traceparent.starts_with(&format!("00-{trace_id}-")),
+        "{traceparent}"
+    );
+    assert!(
+        !traceparent.contains("00f067aa0ba902b7"),
+        "the event names the server's span, a child of the caller's"
+    );
+
+    let database = intake.stop().await;
+    let db = scir_kit::db::Database::open(&database.url, &Default::default())
+        .await
+        .expect("open");
+    let records = scir_kit::audit::AuditLog::new(db.clone())
+        .recent(10)
+        .await
+        .expect("audit");
+    assert!(
+        records
+            .iter()
+            .any(|r| r.trace_id == trace_id && r.record.method.ends_with("ReportIncident"))
+    );
+    db.close().await;
+}
