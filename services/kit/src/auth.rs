@@ -668,6 +668,69 @@ mod tests {
         assert!(caller.authorize_jurisdiction("us-tn", None).is_err());
     }
 
+    fn jwks_verifier() -> Verifier {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/test-jwks.json");
+        Verifier::from_config(&AuthConfig {
+            issuer: "iss".into(),
+            audience: "aud".into(),
+            hs256_secret: None,
+            jwks_file: Some(PathBuf::from(path)),
+        })
+        .expect("jwks verifier")
+    }
+
+    fn signed(alg: Algorithm, kid: Option<&str>, pem: &str) -> String {
+        let key = match alg {
+            Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+            _ => EncodingKey::from_rsa_pem(pem.as_bytes()),
+        }
+        .expect("key");
+        let now = chrono::Utc::now().timestamp() as u64;
+        let claims = Claims {
+            sub: "svc".into(),
+            iss: "iss".into(),
+            aud: "aud".into(),
+            iat: now,
+            exp: now + 60,
+            jurisdiction: "us-wi".into(),
+            roles: vec!["reviewer".into(), "no-such-role".into()],
+        };
+        let mut header = Header::new(alg);
+        header.kid = kid.map(str::to_owned);
+        jsonwebtoken::encode(&header, &claims, &key).expect("sign")
+    }
+
+    const ES256_PEM: &str = include_str!("../tests/fixtures/test-es256.pem");
+    const RS256_PEM: &str = include_str!("../tests/fixtures/test-rs256.pem");
+
+    #[test]
+    fn jwks_keys_verify_rs256_and_es256_tokens() {
+        let v = jwks_verifier();
+        let es = v
+            .verify(&signed(Algorithm::ES256, Some("test-es256"), ES256_PEM))
+            .expect("es256");
+        assert_eq!(es.roles, [Role::Reviewer], "unknown roles are ignored");
+        v.verify(&signed(Algorithm::RS256, Some("test-rs256"), RS256_PEM))
+            .expect("rs256");
+        // A key used under another key's id, or with no id, is refused.
+        assert!(
+            v.verify(&signed(Algorithm::RS256, Some("test-es256"), RS256_PEM))
+                .is_err()
+        );
+        assert!(
+            v.verify(&signed(Algorithm::ES256, None, ES256_PEM))
+                .is_err()
+        );
+        // An HS256 token signed with a public key as the secret is refused.
+        let forged = jsonwebtoken::encode(
+            &Header { kid: Some("test-rs256".into()), ..Header::new(Algorithm::HS256) },
+            &serde_json::json!({"sub": "x", "iss": "iss", "aud": "aud", "exp": u64::MAX / 2, "iat": 0, "jurisdiction": "us-wi", "roles": ["admin"]}),
+            &EncodingKey::from_secret(RS256_PEM.as_bytes()),
+        )
+        .expect("forge");
+        assert!(v.verify(&forged).is_err());
+    }
+
     #[test]
     fn short_secrets_and_ambiguous_configs_are_refused() {
         let config = |secret: Option<&str>, jwks: Option<&str>| AuthConfig {
