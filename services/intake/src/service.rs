@@ -289,6 +289,28 @@ impl Intake {
         }
     }
 
+    /// Loads an incident the caller may act on, auditing a denial or a miss.
+    async fn fetch(
+        &self,
+        caller: &Caller,
+        method: &str,
+        name: &str,
+        jurisdiction: &str,
+        id: &str,
+    ) -> Result<StoredIncident, ApiError> {
+        self.authorize(caller, method, name, jurisdiction).await?;
+        match self.store.get(jurisdiction, id).await? {
+            Some(stored) => Ok(stored),
+            None => {
+                self.record(caller, method, name, jurisdiction, "error: NOT_FOUND")
+                    .await?;
+                Err(ApiError::NotFound {
+                    resource: name.to_owned(),
+                })
+            }
+        }
+    }
+
     /// `GetIncident`.
     pub async fn get(
         &self,
@@ -296,21 +318,15 @@ impl Intake {
         request: pb::GetIncidentRequest,
     ) -> Result<pb::Incident, ApiError> {
         let (jurisdiction, id) = self.parse_incident_name(&request.name)?;
-        self.authorize(caller, method::GET_INCIDENT, &request.name, &jurisdiction)
-            .await?;
-        let Some(stored) = self.store.get(&jurisdiction, &id).await? else {
-            self.record(
+        let stored = self
+            .fetch(
                 caller,
                 method::GET_INCIDENT,
                 &request.name,
                 &jurisdiction,
-                "error: NOT_FOUND",
+                &id,
             )
             .await?;
-            return Err(ApiError::NotFound {
-                resource: request.name,
-            });
-        };
         self.record(
             caller,
             method::GET_INCIDENT,
@@ -495,21 +511,15 @@ impl Intake {
         if !violations.is_empty() {
             return Err(ApiError::InvalidArgument(violations));
         }
-        self.authorize(caller, method::AMEND_INCIDENT, &request.name, &jurisdiction)
-            .await?;
-        let Some(stored) = self.store.get(&jurisdiction, &id).await? else {
-            self.record(
+        let stored = self
+            .fetch(
                 caller,
                 method::AMEND_INCIDENT,
                 &request.name,
                 &jurisdiction,
-                "error: NOT_FOUND",
+                &id,
             )
             .await?;
-            return Err(ApiError::NotFound {
-                resource: request.name,
-            });
-        };
         if !request.etag.is_empty() && request.etag != etag(&stored) {
             return Err(ApiError::Aborted(
                 "the incident changed since it was read; read it again".to_owned(),

@@ -438,50 +438,10 @@ pub fn parse(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    pub(crate) fn date(s: &str) -> Date {
-        let d: NaiveDate = s.parse().expect("date");
-        from_date(d)
-    }
-
-    /// A valid incident in Wisconsin: a death from suspected neglect with a report
-    /// three months before.
-    pub(crate) fn valid() -> pb::IncidentFacts {
-        pb::IncidentFacts {
-            jurisdiction: "us-wi".into(),
-            reporting_agency: "Dane County DHS".into(),
-            incident_type: pb::IncidentType::Death as i32,
-            cause_category: pb::CauseCategory::Suid as i32,
-            incident_date: Some(date("2025-03-10")),
-            learned_date: Some(date("2025-03-11")),
-            reported_to_state_date: None,
-            child_age_months: Some(4),
-            sex: pb::Sex::Female as i32,
-            race_ethnicity: vec![pb::RaceEthnicity::Black as i32],
-            tribal_status: pb::TribalStatus::NotTribal as i32,
-            tribal_affiliation: String::new(),
-            placement: Some(pb::Placement {
-                setting: pb::PlacementSetting::InHome as i32,
-                out_of_home_type: 0,
-                court_ordered: 0,
-            }),
-            maltreatment_suspected: Answer::Yes as i32,
-            maltreatment_types: vec![pb::MaltreatmentType::MaltreatmentNeglect as i32],
-            had_prior_contact: Answer::Yes as i32,
-            prior_contacts: vec![pb::PriorContact {
-                kind: pb::ContactKind::ContactReport as i32,
-                date: Some(date("2024-12-01")),
-                outcome: pb::ContactOutcome::ScreenedOut as i32,
-            }],
-            in_custody: Answer::No as i32,
-            substantiated: Answer::Unknown as i32,
-            leadership_designated: false,
-            law_enforcement_agency: "Madison PD".into(),
-            restricted: None,
-        }
-    }
+    use scir_testkit::fixtures::{date, wisconsin_death as valid};
 
     fn today() -> NaiveDate {
         "2025-06-01".parse().expect("date")

@@ -11,7 +11,7 @@ use scir_testkit::fixtures::wisconsin_death;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use super::harness::{TestIntake, report};
+use super::harness::{TestIntake, collect_events, replay_all, report};
 
 crate::on_both_backends!(events_replay_from_a_cursor_and_follow_live);
 
@@ -33,14 +33,7 @@ async fn events_replay_from_a_cursor_and_follow_live(backend: Backend) {
         stop_at_end: true,
     };
 
-    let all: Vec<_> = service
-        .watch_events(replay(0))
-        .await
-        .expect("watch")
-        .into_inner()
-        .collect::<Result<_, _>>()
-        .await
-        .expect("events");
+    let all: Vec<_> = collect_events(&mut service, replay(0)).await;
     assert_eq!(all.len(), 3);
     assert!(all.windows(2).all(|w| w[0].cursor < w[1].cursor));
     assert_eq!(
@@ -64,14 +57,7 @@ async fn events_replay_from_a_cursor_and_follow_live(backend: Backend) {
         "worker identities stay out of events"
     );
 
-    let rest: Vec<_> = service
-        .watch_events(replay(all[0].cursor))
-        .await
-        .expect("watch")
-        .into_inner()
-        .collect::<Result<_, _>>()
-        .await
-        .expect("events");
+    let rest: Vec<_> = collect_events(&mut service, replay(all[0].cursor)).await;
     assert_eq!(
         rest.iter().map(|e| e.cursor).collect::<Vec<_>>(),
         all[1..].iter().map(|e| e.cursor).collect::<Vec<_>>()
@@ -82,14 +68,7 @@ async fn events_replay_from_a_cursor_and_follow_live(backend: Backend) {
         types: vec!["scir.intake.v1.IncidentAmended".into()],
         stop_at_end: true,
     };
-    let none: Vec<_> = service
-        .watch_events(filtered)
-        .await
-        .expect("watch")
-        .into_inner()
-        .collect::<Result<_, _>>()
-        .await
-        .expect("events");
+    let none: Vec<_> = collect_events(&mut service, filtered).await;
     assert!(none.is_empty());
 
     let negative = WatchEventsRequest {
@@ -157,19 +136,8 @@ async fn events_and_audit_records_carry_the_callers_trace() {
         .await
         .expect("report");
 
-    let events: Vec<_> = intake
-        .client(&[Role::Service], "scir")
-        .watch_events(WatchEventsRequest {
-            after_cursor: 0,
-            types: vec![],
-            stop_at_end: true,
-        })
-        .await
-        .expect("watch")
-        .into_inner()
-        .collect::<Result<_, _>>()
-        .await
-        .expect("events");
+    let events: Vec<_> =
+        collect_events(&mut intake.client(&[Role::Service], "scir"), replay_all()).await;
     let traceparent = &events[0].traceparent;
     assert!(
         traceparent.starts_with(&format!("00-{trace_id}-")),

@@ -112,3 +112,42 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
         .unwrap_or_default()
 }
+
+/// Every event a finite `WatchEvents` request returns.
+pub async fn collect_events(
+    client: &mut Client,
+    request: scir_proto::common::v1::WatchEventsRequest,
+) -> Vec<scir_proto::common::v1::Event> {
+    use tokio_stream::StreamExt;
+    client
+        .watch_events(request)
+        .await
+        .expect("watch")
+        .into_inner()
+        .collect::<Result<_, _>>()
+        .await
+        .expect("events")
+}
+
+/// Replays the whole event log.
+pub fn replay_all() -> scir_proto::common::v1::WatchEventsRequest {
+    scir_proto::common::v1::WatchEventsRequest {
+        after_cursor: 0,
+        types: vec![],
+        stop_at_end: true,
+    }
+}
+
+/// The first page of Wisconsin's incidents.
+pub async fn wisconsin_incidents(client: &mut Client) -> Vec<scir_proto::intake::v1::Incident> {
+    let request = scir_proto::intake::v1::ListIncidentsRequest {
+        parent: "jurisdictions/us-wi".into(),
+        ..Default::default()
+    };
+    client
+        .list_incidents(request)
+        .await
+        .expect("list")
+        .into_inner()
+        .incidents
+}

@@ -147,15 +147,8 @@ async fn reports_are_idempotent_by_request_id(backend: Backend) {
         .collect();
     assert!(names.windows(2).all(|w| w[0] == w[1]), "{names:?}");
 
-    let listed = client
-        .list_incidents(pb::ListIncidentsRequest {
-            parent: "jurisdictions/us-wi".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .into_inner();
-    assert_eq!(listed.incidents.len(), 2);
+    let listed = super::harness::wisconsin_incidents(&mut client).await;
+    assert_eq!(listed.len(), 2);
     intake.stop().await;
 }
 
@@ -403,14 +396,7 @@ async fn a_dry_run_stores_nothing(backend: Backend) {
         pb::EligibilityOutcome::PracticeReview as i32
     );
     assert_eq!(decision.facts_revision, 0);
-    let listed = client
-        .list_incidents(pb::ListIncidentsRequest {
-            parent: "jurisdictions/us-wi".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .into_inner();
-    assert!(listed.incidents.is_empty());
+    let listed = super::harness::wisconsin_incidents(&mut client).await;
+    assert!(listed.is_empty());
     intake.stop().await;
 }

@@ -5,13 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use prost::Message;
 use scir_kit::auth::Role;
-use scir_proto::common::v1::WatchEventsRequest;
 use scir_proto::intake::v1 as pb;
 use scir_testkit::Backend;
 use scir_testkit::fixtures::{RESTRICTED_MARKERS, restricted_identity, wisconsin_death};
-use tokio_stream::StreamExt;
 
-use super::harness::{TestIntake, report};
+use super::harness::{TestIntake, collect_events, replay_all, report};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -73,19 +71,8 @@ async fn identities_stay_out_of_events_and_logs() {
         .await
         .expect_err("control character");
 
-    let events: Vec<_> = intake
-        .client(&[Role::Service], "scir")
-        .watch_events(WatchEventsRequest {
-            after_cursor: 0,
-            types: vec![],
-            stop_at_end: true,
-        })
-        .await
-        .expect("watch")
-        .into_inner()
-        .collect::<Result<_, _>>()
-        .await
-        .expect("events");
+    let events: Vec<_> =
+        collect_events(&mut intake.client(&[Role::Service], "scir"), replay_all()).await;
     assert_eq!(events.len(), 2);
     for event in &events {
         let bytes = event.encode_to_vec();

@@ -154,15 +154,8 @@ async fn bad_reports_are_rejected_field_by_field(backend: Backend) {
         assert_eq!(status.code(), Code::InvalidArgument, "{name}: {status:?}");
         assert_eq!(violated_fields(&status), expected, "{name}");
     }
-    let listed = client
-        .list_incidents(pb::ListIncidentsRequest {
-            parent: "jurisdictions/us-wi".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .into_inner();
-    assert!(listed.incidents.is_empty(), "bad input stored something");
+    let listed = super::harness::wisconsin_incidents(&mut client).await;
+    assert!(listed.is_empty(), "bad input stored something");
     // A name that looks like SQL is stored as text and read back unchanged.
     let mut facts = wisconsin_death();
     facts.law_enforcement_agency = "x'); DROP TABLE incidents; --".into();
