@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["scir/common/v1/common.proto", "scir/intake/v1/intake.proto"];
+const PROTOS: &[&str] = &[
+    "scir/common/v1/common.proto",
+    "scir/intake/v1/intake.proto",
+    "scir/review/v1/review.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");

@@ -115,6 +115,8 @@ pub struct Caller {
     pub roles: Vec<Role>,
     /// Roles that let the caller into the current RPC.
     pub granted: Vec<Role>,
+    /// The caller's own token, for calls made on the caller's behalf.
+    pub bearer: Secret,
 }
 
 impl Caller {
@@ -344,6 +346,7 @@ impl Verifier {
             jurisdiction: claims.jurisdiction,
             roles: claims.roles.iter().filter_map(|r| r.parse().ok()).collect(),
             granted: Vec::new(),
+            bearer: Secret(token.to_owned()),
         })
     }
 }
@@ -658,6 +661,7 @@ mod tests {
             jurisdiction: "us-wi".into(),
             roles: vec![Role::Reviewer],
             granted: vec![Role::Reviewer],
+            bearer: Secret::default(),
         };
         assert!(caller.authorize_jurisdiction("us-wi", None).is_ok());
         assert!(

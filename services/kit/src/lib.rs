@@ -6,6 +6,8 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod consumer;
+pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -13,5 +15,6 @@ pub mod pagination;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod validate;
 
 pub use error::{ApiError, FieldViolation};

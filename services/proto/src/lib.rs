@@ -28,3 +28,12 @@ pub mod intake {
         tonic::include_proto!("scir.intake.v1");
     }
 }
+
+/// `scir.review.v1`: the review workflow service.
+pub mod review {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("scir.review.v1");
+    }
+}

@@ -3,7 +3,9 @@
 
 use chrono::{Datelike, NaiveDate};
 use scir_kit::FieldViolation;
-use scir_proto::common::v1::{Answer, Date};
+use scir_kit::validate::Check;
+pub use scir_kit::validate::{from_date, to_date};
+use scir_proto::common::v1::Answer;
 use scir_proto::intake::v1 as pb;
 
 use super::jurisdictions::Directory;
@@ -65,93 +67,6 @@ pub struct Facts {
     pub leadership_designated: bool,
 }
 
-/// Collects violations under a path prefix.
-struct Check<'a> {
-    prefix: &'a str,
-    violations: Vec<FieldViolation>,
-}
-
-impl Check<'_> {
-    fn bad(&mut self, field: &str, description: impl Into<String>) {
-        self.violations.push(FieldViolation::new(
-            format!("{}{field}", self.prefix),
-            description,
-        ));
-    }
-
-    fn text(&mut self, field: &str, value: &str, max: usize, required: bool) {
-        if required && value.trim().is_empty() {
-            self.bad(field, "is required");
-        } else if value.chars().count() > max {
-            self.bad(field, format!("must be at most {max} characters"));
-        } else if value.chars().any(|c| c.is_control()) {
-            self.bad(field, "must not contain control characters");
-        }
-    }
-
-    fn date(&mut self, field: &str, value: Option<&Date>, required: bool) -> Option<NaiveDate> {
-        match value {
-            None if required => {
-                self.bad(field, "is required");
-                None
-            }
-            None => None,
-            Some(d) => match to_date(d) {
-                Some(date) => Some(date),
-                None => {
-                    self.bad(field, "is not a valid calendar date between 1900 and 9999");
-                    None
-                }
-            },
-        }
-    }
-
-    fn not_future(&mut self, field: &str, date: Option<NaiveDate>, today: NaiveDate) {
-        if date.is_some_and(|d| d > today) {
-            self.bad(field, "must not be in the future");
-        }
-    }
-
-    fn required_enum<T: TryFrom<i32>>(&mut self, field: &str, value: i32) -> Option<T> {
-        if value == 0 {
-            self.bad(field, "is required");
-            return None;
-        }
-        self.known_enum(field, value)
-    }
-
-    fn known_enum<T: TryFrom<i32>>(&mut self, field: &str, value: i32) -> Option<T> {
-        match T::try_from(value) {
-            Ok(v) => Some(v),
-            Err(_) => {
-                self.bad(field, format!("unknown enum value {value}"));
-                None
-            }
-        }
-    }
-}
-
-/// A date message as a calendar date, when valid.
-pub fn to_date(d: &Date) -> Option<NaiveDate> {
-    if !(1900..=9999).contains(&d.year) {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(
-        d.year,
-        u32::try_from(d.month).ok()?,
-        u32::try_from(d.day).ok()?,
-    )
-}
-
-/// A calendar date as a date message.
-pub fn from_date(d: NaiveDate) -> Date {
-    Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
-}
-
 /// Whole months from `birth` to `on`.
 pub fn age_in_months(birth: NaiveDate, on: NaiveDate) -> i32 {
     let mut months = (on.year() - birth.year()) * 12 + on.month() as i32 - birth.month() as i32;
@@ -169,10 +84,7 @@ pub fn parse(
     directory: &Directory,
     today: NaiveDate,
 ) -> Result<Facts, Vec<FieldViolation>> {
-    let mut c = Check {
-        prefix,
-        violations: Vec::new(),
-    };
+    let mut c = Check::new(prefix);
 
     if msg.jurisdiction.is_empty() {
         c.bad("jurisdiction", "is required");
@@ -221,26 +133,18 @@ pub fn parse(
     {
         c.bad("restricted.birth_date", "must not be after incident_date");
     }
-    for (name, values, max) in [
-        (
-            "restricted.caregiver_names",
-            &restricted.caregiver_names,
-            MAX_NAME,
-        ),
-        (
-            "restricted.case_numbers",
-            &restricted.case_numbers,
-            MAX_CASE_NUMBER,
-        ),
-    ] {
-        if values.len() > MAX_IDENTIFIERS {
-            c.bad(name, format!("must have at most {MAX_IDENTIFIERS} entries"));
-        } else {
-            for (i, v) in values.iter().enumerate() {
-                c.text(&format!("{name}[{i}]"), v, max, true);
-            }
-        }
-    }
+    c.text_list(
+        "restricted.caregiver_names",
+        &restricted.caregiver_names,
+        MAX_IDENTIFIERS,
+        MAX_NAME,
+    );
+    c.text_list(
+        "restricted.case_numbers",
+        &restricted.case_numbers,
+        MAX_IDENTIFIERS,
+        MAX_CASE_NUMBER,
+    );
 
     let child_age_months = match (msg.child_age_months, birth, incident_date) {
         (Some(age), _, _) if !(0..=MAX_AGE_MONTHS).contains(&age) => {
@@ -271,12 +175,7 @@ pub fn parse(
     if msg.race_ethnicity.is_empty() {
         c.bad("race_ethnicity", "needs at least one category");
     }
-    for (i, r) in msg.race_ethnicity.iter().enumerate() {
-        c.required_enum::<pb::RaceEthnicity>(&format!("race_ethnicity[{i}]"), *r);
-        if msg.race_ethnicity[..i].contains(r) {
-            c.bad(&format!("race_ethnicity[{i}]"), "is repeated");
-        }
-    }
+    c.enum_list::<pb::RaceEthnicity>("race_ethnicity", &msg.race_ethnicity);
     let tribal = c.required_enum::<pb::TribalStatus>("tribal_status", msg.tribal_status);
     c.text(
         "tribal_affiliation",
@@ -335,12 +234,7 @@ pub fn parse(
             "are only given when maltreatment_suspected is YES",
         );
     }
-    for (i, t) in msg.maltreatment_types.iter().enumerate() {
-        c.required_enum::<pb::MaltreatmentType>(&format!("maltreatment_types[{i}]"), *t);
-        if msg.maltreatment_types[..i].contains(t) {
-            c.bad(&format!("maltreatment_types[{i}]"), "is repeated");
-        }
-    }
+    c.enum_list::<pb::MaltreatmentType>("maltreatment_types", &msg.maltreatment_types);
 
     let mut had_prior = c
         .known_enum::<Answer>("had_prior_contact", msg.had_prior_contact)
@@ -416,7 +310,7 @@ pub fn parse(
             Some(learned_date),
             Some(age),
             Some(placement),
-        ) if c.violations.is_empty() => Ok(Facts {
+        ) if c.is_empty() => Ok(Facts {
             jurisdiction: msg.jurisdiction.clone(),
             incident_type,
             cause,
@@ -433,7 +327,7 @@ pub fn parse(
             substantiated,
             leadership_designated: msg.leadership_designated,
         }),
-        _ => Err(c.violations),
+        _ => Err(c.into_violations()),
     }
 }
 

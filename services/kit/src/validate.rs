@@ -1,0 +1,163 @@
+//! Request validation helpers: each check records a field violation under a
+//! path prefix, so one pass reports every bad field of a request.
+
+use chrono::{Datelike, NaiveDate};
+use scir_proto::common::v1::Date;
+
+use crate::error::{ApiError, FieldViolation};
+
+/// Collects violations under a path prefix.
+#[derive(Debug)]
+pub struct Check<'a> {
+    prefix: &'a str,
+    violations: Vec<FieldViolation>,
+}
+
+impl<'a> Check<'a> {
+    /// A collector for fields under `prefix` (e.g. `incident.`).
+    pub fn new(prefix: &'a str) -> Self {
+        Self {
+            prefix,
+            violations: Vec::new(),
+        }
+    }
+
+    /// Whether nothing is wrong so far.
+    pub fn is_empty(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The violations found.
+    pub fn into_violations(self) -> Vec<FieldViolation> {
+        self.violations
+    }
+
+    /// `Ok(())` when nothing is wrong, else `INVALID_ARGUMENT` with every violation.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidArgument(self.violations))
+        }
+    }
+
+    /// Records a violation of `field`.
+    pub fn bad(&mut self, field: &str, description: impl Into<String>) {
+        self.violations.push(FieldViolation::new(
+            format!("{}{field}", self.prefix),
+            description,
+        ));
+    }
+
+    /// Checks a text: required when asked, at most `max` characters, no control characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize, required: bool) {
+        if required && value.trim().is_empty() {
+            self.bad(field, "is required");
+        } else if value.chars().count() > max {
+            self.bad(field, format!("must be at most {max} characters"));
+        } else if value.chars().any(|c| c.is_control()) {
+            self.bad(field, "must not contain control characters");
+        }
+    }
+
+    /// Parses a date, required when asked.
+    pub fn date(&mut self, field: &str, value: Option<&Date>, required: bool) -> Option<NaiveDate> {
+        match value {
+            None if required => {
+                self.bad(field, "is required");
+                None
+            }
+            None => None,
+            Some(d) => match to_date(d) {
+                Some(date) => Some(date),
+                None => {
+                    self.bad(field, "is not a valid calendar date between 1900 and 9999");
+                    None
+                }
+            },
+        }
+    }
+
+    /// Checks a date is not after `today`.
+    pub fn not_future(&mut self, field: &str, date: Option<NaiveDate>, today: NaiveDate) {
+        if date.is_some_and(|d| d > today) {
+            self.bad(field, "must not be in the future");
+        }
+    }
+
+    /// Parses a required enum value (not 0, known).
+    pub fn required_enum<T: TryFrom<i32>>(&mut self, field: &str, value: i32) -> Option<T> {
+        if value == 0 {
+            self.bad(field, "is required");
+            return None;
+        }
+        self.known_enum(field, value)
+    }
+
+    /// Parses an optional enum value (known).
+    pub fn known_enum<T: TryFrom<i32>>(&mut self, field: &str, value: i32) -> Option<T> {
+        match T::try_from(value) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.bad(field, format!("unknown enum value {value}"));
+                None
+            }
+        }
+    }
+}
+
+/// A date message as a calendar date, when valid.
+pub fn to_date(d: &Date) -> Option<NaiveDate> {
+    if !(1900..=9999).contains(&d.year) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        d.year,
+        u32::try_from(d.month).ok()?,
+        u32::try_from(d.day).ok()?,
+    )
+}
+
+/// A calendar date as a date message.
+pub fn from_date(d: NaiveDate) -> Date {
+    Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// Checks a repeated enum field: every value known and set, none repeated.
+impl Check<'_> {
+    /// Parses every value of a repeated enum, rejecting unset and repeated values.
+    pub fn enum_list<T: TryFrom<i32>>(&mut self, field: &str, values: &[i32]) -> Vec<T> {
+        let mut out = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let path = format!("{field}[{i}]");
+            if let Some(value) = self.required_enum::<T>(&path, *v) {
+                out.push(value);
+            }
+            if values[..i].contains(v) {
+                self.bad(&path, "is repeated");
+            }
+        }
+        out
+    }
+
+    /// Checks a repeated text field: at most `max_items`, each a valid text.
+    pub fn text_list(
+        &mut self,
+        field: &str,
+        values: &[String],
+        max_items: usize,
+        max_chars: usize,
+    ) {
+        if values.len() > max_items {
+            self.bad(field, format!("must have at most {max_items} entries"));
+            return;
+        }
+        for (i, v) in values.iter().enumerate() {
+            self.text(&format!("{field}[{i}]"), v, max_chars, true);
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! Review's use cases. Each checks who may act on the review, applies the
+//! domain rules, and writes the change, its history entry, its audit record and
+//! its event in one transaction.
+
+mod intake_events;
+mod parts;
+mod reviews;
+mod summaries;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use prost::Message;
+use scir_kit::audit::{self, AuditLog, AuditRecord};
+use scir_kit::auth::{Caller, Role};
+use scir_kit::db::{Database, DbError, timestamp_from_micros};
+use scir_kit::events::{self, EventLog, NewEvent};
+use scir_kit::{ApiError, FieldViolation};
+use scir_proto::review::v1 as pb;
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+
+pub use intake_events::IntakeEvents;
+
+use crate::domain::language::LanguageChecker;
+use crate::intake_link::IntakeLink;
+use crate::scoring::ScoringStatus;
+use crate::store::{self, StoredReview};
+
+/// Collection id of team members.
+pub const TEAM: &str = "teamMembers";
+
+/// Review's logic.
+#[derive(Debug, Clone)]
+pub struct Reviews {
+    db: Database,
+    audit: AuditLog,
+    events: EventLog,
+    language: Arc<LanguageChecker>,
+    scoring: Arc<dyn ScoringStatus>,
+    intake: IntakeLink,
+}
+
+/// A parsed review name.
+#[derive(Debug, Clone)]
+pub struct ReviewRef {
+    /// Jurisdiction id.
+    pub jurisdiction: String,
+    /// Review id.
+    pub id: String,
+    /// The full name.
+    pub name: String,
+}
+
+/// What a caller needs to be for an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any reader of the jurisdiction.
+    Read,
+    /// A member of the review team, or an admin.
+    Write,
+    /// The review's SCR lead, or an admin.
+    Lead,
+}
+
+/// A loaded review with its team.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The review.
+    pub review: StoredReview,
+    /// Its team: (member id, subject, role).
+    pub team: Vec<(String, pb::TeamMember)>,
+    /// Whether the caller may read restricted parts (team member or admin).
+    pub may_read_restricted: bool,
+}
+
+impl Reviews {
+    /// Review over its database, event log, language checker, scoring status and intake.
+    pub fn new(
+        db: Database,
+        events: EventLog,
+        language: Arc<LanguageChecker>,
+        scoring: Arc<dyn ScoringStatus>,
+        intake: IntakeLink,
+    ) -> Self {
+        Self {
+            audit: AuditLog::new(db.clone()),
+            db,
+            events,
+            language,
+            scoring,
+            intake,
+        }
+    }
+
+    fn today() -> NaiveDate {
+        chrono::Utc::now().date_naive()
+    }
+
+    async fn record(
+        &self,
+        caller: &Caller,
+        method: &str,
+        resource: &str,
+        jurisdiction: &str,
+        outcome: &str,
+    ) -> Result<(), ApiError> {
+        self.audit
+            .record(audit_record(
+                caller,
+                method,
+                resource,
+                jurisdiction,
+                outcome,
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Loads a review the caller may act on with `access`, auditing denials and misses.
+    async fn load(
+        &self,
+        caller: &Caller,
+        method: &str,
+        review: &ReviewRef,
+        access: Access,
+    ) -> Result<Loaded, ApiError> {
+        if caller.jurisdiction != review.jurisdiction {
+            self.record(
+                caller,
+                method,
+                &review.name,
+                &review.jurisdiction,
+                "denied: jurisdiction",
+            )
+            .await?;
+            return Err(ApiError::PermissionDenied(
+                "the review belongs to another jurisdiction".to_owned(),
+            ));
+        }
+        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
+        let Some(stored) = store::get_review(&mut conn, &review.jurisdiction, &review.id).await?
+        else {
+            drop(conn);
+            self.record(
+                caller,
+                method,
+                &review.name,
+                &review.jurisdiction,
+                "error: NOT_FOUND",
+            )
+            .await?;
+            return Err(ApiError::NotFound {
+                resource: review.name.clone(),
+            });
+        };
+        let team = team_of(&mut conn, &stored.id).await?;
+        drop(conn);
+        let admin = caller.granted.contains(&Role::Admin);
+        let member = team.iter().any(|(_, m)| m.subject == caller.subject);
+        let lead = team
+            .iter()
+            .any(|(_, m)| m.subject == caller.subject && m.role == pb::TeamRole::ScrLead as i32);
+        let allowed = match access {
+            Access::Read => true,
+            Access::Write => admin || member,
+            Access::Lead => {
+                admin
+                    || lead
+                    || (team
+                        .iter()
+                        .all(|(_, m)| m.role != pb::TeamRole::ScrLead as i32)
+                        && caller.granted.contains(&Role::ScrLead))
+            }
+        };
+        if !allowed {
+            self.record(
+                caller,
+                method,
+                &review.name,
+                &review.jurisdiction,
+                "denied: not on the team",
+            )
+            .await?;
+            let who = if access == Access::Lead {
+                "the review's SCR lead"
+            } else {
+                "a member of the review team"
+            };
+            return Err(ApiError::PermissionDenied(format!(
+                "only {who} or an admin may do this"
+            )));
+        }
+        Ok(Loaded {
+            review: stored,
+            team,
+            may_read_restricted: admin || member,
+        })
+    }
+
+    /// Appends the history entry, audit record and event of a change inside `tx`.
+    #[allow(clippy::too_many_arguments)]
+    async fn log_change(
+        &self,
+        conn: &mut AnyConnection,
+        caller: &Caller,
+        method: &str,
+        review: &StoredReview,
+        resource: &str,
+        action: &str,
+        reason: &str,
+        event: Option<(&str, Vec<u8>)>,
+    ) -> Result<(), ApiError> {
+        let now = scir_kit::db::now_micros();
+        store::append_history(
+            conn,
+            &review.id,
+            now,
+            &caller.subject,
+            action,
+            review.body.stage,
+            reason,
+        )
+        .await?;
+        let backend = self.db.backend();
+        audit::append(
+            conn,
+            backend,
+            &audit_record(caller, method, resource, &review.jurisdiction, "ok"),
+        )
+        .await?;
+        if let Some((type_name, bytes)) = event {
+            let new = NewEvent {
+                subject: resource.to_owned(),
+                jurisdiction: review.jurisdiction.clone(),
+                payload: prost_types::Any {
+                    type_url: format!("type.googleapis.com/{type_name}"),
+                    value: bytes,
+                },
+            };
+            events::append(conn, backend, &new).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The team of a review, in the order members were added.
+async fn team_of(
+    conn: &mut AnyConnection,
+    review_id: &str,
+) -> Result<Vec<(String, pb::TeamMember)>, ApiError> {
+    let items = store::list_items(conn, review_id, TEAM, 0, 1000).await?;
+    items
+        .into_iter()
+        .map(|i| {
+            Ok((
+                i.id.clone(),
+                pb::TeamMember::decode(i.body.as_slice()).map_err(ApiError::internal)?,
+            ))
+        })
+        .collect()
+}
+
+/// Parses `jurisdictions/{j}/reviews/{id}`.
+pub fn parse_review_name(name: &str, field: &str) -> Result<ReviewRef, ApiError> {
+    let parts: Vec<_> = name.split('/').collect();
+    match parts.as_slice() {
+        ["jurisdictions", j, "reviews", id]
+            if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok() =>
+        {
+            Ok(ReviewRef {
+                jurisdiction: (*j).to_owned(),
+                id: (*id).to_owned(),
+                name: name.to_owned(),
+            })
+        }
+        _ => Err(ApiError::invalid(
+            field,
+            "must be jurisdictions/{jurisdiction}/reviews/{review}",
+        )),
+    }
+}
+
+/// Parses `jurisdictions/{j}/reviews/{r}/{collection}/{id}`.
+pub fn parse_part_name(
+    name: &str,
+    collection: &str,
+    field: &str,
+) -> Result<(ReviewRef, String), ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            field,
+            format!(
+                "must be jurisdictions/{{jurisdiction}}/reviews/{{review}}/{collection}/{{id}}"
+            ),
+        )
+    };
+    let (review, rest) = name
+        .rsplit_once(&format!("/{collection}/"))
+        .ok_or_else(bad)?;
+    if uuid::Uuid::parse_str(rest).is_err() {
+        return Err(bad());
+    }
+    let review = parse_review_name(review, field).map_err(|_| bad())?;
+    Ok((review, rest.to_owned()))
+}
+
+fn audit_record(
+    caller: &Caller,
+    method: &str,
+    resource: &str,
+    jurisdiction: &str,
+    outcome: &str,
+) -> AuditRecord {
+    AuditRecord {
+        subject: caller.subject.clone(),
+        roles: caller.roles_string(),
+        method: method.to_owned(),
+        resource: resource.to_owned(),
+        jurisdiction: jurisdiction.to_owned(),
+        outcome: outcome.to_owned(),
+    }
+}
+
+/// An etag of a resource at a version.
+pub fn etag(id: &str, version: i32) -> String {
+    let digest = Sha256::digest(format!("{id}:{version}"));
+    format!("\"{}\"", hex::encode(&digest[..8]))
+}
+
+/// Checks a client's etag; empty means "no check" where allowed.
+fn check_etag(given: &str, current: &str, required: bool) -> Result<(), ApiError> {
+    if given.is_empty() {
+        if required {
+            return Err(ApiError::invalid("etag", "is required"));
+        }
+        return Ok(());
+    }
+    if given != current {
+        return Err(ApiError::Aborted(
+            "the resource changed since it was read; read it again".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn findings(
+    checker: &LanguageChecker,
+    fields: &[(&'static str, String)],
+) -> Vec<pb::LanguageFinding> {
+    fields
+        .iter()
+        .flat_map(|(field, text)| {
+            checker
+                .check(text)
+                .into_iter()
+                .map(move |f| pb::LanguageFinding {
+                    field: (*field).to_owned(),
+                    start: f.start as i32,
+                    end: f.end as i32,
+                    text: f.text,
+                    category: f.category as i32,
+                    suggestion: f.suggestion,
+                })
+        })
+        .collect()
+}
+
+fn timestamp(micros: i64) -> Option<prost_types::Timestamp> {
+    Some(timestamp_from_micros(micros))
+}
+
+fn mask_paths(
+    mask: Option<&prost_types::FieldMask>,
+    allowed: &[&str],
+) -> Result<Vec<String>, ApiError> {
+    let paths = mask.map(|m| m.paths.clone()).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(ApiError::invalid("update_mask", "is required"));
+    }
+    let mut violations = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        if p != "*" && !allowed.contains(&p.as_str()) {
+            violations.push(FieldViolation::new(
+                format!("update_mask.paths[{i}]"),
+                format!("`{p}` cannot be updated"),
+            ));
+        }
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::InvalidArgument(violations));
+    }
+    Ok(if paths.iter().any(|p| p == "*") {
+        allowed.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        paths
+    })
+}
+
+impl Reviews {
+    /// `WatchEvents`.
+    pub async fn watch(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: scir_proto::common::v1::WatchEventsRequest,
+    ) -> Result<
+        tokio_stream::wrappers::ReceiverStream<
+            Result<scir_proto::common::v1::Event, tonic::Status>,
+        >,
+        ApiError,
+    > {
+        let stream = self.events.watch(request)?;
+        self.record(caller, method, "events", "", "ok").await?;
+        Ok(stream)
+    }
+}

@@ -1,0 +1,143 @@
+//! Applies intake's events: a qualifying incident opens its review (once), and
+//! an amendment updates the review's facts and deadlines.
+
+use prost::Message;
+use scir_kit::ApiError;
+use scir_kit::consumer::EventHandler;
+use scir_kit::db::{Backend, now_micros};
+use scir_kit::events::{self, EventLog, NewEvent};
+use scir_proto::common::v1::Event;
+use scir_proto::intake::v1 as intake;
+use scir_proto::review::v1 as pb;
+use sqlx::AnyConnection;
+
+use super::reviews::{insert_new, intake_deadlines, new_review, next_due, review_facts};
+use crate::store;
+
+/// Who history entries name for changes that come from intake's events.
+pub const ACTOR: &str = "intake-event";
+
+/// The handler of intake's event stream.
+#[derive(Debug, Clone)]
+pub struct IntakeEvents {
+    backend: Backend,
+    events: EventLog,
+}
+
+impl IntakeEvents {
+    /// A handler writing through `backend` and waking `events` watchers.
+    pub fn new(backend: Backend, events: EventLog) -> Self {
+        Self { backend, events }
+    }
+
+    async fn incident_changed(
+        &self,
+        conn: &mut AnyConnection,
+        incident: intake::Incident,
+        amended: bool,
+    ) -> Result<(), ApiError> {
+        let qualifies = incident
+            .decision
+            .as_ref()
+            .is_some_and(|d| d.outcome == intake::EligibilityOutcome::PracticeReview as i32);
+        let Some(mut existing) = store::review_of_incident(conn, &incident.name).await? else {
+            if qualifies {
+                let review =
+                    new_review(&incident, pb::OpenSource::IntakeDecision, "", now_micros());
+                insert_new(conn, self.backend, &review, ACTOR).await?;
+                tracing::info!(review = %review.body.name, "review opened for a qualifying incident");
+            }
+            return Ok(());
+        };
+        if !amended {
+            return Ok(()); // the same report delivered again
+        }
+        let mut body = existing.body.clone();
+        let mut facts = incident.facts.clone().unwrap_or_default();
+        facts.restricted = None;
+        body.incident_facts = Some(facts);
+        body.eligibility_outcome = incident
+            .decision
+            .as_ref()
+            .map(|d| d.outcome)
+            .unwrap_or_default();
+        // Intake's summary deadlines follow the amended decision; met ones stay met.
+        let met: Vec<String> = body
+            .deadlines
+            .iter()
+            .filter(|d| d.met)
+            .map(|d| d.label.clone())
+            .collect();
+        body.deadlines.retain(|d| d.source != "intake decision");
+        body.deadlines
+            .extend(
+                intake_deadlines(&incident)
+                    .into_iter()
+                    .map(|d| pb::ReviewDeadline {
+                        met: met.contains(&d.label),
+                        label: d.label,
+                        due_date: Some(scir_kit::validate::from_date(d.due)),
+                        source: d.source.to_owned(),
+                    }),
+            );
+        let now = now_micros();
+        let due = next_due(&body).map(|d| d.to_string());
+        if !store::update_review(conn, &existing.id, existing.version, &body, due, now).await? {
+            return Err(ApiError::Aborted(
+                "the review changed while an amendment was applied".to_owned(),
+            ));
+        }
+        let revision = incident.revision;
+        store::append_history(
+            conn,
+            &existing.id,
+            now,
+            ACTOR,
+            &format!("incident facts amended (revision {revision})"),
+            body.stage,
+            "",
+        )
+        .await?;
+        let event = pb::ReviewFactsChanged {
+            review: body.name.clone(),
+            facts: body.incident_facts.as_ref().map(review_facts),
+        };
+        let new = NewEvent::new(
+            "scir.review.v1.ReviewFactsChanged",
+            body.name.clone(),
+            existing.jurisdiction.clone(),
+            &event,
+        );
+        events::append(conn, self.backend, &new).await?;
+        existing.body = body;
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl EventHandler for IntakeEvents {
+    async fn apply(&self, conn: &mut AnyConnection, event: &Event) -> Result<(), ApiError> {
+        let payload = event
+            .payload
+            .as_ref()
+            .map(|p| p.value.as_slice())
+            .unwrap_or_default();
+        match event.r#type.as_str() {
+            "scir.intake.v1.IncidentReported" => {
+                let body = intake::IncidentReported::decode(payload).map_err(ApiError::internal)?;
+                self.incident_changed(conn, body.incident.unwrap_or_default(), false)
+                    .await
+            }
+            "scir.intake.v1.IncidentAmended" => {
+                let body = intake::IncidentAmended::decode(payload).map_err(ApiError::internal)?;
+                self.incident_changed(conn, body.incident.unwrap_or_default(), true)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn committed(&self) {
+        self.events.notify();
+    }
+}

@@ -1,0 +1,734 @@
+//! Reviews themselves: opening, reading, listing, the period, stage changes,
+//! withdrawal, history and the language check.
+
+use chrono::{Months, NaiveDate};
+use prost::Message;
+use scir_kit::auth::Caller;
+use scir_kit::db::{DbError, now_micros};
+use scir_kit::validate::{Check, from_date, to_date};
+use scir_kit::{ApiError, pagination};
+use scir_proto::intake::v1 as intake;
+use scir_proto::review::v1 as pb;
+use sqlx::AnyConnection;
+
+use super::{
+    Access, ReviewRef, Reviews, check_etag, etag, findings, mask_paths, parse_review_name,
+    timestamp,
+};
+use crate::domain::deadlines::{self, Deadline};
+use crate::domain::stages::{self, ReviewParts};
+use crate::items::{learning_opportunity_gaps, recommendation_gaps};
+use crate::store::{self, ReviewFilter, StoredReview};
+
+/// Longest reason accepted.
+const MAX_REASON: usize = 2000;
+
+fn to_domain(d: &[pb::ReviewDeadline]) -> Vec<Deadline> {
+    d.iter()
+        .filter_map(|x| {
+            Some(Deadline {
+                label: x.label.clone(),
+                due: x.due_date.as_ref().and_then(to_date)?,
+                met: x.met,
+                source: if x.source == "stage target" {
+                    "stage target"
+                } else {
+                    "intake decision"
+                },
+            })
+        })
+        .collect()
+}
+
+fn to_proto(d: &[Deadline]) -> Vec<pb::ReviewDeadline> {
+    d.iter()
+        .map(|x| pb::ReviewDeadline {
+            label: x.label.clone(),
+            due_date: Some(from_date(x.due)),
+            met: x.met,
+            source: x.source.to_owned(),
+        })
+        .collect()
+}
+
+/// The earliest unmet deadline of a review body, as `YYYY-MM-DD`.
+pub(super) fn next_due(body: &pb::Review) -> Option<NaiveDate> {
+    let stage = pb::Stage::try_from(body.stage).unwrap_or_default();
+    deadlines::next_due(&to_domain(&body.deadlines), stage)
+}
+
+/// Codes-only facts of an incident.
+pub(super) fn review_facts(f: &intake::IncidentFacts) -> pb::ReviewFacts {
+    let placement = f.placement.unwrap_or_default();
+    pb::ReviewFacts {
+        incident_type: f.incident_type,
+        cause_category: f.cause_category,
+        incident_date: f.incident_date,
+        child_age_months: f.child_age_months.unwrap_or_default(),
+        sex: f.sex,
+        race_ethnicity: f.race_ethnicity.clone(),
+        tribal_status: f.tribal_status,
+        placement_setting: placement.setting,
+        out_of_home_type: placement.out_of_home_type,
+    }
+}
+
+/// Deadlines a review takes from intake's decision: the summaries.
+pub(super) fn intake_deadlines(incident: &intake::Incident) -> Vec<Deadline> {
+    let decision = incident.decision.clone().unwrap_or_default();
+    decision
+        .deadlines
+        .iter()
+        .filter(|d| {
+            matches!(
+                intake::DeadlineKind::try_from(d.kind),
+                Ok(intake::DeadlineKind::Summary90Day | intake::DeadlineKind::Summary6Month)
+            )
+        })
+        .filter_map(|d| {
+            Some(Deadline {
+                label: intake::DeadlineKind::try_from(d.kind)
+                    .ok()?
+                    .as_str_name()
+                    .to_owned(),
+                due: d.due_date.as_ref().and_then(to_date)?,
+                met: false,
+                source: "intake decision",
+            })
+        })
+        .collect()
+}
+
+/// A new review of `incident`.
+pub(super) fn new_review(
+    incident: &intake::Incident,
+    source: pb::OpenSource,
+    reason: &str,
+    now: i64,
+) -> StoredReview {
+    let jurisdiction = incident
+        .name
+        .split('/')
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    let id = uuid::Uuid::now_v7().to_string();
+    let name = format!("jurisdictions/{jurisdiction}/reviews/{id}");
+    let mut facts = incident.facts.clone().unwrap_or_default();
+    facts.restricted = None;
+    let incident_date = facts.incident_date.as_ref().and_then(to_date);
+    let today = chrono::DateTime::from_timestamp_micros(now)
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
+    let mut all = intake_deadlines(incident);
+    all.extend(deadlines::stage_targets(today));
+    let body = pb::Review {
+        name,
+        incident: incident.name.clone(),
+        jurisdiction: jurisdiction.clone(),
+        stage: pb::Stage::Opened as i32,
+        incident_facts: Some(facts),
+        eligibility_outcome: incident
+            .decision
+            .as_ref()
+            .map(|d| d.outcome)
+            .unwrap_or_default(),
+        period_start: incident_date
+            .and_then(|d| d.checked_sub_months(Months::new(12)))
+            .map(from_date),
+        period_end: incident_date.map(from_date),
+        open_source: source as i32,
+        open_reason: reason.to_owned(),
+        deadlines: to_proto(&all),
+        ..Default::default()
+    };
+    StoredReview {
+        seq: 0,
+        id,
+        jurisdiction,
+        incident: incident.name.clone(),
+        version: 1,
+        body,
+        create_time: now,
+        update_time: now,
+    }
+}
+
+/// Inserts a new review with its history entry and `ReviewOpened` event;
+/// `false` when the incident already has a review.
+pub(super) async fn insert_new(
+    conn: &mut AnyConnection,
+    backend: scir_kit::db::Backend,
+    review: &StoredReview,
+    actor: &str,
+) -> Result<bool, ApiError> {
+    let due = next_due(&review.body).map(|d| d.to_string());
+    if !store::insert_review(conn, review, due).await? {
+        return Ok(false);
+    }
+    let source = pb::OpenSource::try_from(review.body.open_source).unwrap_or_default();
+    store::append_history(
+        conn,
+        &review.id,
+        review.create_time,
+        actor,
+        &format!("opened ({})", source.as_str_name()),
+        pb::Stage::Opened as i32,
+        &review.body.open_reason,
+    )
+    .await?;
+    let event = pb::ReviewOpened {
+        review: review.body.name.clone(),
+        incident: review.incident.clone(),
+        jurisdiction: review.jurisdiction.clone(),
+        open_source: review.body.open_source,
+        facts: review.body.incident_facts.as_ref().map(review_facts),
+    };
+    let new = scir_kit::events::NewEvent::new(
+        "scir.review.v1.ReviewOpened",
+        review.body.name.clone(),
+        review.jurisdiction.clone(),
+        &event,
+    );
+    scir_kit::events::append(conn, backend, &new).await?;
+    Ok(true)
+}
+
+impl Reviews {
+    /// A review as the API returns it.
+    pub(super) fn present_review(&self, stored: &StoredReview) -> pb::Review {
+        let mut body = stored.body.clone();
+        body.etag = etag(&stored.id, stored.version);
+        body.create_time = timestamp(stored.create_time);
+        body.update_time = timestamp(stored.update_time);
+        let due = next_due(&body);
+        body.next_due_date = due.map(from_date);
+        body.overdue = due.is_some_and(|d| d < Self::today());
+        body
+    }
+
+    /// `OpenReview`: opens a review of a leadership-designated incident.
+    pub async fn open(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::OpenReviewRequest,
+    ) -> Result<pb::Review, ApiError> {
+        let mut check = Check::new("");
+        check.text("reason", &request.reason, MAX_REASON, true);
+        let parts: Vec<_> = request.incident.split('/').collect();
+        let valid = matches!(parts.as_slice(), ["jurisdictions", j, "incidents", id] if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok());
+        if !valid {
+            check.bad(
+                "incident",
+                "must be jurisdictions/{jurisdiction}/incidents/{incident}",
+            );
+        }
+        check.finish()?;
+        let jurisdiction = parts[1];
+        if caller.jurisdiction != jurisdiction {
+            self.record(
+                caller,
+                method,
+                &request.incident,
+                jurisdiction,
+                "denied: jurisdiction",
+            )
+            .await?;
+            return Err(ApiError::PermissionDenied(
+                "the incident belongs to another jurisdiction".to_owned(),
+            ));
+        }
+        let incident = self
+            .intake
+            .get_incident(caller.bearer.expose(), &request.incident)
+            .await?;
+        let designated = incident
+            .facts
+            .as_ref()
+            .is_some_and(|f| f.leadership_designated);
+        if !designated {
+            return Err(ApiError::FailedPrecondition(vec![scir_kit::error::PreconditionViolation {
+                kind: "DESIGNATION".to_owned(),
+                subject: request.incident.clone(),
+                description: "leadership has not designated the incident for review; amend it in intake first".to_owned(),
+            }]));
+        }
+        let review = new_review(
+            &incident,
+            pb::OpenSource::LeadershipDesignation,
+            &request.reason,
+            now_micros(),
+        );
+        let mut tx = self.db.begin_write().await?;
+        if !insert_new(&mut tx, self.db.backend(), &review, &caller.subject).await? {
+            return Err(ApiError::AlreadyExists {
+                reason: "REVIEW_EXISTS",
+                message: "the incident already has a review".to_owned(),
+            });
+        }
+        let audit = super::audit_record(caller, method, &review.body.name, jurisdiction, "ok");
+        scir_kit::audit::append(&mut tx, self.db.backend(), &audit).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        self.events.notify();
+        Ok(self.present_review(&review))
+    }
+
+    /// `GetReview`.
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        method: &str,
+        name: &str,
+    ) -> Result<pb::Review, ApiError> {
+        let review = parse_review_name(name, "name")?;
+        let loaded = self.load(caller, method, &review, Access::Read).await?;
+        self.record(caller, method, name, &review.jurisdiction, "ok")
+            .await?;
+        Ok(self.present_review(&loaded.review))
+    }
+
+    /// `ListReviews`.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::ListReviewsRequest,
+    ) -> Result<pb::ListReviewsResponse, ApiError> {
+        let mut check = Check::new("");
+        let jurisdiction = request
+            .parent
+            .strip_prefix("jurisdictions/")
+            .filter(|j| !j.is_empty() && !j.contains('/'));
+        if jurisdiction.is_none() {
+            check.bad("parent", "must be jurisdictions/{jurisdiction}");
+        }
+        let stages = check.enum_list::<pb::Stage>("stages", &request.stages);
+        if !(0..=3650).contains(&request.due_within_days) {
+            check.bad("due_within_days", "must be between 0 and 3650");
+        }
+        let size = match pagination::page_size(request.page_size) {
+            Ok(size) => size,
+            Err(_) => {
+                check.bad("page_size", "must be between 0 and 500");
+                0
+            }
+        };
+        check.finish()?;
+        let jurisdiction = jurisdiction.unwrap_or_default().to_owned();
+        if caller.jurisdiction != jurisdiction {
+            self.record(
+                caller,
+                method,
+                &request.parent,
+                &jurisdiction,
+                "denied: jurisdiction",
+            )
+            .await?;
+            return Err(ApiError::PermissionDenied(
+                "the reviews belong to another jurisdiction".to_owned(),
+            ));
+        }
+        let today = Self::today();
+        let filter = ReviewFilter {
+            jurisdiction: jurisdiction.clone(),
+            stages: stages.iter().map(|s| *s as i32).collect(),
+            due_by: (request.due_within_days > 0)
+                .then(|| {
+                    today
+                        .checked_add_days(chrono::Days::new(request.due_within_days as u64))
+                        .map(|d| d.to_string())
+                })
+                .flatten(),
+            due_before: request.overdue_only.then(|| today.to_string()),
+            incident: Some(request.incident.clone()).filter(|i| !i.is_empty()),
+        };
+        let stage_list = filter
+            .stages
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let fingerprint = pagination::filter_fingerprint(&[
+            &jurisdiction,
+            &stage_list,
+            &request.due_within_days.to_string(),
+            &request.overdue_only.to_string(),
+            &request.incident,
+        ]);
+        let before = pagination::decode_token(&request.page_token, &fingerprint)?;
+        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
+        let mut rows = store::list_reviews(&mut conn, &filter, before, size + 1).await?;
+        drop(conn);
+        let next_page_token = if rows.len() as i64 > size {
+            rows.truncate(size as usize);
+            rows.last()
+                .map(|r| pagination::encode_token(r.seq, &fingerprint))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        self.record(
+            caller,
+            method,
+            &request.parent,
+            &jurisdiction,
+            &format!("ok: {} listed", rows.len()),
+        )
+        .await?;
+        Ok(pb::ListReviewsResponse {
+            reviews: rows.iter().map(|r| self.present_review(r)).collect(),
+            next_page_token,
+        })
+    }
+
+    /// `UpdateReview`: the period under review.
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::UpdateReviewRequest,
+    ) -> Result<pb::Review, ApiError> {
+        let source = request
+            .review
+            .ok_or_else(|| ApiError::invalid("review", "is required"))?;
+        let review = parse_review_name(&source.name, "review.name")?;
+        let paths = mask_paths(
+            request.update_mask.as_ref(),
+            &["period_start", "period_end"],
+        )?;
+        let loaded = self.load(caller, method, &review, Access::Lead).await?;
+        let mut stored = loaded.review;
+        check_etag(&request.etag, &etag(&stored.id, stored.version), false)?;
+        let mut body = stored.body.clone();
+        for path in &paths {
+            match path.as_str() {
+                "period_start" => body.period_start = source.period_start,
+                _ => body.period_end = source.period_end,
+            }
+        }
+        let mut check = Check::new("review.");
+        let start = check.date("period_start", body.period_start.as_ref(), true);
+        let end = check.date("period_end", body.period_end.as_ref(), true);
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            check.bad("period_end", "must not be before period_start");
+        }
+        check.finish()?;
+        let action = format!(
+            "period set to {} .. {}",
+            start.unwrap_or_default(),
+            end.unwrap_or_default()
+        );
+        self.save(caller, method, &mut stored, body, &action, "", None)
+            .await?;
+        Ok(self.present_review(&stored))
+    }
+
+    /// Writes a changed review body with its history, audit and event.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn save(
+        &self,
+        caller: &Caller,
+        method: &str,
+        stored: &mut StoredReview,
+        body: pb::Review,
+        action: &str,
+        reason: &str,
+        events: Option<Vec<(&'static str, Vec<u8>)>>,
+    ) -> Result<(), ApiError> {
+        let now = now_micros();
+        let due = next_due(&body).map(|d| d.to_string());
+        let mut tx = self.db.begin_write().await?;
+        if !store::update_review(&mut tx, &stored.id, stored.version, &body, due, now).await? {
+            return Err(ApiError::Aborted(
+                "a concurrent change won; read the review again".to_owned(),
+            ));
+        }
+        let previous_stage = stored.body.stage;
+        stored.body = body;
+        let mut events = events.unwrap_or_default().into_iter();
+        let first = events.next();
+        let mut history_view = stored.clone();
+        history_view.body.stage = previous_stage;
+        self.log_change(
+            &mut tx,
+            caller,
+            method,
+            &history_view,
+            &stored.body.name.clone(),
+            action,
+            reason,
+            first,
+        )
+        .await?;
+        for (type_name, bytes) in events {
+            let new = scir_kit::events::NewEvent {
+                subject: stored.body.name.clone(),
+                jurisdiction: stored.jurisdiction.clone(),
+                payload: prost_types::Any {
+                    type_url: format!("type.googleapis.com/{type_name}"),
+                    value: bytes,
+                },
+            };
+            scir_kit::events::append(&mut tx, self.db.backend(), &new).await?;
+        }
+        tx.commit().await.map_err(DbError::from)?;
+        self.events.notify();
+        stored.version += 1;
+        stored.update_time = now;
+        Ok(())
+    }
+
+    async fn parts(
+        &self,
+        review: &StoredReview,
+        with_scores: bool,
+    ) -> Result<ReviewParts, ApiError> {
+        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
+        let name = &review.body.name;
+        let mut parts = ReviewParts {
+            team: super::team_of(&mut conn, &review.id)
+                .await?
+                .into_iter()
+                .filter_map(|(_, m)| pb::TeamRole::try_from(m.role).ok())
+                .collect(),
+            ..Default::default()
+        };
+        parts.episodes = store::list_items(&mut conn, &review.id, "episodes", 0, 10_000)
+            .await?
+            .len();
+        parts.debriefings = store::list_items(&mut conn, &review.id, "debriefings", 0, 10_000)
+            .await?
+            .len();
+        parts.key_observations =
+            store::list_items(&mut conn, &review.id, "keyObservations", 0, 10_000)
+                .await?
+                .into_iter()
+                .map(|i| format!("{name}/keyObservations/{}", i.id))
+                .collect();
+        for item in store::list_items(&mut conn, &review.id, "systemsMaps", 0, 10_000).await? {
+            let map = pb::SystemsMap::decode(item.body.as_slice()).map_err(ApiError::internal)?;
+            parts
+                .systems_maps
+                .push((format!("{name}/systemsMaps/{}", item.id), map.nodes.len()));
+        }
+        for item in
+            store::list_items(&mut conn, &review.id, "learningOpportunities", 0, 10_000).await?
+        {
+            let lo = pb::LearningOpportunity::decode(item.body.as_slice())
+                .map_err(ApiError::internal)?;
+            parts.learning_opportunities.push((
+                format!("{name}/learningOpportunities/{}", item.id),
+                learning_opportunity_gaps(&lo),
+            ));
+        }
+        for item in store::list_items(&mut conn, &review.id, "recommendations", 0, 10_000).await? {
+            let r = pb::Recommendation::decode(item.body.as_slice()).map_err(ApiError::internal)?;
+            parts.recommendations.push((
+                format!("{name}/recommendations/{}", item.id),
+                recommendation_gaps(&r),
+            ));
+        }
+        drop(conn);
+        if with_scores && !parts.key_observations.is_empty() {
+            parts.unscored = Some(self.scoring.unscored(name, &parts.key_observations).await?);
+        } else if with_scores {
+            parts.unscored = Some(Vec::new());
+        }
+        Ok(parts)
+    }
+
+    /// `AdvanceReview`.
+    pub async fn advance(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::AdvanceReviewRequest,
+    ) -> Result<pb::Review, ApiError> {
+        let review = parse_review_name(&request.name, "name")?;
+        let mut check = Check::new("");
+        check.text(
+            "skip_systems_mapping_reason",
+            &request.skip_systems_mapping_reason,
+            MAX_REASON,
+            false,
+        );
+        check.finish()?;
+        let loaded = self.load(caller, method, &review, Access::Lead).await?;
+        let mut stored = loaded.review;
+        check_etag(&request.etag, &etag(&stored.id, stored.version), true)?;
+        let stage = pb::Stage::try_from(stored.body.stage).unwrap_or_default();
+        let parts = self.parts(&stored, stages::needs_scores(stage)).await?;
+        let to = match stages::advance(
+            &review.name,
+            stage,
+            &parts,
+            &request.skip_systems_mapping_reason,
+        ) {
+            Ok(to) => to,
+            Err(violations) => {
+                self.record(
+                    caller,
+                    method,
+                    &review.name,
+                    &review.jurisdiction,
+                    "refused: guard",
+                )
+                .await?;
+                return Err(ApiError::FailedPrecondition(violations));
+            }
+        };
+        let mut body = stored.body.clone();
+        body.stage = to as i32;
+        let skipped = to == pb::Stage::LearningOpportunities && stage == pb::Stage::SsitScoring;
+        if skipped {
+            body.mapping_skip_reason = request.skip_systems_mapping_reason.clone();
+        }
+        let mut list = to_domain(&body.deadlines);
+        deadlines::mark_stages_left(&mut list, to);
+        body.deadlines = to_proto(&list);
+        let now = now_micros();
+        let changed = pb::ReviewStageChanged {
+            review: review.name.clone(),
+            jurisdiction: review.jurisdiction.clone(),
+            from: stage as i32,
+            to: to as i32,
+            change_time: timestamp(now),
+            key_observations: parts.key_observations.clone(),
+            mapping_skipped: skipped,
+        };
+        let mut events = vec![("scir.review.v1.ReviewStageChanged", changed.encode_to_vec())];
+        if to == pb::Stage::Finalised {
+            let finalised = pb::ReviewFinalised {
+                review: review.name.clone(),
+                jurisdiction: review.jurisdiction.clone(),
+                finalise_time: timestamp(now),
+            };
+            events.push(("scir.review.v1.ReviewFinalised", finalised.encode_to_vec()));
+        }
+        let action = format!("stage {} -> {}", stage.as_str_name(), to.as_str_name());
+        self.save(
+            caller,
+            method,
+            &mut stored,
+            body,
+            &action,
+            &request.skip_systems_mapping_reason,
+            Some(events),
+        )
+        .await?;
+        Ok(self.present_review(&stored))
+    }
+
+    /// `WithdrawReview`.
+    pub async fn withdraw(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::WithdrawReviewRequest,
+    ) -> Result<pb::Review, ApiError> {
+        let review = parse_review_name(&request.name, "name")?;
+        let mut check = Check::new("");
+        check.text("reason", &request.reason, MAX_REASON, true);
+        check.finish()?;
+        let loaded = self.load(caller, method, &review, Access::Lead).await?;
+        let mut stored = loaded.review;
+        check_etag(&request.etag, &etag(&stored.id, stored.version), true)?;
+        let stage = pb::Stage::try_from(stored.body.stage).unwrap_or_default();
+        if stages::is_terminal(stage) {
+            return Err(ApiError::FailedPrecondition(vec![
+                scir_kit::error::PreconditionViolation {
+                    kind: "STAGE".to_owned(),
+                    subject: review.name.clone(),
+                    description: format!("a review in {} cannot be withdrawn", stage.as_str_name()),
+                },
+            ]));
+        }
+        let mut body = stored.body.clone();
+        body.stage = pb::Stage::Withdrawn as i32;
+        body.withdraw_reason = request.reason.clone();
+        let changed = pb::ReviewStageChanged {
+            review: review.name.clone(),
+            jurisdiction: review.jurisdiction.clone(),
+            from: stage as i32,
+            to: pb::Stage::Withdrawn as i32,
+            change_time: timestamp(now_micros()),
+            key_observations: Vec::new(),
+            mapping_skipped: false,
+        };
+        let action = format!("stage {} -> WITHDRAWN", stage.as_str_name());
+        self.save(
+            caller,
+            method,
+            &mut stored,
+            body,
+            &action,
+            &request.reason,
+            Some(vec![(
+                "scir.review.v1.ReviewStageChanged",
+                changed.encode_to_vec(),
+            )]),
+        )
+        .await?;
+        Ok(self.present_review(&stored))
+    }
+
+    /// `ListReviewHistory`.
+    pub async fn history(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::ListReviewHistoryRequest,
+    ) -> Result<pb::ListReviewHistoryResponse, ApiError> {
+        let review: ReviewRef = parse_review_name(&request.name, "name")?;
+        let size = pagination::page_size(request.page_size)?;
+        let fingerprint = pagination::filter_fingerprint(&[&request.name, "history"]);
+        let after = pagination::decode_token(&request.page_token, &fingerprint)?.unwrap_or(0);
+        let loaded = self.load(caller, method, &review, Access::Read).await?;
+        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
+        let mut rows = store::list_history(&mut conn, &loaded.review.id, after, size + 1).await?;
+        drop(conn);
+        let next_page_token = if rows.len() as i64 > size {
+            rows.truncate(size as usize);
+            rows.last()
+                .map(|r| pagination::encode_token(r.seq, &fingerprint))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        self.record(caller, method, &request.name, &review.jurisdiction, "ok")
+            .await?;
+        let entries = rows
+            .into_iter()
+            .map(|h| pb::HistoryEntry {
+                sequence: h.seq,
+                time: timestamp(h.time),
+                actor: h.actor,
+                action: h.action,
+                stage: h.stage,
+                reason: h.reason,
+            })
+            .collect();
+        Ok(pb::ListReviewHistoryResponse {
+            entries,
+            next_page_token,
+        })
+    }
+
+    /// `CheckLanguage`.
+    pub fn check_language(
+        &self,
+        request: &pb::CheckLanguageRequest,
+    ) -> Result<pb::CheckLanguageResponse, ApiError> {
+        let mut check = Check::new("");
+        if request.text.chars().count() > 20_000 {
+            check.bad("text", "must be at most 20000 characters");
+        }
+        check.finish()?;
+        Ok(pb::CheckLanguageResponse {
+            findings: findings(&self.language, &[("text", request.text.clone())]),
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! Builds the review service: opens the database, binds the listener, starts
+//! the consumer of intake's events; then serves until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use scir_kit::audit::AuditLog;
+use scir_kit::auth::{AuthLayer, Verifier};
+use scir_kit::consumer::{self, ConsumerHandle, Source};
+use scir_kit::db::{Database, DbOptions, MigrationFile, Migrations};
+use scir_kit::events::EventLog;
+use scir_kit::server::{self, ServerSettings};
+use scir_kit::shutdown::{Shutdown, ShutdownSignal};
+use scir_proto::review::v1::review_service_server::ReviewServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::config::ReviewConfig;
+use crate::domain::language::LanguageChecker;
+use crate::grpc::ReviewGrpc;
+use crate::intake_link::IntakeLink;
+use crate::policy;
+use crate::scoring::{NoScoringService, ScoringStatus};
+use crate::service::{IntakeEvents, Reviews};
+
+/// Review's own migrations.
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: &[MigrationFile {
+        version: 100,
+        description: "reviews",
+        sql: include_str!("../migrations/postgres/0100_reviews.sql"),
+    }],
+    sqlite: &[MigrationFile {
+        version: 100,
+        description: "reviews",
+        sql: include_str!("../migrations/sqlite/0100_reviews.sql"),
+    }],
+};
+
+/// The gRPC service name, as health reports it.
+pub const SERVICE_NAME: &str = "scir.review.v1.ReviewService";
+
+/// The path of intake's `WatchEvents`.
+pub const INTAKE_EVENTS: &str = "/scir.intake.v1.IntakeService/WatchEvents";
+
+/// A built review service, bound and consuming intake's events.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    db: Database,
+    routes: Routes,
+    auth: AuthLayer,
+    settings: ServerSettings,
+    shutdown: ShutdownSignal,
+    consumer: ConsumerHandle,
+}
+
+impl Application {
+    /// Builds with the scoring service the configuration names (none yet: the
+    /// SSIT guard then refuses, saying no scoring service is configured).
+    pub async fn build(config: &ReviewConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
+        if let Some(addr) = &config.scoring_addr {
+            anyhow::bail!("SCIR_REVIEW_SCORING_ADDR={addr}: this build has no scoring client yet");
+        }
+        Self::build_with(config, shutdown, Arc::new(NoScoringService)).await
+    }
+
+    /// Builds with a given scoring status (tests use an in-process one).
+    pub async fn build_with(
+        config: &ReviewConfig,
+        shutdown: &Shutdown,
+        scoring: Arc<dyn ScoringStatus>,
+    ) -> anyhow::Result<Self> {
+        let language = match &config.language_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                LanguageChecker::parse(&path.display().to_string(), &text)?
+            }
+            None => LanguageChecker::shipped()?,
+        };
+        let verifier = Verifier::from_config(&config.common.auth)?;
+        let token = config
+            .service_token
+            .resolve(&config.common.auth, "scir-review")?;
+        let intake = IntakeLink::new(&config.intake_addr).context("SCIR_REVIEW_INTAKE_ADDR")?;
+        let options = DbOptions {
+            max_connections: config.common.db_max_connections,
+            ..DbOptions::default()
+        };
+        let db = Database::connect(&config.common.database_url, &MIGRATIONS, &options)
+            .await
+            .context("opening the review database")?;
+        let listener = TcpListener::bind(config.common.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", config.common.listen_addr))?;
+        let address = listener.local_addr()?;
+
+        let events = EventLog::new(db.clone(), shutdown.signal());
+        let handler = Arc::new(IntakeEvents::new(db.backend(), events.clone()));
+        let source = Source {
+            name: "intake".to_owned(),
+            address: config.intake_addr.clone(),
+            method: INTAKE_EVENTS,
+            types: vec![
+                "scir.intake.v1.IncidentReported".to_owned(),
+                "scir.intake.v1.IncidentAmended".to_owned(),
+            ],
+        };
+        let consumer = consumer::spawn(db.clone(), source, token, handler, shutdown.signal());
+        let reviews = Reviews::new(db.clone(), events, Arc::new(language), scoring, intake);
+        let max = config.common.server.max_message_bytes;
+        let service = ReviewServiceServer::new(ReviewGrpc::new(reviews))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let auth = AuthLayer::new(
+            verifier,
+            policy::RULES.to_vec(),
+            Some(AuditLog::new(db.clone())),
+        );
+        Ok(Self {
+            listener,
+            address,
+            db,
+            routes: Routes::new(service),
+            auth,
+            settings: config.common.server.clone(),
+            shutdown: shutdown.signal(),
+            consumer,
+        })
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The consumer of intake's events.
+    pub fn consumer(&self) -> ConsumerHandle {
+        self.consumer.clone()
+    }
+
+    /// Serves until shutdown fires, then drains and closes the database.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let (reporter, health) = server::health();
+        server::spawn_readiness(
+            self.db.clone(),
+            reporter,
+            vec![SERVICE_NAME.to_owned()],
+            self.shutdown.clone(),
+        );
+        tracing::info!(address = %self.address, "review listening");
+        let result = server::serve(
+            self.listener,
+            &self.settings,
+            self.auth,
+            self.routes,
+            health,
+            self.shutdown,
+        )
+        .await;
+        self.db.close().await;
+        result
+    }
+}

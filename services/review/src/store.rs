@@ -1,0 +1,391 @@
+//! Review's storage: reviews, their parts and their history. Functions take a
+//! connection so that reads and writes can share the caller's transaction.
+
+use prost::Message;
+use scir_kit::db::DbError;
+use scir_proto::review::v1::Review;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+/// A stored review.
+#[derive(Debug, Clone)]
+pub struct StoredReview {
+    /// Ordering key.
+    pub seq: i64,
+    /// Id.
+    pub id: String,
+    /// Owning jurisdiction.
+    pub jurisdiction: String,
+    /// Incident resource name.
+    pub incident: String,
+    /// Version, for optimistic concurrency.
+    pub version: i32,
+    /// The review as stored (computed fields filled on read).
+    pub body: Review,
+    /// Creation time, microseconds.
+    pub create_time: i64,
+    /// Last change, microseconds.
+    pub update_time: i64,
+}
+
+/// A stored part of a review.
+#[derive(Debug, Clone)]
+pub struct StoredItem {
+    /// Ordering key.
+    pub seq: i64,
+    /// Id.
+    pub id: String,
+    /// Version.
+    pub version: i32,
+    /// Encoded message without restricted content.
+    pub body: Vec<u8>,
+    /// Encoded restricted content, if any.
+    pub restricted: Option<Vec<u8>>,
+    /// Creation time, microseconds.
+    pub create_time: i64,
+    /// Last change, microseconds.
+    pub update_time: i64,
+}
+
+/// A history entry as stored.
+#[derive(Debug, Clone)]
+pub struct StoredHistory {
+    /// Ordering key.
+    pub seq: i64,
+    /// Time, microseconds.
+    pub time: i64,
+    /// Actor.
+    pub actor: String,
+    /// Action.
+    pub action: String,
+    /// Stage value.
+    pub stage: i32,
+    /// Reason.
+    pub reason: String,
+}
+
+/// Filters of a review list.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewFilter {
+    /// Jurisdiction.
+    pub jurisdiction: String,
+    /// Stage values; empty for all.
+    pub stages: Vec<i32>,
+    /// Only reviews due on or before this date (`YYYY-MM-DD`).
+    pub due_by: Option<String>,
+    /// Only reviews due before this date (overdue).
+    pub due_before: Option<String>,
+    /// Only the review of this incident.
+    pub incident: Option<String>,
+}
+
+const REVIEW_COLUMNS: &str =
+    "seq, id, jurisdiction, incident, version, body, create_time, update_time";
+
+fn review_from_row(row: &AnyRow) -> Result<StoredReview, DbError> {
+    let body: Vec<u8> = row.try_get("body")?;
+    Ok(StoredReview {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        jurisdiction: row.try_get("jurisdiction")?,
+        incident: row.try_get("incident")?,
+        version: row.try_get("version")?,
+        body: Review::decode(body.as_slice()).map_err(|e| DbError::Other(e.into()))?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+    })
+}
+
+/// A review by jurisdiction and id.
+pub async fn get_review(
+    conn: &mut AnyConnection,
+    jurisdiction: &str,
+    id: &str,
+) -> Result<Option<StoredReview>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {REVIEW_COLUMNS} FROM reviews WHERE jurisdiction = $1 AND id = $2"
+    )))
+    .bind(jurisdiction)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(review_from_row).transpose()
+}
+
+/// The review of an incident.
+pub async fn review_of_incident(
+    conn: &mut AnyConnection,
+    incident: &str,
+) -> Result<Option<StoredReview>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {REVIEW_COLUMNS} FROM reviews WHERE incident = $1"
+    )))
+    .bind(incident)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(review_from_row).transpose()
+}
+
+/// Reviews newest first, after `before_seq` when given.
+pub async fn list_reviews(
+    conn: &mut AnyConnection,
+    filter: &ReviewFilter,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StoredReview>, DbError> {
+    // Only placeholders are formatted into the SQL; every value is bound.
+    let mut sql = format!("SELECT {REVIEW_COLUMNS} FROM reviews WHERE jurisdiction = $1");
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if before_seq.is_some() {
+        sql += &format!(" AND seq < {}", next());
+    }
+    if !filter.stages.is_empty() {
+        let p: Vec<_> = filter.stages.iter().map(|_| next()).collect();
+        sql += &format!(" AND stage IN ({})", p.join(", "));
+    }
+    if filter.due_by.is_some() {
+        sql += &format!(
+            " AND next_due_date IS NOT NULL AND next_due_date <= {}",
+            next()
+        );
+    }
+    if filter.due_before.is_some() {
+        sql += &format!(
+            " AND next_due_date IS NOT NULL AND next_due_date < {}",
+            next()
+        );
+    }
+    if filter.incident.is_some() {
+        sql += &format!(" AND incident = {}", next());
+    }
+    sql += &format!(" ORDER BY seq DESC LIMIT {}", next());
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
+    if let Some(seq) = before_seq {
+        query = query.bind(seq);
+    }
+    for stage in &filter.stages {
+        query = query.bind(*stage);
+    }
+    for value in [&filter.due_by, &filter.due_before, &filter.incident]
+        .into_iter()
+        .flatten()
+    {
+        query = query.bind(value.clone());
+    }
+    let rows = query.bind(limit).fetch_all(&mut *conn).await?;
+    rows.iter().map(review_from_row).collect()
+}
+
+/// Inserts a review at version 1; `false` when the incident already has one.
+pub async fn insert_review(
+    conn: &mut AnyConnection,
+    review: &StoredReview,
+    next_due: Option<String>,
+) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "INSERT INTO reviews (id, jurisdiction, incident, stage, version, next_due_date, body, create_time, update_time) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7)",
+    )
+    .bind(&review.id)
+    .bind(&review.jurisdiction)
+    .bind(&review.incident)
+    .bind(review.body.stage)
+    .bind(next_due)
+    .bind(review.body.encode_to_vec())
+    .bind(review.create_time)
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if DbError::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces a review's body if it is still at `version`; `false` otherwise.
+pub async fn update_review(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i32,
+    body: &Review,
+    next_due: Option<String>,
+    time: i64,
+) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "UPDATE reviews SET version = version + 1, stage = $1, next_due_date = $2, body = $3, update_time = $4 \
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(body.stage)
+    .bind(next_due)
+    .bind(body.encode_to_vec())
+    .bind(time)
+    .bind(id)
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+fn item_from_row(row: &AnyRow) -> Result<StoredItem, DbError> {
+    Ok(StoredItem {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        body: row.try_get("body")?,
+        restricted: row.try_get("restricted")?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+    })
+}
+
+const ITEM_COLUMNS: &str = "seq, id, version, body, restricted, create_time, update_time";
+
+/// The parts of one kind of a review, in creation order, after `after_seq`.
+pub async fn list_items(
+    conn: &mut AnyConnection,
+    review_id: &str,
+    kind: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<StoredItem>, DbError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ITEM_COLUMNS} FROM review_items WHERE review_id = $1 AND kind = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+    )))
+    .bind(review_id)
+    .bind(kind)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(item_from_row).collect()
+}
+
+/// One part of a review.
+pub async fn get_item(
+    conn: &mut AnyConnection,
+    review_id: &str,
+    kind: &str,
+    id: &str,
+) -> Result<Option<StoredItem>, DbError> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ITEM_COLUMNS} FROM review_items WHERE review_id = $1 AND kind = $2 AND id = $3"
+    )))
+    .bind(review_id)
+    .bind(kind)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(item_from_row).transpose()
+}
+
+/// Inserts a part at version 1.
+pub async fn insert_item(
+    conn: &mut AnyConnection,
+    review_id: &str,
+    kind: &str,
+    item: &StoredItem,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO review_items (id, review_id, kind, version, body, restricted, create_time, update_time) \
+         VALUES ($1, $2, $3, 1, $4, $5, $6, $6)",
+    )
+    .bind(&item.id)
+    .bind(review_id)
+    .bind(kind)
+    .bind(&item.body)
+    .bind(item.restricted.clone())
+    .bind(item.create_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a part if it is still at `version`; `false` otherwise.
+pub async fn update_item(
+    conn: &mut AnyConnection,
+    item: &StoredItem,
+    time: i64,
+) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "UPDATE review_items SET version = version + 1, body = $1, restricted = $2, update_time = $3 \
+         WHERE id = $4 AND version = $5",
+    )
+    .bind(&item.body)
+    .bind(item.restricted.clone())
+    .bind(time)
+    .bind(&item.id)
+    .bind(item.version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Deletes a part if it is still at `version`; `false` otherwise.
+pub async fn delete_item(
+    conn: &mut AnyConnection,
+    id: &str,
+    version: i32,
+) -> Result<bool, DbError> {
+    let result = sqlx::query("DELETE FROM review_items WHERE id = $1 AND version = $2")
+        .bind(id)
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Appends to a review's history.
+pub async fn append_history(
+    conn: &mut AnyConnection,
+    review_id: &str,
+    time: i64,
+    actor: &str,
+    action: &str,
+    stage: i32,
+    reason: &str,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO review_history (review_id, time, actor, action, stage, reason) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(review_id)
+        .bind(time)
+        .bind(actor)
+        .bind(action)
+        .bind(stage)
+        .bind(reason)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A review's history after `after_seq`, oldest first.
+pub async fn list_history(
+    conn: &mut AnyConnection,
+    review_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<StoredHistory>, DbError> {
+    let rows = sqlx::query(
+        "SELECT seq, time, actor, action, stage, reason FROM review_history \
+         WHERE review_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(review_id)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredHistory {
+                seq: r.try_get("seq")?,
+                time: r.try_get("time")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                stage: r.try_get("stage")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}
