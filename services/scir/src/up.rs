@@ -23,6 +23,9 @@ pub struct UpArgs {
     /// Port of the intake service (0 picks a free port).
     #[arg(long, env = "SCIR_INTAKE_PORT", default_value_t = 50051)]
     pub intake_port: u16,
+    /// Port of the review service (0 picks a free port).
+    #[arg(long, env = "SCIR_REVIEW_PORT", default_value_t = 50052)]
+    pub review_port: u16,
     /// Directory of intake rule sets and jurisdictions; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
@@ -36,6 +39,8 @@ pub struct UpArgs {
 pub struct Running {
     /// The intake service.
     pub intake: SocketAddr,
+    /// The review service.
+    pub review: SocketAddr,
 }
 
 fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfig {
@@ -63,24 +68,47 @@ pub async fn run(
         rules_dir: args.rules_dir.clone(),
     };
     let intake = scir_intake::Application::build(&intake_config, &shutdown).await?;
+    let intake_address = intake.address();
+    let review_config = scir_review::ReviewConfig {
+        common: common(&args, &secret, args.review_port, "review.db"),
+        intake_addr: format!("http://{}", loopback(intake_address)),
+        scoring_addr: None,
+        language_file: None,
+        service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
+    };
+    let review = scir_review::Application::build(&review_config, &shutdown).await?;
     ready(Running {
-        intake: intake.address(),
+        intake: intake_address,
+        review: review.address(),
     });
-    let intake = tokio::spawn(intake.run());
-    intake.await??;
+    let (intake, review) = tokio::join!(tokio::spawn(intake.run()), tokio::spawn(review.run()));
+    intake??;
+    review??;
     Ok(())
+}
+
+/// An address other services in this process can dial (an unspecified host
+/// becomes loopback).
+fn loopback(address: SocketAddr) -> SocketAddr {
+    if address.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), address.port())
+    } else {
+        address
+    }
 }
 
 /// What `scir up` prints once every service listens.
 pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
     format!(
         "SCIR is up (development auth; data in {data}).\n\
-         \n  intake   {intake}   scir.intake.v1.IntakeService\n\
+         \n  intake   {intake}   scir.intake.v1.IntakeService\
+         \n  review   {review}   scir.review.v1.ReviewService\n\
          \nGet a token, then call a service, for example:\n\
          \n  TOKEN=$(scir token --role reporter --jurisdiction us-wi)\n\
          \x20 grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {intake} scir.intake.v1.IntakeService/ListJurisdictions\n\
          \nPress Ctrl-C to stop.",
         data = data_dir.display(),
         intake = running.intake,
+        review = running.review,
     )
 }

@@ -93,6 +93,20 @@ pub fn token(roles: &[Role], jurisdiction: &str) -> String {
     )
 }
 
+/// A valid test token for a given subject.
+pub fn token_as(subject: &str, roles: &[Role], jurisdiction: &str) -> String {
+    scir_kit::auth::mint_hs256(
+        SECRET,
+        ISSUER,
+        AUDIENCE,
+        subject,
+        jurisdiction,
+        roles,
+        Duration::from_secs(600),
+    )
+    .expect("token")
+}
+
 /// A test token with any secret, audience and lifetime.
 pub fn token_with(
     roles: &[Role],

@@ -1,0 +1,12 @@
+//! Review over gRPC: real intake and review servers on free ports, against
+//! SQLite and PostgreSQL.
+
+mod review {
+    pub mod harness;
+
+    mod access;
+    mod events;
+    mod parts;
+    mod summaries;
+    mod workflow;
+}

@@ -1,0 +1,170 @@
+//! Who may read and write reviews.
+
+use scir_kit::auth::Role;
+use scir_proto::review::v1 as pb;
+use scir_testkit::Backend;
+use scir_testkit::fixtures::wisconsin_death;
+use tonic::Code;
+
+use super::harness::{REVIEWER, System, episode, staff};
+
+crate::on_both_backends!(notes_stay_with_the_team_and_jurisdictions_stay_apart);
+
+async fn notes_stay_with_the_team_and_jurisdictions_stay_apart(backend: Backend) {
+    let system = System::start(backend).await;
+    let incident = system.report("a-1", wisconsin_death()).await;
+    let review = system.review_of(&incident.name).await.expect("review").name;
+    staff(&system, &review).await;
+    let notes = "Restricted: what the supervisor said about the queue.";
+    let debriefing = pb::Debriefing {
+        date: Some(scir_testkit::fixtures::date("2025-04-02")),
+        participant_roles: vec!["supervisor".into()],
+        decision_context: "The queue was long.".into(),
+        notes: notes.into(),
+        ..Default::default()
+    };
+    let created = system
+        .reviewer()
+        .create_debriefing(pb::CreateDebriefingRequest {
+            parent: review.clone(),
+            debriefing: Some(debriefing),
+        })
+        .await
+        .expect("created")
+        .into_inner();
+    assert_eq!(created.notes, notes, "the team sees its notes");
+    let get = pb::GetDebriefingRequest {
+        name: created.name.clone(),
+    };
+
+    let as_analyst = system
+        .client_as("analyst-1", &[Role::Analyst], "us-wi")
+        .get_debriefing(get.clone())
+        .await
+        .expect("analyst reads")
+        .into_inner();
+    assert!(
+        as_analyst.notes.is_empty(),
+        "analysts never see debriefing notes"
+    );
+    assert_eq!(as_analyst.decision_context, "The queue was long.");
+    let listed = system
+        .client_as("analyst-1", &[Role::Analyst], "us-wi")
+        .list_debriefings(pb::ListDebriefingsRequest {
+            parent: review.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(listed.debriefings.iter().all(|d| d.notes.is_empty()));
+    let outsider = system
+        .client_as("reviewer-9", &[Role::Reviewer], "us-wi")
+        .get_debriefing(get.clone())
+        .await
+        .expect("reads")
+        .into_inner();
+    assert!(
+        outsider.notes.is_empty(),
+        "reviewers off the team do not see notes"
+    );
+    let admin = system
+        .client_as("admin-1", &[Role::Admin], "us-wi")
+        .get_debriefing(get.clone())
+        .await
+        .expect("admin")
+        .into_inner();
+    assert_eq!(admin.notes, notes);
+
+    let code = |r: Result<tonic::Response<pb::Episode>, tonic::Status>| {
+        r.map(|_| Code::Ok).unwrap_or_else(|s| s.code())
+    };
+    let create = || pb::CreateEpisodeRequest {
+        parent: review.clone(),
+        episode: Some(episode("E", "What happened.")),
+    };
+    assert_eq!(
+        code(
+            system
+                .client_as("analyst-1", &[Role::Analyst], "us-wi")
+                .create_episode(create())
+                .await
+        ),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(
+            system
+                .client_as("reviewer-9", &[Role::Reviewer], "us-wi")
+                .create_episode(create())
+                .await
+        ),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(
+            system
+                .client_as(REVIEWER, &[Role::Reviewer], "us-wi")
+                .create_episode(create())
+                .await
+        ),
+        Code::Ok
+    );
+
+    // Nobody from another jurisdiction reads anything, whatever the role.
+    for roles in [
+        &[Role::Reviewer][..],
+        &[Role::Admin],
+        &[Role::Analyst],
+        &[Role::ScrLead],
+    ] {
+        let mut other = system.client_as(REVIEWER, roles, "us-tn");
+        let status = other
+            .get_review(pb::GetReviewRequest {
+                name: review.clone(),
+            })
+            .await
+            .expect_err("other jurisdiction");
+        assert_eq!(status.code(), Code::PermissionDenied, "{roles:?}");
+        let status = other
+            .get_debriefing(get.clone())
+            .await
+            .expect_err("other jurisdiction");
+        assert_eq!(status.code(), Code::PermissionDenied);
+        let status = other
+            .list_reviews(pb::ListReviewsRequest {
+                parent: "jurisdictions/us-wi".into(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("list");
+        assert_eq!(status.code(), Code::PermissionDenied);
+    }
+    // Stage changes belong to the SCR lead.
+    let current = system
+        .reviewer()
+        .get_review(pb::GetReviewRequest {
+            name: review.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    let status = system
+        .client_as(REVIEWER, &[Role::Reviewer, Role::ScrLead], "us-wi")
+        .advance_review(pb::AdvanceReviewRequest {
+            name: review.clone(),
+            etag: current.etag,
+            ..Default::default()
+        })
+        .await
+        .expect_err("not the review's lead");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    // Event streams are for services.
+    let status = system
+        .lead()
+        .watch_events(scir_proto::common::v1::WatchEventsRequest::default())
+        .await
+        .expect_err("not a service");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    system.stop().await;
+}
