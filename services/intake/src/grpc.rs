@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 
-use scir_kit::auth::Caller;
+use scir_kit::auth::split;
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::intake::v1 as pb;
 use scir_proto::intake::v1::intake_service_server::IntakeService;
@@ -26,11 +26,6 @@ impl IntakeGrpc {
 }
 
 type Result<T> = std::result::Result<Response<T>, Status>;
-
-fn split<T>(request: Request<T>) -> std::result::Result<(Caller, T), Status> {
-    let caller = Caller::of(&request)?;
-    Ok((caller, request.into_inner()))
-}
 
 #[tonic::async_trait]
 impl IntakeService for IntakeGrpc {

@@ -103,7 +103,7 @@ impl Intake {
         outcome: &str,
     ) -> Result<(), ApiError> {
         self.audit
-            .record(audit_record(
+            .record(AuditRecord::by(
                 caller,
                 method,
                 resource,
@@ -211,7 +211,7 @@ impl Intake {
         audit::append(
             &mut tx,
             db.backend(),
-            &audit_record(caller, method::REPORT_INCIDENT, &name, &jurisdiction, "ok"),
+            &AuditRecord::by(caller, method::REPORT_INCIDENT, &name, &jurisdiction, "ok"),
         )
         .await?;
         let event = pb::IncidentReported {
@@ -447,14 +447,7 @@ impl Intake {
             date_to,
         };
         let mut rows = self.store.list(&filter, before, page_size + 1).await?;
-        let next_page_token = if rows.len() as i64 > page_size {
-            rows.truncate(page_size as usize);
-            rows.last()
-                .map(|r| pagination::encode_token(r.seq, &fingerprint))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = pagination::next_page(&mut rows, page_size, |r| r.seq, &fingerprint);
         self.record(
             caller,
             method::LIST_INCIDENTS,
@@ -620,7 +613,7 @@ impl Intake {
         audit::append(
             &mut tx,
             db.backend(),
-            &audit_record(
+            &AuditRecord::by(
                 caller,
                 method::AMEND_INCIDENT,
                 &request.name,
@@ -774,23 +767,6 @@ fn check_request_id(id: &str, violations: &mut Vec<FieldViolation>) {
             "request_id",
             "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -",
         ));
-    }
-}
-
-fn audit_record(
-    caller: &Caller,
-    method: &str,
-    resource: &str,
-    jurisdiction: &str,
-    outcome: &str,
-) -> AuditRecord {
-    AuditRecord {
-        subject: caller.subject.clone(),
-        roles: caller.roles_string(),
-        method: method.to_owned(),
-        resource: resource.to_owned(),
-        jurisdiction: jurisdiction.to_owned(),
-        outcome: outcome.to_owned(),
     }
 }
 

@@ -159,29 +159,26 @@ impl Store {
     ) -> Result<Vec<StoredIncident>, DbError> {
         // Only placeholders are formatted into the SQL; every value is bound.
         let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1");
-        let mut n = 1;
-        let mut next = || {
-            n += 1;
-            format!("${n}")
-        };
+        let mut p = scir_kit::db::Placeholders::after(1);
         if before_seq.is_some() {
-            sql += &format!(" AND seq < {}", next());
+            sql += &format!(" AND seq < {}", p.take());
         }
         if !filter.incident_types.is_empty() {
-            let p: Vec<_> = filter.incident_types.iter().map(|_| next()).collect();
-            sql += &format!(" AND incident_type IN ({})", p.join(", "));
+            sql += &format!(
+                " AND incident_type IN ({})",
+                p.list(filter.incident_types.len())
+            );
         }
         if !filter.outcomes.is_empty() {
-            let p: Vec<_> = filter.outcomes.iter().map(|_| next()).collect();
-            sql += &format!(" AND outcome IN ({})", p.join(", "));
+            sql += &format!(" AND outcome IN ({})", p.list(filter.outcomes.len()));
         }
         if filter.date_from.is_some() {
-            sql += &format!(" AND incident_date >= {}", next());
+            sql += &format!(" AND incident_date >= {}", p.take());
         }
         if filter.date_to.is_some() {
-            sql += &format!(" AND incident_date <= {}", next());
+            sql += &format!(" AND incident_date <= {}", p.take());
         }
-        sql += &format!(" ORDER BY seq DESC LIMIT {}", next());
+        sql += &format!(" ORDER BY seq DESC LIMIT {}", p.take());
 
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
         if let Some(seq) = before_seq {

@@ -33,6 +33,26 @@ pub struct AuditRecord {
     pub outcome: String,
 }
 
+impl AuditRecord {
+    /// A record of `caller` calling `method` on `resource`.
+    pub fn by(
+        caller: &crate::auth::Caller,
+        method: &str,
+        resource: &str,
+        jurisdiction: &str,
+        outcome: &str,
+    ) -> Self {
+        Self {
+            subject: caller.subject.clone(),
+            roles: caller.roles_string(),
+            method: method.to_owned(),
+            resource: resource.to_owned(),
+            jurisdiction: jurisdiction.to_owned(),
+            outcome: outcome.to_owned(),
+        }
+    }
+}
+
 /// A stored audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAuditRecord {

@@ -178,6 +178,12 @@ pub struct MethodRule {
     pub roles: &'static [Role],
 }
 
+/// The verified caller and the message of a request.
+pub fn split<T>(request: tonic::Request<T>) -> Result<(Caller, T), Status> {
+    let caller = Caller::of(&request)?;
+    Ok((caller, request.into_inner()))
+}
+
 /// A secret read from configuration; never printed.
 #[derive(Clone, Default)]
 pub struct Secret(String);

@@ -285,6 +285,32 @@ fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
     })
 }
 
+/// Numbers `$N` placeholders for SQL built from optional filters; only
+/// placeholders are ever formatted into SQL, values are always bound.
+#[derive(Debug, Clone)]
+pub struct Placeholders(usize);
+
+impl Placeholders {
+    /// Placeholders after the first `used` ones.
+    pub fn after(used: usize) -> Self {
+        Self(used)
+    }
+
+    /// The next placeholder.
+    pub fn take(&mut self) -> String {
+        self.0 += 1;
+        format!("${}", self.0)
+    }
+
+    /// `count` placeholders, comma-separated.
+    pub fn list(&mut self, count: usize) -> String {
+        (0..count)
+            .map(|_| self.take())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Microseconds since the Unix epoch, the portable timestamp of every table.
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()

@@ -60,6 +60,23 @@ pub fn decode_token(token: &str, fingerprint: &str) -> Result<Option<i64>, ApiEr
     }
 }
 
+/// Trims a page fetched with one row too many (`size + 1`) and returns the
+/// token of the next page: empty when this is the last one.
+pub fn next_page<T>(
+    rows: &mut Vec<T>,
+    size: i64,
+    key: impl Fn(&T) -> i64,
+    fingerprint: &str,
+) -> String {
+    if rows.len() as i64 <= size {
+        return String::new();
+    }
+    rows.truncate(size as usize);
+    rows.last()
+        .map(|r| encode_token(key(r), fingerprint))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

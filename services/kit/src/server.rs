@@ -159,3 +159,49 @@ pub async fn serve(
         }
     }
 }
+
+/// What a service needs to serve: its bound listener, database, routes and auth.
+#[derive(Debug)]
+pub struct Serving {
+    /// The bound listener.
+    pub listener: TcpListener,
+    /// The service's database; health follows it, and it is closed after the drain.
+    pub db: Database,
+    /// The service's routes.
+    pub routes: Routes,
+    /// Its authorisation layer.
+    pub auth: AuthLayer,
+    /// Limits.
+    pub settings: ServerSettings,
+    /// The gRPC service name health reports.
+    pub service_name: &'static str,
+    /// When to stop.
+    pub shutdown: ShutdownSignal,
+}
+
+impl Serving {
+    /// Serves with health following the database until shutdown, then drains
+    /// and closes the database.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let (reporter, health) = health();
+        spawn_readiness(
+            self.db.clone(),
+            reporter,
+            vec![self.service_name.to_owned()],
+            self.shutdown.clone(),
+        );
+        let address = self.listener.local_addr()?;
+        tracing::info!(service = self.service_name, %address, "listening");
+        let result = serve(
+            self.listener,
+            &self.settings,
+            self.auth,
+            self.routes,
+            health,
+            self.shutdown,
+        )
+        .await;
+        self.db.close().await;
+        result
+    }
+}

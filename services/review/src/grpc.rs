@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 
-use scir_kit::auth::Caller;
+use scir_kit::auth::split;
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::review::v1 as pb;
 use scir_proto::review::v1::review_service_server::ReviewService;
@@ -27,11 +27,6 @@ impl ReviewGrpc {
 }
 
 type Result<T> = std::result::Result<Response<T>, Status>;
-
-fn split<T>(request: Request<T>) -> std::result::Result<(Caller, T), Status> {
-    let caller = Caller::of(&request)?;
-    Ok((caller, request.into_inner()))
-}
 
 /// A boxed future, as `tonic::async_trait` expects from trait methods.
 type Boxed<'a, T> = Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>>;

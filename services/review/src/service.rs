@@ -106,7 +106,7 @@ impl Reviews {
         outcome: &str,
     ) -> Result<(), ApiError> {
         self.audit
-            .record(audit_record(
+            .record(AuditRecord::by(
                 caller,
                 method,
                 resource,
@@ -226,7 +226,7 @@ impl Reviews {
         audit::append(
             conn,
             backend,
-            &audit_record(caller, method, resource, &review.jurisdiction, "ok"),
+            &AuditRecord::by(caller, method, resource, &review.jurisdiction, "ok"),
         )
         .await?;
         if let Some((type_name, bytes)) = event {
@@ -303,23 +303,6 @@ pub fn parse_part_name(
     }
     let review = parse_review_name(review, field).map_err(|_| bad())?;
     Ok((review, rest.to_owned()))
-}
-
-fn audit_record(
-    caller: &Caller,
-    method: &str,
-    resource: &str,
-    jurisdiction: &str,
-    outcome: &str,
-) -> AuditRecord {
-    AuditRecord {
-        subject: caller.subject.clone(),
-        roles: caller.roles_string(),
-        method: method.to_owned(),
-        resource: resource.to_owned(),
-        jurisdiction: jurisdiction.to_owned(),
-        outcome: outcome.to_owned(),
-    }
 }
 
 /// An etag of a resource at a version.

@@ -144,24 +144,16 @@ impl Application {
 
     /// Serves until shutdown fires, then drains and closes the database.
     pub async fn run(self) -> anyhow::Result<()> {
-        let (reporter, health) = server::health();
-        server::spawn_readiness(
-            self.db.clone(),
-            reporter,
-            vec![SERVICE_NAME.to_owned()],
-            self.shutdown.clone(),
-        );
-        tracing::info!(address = %self.address, "review listening");
-        let result = server::serve(
-            self.listener,
-            &self.settings,
-            self.auth,
-            self.routes,
-            health,
-            self.shutdown,
-        )
-        .await;
-        self.db.close().await;
-        result
+        server::Serving {
+            listener: self.listener,
+            db: self.db,
+            routes: self.routes,
+            auth: self.auth,
+            settings: self.settings,
+            service_name: SERVICE_NAME,
+            shutdown: self.shutdown,
+        }
+        .run()
+        .await
     }
 }

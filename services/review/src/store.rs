@@ -135,34 +135,29 @@ pub async fn list_reviews(
 ) -> Result<Vec<StoredReview>, DbError> {
     // Only placeholders are formatted into the SQL; every value is bound.
     let mut sql = format!("SELECT {REVIEW_COLUMNS} FROM reviews WHERE jurisdiction = $1");
-    let mut n = 1;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
+    let mut p = scir_kit::db::Placeholders::after(1);
     if before_seq.is_some() {
-        sql += &format!(" AND seq < {}", next());
+        sql += &format!(" AND seq < {}", p.take());
     }
     if !filter.stages.is_empty() {
-        let p: Vec<_> = filter.stages.iter().map(|_| next()).collect();
-        sql += &format!(" AND stage IN ({})", p.join(", "));
+        sql += &format!(" AND stage IN ({})", p.list(filter.stages.len()));
     }
     if filter.due_by.is_some() {
         sql += &format!(
             " AND next_due_date IS NOT NULL AND next_due_date <= {}",
-            next()
+            p.take()
         );
     }
     if filter.due_before.is_some() {
         sql += &format!(
             " AND next_due_date IS NOT NULL AND next_due_date < {}",
-            next()
+            p.take()
         );
     }
     if filter.incident.is_some() {
-        sql += &format!(" AND incident = {}", next());
+        sql += &format!(" AND incident = {}", p.take());
     }
-    sql += &format!(" ORDER BY seq DESC LIMIT {}", next());
+    sql += &format!(" ORDER BY seq DESC LIMIT {}", p.take());
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
     if let Some(seq) = before_seq {
         query = query.bind(seq);

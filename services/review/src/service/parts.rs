@@ -115,6 +115,37 @@ impl Reviews {
         Ok(item)
     }
 
+    /// Loads a part of a loaded review, auditing a miss.
+    async fn fetch_part<I: Item>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        loaded: &Loaded,
+        review: &super::ReviewRef,
+        id: &str,
+        name: &str,
+    ) -> Result<StoredItem, ApiError> {
+        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
+        let stored = store::get_item(&mut conn, &loaded.review.id, I::COLLECTION, id).await?;
+        drop(conn);
+        match stored {
+            Some(stored) => Ok(stored),
+            None => {
+                self.record(
+                    caller,
+                    method,
+                    name,
+                    &review.jurisdiction,
+                    "error: NOT_FOUND",
+                )
+                .await?;
+                Err(ApiError::NotFound {
+                    resource: name.to_owned(),
+                })
+            }
+        }
+    }
+
     /// Creates a part.
     pub async fn create_part<I: Item>(
         &self,
@@ -175,22 +206,9 @@ impl Reviews {
     ) -> Result<I, ApiError> {
         let (review, id) = parse_part_name(name, I::COLLECTION, "name")?;
         let loaded = self.load(caller, method, &review, Access::Read).await?;
-        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
-        let stored = store::get_item(&mut conn, &loaded.review.id, I::COLLECTION, &id).await?;
-        drop(conn);
-        let Some(stored) = stored else {
-            self.record(
-                caller,
-                method,
-                name,
-                &review.jurisdiction,
-                "error: NOT_FOUND",
-            )
+        let stored = self
+            .fetch_part::<I>(caller, method, &loaded, &review, &id, name)
             .await?;
-            return Err(ApiError::NotFound {
-                resource: name.to_owned(),
-            });
-        };
         self.record(caller, method, name, &review.jurisdiction, "ok")
             .await?;
         self.present(&loaded, &stored)
@@ -214,14 +232,7 @@ impl Reviews {
         let mut rows =
             store::list_items(&mut conn, &loaded.review.id, I::COLLECTION, after, size + 1).await?;
         drop(conn);
-        let next_page_token = if rows.len() as i64 > size {
-            rows.truncate(size as usize);
-            rows.last()
-                .map(|r| pagination::encode_token(r.seq, &fingerprint))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = pagination::next_page(&mut rows, size, |r| r.seq, &fingerprint);
         self.record(
             caller,
             method,
@@ -255,20 +266,9 @@ impl Reviews {
         let paths = mask_paths(mask, I::FIELDS)?;
         let loaded = self.load(caller, method, &review, Access::Write).await?;
         self.writable::<I>(&loaded)?;
-        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
-        let stored = store::get_item(&mut conn, &loaded.review.id, I::COLLECTION, &id).await?;
-        drop(conn);
-        let Some(mut stored) = stored else {
-            self.record(
-                caller,
-                method,
-                &name,
-                &review.jurisdiction,
-                "error: NOT_FOUND",
-            )
+        let mut stored = self
+            .fetch_part::<I>(caller, method, &loaded, &review, &id, &name)
             .await?;
-            return Err(ApiError::NotFound { resource: name });
-        };
         check_etag(given_etag, &etag(&stored.id, stored.version), false)?;
         let mut current = I::decode(stored.body.as_slice()).map_err(ApiError::internal)?;
         if let Some(bytes) = &stored.restricted {
@@ -328,22 +328,9 @@ impl Reviews {
         let (review, id) = parse_part_name(name, I::COLLECTION, "name")?;
         let loaded = self.load(caller, method, &review, Access::Write).await?;
         self.writable::<I>(&loaded)?;
-        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
-        let stored = store::get_item(&mut conn, &loaded.review.id, I::COLLECTION, &id).await?;
-        drop(conn);
-        let Some(stored) = stored else {
-            self.record(
-                caller,
-                method,
-                name,
-                &review.jurisdiction,
-                "error: NOT_FOUND",
-            )
+        let stored = self
+            .fetch_part::<I>(caller, method, &loaded, &review, &id, name)
             .await?;
-            return Err(ApiError::NotFound {
-                resource: name.to_owned(),
-            });
-        };
         check_etag(given_etag, &etag(&stored.id, stored.version), false)?;
         let current = I::decode(stored.body.as_slice()).map_err(ApiError::internal)?;
         let event = current.event(&review.name, name, true);

@@ -267,7 +267,8 @@ impl Reviews {
                 message: "the incident already has a review".to_owned(),
             });
         }
-        let audit = super::audit_record(caller, method, &review.body.name, jurisdiction, "ok");
+        let audit =
+            scir_kit::audit::AuditRecord::by(caller, method, &review.body.name, jurisdiction, "ok");
         scir_kit::audit::append(&mut tx, self.db.backend(), &audit).await?;
         tx.commit().await.map_err(DbError::from)?;
         self.events.notify();
@@ -360,14 +361,7 @@ impl Reviews {
         let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
         let mut rows = store::list_reviews(&mut conn, &filter, before, size + 1).await?;
         drop(conn);
-        let next_page_token = if rows.len() as i64 > size {
-            rows.truncate(size as usize);
-            rows.last()
-                .map(|r| pagination::encode_token(r.seq, &fingerprint))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = pagination::next_page(&mut rows, size, |r| r.seq, &fingerprint);
         self.record(
             caller,
             method,
@@ -690,14 +684,7 @@ impl Reviews {
         let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
         let mut rows = store::list_history(&mut conn, &loaded.review.id, after, size + 1).await?;
         drop(conn);
-        let next_page_token = if rows.len() as i64 > size {
-            rows.truncate(size as usize);
-            rows.last()
-                .map(|r| pagination::encode_token(r.seq, &fingerprint))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = pagination::next_page(&mut rows, size, |r| r.seq, &fingerprint);
         self.record(caller, method, &request.name, &review.jurisdiction, "ok")
             .await?;
         let entries = rows

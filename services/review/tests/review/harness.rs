@@ -232,7 +232,8 @@ impl System {
     }
 }
 
-async fn collect_intake_events(system: &System) -> Vec<scir_proto::common::v1::Event> {
+/// Every event of intake's log.
+pub async fn collect_intake_events(system: &System) -> Vec<scir_proto::common::v1::Event> {
     use tokio_stream::StreamExt;
     let request = scir_proto::common::v1::WatchEventsRequest {
         after_cursor: 0,

@@ -373,23 +373,7 @@ async fn replayed_and_missed_events_open_each_review_once(backend: Backend) {
     let db = scir_kit::db::Database::open(&system.review_db.url, &Default::default())
         .await
         .expect("open");
-    let events = {
-        use tokio_stream::StreamExt;
-        let request = scir_proto::common::v1::WatchEventsRequest {
-            after_cursor: 0,
-            types: vec![],
-            stop_at_end: true,
-        };
-        system
-            .intake_as(&[Role::Service])
-            .watch_events(request)
-            .await
-            .expect("watch")
-            .into_inner()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .expect("events")
-    };
+    let events = super::harness::collect_intake_events(&system).await;
     let handler = scir_review::service::IntakeEvents::new(
         db.backend(),
         scir_kit::events::EventLog::new(db.clone(), scir_kit::shutdown::Shutdown::new().signal()),
