@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "scir/common/v1/common.proto",
     "scir/intake/v1/intake.proto",
     "scir/review/v1/review.proto",
+    "scir/scoring/v1/scoring.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

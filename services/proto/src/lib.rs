@@ -37,3 +37,12 @@ pub mod review {
         tonic::include_proto!("scir.review.v1");
     }
 }
+
+/// `scir.scoring.v1`: the SSIT scoring service.
+pub mod scoring {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("scir.scoring.v1");
+    }
+}

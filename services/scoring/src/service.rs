@@ -1,0 +1,854 @@
+//! Scoring's use cases: submitting ratings, blinding, status, agreement and
+//! consensus, each audited; and the handler of review's events.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use prost::Message;
+use scir_kit::audit::{self, AuditLog, AuditRecord};
+use scir_kit::auth::{Caller, Role};
+use scir_kit::consumer::EventHandler;
+use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
+use scir_kit::error::PreconditionViolation;
+use scir_kit::events::{self, EventLog, NewEvent};
+use scir_kit::validate::Check;
+use scir_kit::{ApiError, FieldViolation};
+use scir_proto::common::v1::Event;
+use scir_proto::review::v1 as review_pb;
+use scir_proto::scoring::v1 as pb;
+use sqlx::AnyConnection;
+
+use crate::domain::agreement::{self, Figure};
+use crate::domain::instruments::{Catalogue, Instrument};
+use crate::review_link::{ReviewLink, Team};
+use crate::store::{self, StoredConsensus, StoredSet};
+
+/// Longest rationale.
+const MAX_RATIONALE: usize = 2000;
+/// Most evidence references per item.
+const MAX_EVIDENCE: usize = 20;
+
+/// Scoring's logic.
+#[derive(Debug, Clone)]
+pub struct Scoring {
+    db: Database,
+    audit: AuditLog,
+    events: EventLog,
+    instruments: Arc<Catalogue>,
+    review: ReviewLink,
+}
+
+fn review_of_ko(key_observation: &str) -> Result<String, ApiError> {
+    let (review, id) = key_observation
+        .rsplit_once("/keyObservations/")
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "key_observation",
+                "must be jurisdictions/{j}/reviews/{r}/keyObservations/{k}",
+            )
+        })?;
+    let parts: Vec<_> = review.split('/').collect();
+    let valid = matches!(parts.as_slice(), ["jurisdictions", j, "reviews", r] if !j.is_empty() && uuid::Uuid::parse_str(r).is_ok())
+        && uuid::Uuid::parse_str(id).is_ok();
+    if !valid {
+        return Err(ApiError::invalid(
+            "key_observation",
+            "must be jurisdictions/{j}/reviews/{r}/keyObservations/{k}",
+        ));
+    }
+    Ok(review.to_owned())
+}
+
+fn jurisdiction_of(review: &str) -> &str {
+    review.split('/').nth(1).unwrap_or_default()
+}
+
+fn figure(f: &Figure) -> Option<pb::Statistic> {
+    Some(match f {
+        Figure::Value(v) => pb::Statistic {
+            value: Some(*v),
+            undefined_reason: String::new(),
+        },
+        Figure::Undefined(why) => pb::Statistic {
+            value: None,
+            undefined_reason: (*why).to_owned(),
+        },
+    })
+}
+
+impl Scoring {
+    /// Scoring over its database, event log, instruments and review.
+    pub fn new(
+        db: Database,
+        events: EventLog,
+        instruments: Arc<Catalogue>,
+        review: ReviewLink,
+    ) -> Self {
+        Self {
+            audit: AuditLog::new(db.clone()),
+            db,
+            events,
+            instruments,
+            review,
+        }
+    }
+
+    async fn record(
+        &self,
+        caller: &Caller,
+        method: &str,
+        resource: &str,
+        outcome: &str,
+    ) -> Result<(), ApiError> {
+        self.audit
+            .record(AuditRecord::by(
+                caller,
+                method,
+                resource,
+                jurisdiction_of(resource),
+                outcome,
+            ))
+            .await?;
+        Ok(())
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, ApiError> {
+        Ok(self.db.pool().acquire().await.map_err(DbError::from)?)
+    }
+
+    /// Checks the caller's jurisdiction and reads the team on their behalf.
+    async fn team(&self, caller: &Caller, method: &str, review: &str) -> Result<Team, ApiError> {
+        if caller.jurisdiction != jurisdiction_of(review) {
+            self.record(caller, method, review, "denied: jurisdiction")
+                .await?;
+            return Err(ApiError::PermissionDenied(
+                "the review belongs to another jurisdiction".to_owned(),
+            ));
+        }
+        self.review.team(caller.bearer.expose(), review).await
+    }
+
+    fn is_lead(caller: &Caller, team: &Team) -> bool {
+        caller.granted.contains(&Role::Admin)
+            || team.leads.contains(&caller.subject)
+            || (team.leads.is_empty() && caller.granted.contains(&Role::ScrLead))
+    }
+
+    /// `ListInstruments`.
+    pub fn list_instruments(&self) -> pb::ListInstrumentsResponse {
+        pb::ListInstrumentsResponse {
+            instruments: self.instruments.list(),
+        }
+    }
+
+    /// `GetInstrument`.
+    pub fn get_instrument(&self, name: &str) -> Result<pb::Instrument, ApiError> {
+        if !name.starts_with("instruments/") || !name.contains("/versions/") {
+            return Err(ApiError::invalid(
+                "name",
+                "must be instruments/{instrument}/versions/{version}",
+            ));
+        }
+        self.instruments
+            .list()
+            .into_iter()
+            .find(|i| i.name == name)
+            .ok_or_else(|| ApiError::NotFound {
+                resource: name.to_owned(),
+            })
+    }
+
+    /// The instrument a key observation is rated with: the version of its first
+    /// rating set, or the active one.
+    fn instrument_for(&self, sets: &[StoredSet]) -> Result<&Instrument, ApiError> {
+        match sets.first() {
+            Some(set) => self.instruments.get(&set.instrument).ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!(
+                    "ratings use an instrument version that is not loaded"
+                ))
+            }),
+            None => Ok(self.instruments.active()),
+        }
+    }
+
+    fn check_ratings(
+        instrument: &Instrument,
+        review: &str,
+        ratings: &[pb::ItemRating],
+    ) -> Result<(), ApiError> {
+        let mut check = Check::new("rating_set.");
+        let mut seen = HashSet::new();
+        for (i, r) in ratings.iter().enumerate() {
+            let path = format!("ratings[{i}]");
+            if !instrument.items.contains(&r.item_code) {
+                check.bad(
+                    &format!("{path}.item_code"),
+                    format!("is not an item of {}", instrument.name()),
+                );
+            } else if !seen.insert(r.item_code.as_str()) {
+                check.bad(&format!("{path}.item_code"), "is rated twice");
+            }
+            if r.level < 0 || r.level as usize >= instrument.levels {
+                check.bad(
+                    &format!("{path}.level"),
+                    format!("must be between 0 and {}", instrument.levels - 1),
+                );
+            }
+            check.text(
+                &format!("{path}.rationale"),
+                &r.rationale,
+                MAX_RATIONALE,
+                true,
+            );
+            if r.evidence.len() > MAX_EVIDENCE {
+                check.bad(
+                    &format!("{path}.evidence"),
+                    format!("must have at most {MAX_EVIDENCE} entries"),
+                );
+            }
+            for (j, e) in r.evidence.iter().enumerate() {
+                let own = e
+                    .strip_prefix(review)
+                    .and_then(|rest| rest.strip_prefix('/'));
+                let valid = own.is_some_and(|rest| {
+                    rest.starts_with("episodes/") || rest.starts_with("debriefings/")
+                });
+                if !valid {
+                    check.bad(
+                        &format!("{path}.evidence[{j}]"),
+                        "must be an episode or debriefing of the same review",
+                    );
+                }
+            }
+        }
+        let missing: Vec<_> = instrument
+            .items
+            .iter()
+            .filter(|c| !seen.contains(c.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            check.bad(
+                "ratings",
+                format!("every item must be rated; missing: {}", missing.join(", ")),
+            );
+        }
+        check.finish()
+    }
+
+    /// `SubmitRatings`.
+    pub async fn submit(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::SubmitRatingsRequest,
+    ) -> Result<pb::RatingSet, ApiError> {
+        let set = request
+            .rating_set
+            .ok_or_else(|| ApiError::invalid("rating_set", "is required"))?;
+        let review = review_of_ko(&set.key_observation).map_err(|_| {
+            ApiError::invalid(
+                "rating_set.key_observation",
+                "must be a key observation's resource name",
+            )
+        })?;
+        let team = self.team(caller, method, &review).await?;
+        if !team.raters.contains(&caller.subject) {
+            self.record(caller, method, &set.key_observation, "denied: not a rater")
+                .await?;
+            return Err(ApiError::PermissionDenied(
+                "only the review's raters (REVIEWER members of its team) submit ratings".to_owned(),
+            ));
+        }
+        let mut conn = self.conn().await?;
+        let known = store::review(&mut conn, &review).await?;
+        let ko_known = store::key_observation(&mut conn, &set.key_observation)
+            .await?
+            .is_some();
+        let sets = store::sets_of(&mut conn, &set.key_observation).await?;
+        drop(conn);
+        if !ko_known {
+            return Err(ApiError::NotFound {
+                resource: set.key_observation,
+            });
+        }
+        let stage = known.map(|r| r.stage).unwrap_or_default();
+        let scoring_open = stage >= review_pb::Stage::SsitScoring as i32
+            && stage < review_pb::Stage::Finalised as i32;
+        if !scoring_open {
+            return Err(ApiError::FailedPrecondition(vec![PreconditionViolation {
+                kind: "STAGE".to_owned(),
+                subject: review.clone(),
+                description:
+                    "ratings open when the review reaches SSIT_SCORING and close when it is final"
+                        .to_owned(),
+            }]));
+        }
+        let instrument = self.instrument_for(&sets)?;
+        Self::check_ratings(instrument, &review, &set.ratings)?;
+        if sets.iter().any(|s| s.rater == caller.subject) {
+            return Err(ApiError::AlreadyExists {
+                reason: "RATINGS_SUBMITTED",
+                message: "this rater has already submitted ratings for the key observation"
+                    .to_owned(),
+            });
+        }
+
+        let now = now_micros();
+        let id = uuid::Uuid::now_v7().to_string();
+        let body = pb::RatingSet {
+            ratings: set.ratings.clone(),
+            ..Default::default()
+        };
+        let stored = StoredSet {
+            id: id.clone(),
+            key_observation: set.key_observation.clone(),
+            rater: caller.subject.clone(),
+            instrument: instrument.name().to_owned(),
+            submit_time: now,
+            body: body.encode_to_vec(),
+        };
+        let submitted: HashSet<_> = sets
+            .iter()
+            .map(|s| s.rater.as_str())
+            .chain([caller.subject.as_str()])
+            .collect();
+        let complete = team.raters.iter().all(|r| submitted.contains(r.as_str()));
+        let mut tx = self.db.begin_write().await?;
+        if !store::insert_set(&mut tx, &review, &stored).await? {
+            return Err(ApiError::AlreadyExists {
+                reason: "RATINGS_SUBMITTED",
+                message: "this rater has already submitted ratings for the key observation"
+                    .to_owned(),
+            });
+        }
+        let backend = self.db.backend();
+        audit::append(
+            &mut tx,
+            backend,
+            &AuditRecord::by(
+                caller,
+                method,
+                &set.key_observation,
+                jurisdiction_of(&review),
+                "ok",
+            ),
+        )
+        .await?;
+        if complete {
+            let event = pb::RatingsComplete {
+                review: review.clone(),
+                key_observation: set.key_observation.clone(),
+                instrument: instrument.name().to_owned(),
+                raters: team.raters.len() as i32,
+            };
+            events::append(
+                &mut tx,
+                backend,
+                &NewEvent::new(
+                    "scir.scoring.v1.RatingsComplete",
+                    set.key_observation.clone(),
+                    jurisdiction_of(&review).to_owned(),
+                    &event,
+                ),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(DbError::from)?;
+        self.events.notify();
+        Ok(present(&stored))
+    }
+
+    /// `ListRatings`, with blinding: until every rater has submitted, a rater sees
+    /// only their own set and the SCR lead sees none.
+    pub async fn list_ratings(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::ListRatingsRequest,
+    ) -> Result<pb::ListRatingsResponse, ApiError> {
+        let review = review_of_ko(&request.key_observation)?;
+        let team = self.team(caller, method, &review).await?;
+        let mut conn = self.conn().await?;
+        let sets = store::sets_of(&mut conn, &request.key_observation).await?;
+        drop(conn);
+        let submitted: HashSet<_> = sets.iter().map(|s| s.rater.as_str()).collect();
+        let complete =
+            !team.raters.is_empty() && team.raters.iter().all(|r| submitted.contains(r.as_str()));
+        let may_see_all = complete
+            && (team.members.contains(&caller.subject) || caller.granted.contains(&Role::Admin));
+        let visible = sets
+            .iter()
+            .filter(|s| may_see_all || s.rater == caller.subject)
+            .map(present)
+            .collect();
+        self.record(
+            caller,
+            method,
+            &request.key_observation,
+            if may_see_all { "ok" } else { "ok: blinded" },
+        )
+        .await?;
+        Ok(pb::ListRatingsResponse {
+            rating_sets: visible,
+            complete,
+        })
+    }
+
+    async fn status_of(&self, review: &str, team: &Team) -> Result<pb::ScoringStatus, ApiError> {
+        let mut conn = self.conn().await?;
+        let mut out = pb::ScoringStatus {
+            review: review.to_owned(),
+            key_observations: Vec::new(),
+        };
+        for ko in store::key_observations(&mut conn, review).await? {
+            let sets = store::sets_of(&mut conn, &ko).await?;
+            let submitted: Vec<String> = sets.iter().map(|s| s.rater.clone()).collect();
+            let ratings_complete =
+                !team.raters.is_empty() && team.raters.iter().all(|r| submitted.contains(r));
+            let consensus_recorded = store::consensus_of(&mut conn, &ko).await?.is_some();
+            out.key_observations.push(pb::KeyObservationStatus {
+                key_observation: ko,
+                raters: team.raters.clone(),
+                submitted,
+                ratings_complete,
+                consensus_recorded,
+                scored: ratings_complete && consensus_recorded,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `GetScoringStatus`: who has submitted, never what.
+    pub async fn status(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetScoringStatusRequest,
+    ) -> Result<pb::ScoringStatus, ApiError> {
+        let team = self.team(caller, method, &request.review).await?;
+        let status = self.status_of(&request.review, &team).await?;
+        self.record(caller, method, &request.review, "ok").await?;
+        Ok(status)
+    }
+
+    /// Complete rating sets of a key observation as units x raters, with the
+    /// instrument they used; `None` while raters are missing.
+    fn units(
+        &self,
+        sets: &[StoredSet],
+        raters: &[String],
+    ) -> Result<Option<(String, Vec<(String, Vec<i32>)>)>, ApiError> {
+        let by_rater: BTreeMap<&str, &StoredSet> =
+            sets.iter().map(|s| (s.rater.as_str(), s)).collect();
+        if raters.is_empty() || raters.iter().any(|r| !by_rater.contains_key(r.as_str())) {
+            return Ok(None);
+        }
+        let instrument = self.instrument_for(sets)?;
+        let decoded: Vec<pb::RatingSet> = raters
+            .iter()
+            .map(|r| {
+                pb::RatingSet::decode(by_rater[r.as_str()].body.as_slice())
+                    .map_err(ApiError::internal)
+            })
+            .collect::<Result<_, _>>()?;
+        let units = instrument
+            .items
+            .iter()
+            .map(|code| {
+                let levels = decoded
+                    .iter()
+                    .map(|set| {
+                        set.ratings
+                            .iter()
+                            .find(|r| &r.item_code == code)
+                            .map_or(0, |r| r.level)
+                    })
+                    .collect();
+                (code.clone(), levels)
+            })
+            .collect();
+        Ok(Some((instrument.name().to_owned(), units)))
+    }
+
+    /// `GetAgreement`.
+    pub async fn agreement(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetAgreementRequest,
+    ) -> Result<pb::Agreement, ApiError> {
+        use pb::get_agreement_request::Scope;
+        let scope = request.scope.ok_or_else(|| {
+            ApiError::invalid("scope", "name a key_observation, a review or an item_code")
+        })?;
+        let (resource, reviews, item): (String, Vec<(String, Option<String>)>, Option<String>) =
+            match scope {
+                Scope::KeyObservation(ko) => {
+                    let review = review_of_ko(&ko)?;
+                    (ko.clone(), vec![(review, Some(ko))], None)
+                }
+                Scope::Review(review) => {
+                    crate::service::check_review_name(&review)?;
+                    (review.clone(), vec![(review, None)], None)
+                }
+                Scope::ItemCode(code) => {
+                    let jurisdiction = request
+                        .jurisdiction
+                        .strip_prefix("jurisdictions/")
+                        .filter(|j| !j.is_empty() && !j.contains('/'))
+                        .ok_or_else(|| {
+                            ApiError::invalid(
+                                "jurisdiction",
+                                "must be jurisdictions/{jurisdiction}",
+                            )
+                        })?;
+                    if !self.instruments.active().items.contains(&code) {
+                        return Err(ApiError::invalid(
+                            "item_code",
+                            "is not an item of the active instrument",
+                        ));
+                    }
+                    if caller.jurisdiction != jurisdiction {
+                        return Err(ApiError::PermissionDenied(
+                            "the reviews belong to another jurisdiction".to_owned(),
+                        ));
+                    }
+                    let mut conn = self.conn().await?;
+                    let reviews = store::reviews_of(&mut conn, jurisdiction).await?;
+                    (
+                        request.jurisdiction.clone(),
+                        reviews.into_iter().map(|r| (r, None)).collect(),
+                        Some(code),
+                    )
+                }
+            };
+        let mut matrix: Vec<Vec<i32>> = Vec::new();
+        let mut instrument_used = String::new();
+        for (review, only) in &reviews {
+            let team = self.team(caller, method, review).await?;
+            let mut conn = self.conn().await?;
+            let kos = match only {
+                Some(ko) => vec![ko.clone()],
+                None => store::key_observations(&mut conn, review).await?,
+            };
+            for ko in kos {
+                let sets = store::sets_of(&mut conn, &ko).await?;
+                let Some((instrument, units)) = self.units(&sets, &team.raters)? else {
+                    continue;
+                };
+                if item.is_some() && instrument != self.instruments.active().name() {
+                    continue;
+                }
+                instrument_used = instrument;
+                for (code, levels) in units {
+                    if item.as_ref().is_none_or(|i| *i == code) {
+                        matrix.push(levels);
+                    }
+                }
+            }
+        }
+        // Fleiss' and Cohen's kappa need the same number of raters for every unit;
+        // keep the most common count.
+        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+        for unit in &matrix {
+            *counts.entry(unit.len()).or_default() += 1;
+        }
+        let common = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(k, _)| *k)
+            .unwrap_or(0);
+        matrix.retain(|u| u.len() == common);
+        let levels = self
+            .instruments
+            .get(&instrument_used)
+            .map_or(self.instruments.active().levels, |i| i.levels);
+        let a = agreement::agreement(&matrix, levels);
+        self.record(caller, method, &resource, "ok").await?;
+        Ok(pb::Agreement {
+            raters: a.raters as i32,
+            units: a.units as i32,
+            ratings: (a.raters * a.units) as i32,
+            percent_agreement: figure(&a.percent_agreement),
+            cohen_kappa: figure(&a.cohen_kappa),
+            fleiss_kappa: figure(&a.fleiss_kappa),
+            quadratic_weighted_kappa: figure(&a.quadratic_weighted_kappa),
+            instrument: instrument_used,
+        })
+    }
+
+    /// `RecordConsensus`.
+    pub async fn consensus(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::RecordConsensusRequest,
+    ) -> Result<pb::Consensus, ApiError> {
+        let consensus = request
+            .consensus
+            .ok_or_else(|| ApiError::invalid("consensus", "is required"))?;
+        let review = review_of_ko(&consensus.key_observation).map_err(|_| {
+            ApiError::invalid(
+                "consensus.key_observation",
+                "must be a key observation's resource name",
+            )
+        })?;
+        let team = self.team(caller, method, &review).await?;
+        if !Self::is_lead(caller, &team) {
+            self.record(
+                caller,
+                method,
+                &consensus.key_observation,
+                "denied: not the lead",
+            )
+            .await?;
+            return Err(ApiError::PermissionDenied(
+                "only the review's SCR lead or an admin records the consensus".to_owned(),
+            ));
+        }
+        let mut conn = self.conn().await?;
+        let sets = store::sets_of(&mut conn, &consensus.key_observation).await?;
+        drop(conn);
+        let Some((instrument_name, _)) = self.units(&sets, &team.raters)? else {
+            let submitted: HashSet<_> = sets.iter().map(|s| s.rater.clone()).collect();
+            let missing = team
+                .raters
+                .iter()
+                .filter(|r| !submitted.contains(*r))
+                .count();
+            return Err(ApiError::FailedPrecondition(vec![PreconditionViolation {
+                kind: "RATINGS".to_owned(),
+                subject: consensus.key_observation.clone(),
+                description: format!(
+                    "{missing} rater(s) have not submitted; the consensus follows every rater's ratings"
+                ),
+            }]));
+        };
+        let instrument = self
+            .instruments
+            .get(&instrument_name)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("instrument vanished")))?;
+        let mut check = Check::new("consensus.");
+        let mut seen = HashSet::new();
+        for (i, item) in consensus.items.iter().enumerate() {
+            if !instrument.items.contains(&item.item_code) || !seen.insert(item.item_code.as_str())
+            {
+                check.bad(
+                    &format!("items[{i}].item_code"),
+                    format!("must be an item of {instrument_name}, once"),
+                );
+            }
+            if item.level < 0 || item.level as usize >= instrument.levels {
+                check.bad(
+                    &format!("items[{i}].level"),
+                    format!("must be between 0 and {}", instrument.levels - 1),
+                );
+            }
+            check.text(
+                &format!("items[{i}].rationale"),
+                &item.rationale,
+                MAX_RATIONALE,
+                true,
+            );
+        }
+        let missing: Vec<_> = instrument
+            .items
+            .iter()
+            .filter(|c| !seen.contains(c.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            check.bad(
+                "items",
+                format!(
+                    "every item needs a consensus level; missing: {}",
+                    missing.join(", ")
+                ),
+            );
+        }
+        check.finish()?;
+
+        let now = now_micros();
+        let stored_body = pb::Consensus {
+            key_observation: consensus.key_observation.clone(),
+            instrument: instrument_name.clone(),
+            items: consensus.items.clone(),
+            ..Default::default()
+        };
+        let stored = StoredConsensus {
+            key_observation: consensus.key_observation.clone(),
+            instrument: instrument_name.clone(),
+            recorded_by: caller.subject.clone(),
+            record_time: now,
+            body: stored_body.encode_to_vec(),
+        };
+        let mut tx = self.db.begin_write().await?;
+        store::put_consensus(&mut tx, &review, &stored).await?;
+        let backend = self.db.backend();
+        audit::append(
+            &mut tx,
+            backend,
+            &AuditRecord::by(
+                caller,
+                method,
+                &consensus.key_observation,
+                jurisdiction_of(&review),
+                "ok",
+            ),
+        )
+        .await?;
+        let event = pb::ConsensusRecorded {
+            review: review.clone(),
+            key_observation: consensus.key_observation.clone(),
+            jurisdiction: jurisdiction_of(&review).to_owned(),
+            instrument: instrument_name,
+            levels: consensus
+                .items
+                .iter()
+                .map(|i| pb::ItemLevel {
+                    item_code: i.item_code.clone(),
+                    level: i.level,
+                })
+                .collect(),
+        };
+        events::append(
+            &mut tx,
+            backend,
+            &NewEvent::new(
+                "scir.scoring.v1.ConsensusRecorded",
+                consensus.key_observation.clone(),
+                jurisdiction_of(&review).to_owned(),
+                &event,
+            ),
+        )
+        .await?;
+        tx.commit().await.map_err(DbError::from)?;
+        self.events.notify();
+        Ok(present_consensus(&stored)?)
+    }
+
+    /// `GetConsensusProfile`.
+    pub async fn profile(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetConsensusProfileRequest,
+    ) -> Result<pb::ConsensusProfile, ApiError> {
+        check_review_name(&request.review)?;
+        if caller.jurisdiction != jurisdiction_of(&request.review) {
+            self.record(caller, method, &request.review, "denied: jurisdiction")
+                .await?;
+            return Err(ApiError::PermissionDenied(
+                "the review belongs to another jurisdiction".to_owned(),
+            ));
+        }
+        let mut conn = self.conn().await?;
+        let mut consensus = Vec::new();
+        for ko in store::key_observations(&mut conn, &request.review).await? {
+            if let Some(c) = store::consensus_of(&mut conn, &ko).await? {
+                consensus.push(present_consensus(&c)?);
+            }
+        }
+        drop(conn);
+        self.record(caller, method, &request.review, "ok").await?;
+        Ok(pb::ConsensusProfile {
+            review: request.review,
+            consensus,
+        })
+    }
+
+    /// `WatchEvents`.
+    pub async fn watch(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: scir_proto::common::v1::WatchEventsRequest,
+    ) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Event, tonic::Status>>, ApiError>
+    {
+        let stream = self.events.watch(request)?;
+        self.audit
+            .record(AuditRecord::by(caller, method, "events", "", "ok"))
+            .await?;
+        Ok(stream)
+    }
+}
+
+/// Checks `jurisdictions/{j}/reviews/{r}`.
+pub fn check_review_name(review: &str) -> Result<(), ApiError> {
+    let parts: Vec<_> = review.split('/').collect();
+    if matches!(parts.as_slice(), ["jurisdictions", j, "reviews", r] if !j.is_empty() && uuid::Uuid::parse_str(r).is_ok())
+    {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+            "review",
+            "must be jurisdictions/{jurisdiction}/reviews/{review}",
+        )]))
+    }
+}
+
+fn present(set: &StoredSet) -> pb::RatingSet {
+    let body = pb::RatingSet::decode(set.body.as_slice()).unwrap_or_default();
+    pb::RatingSet {
+        name: format!("{}/ratingSets/{}", set.key_observation, set.id),
+        key_observation: set.key_observation.clone(),
+        rater: set.rater.clone(),
+        instrument: set.instrument.clone(),
+        ratings: body.ratings,
+        submit_time: Some(timestamp_from_micros(set.submit_time)),
+    }
+}
+
+fn present_consensus(c: &StoredConsensus) -> Result<pb::Consensus, ApiError> {
+    let body = pb::Consensus::decode(c.body.as_slice()).map_err(ApiError::internal)?;
+    Ok(pb::Consensus {
+        recorded_by: c.recorded_by.clone(),
+        record_time: Some(timestamp_from_micros(c.record_time)),
+        ..body
+    })
+}
+
+/// The handler of review's event stream: which reviews and key observations
+/// exist, and each review's stage.
+#[derive(Debug, Clone)]
+pub struct ReviewEvents;
+
+#[tonic::async_trait]
+impl EventHandler for ReviewEvents {
+    async fn apply(&self, conn: &mut AnyConnection, event: &Event) -> Result<(), ApiError> {
+        let payload = event
+            .payload
+            .as_ref()
+            .map(|p| p.value.as_slice())
+            .unwrap_or_default();
+        match event.r#type.as_str() {
+            "scir.review.v1.ReviewOpened" => {
+                let e = review_pb::ReviewOpened::decode(payload).map_err(ApiError::internal)?;
+                store::upsert_review(
+                    conn,
+                    &e.review,
+                    &e.jurisdiction,
+                    review_pb::Stage::Opened as i32,
+                )
+                .await?;
+            }
+            "scir.review.v1.ReviewStageChanged" => {
+                let e =
+                    review_pb::ReviewStageChanged::decode(payload).map_err(ApiError::internal)?;
+                store::upsert_review(conn, &e.review, &e.jurisdiction, e.to).await?;
+                for ko in &e.key_observations {
+                    store::upsert_key_observation(conn, ko, &e.review, false).await?;
+                }
+            }
+            "scir.review.v1.KeyObservationChanged" => {
+                let e = review_pb::KeyObservationChanged::decode(payload)
+                    .map_err(ApiError::internal)?;
+                store::upsert_key_observation(conn, &e.key_observation, &e.review, e.deleted)
+                    .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! Builds the scoring service: loads instruments, opens the database, binds the
+//! listener, starts the consumer of review's events; then serves until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use scir_kit::audit::AuditLog;
+use scir_kit::auth::{AuthLayer, Verifier};
+use scir_kit::consumer::{self, ConsumerHandle, Source};
+use scir_kit::db::{Database, DbOptions, MigrationFile, Migrations};
+use scir_kit::events::EventLog;
+use scir_kit::server::{self, ServerSettings};
+use scir_kit::shutdown::{Shutdown, ShutdownSignal};
+use scir_proto::scoring::v1::scoring_service_server::ScoringServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::config::ScoringConfig;
+use crate::domain::instruments::Catalogue;
+use crate::grpc::ScoringGrpc;
+use crate::policy;
+use crate::review_link::ReviewLink;
+use crate::service::{ReviewEvents, Scoring};
+
+/// Scoring's own migrations.
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: &[MigrationFile {
+        version: 100,
+        description: "scoring",
+        sql: include_str!("../migrations/postgres/0100_scoring.sql"),
+    }],
+    sqlite: &[MigrationFile {
+        version: 100,
+        description: "scoring",
+        sql: include_str!("../migrations/sqlite/0100_scoring.sql"),
+    }],
+};
+
+/// The gRPC service name, as health reports it.
+pub const SERVICE_NAME: &str = "scir.scoring.v1.ScoringService";
+
+/// The path of review's `WatchEvents`.
+pub const REVIEW_EVENTS: &str = "/scir.review.v1.ReviewService/WatchEvents";
+
+/// A built scoring service.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    db: Database,
+    routes: Routes,
+    auth: AuthLayer,
+    settings: ServerSettings,
+    shutdown: ShutdownSignal,
+    consumer: ConsumerHandle,
+}
+
+impl Application {
+    /// Loads instruments, connects and migrates, binds, and starts consuming.
+    pub async fn build(config: &ScoringConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
+        let catalogue = Catalogue::load(
+            config.instruments_dir.as_deref(),
+            config.active_instrument.as_deref(),
+        )
+        .context("loading instruments")?;
+        let verifier = Verifier::from_config(&config.common.auth)?;
+        let token = config
+            .service_token
+            .resolve(&config.common.auth, "scir-scoring")?;
+        let review = ReviewLink::new(&config.review_addr).context("SCIR_SCORING_REVIEW_ADDR")?;
+        let options = DbOptions {
+            max_connections: config.common.db_max_connections,
+            ..DbOptions::default()
+        };
+        let db = Database::connect(&config.common.database_url, &MIGRATIONS, &options)
+            .await
+            .context("opening the scoring database")?;
+        let listener = TcpListener::bind(config.common.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", config.common.listen_addr))?;
+        let address = listener.local_addr()?;
+        let events = EventLog::new(db.clone(), shutdown.signal());
+        let source = Source {
+            name: "review".to_owned(),
+            address: config.review_addr.clone(),
+            method: REVIEW_EVENTS,
+            types: vec![
+                "scir.review.v1.ReviewOpened".to_owned(),
+                "scir.review.v1.ReviewStageChanged".to_owned(),
+                "scir.review.v1.KeyObservationChanged".to_owned(),
+            ],
+        };
+        let consumer = consumer::spawn(
+            db.clone(),
+            source,
+            token,
+            Arc::new(ReviewEvents),
+            shutdown.signal(),
+        );
+        let scoring = Scoring::new(db.clone(), events, Arc::new(catalogue), review);
+        let max = config.common.server.max_message_bytes;
+        let service = ScoringServiceServer::new(ScoringGrpc::new(scoring))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let auth = AuthLayer::new(
+            verifier,
+            policy::RULES.to_vec(),
+            Some(AuditLog::new(db.clone())),
+        );
+        Ok(Self {
+            listener,
+            address,
+            db,
+            routes: Routes::new(service),
+            auth,
+            settings: config.common.server.clone(),
+            shutdown: shutdown.signal(),
+            consumer,
+        })
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The consumer of review's events.
+    pub fn consumer(&self) -> ConsumerHandle {
+        self.consumer.clone()
+    }
+
+    /// Serves until shutdown fires, then drains and closes the database.
+    pub async fn run(self) -> anyhow::Result<()> {
+        server::Serving {
+            listener: self.listener,
+            db: self.db,
+            routes: self.routes,
+            auth: self.auth,
+            settings: self.settings,
+            service_name: SERVICE_NAME,
+            shutdown: self.shutdown,
+        }
+        .run()
+        .await
+    }
+}
