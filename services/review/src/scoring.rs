@@ -11,13 +11,76 @@ use scir_kit::error::PreconditionViolation;
 /// Reports scoring progress.
 #[tonic::async_trait]
 pub trait ScoringStatus: Send + Sync + std::fmt::Debug {
-    /// The key observations of `review` (resource names) not yet scored by
-    /// every assigned rater.
+    /// The key observations of `review` (resource names) not yet scored: rated
+    /// by every assigned rater with a consensus recorded. `bearer` is the token
+    /// of the caller on whose behalf review asks.
     async fn unscored(
         &self,
+        bearer: &str,
         review: &str,
         key_observations: &[String],
     ) -> Result<Vec<String>, ApiError>;
+}
+
+/// The scoring service over gRPC, asked with a deadline.
+#[derive(Debug, Clone)]
+pub struct ScoringClient {
+    channel: tonic::transport::Channel,
+}
+
+impl ScoringClient {
+    /// A client of scoring at `address`; connects lazily.
+    pub fn new(address: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            channel: scir_kit::client::channel(address)?,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl ScoringStatus for ScoringClient {
+    async fn unscored(
+        &self,
+        bearer: &str,
+        review: &str,
+        key_observations: &[String],
+    ) -> Result<Vec<String>, ApiError> {
+        use scir_proto::scoring::v1::GetScoringStatusRequest;
+        use scir_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
+        let interceptor =
+            scir_kit::client::ClientInterceptor::new(Some(bearer)).map_err(ApiError::internal)?;
+        let mut client = ScoringServiceClient::with_interceptor(self.channel.clone(), interceptor);
+        let mut request = tonic::Request::new(GetScoringStatusRequest {
+            review: review.to_owned(),
+        });
+        request.set_timeout(std::time::Duration::from_secs(5));
+        let status = match client.get_scoring_status(request).await {
+            Ok(r) => r.into_inner(),
+            Err(s) if s.code() == tonic::Code::PermissionDenied => {
+                return Err(ApiError::PermissionDenied(
+                    "scoring refused to report this review's scores to the caller".to_owned(),
+                ));
+            }
+            Err(s) => {
+                tracing::warn!(code = ?s.code(), "scoring call failed");
+                return Err(ApiError::Unavailable {
+                    message: "the scoring service is unavailable".to_owned(),
+                    retry_after: std::time::Duration::from_secs(2),
+                });
+            }
+        };
+        let scored: HashSet<&str> = status
+            .key_observations
+            .iter()
+            .filter(|k| k.scored)
+            .map(|k| k.key_observation.as_str())
+            .collect();
+        Ok(key_observations
+            .iter()
+            .filter(|k| !scored.contains(k.as_str()))
+            .cloned()
+            .collect())
+    }
 }
 
 /// No scoring service is configured: the guard cannot confirm any score and
@@ -29,6 +92,7 @@ pub struct NoScoringService;
 impl ScoringStatus for NoScoringService {
     async fn unscored(
         &self,
+        _bearer: &str,
         review: &str,
         _key_observations: &[String],
     ) -> Result<Vec<String>, ApiError> {
@@ -62,6 +126,7 @@ impl RecordedScores {
 impl ScoringStatus for RecordedScores {
     async fn unscored(
         &self,
+        _bearer: &str,
         _review: &str,
         key_observations: &[String],
     ) -> Result<Vec<String>, ApiError> {

@@ -21,7 +21,7 @@ use crate::domain::language::LanguageChecker;
 use crate::grpc::ReviewGrpc;
 use crate::intake_link::IntakeLink;
 use crate::policy;
-use crate::scoring::{NoScoringService, ScoringStatus};
+use crate::scoring::{NoScoringService, ScoringClient, ScoringStatus};
 use crate::service::{IntakeEvents, Reviews};
 
 /// Review's own migrations.
@@ -58,13 +58,14 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds with the scoring service the configuration names (none yet: the
-    /// SSIT guard then refuses, saying no scoring service is configured).
+    /// Builds with the scoring service the configuration names (without one, the
+    /// SSIT guard refuses, saying no scoring service is configured).
     pub async fn build(config: &ReviewConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
-        if let Some(addr) = &config.scoring_addr {
-            anyhow::bail!("SCIR_REVIEW_SCORING_ADDR={addr}: this build has no scoring client yet");
-        }
-        Self::build_with(config, shutdown, Arc::new(NoScoringService)).await
+        let scoring: Arc<dyn ScoringStatus> = match &config.scoring_addr {
+            Some(addr) => Arc::new(ScoringClient::new(addr).context("SCIR_REVIEW_SCORING_ADDR")?),
+            None => Arc::new(NoScoringService),
+        };
+        Self::build_with(config, shutdown, scoring).await
     }
 
     /// Builds with a given scoring status (tests use an in-process one).

@@ -26,6 +26,9 @@ pub struct UpArgs {
     /// Port of the review service (0 picks a free port).
     #[arg(long, env = "SCIR_REVIEW_PORT", default_value_t = 50052)]
     pub review_port: u16,
+    /// Port of the scoring service (0 picks a free port).
+    #[arg(long, env = "SCIR_SCORING_PORT", default_value_t = 50053)]
+    pub scoring_port: u16,
     /// Directory of intake rule sets and jurisdictions; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
@@ -41,6 +44,8 @@ pub struct Running {
     pub intake: SocketAddr,
     /// The review service.
     pub review: SocketAddr,
+    /// The scoring service.
+    pub scoring: SocketAddr,
 }
 
 fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfig {
@@ -69,22 +74,50 @@ pub async fn run(
     };
     let intake = scir_intake::Application::build(&intake_config, &shutdown).await?;
     let intake_address = intake.address();
+    // Review and scoring call each other, so both addresses are fixed first.
+    let review_port = reserve(args.host, args.review_port)?;
+    let scoring_port = reserve(args.host, args.scoring_port)?;
+    let dial = |port: u16| format!("http://{}", loopback(SocketAddr::new(args.host, port)));
     let review_config = scir_review::ReviewConfig {
-        common: common(&args, &secret, args.review_port, "review.db"),
+        common: common(&args, &secret, review_port, "review.db"),
         intake_addr: format!("http://{}", loopback(intake_address)),
-        scoring_addr: None,
+        scoring_addr: Some(dial(scoring_port)),
         language_file: None,
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };
     let review = scir_review::Application::build(&review_config, &shutdown).await?;
+    let scoring_config = scir_scoring::ScoringConfig {
+        common: common(&args, &secret, scoring_port, "scoring.db"),
+        review_addr: dial(review_port),
+        instruments_dir: None,
+        active_instrument: None,
+        service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
+    };
+    let scoring = scir_scoring::Application::build(&scoring_config, &shutdown).await?;
     ready(Running {
         intake: intake_address,
         review: review.address(),
+        scoring: scoring.address(),
     });
-    let (intake, review) = tokio::join!(tokio::spawn(intake.run()), tokio::spawn(review.run()));
+    let (intake, review, scoring) = tokio::join!(
+        tokio::spawn(intake.run()),
+        tokio::spawn(review.run()),
+        tokio::spawn(scoring.run())
+    );
     intake??;
     review??;
+    scoring??;
     Ok(())
+}
+
+/// `port`, or a free port when it is 0 (released at once, then bound by the service).
+fn reserve(host: IpAddr, port: u16) -> anyhow::Result<u16> {
+    if port != 0 {
+        return Ok(port);
+    }
+    Ok(std::net::TcpListener::bind(SocketAddr::new(host, 0))?
+        .local_addr()?
+        .port())
 }
 
 /// An address other services in this process can dial (an unspecified host
@@ -102,7 +135,8 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
     format!(
         "SCIR is up (development auth; data in {data}).\n\
          \n  intake   {intake}   scir.intake.v1.IntakeService\
-         \n  review   {review}   scir.review.v1.ReviewService\n\
+         \n  review   {review}   scir.review.v1.ReviewService\
+         \n  scoring  {scoring}   scir.scoring.v1.ScoringService\n\
          \nGet a token, then call a service, for example:\n\
          \n  TOKEN=$(scir token --role reporter --jurisdiction us-wi)\n\
          \x20 grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {intake} scir.intake.v1.IntakeService/ListJurisdictions\n\
@@ -110,5 +144,6 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
         data = data_dir.display(),
         intake = running.intake,
         review = running.review,
+        scoring = running.scoring,
     )
 }

@@ -20,6 +20,7 @@ async fn a_report_to_intake_opens_a_review_in_one_process() {
         host: "127.0.0.1".parse().expect("host"),
         intake_port: 0,
         review_port: 0,
+        scoring_port: 0,
         rules_dir: None,
         telemetry: TelemetryConfig::default(),
     };
@@ -82,5 +83,7 @@ async fn a_report_to_intake_opens_a_review_in_one_process() {
     }
     shutdown.fire();
     task.await.expect("task").expect("scir up stopped cleanly");
-    assert!(dir.path().join("intake.db").exists() && dir.path().join("review.db").exists());
+    for db in ["intake.db", "review.db", "scoring.db"] {
+        assert!(dir.path().join(db).exists(), "{db}");
+    }
 }

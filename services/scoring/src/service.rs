@@ -23,6 +23,12 @@ use crate::domain::instruments::{Catalogue, Instrument};
 use crate::review_link::{ReviewLink, Team};
 use crate::store::{self, StoredConsensus, StoredSet};
 
+/// The instrument version and, per item, every rater's level.
+type RatedUnits = (String, Vec<(String, Vec<i32>)>);
+
+/// A review and, optionally, the one key observation to measure in it.
+type ReviewScope = (String, Option<String>);
+
 /// Longest rationale.
 const MAX_RATIONALE: usize = 2000;
 /// Most evidence references per item.
@@ -434,11 +440,7 @@ impl Scoring {
 
     /// Complete rating sets of a key observation as units x raters, with the
     /// instrument they used; `None` while raters are missing.
-    fn units(
-        &self,
-        sets: &[StoredSet],
-        raters: &[String],
-    ) -> Result<Option<(String, Vec<(String, Vec<i32>)>)>, ApiError> {
+    fn units(&self, sets: &[StoredSet], raters: &[String]) -> Result<Option<RatedUnits>, ApiError> {
         let by_rater: BTreeMap<&str, &StoredSet> =
             sets.iter().map(|s| (s.rater.as_str(), s)).collect();
         if raters.is_empty() || raters.iter().any(|r| !by_rater.contains_key(r.as_str())) {
@@ -482,47 +484,43 @@ impl Scoring {
         let scope = request.scope.ok_or_else(|| {
             ApiError::invalid("scope", "name a key_observation, a review or an item_code")
         })?;
-        let (resource, reviews, item): (String, Vec<(String, Option<String>)>, Option<String>) =
-            match scope {
-                Scope::KeyObservation(ko) => {
-                    let review = review_of_ko(&ko)?;
-                    (ko.clone(), vec![(review, Some(ko))], None)
+        let (resource, reviews, item): (String, Vec<ReviewScope>, Option<String>) = match scope {
+            Scope::KeyObservation(ko) => {
+                let review = review_of_ko(&ko)?;
+                (ko.clone(), vec![(review, Some(ko))], None)
+            }
+            Scope::Review(review) => {
+                crate::service::check_review_name(&review)?;
+                (review.clone(), vec![(review, None)], None)
+            }
+            Scope::ItemCode(code) => {
+                let jurisdiction = request
+                    .jurisdiction
+                    .strip_prefix("jurisdictions/")
+                    .filter(|j| !j.is_empty() && !j.contains('/'))
+                    .ok_or_else(|| {
+                        ApiError::invalid("jurisdiction", "must be jurisdictions/{jurisdiction}")
+                    })?;
+                if !self.instruments.active().items.contains(&code) {
+                    return Err(ApiError::invalid(
+                        "item_code",
+                        "is not an item of the active instrument",
+                    ));
                 }
-                Scope::Review(review) => {
-                    crate::service::check_review_name(&review)?;
-                    (review.clone(), vec![(review, None)], None)
+                if caller.jurisdiction != jurisdiction {
+                    return Err(ApiError::PermissionDenied(
+                        "the reviews belong to another jurisdiction".to_owned(),
+                    ));
                 }
-                Scope::ItemCode(code) => {
-                    let jurisdiction = request
-                        .jurisdiction
-                        .strip_prefix("jurisdictions/")
-                        .filter(|j| !j.is_empty() && !j.contains('/'))
-                        .ok_or_else(|| {
-                            ApiError::invalid(
-                                "jurisdiction",
-                                "must be jurisdictions/{jurisdiction}",
-                            )
-                        })?;
-                    if !self.instruments.active().items.contains(&code) {
-                        return Err(ApiError::invalid(
-                            "item_code",
-                            "is not an item of the active instrument",
-                        ));
-                    }
-                    if caller.jurisdiction != jurisdiction {
-                        return Err(ApiError::PermissionDenied(
-                            "the reviews belong to another jurisdiction".to_owned(),
-                        ));
-                    }
-                    let mut conn = self.conn().await?;
-                    let reviews = store::reviews_of(&mut conn, jurisdiction).await?;
-                    (
-                        request.jurisdiction.clone(),
-                        reviews.into_iter().map(|r| (r, None)).collect(),
-                        Some(code),
-                    )
-                }
-            };
+                let mut conn = self.conn().await?;
+                let reviews = store::reviews_of(&mut conn, jurisdiction).await?;
+                (
+                    request.jurisdiction.clone(),
+                    reviews.into_iter().map(|r| (r, None)).collect(),
+                    Some(code),
+                )
+            }
+        };
         let mut matrix: Vec<Vec<i32>> = Vec::new();
         let mut instrument_used = String::new();
         for (review, only) in &reviews {
@@ -725,7 +723,7 @@ impl Scoring {
         .await?;
         tx.commit().await.map_err(DbError::from)?;
         self.events.notify();
-        Ok(present_consensus(&stored)?)
+        present_consensus(&stored)
     }
 
     /// `GetConsensusProfile`.

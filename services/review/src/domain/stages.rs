@@ -93,7 +93,7 @@ pub fn advance(
             violations.push(missing(
                 "SSIT_SCORES",
                 ko,
-                "the key observation has not been scored by every assigned rater",
+                "the key observation is not scored yet: every assigned rater's ratings and a consensus are needed",
             ));
         }
     };

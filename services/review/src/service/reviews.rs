@@ -477,6 +477,7 @@ impl Reviews {
 
     async fn parts(
         &self,
+        bearer: &str,
         review: &StoredReview,
         with_scores: bool,
     ) -> Result<ReviewParts, ApiError> {
@@ -527,7 +528,11 @@ impl Reviews {
         }
         drop(conn);
         if with_scores && !parts.key_observations.is_empty() {
-            parts.unscored = Some(self.scoring.unscored(name, &parts.key_observations).await?);
+            parts.unscored = Some(
+                self.scoring
+                    .unscored(bearer, name, &parts.key_observations)
+                    .await?,
+            );
         } else if with_scores {
             parts.unscored = Some(Vec::new());
         }
@@ -554,7 +559,9 @@ impl Reviews {
         let mut stored = loaded.review;
         check_etag(&request.etag, &etag(&stored.id, stored.version), true)?;
         let stage = pb::Stage::try_from(stored.body.stage).unwrap_or_default();
-        let parts = self.parts(&stored, stages::needs_scores(stage)).await?;
+        let parts = self
+            .parts(caller.bearer.expose(), &stored, stages::needs_scores(stage))
+            .await?;
         let to = match stages::advance(
             &review.name,
             stage,

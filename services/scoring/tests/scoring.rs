@@ -1,0 +1,9 @@
+//! Scoring over gRPC: real intake, review and scoring servers on free ports,
+//! against SQLite and PostgreSQL.
+
+mod scoring {
+    pub mod harness;
+
+    mod flow;
+    mod ratings;
+}

@@ -1,0 +1,384 @@
+//! Starts intake, review and scoring for a test, wired by their addresses, and
+//! walks a review to SSIT scoring.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use scir_kit::auth::Role;
+use scir_kit::client::ClientInterceptor;
+use scir_kit::consumer::ConsumerHandle;
+use scir_kit::credentials::ServiceTokenConfig;
+use scir_kit::shutdown::Shutdown;
+use scir_proto::intake::v1 as intake;
+use scir_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use scir_proto::review::v1 as review;
+use scir_proto::review::v1::review_service_client::ReviewServiceClient;
+use scir_proto::scoring::v1 as pb;
+use scir_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
+use scir_testkit::{Backend, TestDatabase};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+type Intercepted = InterceptedService<Channel, ClientInterceptor>;
+/// A scoring client.
+pub type Client = ScoringServiceClient<Intercepted>;
+/// A review client.
+pub type ReviewClient = ReviewServiceClient<Intercepted>;
+
+/// Runs the same async test on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Postgres).await })*
+        }
+    };
+}
+
+/// The SCR lead's subject.
+pub const LEAD: &str = "lead-1";
+
+fn free_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+}
+
+/// Three services, running.
+pub struct System {
+    /// Intake's address.
+    pub intake: SocketAddr,
+    /// Review's address.
+    pub review: SocketAddr,
+    /// Scoring's address.
+    pub scoring: SocketAddr,
+    /// Scoring's consumer of review's events.
+    pub consumer: ConsumerHandle,
+    scoring_db: TestDatabase,
+    _dbs: Vec<TestDatabase>,
+    shutdowns: Vec<Shutdown>,
+    scoring_shutdown: Shutdown,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    scoring_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+async fn start_scoring(
+    review: SocketAddr,
+    scoring: SocketAddr,
+    db: &TestDatabase,
+    instruments: Option<(PathBuf, String)>,
+    shutdown: &Shutdown,
+) -> (ConsumerHandle, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let mut common = scir_testkit::common_config(&db.url);
+    common.listen_addr = scoring;
+    let config = scir_scoring::ScoringConfig {
+        common,
+        review_addr: format!("http://{review}"),
+        instruments_dir: instruments.as_ref().map(|(d, _)| d.clone()),
+        active_instrument: instruments.map(|(_, a)| a),
+        service_token: ServiceTokenConfig { token_file: None },
+    };
+    let app = scir_scoring::Application::build(&config, shutdown)
+        .await
+        .expect("scoring builds");
+    let consumer = app.consumer();
+    let task = tokio::spawn(app.run());
+    scir_testkit::wait_serving(scoring, scir_scoring::startup::SERVICE_NAME).await;
+    (consumer, task)
+}
+
+impl System {
+    /// Starts the three services on fresh databases of `backend`.
+    pub async fn start(backend: Backend, instruments: Option<(PathBuf, String)>) -> Self {
+        let (intake_db, review_db, scoring_db) = (
+            TestDatabase::new(backend).await,
+            TestDatabase::new(backend).await,
+            TestDatabase::new(backend).await,
+        );
+        let (intake_shutdown, review_shutdown, scoring_shutdown) =
+            (Shutdown::new(), Shutdown::new(), Shutdown::new());
+        let config = scir_intake::IntakeConfig {
+            common: scir_testkit::common_config(&intake_db.url),
+            rules_dir: None,
+        };
+        let app = scir_intake::Application::build(&config, &intake_shutdown)
+            .await
+            .expect("intake builds");
+        let intake = app.address();
+        let intake_task = tokio::spawn(app.run());
+
+        let review = free_address();
+        let scoring = free_address();
+        let mut common = scir_testkit::common_config(&review_db.url);
+        common.listen_addr = review;
+        let config = scir_review::ReviewConfig {
+            common,
+            intake_addr: format!("http://{intake}"),
+            scoring_addr: Some(format!("http://{scoring}")),
+            language_file: None,
+            service_token: ServiceTokenConfig { token_file: None },
+        };
+        let app = scir_review::Application::build(&config, &review_shutdown)
+            .await
+            .expect("review builds");
+        let review_task = tokio::spawn(app.run());
+        scir_testkit::wait_serving(review, scir_review::startup::SERVICE_NAME).await;
+        let (consumer, scoring_task) =
+            start_scoring(review, scoring, &scoring_db, instruments, &scoring_shutdown).await;
+        Self {
+            intake,
+            review,
+            scoring,
+            consumer,
+            scoring_db,
+            _dbs: vec![intake_db, review_db],
+            shutdowns: vec![review_shutdown, intake_shutdown],
+            scoring_shutdown,
+            tasks: vec![review_task, intake_task],
+            scoring_task: Some(scoring_task),
+        }
+    }
+
+    /// Restarts scoring on its database with other instruments.
+    pub async fn restart_scoring(&mut self, instruments: Option<(PathBuf, String)>) {
+        self.scoring_shutdown.fire();
+        if let Some(task) = self.scoring_task.take() {
+            task.await
+                .expect("scoring task")
+                .expect("scoring ran cleanly");
+        }
+        self.scoring_shutdown = Shutdown::new();
+        let (consumer, task) = start_scoring(
+            self.review,
+            self.scoring,
+            &self.scoring_db,
+            instruments,
+            &self.scoring_shutdown,
+        )
+        .await;
+        self.consumer = consumer;
+        self.scoring_task = Some(task);
+    }
+
+    /// A scoring client for `subject` with `roles` in Wisconsin.
+    pub fn scoring_as(&self, subject: &str, roles: &[Role]) -> Client {
+        let token = scir_testkit::token_as(subject, roles, "us-wi");
+        ScoringServiceClient::with_interceptor(
+            scir_testkit::channel(self.scoring),
+            ClientInterceptor::new(Some(&token)).expect("interceptor"),
+        )
+    }
+
+    /// A review client for `subject` with `roles` in Wisconsin.
+    pub fn review_as(&self, subject: &str, roles: &[Role]) -> ReviewClient {
+        let token = scir_testkit::token_as(subject, roles, "us-wi");
+        ReviewServiceClient::with_interceptor(
+            scir_testkit::channel(self.review),
+            ClientInterceptor::new(Some(&token)).expect("interceptor"),
+        )
+    }
+
+    /// Waits until scoring has applied every event review has published.
+    pub async fn settle(&self) {
+        use tokio_stream::StreamExt;
+        let request = scir_proto::common::v1::WatchEventsRequest {
+            after_cursor: 0,
+            types: vec![],
+            stop_at_end: true,
+        };
+        let events: Vec<_> = self
+            .review_as("scir-scoring", &[Role::Service])
+            .watch_events(request)
+            .await
+            .expect("watch")
+            .into_inner()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("events");
+        let last = events.last().map(|e| e.cursor).unwrap_or(0);
+        assert!(
+            self.consumer.wait_for(last, Duration::from_secs(20)).await,
+            "scoring applied review's events up to {last}"
+        );
+    }
+
+    /// Reports an incident, staffs its review with the lead and `raters`, and
+    /// walks it to SSIT scoring with one key observation; returns the review and
+    /// the key observation.
+    pub async fn review_in_scoring(&self, request_id: &str, raters: &[&str]) -> (String, String) {
+        let token = scir_testkit::token(&[Role::Reporter], "us-wi");
+        let mut intake_client = IntakeServiceClient::with_interceptor(
+            scir_testkit::channel(self.intake),
+            ClientInterceptor::new(Some(&token)).expect("interceptor"),
+        );
+        let incident = intake_client
+            .report_incident(intake::ReportIncidentRequest {
+                request_id: request_id.into(),
+                incident: Some(scir_testkit::fixtures::wisconsin_death()),
+            })
+            .await
+            .expect("reported")
+            .into_inner();
+        let mut lead = self.review_as(LEAD, &[Role::ScrLead]);
+        let list = review::ListReviewsRequest {
+            parent: "jurisdictions/us-wi".into(),
+            incident: incident.name.clone(),
+            ..Default::default()
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let name = loop {
+            if let Some(r) = lead
+                .list_reviews(list.clone())
+                .await
+                .expect("list")
+                .into_inner()
+                .reviews
+                .pop()
+            {
+                break r.name;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "review never opened"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let members = std::iter::once((LEAD, review::TeamRole::ScrLead))
+            .chain(raters.iter().map(|r| (*r, review::TeamRole::Reviewer)));
+        for (subject, role) in members {
+            let member = review::TeamMember {
+                subject: subject.into(),
+                role: role as i32,
+                ..Default::default()
+            };
+            lead.add_team_member(review::AddTeamMemberRequest {
+                parent: name.clone(),
+                member: Some(member),
+            })
+            .await
+            .expect("member");
+        }
+        let mut rater = self.review_as(raters[0], &[Role::Reviewer]);
+        let ep = review::Episode {
+            start_date: Some(scir_testkit::fixtures::date("2024-12-01")),
+            end_date: Some(scir_testkit::fixtures::date("2024-12-01")),
+            title: "Screening".into(),
+            what_happened: "The report was screened out.".into(),
+            assessment: review::Assessment::Mixed as i32,
+            ..Default::default()
+        };
+        advance(&mut lead, &name)
+            .await
+            .expect("to case record review");
+        rater
+            .create_episode(review::CreateEpisodeRequest {
+                parent: name.clone(),
+                episode: Some(ep),
+            })
+            .await
+            .expect("episode");
+        advance(&mut lead, &name).await.expect("to debriefing");
+        let db = review::Debriefing {
+            date: Some(scir_testkit::fixtures::date("2025-04-01")),
+            participant_roles: vec!["supervisor".into()],
+            ..Default::default()
+        };
+        rater
+            .create_debriefing(review::CreateDebriefingRequest {
+                parent: name.clone(),
+                debriefing: Some(db),
+            })
+            .await
+            .expect("debriefing");
+        let ko = review::KeyObservation {
+            title: "Screening under volume".into(),
+            description: "The queue was long.".into(),
+            ..Default::default()
+        };
+        let ko = rater
+            .create_key_observation(review::CreateKeyObservationRequest {
+                parent: name.clone(),
+                key_observation: Some(ko),
+            })
+            .await
+            .expect("ko")
+            .into_inner();
+        advance(&mut lead, &name).await.expect("to SSIT scoring");
+        self.settle().await;
+        (name, ko.name)
+    }
+
+    /// Stops every service.
+    pub async fn stop(mut self) {
+        self.scoring_shutdown.fire();
+        if let Some(task) = self.scoring_task.take() {
+            task.await
+                .expect("scoring task")
+                .expect("scoring ran cleanly");
+        }
+        for (shutdown, task) in self.shutdowns.drain(..).zip(self.tasks.drain(..)) {
+            shutdown.fire();
+            task.await.expect("task").expect("ran cleanly");
+        }
+    }
+}
+
+/// Advances a review from its current stage.
+pub async fn advance(
+    client: &mut ReviewClient,
+    review: &str,
+) -> Result<review::Review, tonic::Status> {
+    let current = client
+        .get_review(review::GetReviewRequest {
+            name: review.to_owned(),
+        })
+        .await?
+        .into_inner();
+    client
+        .advance_review(review::AdvanceReviewRequest {
+            name: review.to_owned(),
+            etag: current.etag,
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// A full rating set: `levels[i]` for the i-th item of the shipped instrument.
+pub fn ratings(key_observation: &str, levels: &[i32]) -> pb::SubmitRatingsRequest {
+    let catalogue =
+        scir_scoring::domain::instruments::Catalogue::load(None, None).expect("instrument");
+    let items = &catalogue.active().items;
+    let ratings = items
+        .iter()
+        .zip(levels.iter().cycle())
+        .map(|(code, level)| pb::ItemRating {
+            item_code: code.clone(),
+            level: *level,
+            rationale: format!("Rated {level} after reading the record."),
+            evidence: vec![],
+        })
+        .collect();
+    pb::SubmitRatingsRequest {
+        rating_set: Some(pb::RatingSet {
+            key_observation: key_observation.into(),
+            ratings,
+            ..Default::default()
+        }),
+    }
+}
+
+/// The field paths of an `INVALID_ARGUMENT` status.
+pub fn fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
