@@ -6,6 +6,7 @@ mod review {
 
     mod access;
     mod events;
+    mod filters;
     mod parts;
     mod summaries;
     mod workflow;
