@@ -5,14 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use scir_kit::audit::AuditLog;
-use scir_kit::auth::{AuthLayer, Verifier};
-use scir_kit::db::{Database, DbOptions, MigrationFile, Migrations};
+use scir_kit::db::{Database, MigrationFile, Migrations};
 use scir_kit::events::EventLog;
-use scir_kit::server::{self, ServerSettings};
-use scir_kit::shutdown::{Shutdown, ShutdownSignal};
+use scir_kit::server;
+use scir_kit::shutdown::Shutdown;
 use scir_proto::intake::v1::intake_service_server::IntakeServiceServer;
-use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::config::IntakeConfig;
@@ -42,13 +39,9 @@ pub const SERVICE_NAME: &str = "scir.intake.v1.IntakeService";
 /// A built intake service, bound and ready to serve.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
     address: SocketAddr,
     db: Database,
-    routes: Routes,
-    auth: AuthLayer,
-    settings: ServerSettings,
-    shutdown: ShutdownSignal,
+    serving: server::Serving,
 }
 
 /// Loads the rule sets and jurisdictions named by the configuration.
@@ -64,38 +57,24 @@ impl Application {
     /// the listener (port 0 picks a free port; see [`Application::address`]).
     pub async fn build(config: &IntakeConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
         let directory = Arc::new(load_directory(config).context("loading eligibility rules")?);
-        let verifier = Verifier::from_config(&config.common.auth)?;
-        let options = DbOptions {
-            max_connections: config.common.db_max_connections,
-            ..DbOptions::default()
-        };
-        let db = Database::connect(&config.common.database_url, &MIGRATIONS, &options)
-            .await
-            .context("opening the intake database")?;
-        let listener = TcpListener::bind(config.common.listen_addr)
-            .await
-            .with_context(|| format!("binding {}", config.common.listen_addr))?;
-        let address = listener.local_addr()?;
-
+        let base = server::Foundation::open(&config.common, &MIGRATIONS, "intake").await?;
+        let (address, db) = (base.address, base.db.clone());
         let events = EventLog::new(db.clone(), shutdown.signal());
         let intake = Intake::new(Store::new(db.clone()), events, directory);
         let max = config.common.server.max_message_bytes;
         let service = IntakeServiceServer::new(IntakeGrpc::new(intake))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let auth = AuthLayer::new(
-            verifier,
-            policy::RULES.to_vec(),
-            Some(AuditLog::new(db.clone())),
+        let serving = base.serving(
+            Routes::new(service),
+            policy::RULES,
+            SERVICE_NAME,
+            shutdown.signal(),
         );
         Ok(Self {
-            listener,
             address,
             db,
-            routes: Routes::new(service),
-            auth,
-            settings: config.common.server.clone(),
-            shutdown: shutdown.signal(),
+            serving,
         })
     }
 
@@ -111,16 +90,6 @@ impl Application {
 
     /// Serves until shutdown fires, then drains and closes the database.
     pub async fn run(self) -> anyhow::Result<()> {
-        server::Serving {
-            listener: self.listener,
-            db: self.db,
-            routes: self.routes,
-            auth: self.auth,
-            settings: self.settings,
-            service_name: SERVICE_NAME,
-            shutdown: self.shutdown,
-        }
-        .run()
-        .await
+        self.serving.run().await
     }
 }

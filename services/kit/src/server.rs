@@ -160,6 +160,72 @@ pub async fn serve(
     }
 }
 
+/// What every service opens first: its token verifier, its migrated database
+/// and its bound listener (port 0 picks a free port).
+#[derive(Debug)]
+pub struct Foundation {
+    /// Verifies bearer tokens.
+    pub verifier: crate::auth::Verifier,
+    /// The service's database, migrated.
+    pub db: Database,
+    /// The bound listener.
+    pub listener: TcpListener,
+    /// Its address.
+    pub address: std::net::SocketAddr,
+    settings: ServerSettings,
+}
+
+impl Foundation {
+    /// Builds the verifier, connects and migrates the database, binds the listener.
+    pub async fn open(
+        common: &crate::config::CommonConfig,
+        migrations: &crate::db::Migrations,
+        service: &str,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let verifier = crate::auth::Verifier::from_config(&common.auth)?;
+        let options = crate::db::DbOptions {
+            max_connections: common.db_max_connections,
+            ..Default::default()
+        };
+        let db = Database::connect(&common.database_url, migrations, &options)
+            .await
+            .with_context(|| format!("opening the {service} database"))?;
+        let listener = TcpListener::bind(common.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", common.listen_addr))?;
+        let address = listener.local_addr()?;
+        Ok(Self {
+            verifier,
+            db,
+            listener,
+            address,
+            settings: common.server.clone(),
+        })
+    }
+
+    /// The server for `routes`, authorised by `rules` (denials audited in the
+    /// service's database).
+    pub fn serving(
+        self,
+        routes: Routes,
+        rules: &[crate::auth::MethodRule],
+        service_name: &'static str,
+        shutdown: ShutdownSignal,
+    ) -> Serving {
+        let audit = crate::audit::AuditLog::new(self.db.clone());
+        Serving {
+            listener: self.listener,
+            auth: AuthLayer::new(self.verifier, rules.to_vec(), Some(audit)),
+            db: self.db,
+            routes,
+            settings: self.settings,
+            service_name,
+            shutdown,
+        }
+    }
+}
+
 /// What a service needs to serve: its bound listener, database, routes and auth.
 #[derive(Debug)]
 pub struct Serving {

@@ -5,15 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use scir_kit::audit::AuditLog;
-use scir_kit::auth::{AuthLayer, Verifier};
 use scir_kit::consumer::{self, ConsumerHandle, Source};
-use scir_kit::db::{Database, DbOptions, MigrationFile, Migrations};
+use scir_kit::db::{MigrationFile, Migrations};
 use scir_kit::events::EventLog;
-use scir_kit::server::{self, ServerSettings};
-use scir_kit::shutdown::{Shutdown, ShutdownSignal};
+use scir_kit::server;
+use scir_kit::shutdown::Shutdown;
 use scir_proto::review::v1::review_service_server::ReviewServiceServer;
-use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::config::ReviewConfig;
@@ -47,14 +44,9 @@ pub const INTAKE_EVENTS: &str = "/scir.intake.v1.IntakeService/WatchEvents";
 /// A built review service, bound and consuming intake's events.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
     address: SocketAddr,
-    db: Database,
-    routes: Routes,
-    auth: AuthLayer,
-    settings: ServerSettings,
-    shutdown: ShutdownSignal,
     consumer: ConsumerHandle,
+    serving: server::Serving,
 }
 
 impl Application {
@@ -82,22 +74,12 @@ impl Application {
             }
             None => LanguageChecker::shipped()?,
         };
-        let verifier = Verifier::from_config(&config.common.auth)?;
         let token = config
             .service_token
             .resolve(&config.common.auth, "scir-review")?;
         let intake = IntakeLink::new(&config.intake_addr).context("SCIR_REVIEW_INTAKE_ADDR")?;
-        let options = DbOptions {
-            max_connections: config.common.db_max_connections,
-            ..DbOptions::default()
-        };
-        let db = Database::connect(&config.common.database_url, &MIGRATIONS, &options)
-            .await
-            .context("opening the review database")?;
-        let listener = TcpListener::bind(config.common.listen_addr)
-            .await
-            .with_context(|| format!("binding {}", config.common.listen_addr))?;
-        let address = listener.local_addr()?;
+        let base = server::Foundation::open(&config.common, &MIGRATIONS, "review").await?;
+        let (address, db) = (base.address, base.db.clone());
 
         let events = EventLog::new(db.clone(), shutdown.signal());
         let handler = Arc::new(IntakeEvents::new(db.backend(), events.clone()));
@@ -116,20 +98,16 @@ impl Application {
         let service = ReviewServiceServer::new(ReviewGrpc::new(reviews))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let auth = AuthLayer::new(
-            verifier,
-            policy::RULES.to_vec(),
-            Some(AuditLog::new(db.clone())),
+        let serving = base.serving(
+            Routes::new(service),
+            policy::RULES,
+            SERVICE_NAME,
+            shutdown.signal(),
         );
         Ok(Self {
-            listener,
             address,
-            db,
-            routes: Routes::new(service),
-            auth,
-            settings: config.common.server.clone(),
-            shutdown: shutdown.signal(),
             consumer,
+            serving,
         })
     }
 
@@ -145,16 +123,6 @@ impl Application {
 
     /// Serves until shutdown fires, then drains and closes the database.
     pub async fn run(self) -> anyhow::Result<()> {
-        server::Serving {
-            listener: self.listener,
-            db: self.db,
-            routes: self.routes,
-            auth: self.auth,
-            settings: self.settings,
-            service_name: SERVICE_NAME,
-            shutdown: self.shutdown,
-        }
-        .run()
-        .await
+        self.serving.run().await
     }
 }

@@ -55,7 +55,7 @@ async fn reviews_filter_by_stage_and_deadline(backend: Backend) {
             .expect("overdue")
             .into_inner(),
     );
-    assert_eq!(overdue, [old_review.name.clone()]);
+    assert_eq!(overdue, vec![old_review.name.clone()]);
     let soon = names(
         lead.list_reviews(list(|r| r.due_within_days = 10))
             .await
@@ -85,7 +85,7 @@ async fn reviews_filter_by_stage_and_deadline(backend: Backend) {
         .expect("stage")
         .into_inner(),
     );
-    assert_eq!(in_crr, [old_review.name.clone()]);
+    assert_eq!(in_crr, vec![old_review.name.clone()]);
 
     let first = lead
         .list_reviews(list(|r| r.page_size = 1))
