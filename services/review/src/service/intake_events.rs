@@ -11,7 +11,9 @@ use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as pb;
 use sqlx::AnyConnection;
 
-use super::reviews::{insert_new, intake_deadlines, new_review, next_due, review_facts};
+use super::reviews::{
+    deadlines_changed, due_month, insert_new, intake_deadlines, new_review, next_due, review_facts,
+};
 use crate::store;
 
 /// Who history entries name for changes that come from intake's events.
@@ -109,6 +111,16 @@ impl IntakeEvents {
             &event,
         );
         events::append(conn, self.backend, &new).await?;
+        if due_month(&body) != due_month(&existing.body) {
+            let moved = deadlines_changed(&body);
+            let new = NewEvent::new(
+                "scir.review.v1.ReviewDeadlinesChanged",
+                body.name.clone(),
+                existing.jurisdiction.clone(),
+                &moved,
+            );
+            events::append(conn, self.backend, &new).await?;
+        }
         existing.body = body;
         Ok(())
     }

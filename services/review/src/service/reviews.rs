@@ -57,6 +57,29 @@ pub(super) fn next_due(body: &pb::Review) -> Option<NaiveDate> {
     deadlines::next_due(&to_domain(&body.deadlines), stage)
 }
 
+/// The month of a review's earliest unmet deadline, `YYYY-MM` (empty for none).
+pub(super) fn due_month(body: &pb::Review) -> String {
+    next_due(body)
+        .map(|d| d.format("%Y-%m").to_string())
+        .unwrap_or_default()
+}
+
+/// The event saying a review's earliest deadline moved.
+pub(super) fn deadlines_changed(body: &pb::Review) -> pb::ReviewDeadlinesChanged {
+    pb::ReviewDeadlinesChanged {
+        review: body.name.clone(),
+        jurisdiction: body.jurisdiction.clone(),
+        next_due_month: due_month(body),
+    }
+}
+
+/// Whole days from `since` to `now` (microseconds); 0 when unknown.
+fn days_since(since: Option<&prost_types::Timestamp>, now: i64) -> i32 {
+    since.map_or(0, |t| {
+        ((now / 1_000_000 - t.seconds) / 86_400).max(0) as i32
+    })
+}
+
 /// Codes-only facts of an incident.
 pub(super) fn review_facts(f: &intake::IncidentFacts) -> pb::ReviewFacts {
     let placement = f.placement.unwrap_or_default();
@@ -140,6 +163,7 @@ pub(super) fn new_review(
         open_source: source as i32,
         open_reason: reason.to_owned(),
         deadlines: to_proto(&all),
+        stage_enter_time: timestamp(now),
         ..Default::default()
     };
     StoredReview {
@@ -183,6 +207,7 @@ pub(super) async fn insert_new(
         jurisdiction: review.jurisdiction.clone(),
         open_source: review.body.open_source,
         facts: review.body.incident_facts.as_ref().map(review_facts),
+        next_due_month: due_month(&review.body),
     };
     let new = scir_kit::events::NewEvent::new(
         "scir.review.v1.ReviewOpened",
@@ -434,6 +459,13 @@ impl Reviews {
     ) -> Result<(), ApiError> {
         let now = now_micros();
         let due = next_due(&body).map(|d| d.to_string());
+        let mut events = events.unwrap_or_default();
+        if due_month(&body) != due_month(&stored.body) {
+            events.push((
+                "scir.review.v1.ReviewDeadlinesChanged",
+                deadlines_changed(&body).encode_to_vec(),
+            ));
+        }
         let mut tx = self.db.begin_write().await?;
         if !store::update_review(&mut tx, &stored.id, stored.version, &body, due, now).await? {
             return Err(ApiError::Aborted(
@@ -442,7 +474,7 @@ impl Reviews {
         }
         let previous_stage = stored.body.stage;
         stored.body = body;
-        let mut events = events.unwrap_or_default().into_iter();
+        let mut events = events.into_iter();
         let first = events.next();
         let mut history_view = stored.clone();
         history_view.body.stage = previous_stage;
@@ -583,6 +615,7 @@ impl Reviews {
         };
         let mut body = stored.body.clone();
         body.stage = to as i32;
+        body.stage_enter_time = timestamp(now_micros());
         let skipped = to == pb::Stage::LearningOpportunities && stage == pb::Stage::SsitScoring;
         if skipped {
             body.mapping_skip_reason = request.skip_systems_mapping_reason.clone();
@@ -599,6 +632,7 @@ impl Reviews {
             change_time: timestamp(now),
             key_observations: parts.key_observations.clone(),
             mapping_skipped: skipped,
+            days_in_stage: days_since(stored.body.stage_enter_time.as_ref(), now),
         };
         let mut events = vec![("scir.review.v1.ReviewStageChanged", changed.encode_to_vec())];
         if to == pb::Stage::Finalised {
@@ -649,6 +683,7 @@ impl Reviews {
         }
         let mut body = stored.body.clone();
         body.stage = pb::Stage::Withdrawn as i32;
+        body.stage_enter_time = timestamp(now_micros());
         body.withdraw_reason = request.reason.clone();
         let changed = pb::ReviewStageChanged {
             review: review.name.clone(),
@@ -658,6 +693,7 @@ impl Reviews {
             change_time: timestamp(now_micros()),
             key_observations: Vec::new(),
             mapping_skipped: false,
+            days_in_stage: days_since(stored.body.stage_enter_time.as_ref(), now_micros()),
         };
         let action = format!("stage {} -> WITHDRAWN", stage.as_str_name());
         self.save(
