@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "scir/intake/v1/intake.proto",
     "scir/review/v1/review.proto",
     "scir/scoring/v1/scoring.proto",
+    "scir/insights/v1/insights.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

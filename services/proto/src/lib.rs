@@ -46,3 +46,12 @@ pub mod scoring {
         tonic::include_proto!("scir.scoring.v1");
     }
 }
+
+/// `scir.insights.v1`: the aggregate insights service.
+pub mod insights {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("scir.insights.v1");
+    }
+}

@@ -707,6 +707,10 @@ impl Scoring {
                 .map(|i| pb::ItemLevel {
                     item_code: i.item_code.clone(),
                     level: i.level,
+                    domain_code: instrument
+                        .domain_of(&i.item_code)
+                        .unwrap_or_default()
+                        .to_owned(),
                 })
                 .collect(),
         };

@@ -7,6 +7,7 @@
 //! crate starts with the machine's `initdb` and `pg_ctl`, shared by every test
 //! process of the run. A missing PostgreSQL fails the test; it never skips.
 
+pub mod event_source;
 pub mod fixtures;
 pub mod postgres;
 

@@ -69,6 +69,15 @@ impl Instrument {
         &self.message.name
     }
 
+    /// The code of the domain an item belongs to.
+    pub fn domain_of(&self, item: &str) -> Option<&str> {
+        self.message
+            .domains
+            .iter()
+            .find(|d| d.items.iter().any(|i| i.code == item))
+            .map(|d| d.code.as_str())
+    }
+
     /// Parses an instrument file; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> anyhow::Result<Self> {
         let located = |offset: usize, message: String| {

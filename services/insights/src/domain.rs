@@ -1,0 +1,8 @@
+//! Insights' domain: de-identified facts, the questions asked of them, the
+//! suppression that guards every pooled answer, and CSV and SVG renderings.
+//! Plain types and functions; no transport, no storage.
+
+pub mod engine;
+pub mod export;
+pub mod facts;
+pub mod suppression;

@@ -1,0 +1,96 @@
+//! De-identified facts: what insights keeps of a review. Months and quarters,
+//! never dates; age bands, never ages; codes, never text.
+
+use std::collections::BTreeMap;
+
+/// Age bands, youngest first.
+pub const AGE_BANDS: [&str; 6] = ["under-1", "1-4", "5-9", "10-14", "15-17", "18+"];
+
+/// The age band of an age in months.
+pub fn age_band(months: i32) -> &'static str {
+    match months {
+        m if m < 12 => AGE_BANDS[0],
+        m if m < 60 => AGE_BANDS[1],
+        m if m < 120 => AGE_BANDS[2],
+        m if m < 180 => AGE_BANDS[3],
+        m if m < 216 => AGE_BANDS[4],
+        _ => AGE_BANDS[5],
+    }
+}
+
+/// `YYYY-Qn` of a year and month.
+pub fn quarter(year: i32, month: i32) -> String {
+    format!("{year}-Q{}", (month.clamp(1, 12) - 1) / 3 + 1)
+}
+
+/// A recommendation, as counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recommendation {
+    /// Category value.
+    pub category: i32,
+    /// Strength value.
+    pub strength: i32,
+    /// Status value.
+    pub status: i32,
+    /// Due month, `YYYY-MM`.
+    pub due_month: String,
+}
+
+/// Everything insights knows of one review.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewFact {
+    /// Owning jurisdiction.
+    pub jurisdiction: String,
+    /// Incident type value.
+    pub incident_type: i32,
+    /// Cause category value.
+    pub cause: i32,
+    /// Quarter of the incident, `YYYY-Qn`.
+    pub quarter: String,
+    /// Age band.
+    pub age_band: String,
+    /// Sex value.
+    pub sex: i32,
+    /// Race and ethnicity values.
+    pub races: Vec<i32>,
+    /// Tribal status value.
+    pub tribal: i32,
+    /// Stage value.
+    pub stage: i32,
+    /// Month of the earliest unmet deadline, `YYYY-MM`, or empty.
+    pub next_due_month: String,
+    /// Highest consensus level per item code (over the review's key observations).
+    pub item_levels: BTreeMap<String, i32>,
+    /// Highest consensus level per domain code.
+    pub domain_levels: BTreeMap<String, i32>,
+    /// Themes (values) of key observations and learning opportunities.
+    pub themes: Vec<i32>,
+    /// Recommendations.
+    pub recommendations: Vec<Recommendation>,
+    /// Whole days spent in each stage left, by stage value.
+    pub stage_days: BTreeMap<i32, i32>,
+}
+
+impl ReviewFact {
+    /// The year of the incident.
+    pub fn year(&self) -> &str {
+        self.quarter.split('-').next().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_and_quarters() {
+        assert_eq!(age_band(0), "under-1");
+        assert_eq!(age_band(11), "under-1");
+        assert_eq!(age_band(12), "1-4");
+        assert_eq!(age_band(215), "15-17");
+        assert_eq!(age_band(216), "18+");
+        assert_eq!(quarter(2025, 3), "2025-Q1");
+        assert_eq!(quarter(2025, 4), "2025-Q2");
+        assert_eq!(quarter(2025, 12), "2025-Q4");
+    }
+}

@@ -1,0 +1,89 @@
+//! The in-memory index: every review's facts, kept current from the facts
+//! tables (each change is logged, so every replica catches up), and answered
+//! from without touching the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use scir_kit::db::Database;
+use scir_kit::shutdown::ShutdownSignal;
+use tokio::sync::Notify;
+
+use crate::domain::facts::ReviewFact;
+use crate::store;
+
+/// Facts by review key.
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    facts: Arc<RwLock<HashMap<String, ReviewFact>>>,
+    applied: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Index {
+    /// Loads every review's facts.
+    pub async fn load(db: &Database) -> anyhow::Result<Self> {
+        let mut conn = db.pool().acquire().await?;
+        let last = store::last_change(&mut conn).await?;
+        let facts = store::load(&mut conn, None).await?;
+        Ok(Self {
+            facts: Arc::new(RwLock::new(facts)),
+            applied: Arc::new(last.into()),
+        })
+    }
+
+    /// Runs `f` over a snapshot of the facts.
+    pub fn read<T>(&self, f: impl FnOnce(&HashMap<String, ReviewFact>) -> T) -> T {
+        let guard = self.facts.read().unwrap_or_else(|e| e.into_inner());
+        f(&guard)
+    }
+
+    /// The last change applied.
+    pub fn applied(&self) -> i64 {
+        self.applied.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Applies every logged change after the last one applied.
+    pub async fn catch_up(&self, db: &Database) -> anyhow::Result<()> {
+        let mut conn = db.pool().acquire().await?;
+        loop {
+            let changes = store::changes_after(&mut conn, self.applied()).await?;
+            let Some((last, _)) = changes.last().cloned() else {
+                return Ok(());
+            };
+            let mut keys: Vec<String> = changes.into_iter().map(|(_, k)| k).collect();
+            keys.sort();
+            keys.dedup();
+            for chunk in keys.chunks(500) {
+                let fresh = store::load(&mut conn, Some(chunk)).await?;
+                let mut guard = self.facts.write().unwrap_or_else(|e| e.into_inner());
+                for key in chunk {
+                    match fresh.get(key) {
+                        Some(f) => guard.insert(key.clone(), f.clone()),
+                        None => guard.remove(key),
+                    };
+                }
+            }
+            self.applied
+                .store(last, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Keeps the index current: at once when `changed` is notified, and every
+    /// half second for changes other replicas applied.
+    pub fn spawn_refresh(&self, db: Database, changed: Arc<Notify>, mut shutdown: ShutdownSignal) {
+        let index = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = index.catch_up(&db).await {
+                    tracing::warn!(error = %e, "refreshing the insights index failed");
+                }
+                tokio::select! {
+                    _ = changed.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = shutdown.fired() => return,
+                }
+            }
+        });
+    }
+}

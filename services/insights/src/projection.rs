@@ -1,0 +1,262 @@
+//! The projection: review's and scoring's events become de-identified facts.
+//!
+//! Resource names are replaced by salted hashes, dates by quarters and months,
+//! ages by bands; narrative, notes and identities are never read from the
+//! events (the events carry none), and nothing else is kept.
+
+use prost::Message;
+use scir_kit::ApiError;
+use scir_kit::consumer::EventHandler;
+use scir_proto::common::v1::Event;
+use scir_proto::review::v1 as review;
+use scir_proto::scoring::v1 as scoring;
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+use tokio::sync::Notify;
+
+use crate::domain::facts::{Recommendation, age_band, quarter};
+use crate::store::{self, ReviewRow};
+
+/// Turns resource names into stable pseudonymous keys.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    salt: String,
+}
+
+impl Keys {
+    /// Keys salted with `salt` (a secret of the deployment).
+    pub fn new(salt: &str) -> Self {
+        Self {
+            salt: salt.to_owned(),
+        }
+    }
+
+    /// The key of a resource name.
+    pub fn of(&self, name: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.salt.as_bytes());
+        h.update([0]);
+        h.update(name.as_bytes());
+        hex::encode(&h.finalize()[..12])
+    }
+}
+
+fn month_of(event: &Event) -> String {
+    event
+        .create_time
+        .as_ref()
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+        .map(|t| t.format("%Y-%m").to_string())
+        .unwrap_or_default()
+}
+
+fn month_of_date(d: Option<&scir_proto::common::v1::Date>) -> String {
+    d.map(|d| format!("{:04}-{:02}", d.year, d.month))
+        .unwrap_or_default()
+}
+
+/// The handler of review's and scoring's event streams.
+#[derive(Debug)]
+pub struct Projection {
+    keys: Keys,
+    changed: std::sync::Arc<Notify>,
+}
+
+impl Projection {
+    /// A projection keyed by `keys`; `changed` wakes the index after each commit.
+    pub fn new(keys: Keys, changed: std::sync::Arc<Notify>) -> Self {
+        Self { keys, changed }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn put_facts(
+        &self,
+        conn: &mut AnyConnection,
+        review: &str,
+        jurisdiction: Option<&str>,
+        facts: &review::ReviewFacts,
+        stage: Option<i32>,
+        opened_month: Option<String>,
+        next_due: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let key = self.keys.of(review);
+        let existing = store::get_review(conn, &key).await?;
+        let date = facts.incident_date.unwrap_or_default();
+        let mut races = facts.race_ethnicity.clone();
+        races.sort_unstable();
+        races.dedup();
+        let row = ReviewRow {
+            review_key: key.clone(),
+            jurisdiction: jurisdiction
+                .map(str::to_owned)
+                .or_else(|| existing.as_ref().map(|e| e.jurisdiction.clone()))
+                .unwrap_or_default(),
+            incident_type: facts.incident_type,
+            cause: facts.cause_category,
+            quarter: quarter(date.year, date.month),
+            age_band: age_band(facts.child_age_months).to_owned(),
+            sex: facts.sex,
+            races: races
+                .iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            tribal: facts.tribal_status,
+            placement: facts.placement_setting,
+            stage: stage
+                .or(existing.as_ref().map(|e| e.stage))
+                .unwrap_or(review::Stage::Opened as i32),
+            opened_month: opened_month
+                .or_else(|| existing.as_ref().map(|e| e.opened_month.clone()))
+                .unwrap_or_default(),
+            next_due_month: next_due
+                .map(str::to_owned)
+                .or_else(|| existing.as_ref().map(|e| e.next_due_month.clone()))
+                .unwrap_or_default(),
+        };
+        store::put_review(conn, &row).await?;
+        Ok(key)
+    }
+
+    async fn apply_review(
+        &self,
+        conn: &mut AnyConnection,
+        event: &Event,
+        payload: &[u8],
+    ) -> Result<Option<String>, ApiError> {
+        let decode = |e: prost::DecodeError| ApiError::internal(e);
+        Ok(Some(match event.r#type.as_str() {
+            "scir.review.v1.ReviewOpened" => {
+                let e = review::ReviewOpened::decode(payload).map_err(decode)?;
+                let facts = e.facts.unwrap_or_default();
+                self.put_facts(
+                    conn,
+                    &e.review,
+                    Some(&e.jurisdiction),
+                    &facts,
+                    None,
+                    Some(month_of(event)),
+                    Some(&e.next_due_month),
+                )
+                .await?
+            }
+            "scir.review.v1.ReviewFactsChanged" => {
+                let e = review::ReviewFactsChanged::decode(payload).map_err(decode)?;
+                self.put_facts(
+                    conn,
+                    &e.review,
+                    None,
+                    &e.facts.unwrap_or_default(),
+                    None,
+                    None,
+                    None,
+                )
+                .await?
+            }
+            "scir.review.v1.ReviewStageChanged" => {
+                let e = review::ReviewStageChanged::decode(payload).map_err(decode)?;
+                let key = self.keys.of(&e.review);
+                store::set_stage(conn, &key, e.to).await?;
+                store::put_stage_days(conn, &key, e.from, e.days_in_stage).await?;
+                key
+            }
+            "scir.review.v1.ReviewDeadlinesChanged" => {
+                let e = review::ReviewDeadlinesChanged::decode(payload).map_err(decode)?;
+                let key = self.keys.of(&e.review);
+                store::set_next_due(conn, &key, &e.next_due_month).await?;
+                key
+            }
+            "scir.review.v1.KeyObservationChanged" => {
+                let e = review::KeyObservationChanged::decode(payload).map_err(decode)?;
+                let key = self.keys.of(&e.review);
+                let source = self.keys.of(&e.key_observation);
+                if e.deleted {
+                    store::drop_source(conn, &key, &source).await?;
+                } else {
+                    store::put_themes(conn, &key, &source, &e.themes).await?;
+                }
+                key
+            }
+            "scir.review.v1.LearningOpportunityRecorded" => {
+                let e = review::LearningOpportunityRecorded::decode(payload).map_err(decode)?;
+                let key = self.keys.of(&e.review);
+                let source = self.keys.of(&e.learning_opportunity);
+                if e.deleted {
+                    store::drop_source(conn, &key, &source).await?;
+                    store::put_learning(conn, &source, &key, None).await?;
+                } else {
+                    store::put_themes(conn, &key, &source, &e.themes).await?;
+                    store::put_learning(conn, &source, &key, Some((e.status, e.practice_function)))
+                        .await?;
+                }
+                key
+            }
+            "scir.review.v1.RecommendationChanged" => {
+                let e = review::RecommendationChanged::decode(payload).map_err(decode)?;
+                let key = self.keys.of(&e.review);
+                let rec_key = self.keys.of(&e.recommendation);
+                let fact = Recommendation {
+                    category: e.category,
+                    strength: e.strength,
+                    status: e.status,
+                    due_month: month_of_date(e.due_date.as_ref()),
+                };
+                let done = month_of_date(e.done_date.as_ref());
+                store::put_recommendation(
+                    conn,
+                    &rec_key,
+                    &key,
+                    (!e.deleted).then_some((&fact, done.as_str())),
+                )
+                .await?;
+                key
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    async fn apply_scoring(
+        &self,
+        conn: &mut AnyConnection,
+        event: &Event,
+        payload: &[u8],
+    ) -> Result<Option<String>, ApiError> {
+        if event.r#type != "scir.scoring.v1.ConsensusRecorded" {
+            return Ok(None);
+        }
+        let e = scoring::ConsensusRecorded::decode(payload).map_err(ApiError::internal)?;
+        let key = self.keys.of(&e.review);
+        let ko = self.keys.of(&e.key_observation);
+        let levels: Vec<(String, String, i32)> = e
+            .levels
+            .into_iter()
+            .map(|l| (l.item_code, l.domain_code, l.level))
+            .collect();
+        store::put_levels(conn, &key, &ko, &e.instrument, &levels).await?;
+        Ok(Some(key))
+    }
+}
+
+#[tonic::async_trait]
+impl EventHandler for Projection {
+    async fn apply(&self, conn: &mut AnyConnection, event: &Event) -> Result<(), ApiError> {
+        let payload = event
+            .payload
+            .as_ref()
+            .map(|p| p.value.as_slice())
+            .unwrap_or_default();
+        let key = if event.r#type.starts_with("scir.scoring.") {
+            self.apply_scoring(conn, event, payload).await?
+        } else {
+            self.apply_review(conn, event, payload).await?
+        };
+        if let Some(key) = key {
+            store::changed(conn, &key).await?;
+        }
+        Ok(())
+    }
+
+    fn committed(&self) {
+        self.changed.notify_one();
+    }
+}

@@ -1,0 +1,383 @@
+//! Insights' use cases: who sees what (own jurisdiction, or pooled and
+//! suppressed), the filters each scope allows, and the answers.
+
+use std::collections::BTreeSet;
+
+use scir_kit::audit::{AuditLog, AuditRecord};
+use scir_kit::auth::{Caller, Role};
+use scir_kit::validate::Check;
+use scir_kit::{ApiError, FieldViolation};
+use scir_proto::insights::v1::{self as pb, Question, Table};
+use scir_proto::intake::v1 as intake;
+use scir_proto::review::v1 as review;
+
+use crate::domain::engine::{self, Filter, Query};
+use crate::domain::facts::ReviewFact;
+use crate::domain::suppression::Rule;
+use crate::index::Index;
+
+/// Most filters a pooled question may combine.
+pub const MAX_POOLED_FILTERS: usize = 3;
+
+/// Who shares what with the partnership.
+#[derive(Debug, Clone, Default)]
+pub struct Sharing {
+    /// The suppression threshold k.
+    pub k: i64,
+    /// Jurisdictions left out of pooled answers.
+    pub opted_out: BTreeSet<String>,
+    /// Jurisdictions whose names pooled answers show as `withheld`.
+    pub withheld: BTreeSet<String>,
+}
+
+/// Insights' logic.
+#[derive(Debug, Clone)]
+pub struct Insights {
+    index: Index,
+    audit: AuditLog,
+    sharing: Sharing,
+}
+
+fn quarter_ok(q: &str) -> bool {
+    let Some((year, quarter)) = q.split_once("-Q") else {
+        return false;
+    };
+    year.len() == 4
+        && year.chars().all(|c| c.is_ascii_digit())
+        && matches!(quarter, "1" | "2" | "3" | "4")
+}
+
+impl Insights {
+    /// Insights over its index, audit log and sharing settings.
+    pub fn new(index: Index, audit: AuditLog, sharing: Sharing) -> Self {
+        Self {
+            index,
+            audit,
+            sharing,
+        }
+    }
+
+    /// Whether the caller asks for pooled data (and may).
+    fn scope(&self, caller: &Caller, request: &pb::AskRequest) -> Result<Option<String>, ApiError> {
+        let local = caller.granted_any(&[Role::Analyst, Role::Admin]);
+        let partner = caller.granted_any(&[Role::Partner]);
+        if request.pooled || !local {
+            if !partner {
+                return Err(ApiError::PermissionDenied(
+                    "pooled partnership data is for partner callers".to_owned(),
+                ));
+            }
+            return Ok(None);
+        }
+        let own = &caller.jurisdiction;
+        if request
+            .filters
+            .as_ref()
+            .is_some_and(|f| f.jurisdictions.iter().any(|j| j != own))
+        {
+            return Err(ApiError::PermissionDenied(
+                "analysts see their own jurisdiction only".to_owned(),
+            ));
+        }
+        Ok(Some(own.clone()))
+    }
+
+    /// Builds the query: validates the request for its scope and turns the
+    /// filters into separate constraints (one each, for suppression).
+    fn query(&self, request: &pb::AskRequest, pooled: bool) -> Result<Query, ApiError> {
+        let mut check = Check::new("");
+        let question = check.required_enum::<Question>("question", request.question);
+        let breakdown = check
+            .known_enum::<pb::Breakdown>("breakdown", request.breakdown)
+            .unwrap_or_default();
+        let level = if request.level == 0 { 2 } else { request.level };
+        if !(1..=3).contains(&level) {
+            check.bad("level", "must be 1 to 3 (0 means 2)");
+        }
+        let needs_code = matches!(question, Some(Question::Trend | Question::SystemsMap));
+        if needs_code && request.code.trim().is_empty() {
+            check.bad("code", "is required for this question");
+        }
+        if question == Some(Question::SystemsMap)
+            && review::Theme::from_str_name(&request.code).is_none()
+        {
+            check.bad(
+                "code",
+                "must be a theme name, e.g. TEAMWORK_AND_COORDINATION",
+            );
+        }
+        check.text("code", &request.code, 64, false);
+        let f = request.filters.clone().unwrap_or_default();
+        for (field, q) in [
+            ("filters.quarter_from", &f.quarter_from),
+            ("filters.quarter_to", &f.quarter_to),
+        ] {
+            if !q.is_empty() && !quarter_ok(q) {
+                check.bad(field, "must be YYYY-Qn");
+            }
+        }
+        check.enum_list::<intake::IncidentType>("filters.incident_types", &f.incident_types);
+        check.enum_list::<intake::CauseCategory>("filters.causes", &f.causes);
+        check.enum_list::<intake::Sex>("filters.sexes", &f.sexes);
+        check.enum_list::<intake::RaceEthnicity>("filters.race_ethnicity", &f.race_ethnicity);
+        check.enum_list::<intake::TribalStatus>("filters.tribal_statuses", &f.tribal_statuses);
+        for (i, band) in f.age_bands.iter().enumerate() {
+            if !engine::is_age_band(band) {
+                check.bad(&format!("filters.age_bands[{i}]"), "is not an age band");
+            }
+        }
+        if pooled {
+            // One value per filter and whole years: every pooled answer is a
+            // conjunction the suppression rule can check against each broader one.
+            for (field, n) in [
+                ("filters.jurisdictions", f.jurisdictions.len()),
+                ("filters.incident_types", f.incident_types.len()),
+                ("filters.causes", f.causes.len()),
+                ("filters.age_bands", f.age_bands.len()),
+                ("filters.sexes", f.sexes.len()),
+                ("filters.race_ethnicity", f.race_ethnicity.len()),
+                ("filters.tribal_statuses", f.tribal_statuses.len()),
+            ] {
+                if n > 1 {
+                    check.bad(field, "pooled questions take at most one value per filter");
+                }
+            }
+            let whole_year = match (
+                f.quarter_from.split_once("-Q"),
+                f.quarter_to.split_once("-Q"),
+            ) {
+                (None, None) => f.quarter_from.is_empty() && f.quarter_to.is_empty(),
+                (Some((y1, "1")), Some((y2, "4"))) => y1 == y2,
+                _ => false,
+            };
+            if !whole_year {
+                check.bad(
+                    "filters.quarter_from",
+                    "pooled questions take one whole calendar year (YYYY-Q1 to YYYY-Q4) or none",
+                );
+            }
+            for (i, j) in f.jurisdictions.iter().enumerate() {
+                if j != "withheld"
+                    && (self.sharing.withheld.contains(j) || self.sharing.opted_out.contains(j))
+                {
+                    check.bad(
+                        &format!("filters.jurisdictions[{i}]"),
+                        "is not a jurisdiction that shares its name; use `withheld`",
+                    );
+                }
+            }
+        }
+        check.finish()?;
+
+        let mut filters: Vec<Filter> = Vec::new();
+        if !f.quarter_from.is_empty() || !f.quarter_to.is_empty() {
+            let (from, to) = (f.quarter_from.clone(), f.quarter_to.clone());
+            filters.push(Filter {
+                name: "period",
+                test: Box::new(move |r: &ReviewFact| {
+                    (from.is_empty() || r.quarter >= from) && (to.is_empty() || r.quarter <= to)
+                }),
+            });
+        }
+        if !f.jurisdictions.is_empty() {
+            let set: BTreeSet<String> = f.jurisdictions.iter().cloned().collect();
+            let withheld = if pooled {
+                self.sharing.withheld.clone()
+            } else {
+                BTreeSet::new()
+            };
+            filters.push(Filter {
+                name: "jurisdictions",
+                test: Box::new(move |r: &ReviewFact| {
+                    set.contains(if withheld.contains(&r.jurisdiction) {
+                        "withheld"
+                    } else {
+                        r.jurisdiction.as_str()
+                    })
+                }),
+            });
+        }
+        macro_rules! enum_filter {
+            ($name:literal, $values:expr, $field:ident) => {
+                if !$values.is_empty() {
+                    let set: BTreeSet<i32> = $values.iter().copied().collect();
+                    filters.push(Filter {
+                        name: $name,
+                        test: Box::new(move |r: &ReviewFact| set.contains(&r.$field)),
+                    });
+                }
+            };
+        }
+        enum_filter!("incident_types", f.incident_types, incident_type);
+        enum_filter!("causes", f.causes, cause);
+        enum_filter!("sexes", f.sexes, sex);
+        enum_filter!("tribal_statuses", f.tribal_statuses, tribal);
+        if !f.race_ethnicity.is_empty() {
+            let set: BTreeSet<i32> = f.race_ethnicity.iter().copied().collect();
+            filters.push(Filter {
+                name: "race_ethnicity",
+                test: Box::new(move |r: &ReviewFact| r.races.iter().any(|x| set.contains(x))),
+            });
+        }
+        if !f.age_bands.is_empty() {
+            let set: BTreeSet<String> = f.age_bands.iter().cloned().collect();
+            filters.push(Filter {
+                name: "age_bands",
+                test: Box::new(move |r: &ReviewFact| set.contains(&r.age_band)),
+            });
+        }
+        if f.finalised_only {
+            filters.push(Filter {
+                name: "finalised_only",
+                test: Box::new(|r: &ReviewFact| r.stage == review::Stage::Finalised as i32),
+            });
+        }
+        if pooled && filters.len() > MAX_POOLED_FILTERS {
+            return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+                "filters",
+                format!("pooled questions combine at most {MAX_POOLED_FILTERS} filters"),
+            )]));
+        }
+        if !pooled && filters.len() > 1 {
+            // Unsuppressed answers need no per-filter counts: one combined test.
+            let all = std::mem::take(&mut filters);
+            filters.push(Filter {
+                name: "filters",
+                test: Box::new(move |r: &ReviewFact| all.iter().all(|f| (f.test)(r))),
+            });
+        }
+        Ok(Query {
+            question: question.unwrap_or_default(),
+            filters,
+            breakdown,
+            level,
+            code: request.code.clone(),
+            rule: pooled.then_some(Rule { k: self.sharing.k }),
+            withheld: self.sharing.withheld.clone(),
+            this_month: chrono::Utc::now().format("%Y-%m").to_string(),
+        })
+    }
+
+    /// `Ask`.
+    pub async fn ask(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: &pb::AskRequest,
+    ) -> Result<Table, ApiError> {
+        let scope = match self.scope(caller, request) {
+            Ok(scope) => scope,
+            Err(e) => {
+                self.audit
+                    .record(AuditRecord::by(
+                        caller,
+                        method,
+                        "insights",
+                        &caller.jurisdiction,
+                        "denied: scope",
+                    ))
+                    .await?;
+                return Err(e);
+            }
+        };
+        let query = self.query(request, scope.is_none())?;
+        let opted_out = &self.sharing.opted_out;
+        let mut table = self.index.read(|facts| {
+            let universe: Vec<&ReviewFact> = facts
+                .values()
+                .filter(|f| match &scope {
+                    Some(own) => &f.jurisdiction == own,
+                    None => !opted_out.contains(&f.jurisdiction),
+                })
+                .collect();
+            engine::answer(&query, &universe)
+        });
+        table.scope = scope
+            .as_ref()
+            .map_or_else(|| "pooled".to_owned(), |j| format!("jurisdiction:{j}"));
+        let resource = format!("insights/{}", query.question.as_str_name());
+        self.audit
+            .record(AuditRecord::by(
+                caller,
+                method,
+                &resource,
+                scope.as_deref().unwrap_or("pooled"),
+                "ok",
+            ))
+            .await?;
+        Ok(table)
+    }
+
+    /// `GetOperationalView`.
+    pub async fn operational(
+        &self,
+        caller: &Caller,
+        method: &str,
+        jurisdiction: &str,
+    ) -> Result<pb::OperationalView, ApiError> {
+        let id = jurisdiction
+            .strip_prefix("jurisdictions/")
+            .filter(|j| !j.is_empty() && !j.contains('/'))
+            .ok_or_else(|| {
+                ApiError::invalid("jurisdiction", "must be jurisdictions/{jurisdiction}")
+            })?;
+        if id != caller.jurisdiction || !caller.granted_any(&[Role::Analyst, Role::Admin]) {
+            self.audit
+                .record(AuditRecord::by(
+                    caller,
+                    method,
+                    jurisdiction,
+                    id,
+                    "denied: jurisdiction",
+                ))
+                .await?;
+            return Err(ApiError::PermissionDenied(
+                "the operational view is for analysts and admins of the jurisdiction".to_owned(),
+            ));
+        }
+        let this_month = chrono::Utc::now().format("%Y-%m").to_string();
+        let view = self.index.read(|facts| {
+            let mine: Vec<&ReviewFact> = facts.values().filter(|f| f.jurisdiction == id).collect();
+            let stages = (review::Stage::Opened as i32..=review::Stage::Withdrawn as i32)
+                .map(|stage| {
+                    let mut days: Vec<i32> = mine
+                        .iter()
+                        .filter_map(|f| f.stage_days.get(&stage).copied())
+                        .collect();
+                    days.sort_unstable();
+                    let median_days = (!days.is_empty()).then(|| {
+                        let mid = days.len() / 2;
+                        if days.len() % 2 == 1 {
+                            f64::from(days[mid])
+                        } else {
+                            f64::from(days[mid - 1] + days[mid]) / 2.0
+                        }
+                    });
+                    pb::StageCount {
+                        stage,
+                        reviews: mine.iter().filter(|f| f.stage == stage).count() as i64,
+                        median_days,
+                    }
+                })
+                .collect();
+            let open = |f: &&&ReviewFact| {
+                f.stage != review::Stage::Finalised as i32
+                    && f.stage != review::Stage::Withdrawn as i32
+            };
+            let overdue = mine
+                .iter()
+                .filter(open)
+                .filter(|f| !f.next_due_month.is_empty() && f.next_due_month < this_month)
+                .count() as i64;
+            pb::OperationalView {
+                jurisdiction: jurisdiction.to_owned(),
+                stages,
+                overdue,
+            }
+        });
+        self.audit
+            .record(AuditRecord::by(caller, method, jurisdiction, id, "ok"))
+            .await?;
+        Ok(view)
+    }
+}

@@ -1,0 +1,151 @@
+//! Builds the insights service: opens the database, loads the index, starts the
+//! consumers of review's and scoring's events; then serves until shutdown.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use scir_kit::audit::AuditLog;
+use scir_kit::consumer::{self, ConsumerHandle, Source};
+use scir_kit::db::{Database, MigrationFile, Migrations};
+use scir_kit::server;
+use scir_kit::shutdown::Shutdown;
+use scir_proto::insights::v1::insights_service_server::InsightsServiceServer;
+use tokio::sync::Notify;
+use tonic::service::Routes;
+
+use crate::config::InsightsConfig;
+use crate::grpc::InsightsGrpc;
+use crate::index::Index;
+use crate::policy;
+use crate::projection::{Keys, Projection};
+use crate::service::{Insights, Sharing};
+
+/// Insights' own migrations.
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: &[MigrationFile {
+        version: 100,
+        description: "facts",
+        sql: include_str!("../migrations/postgres/0100_facts.sql"),
+    }],
+    sqlite: &[MigrationFile {
+        version: 100,
+        description: "facts",
+        sql: include_str!("../migrations/sqlite/0100_facts.sql"),
+    }],
+};
+
+/// The gRPC service name, as health reports it.
+pub const SERVICE_NAME: &str = "scir.insights.v1.InsightsService";
+
+/// A built insights service.
+#[derive(Debug)]
+pub struct Application {
+    address: SocketAddr,
+    db: Database,
+    consumers: Vec<ConsumerHandle>,
+    index: Index,
+    serving: server::Serving,
+}
+
+impl Application {
+    /// Connects and migrates, loads the index, binds, and starts consuming.
+    pub async fn build(config: &InsightsConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
+        let base = server::Foundation::open(&config.common, &MIGRATIONS, "insights").await?;
+        let (address, db) = (base.address, base.db.clone());
+        let index = Index::load(&db).await?;
+        let changed = Arc::new(Notify::new());
+        index.spawn_refresh(db.clone(), changed.clone(), shutdown.signal());
+        let projection = Arc::new(Projection::new(
+            Keys::new(config.key_salt.expose()),
+            changed,
+        ));
+        let token = config
+            .service_token
+            .resolve(&config.common.auth, "scir-insights")?;
+        let sources = [
+            Source {
+                name: "review".to_owned(),
+                address: config.review_addr.clone(),
+                method: "/scir.review.v1.ReviewService/WatchEvents",
+                types: Vec::new(),
+            },
+            Source {
+                name: "scoring".to_owned(),
+                address: config.scoring_addr.clone(),
+                method: "/scir.scoring.v1.ScoringService/WatchEvents",
+                types: vec!["scir.scoring.v1.ConsensusRecorded".to_owned()],
+            },
+        ];
+        let consumers = sources
+            .into_iter()
+            .map(|source| {
+                consumer::spawn(
+                    db.clone(),
+                    source,
+                    token.clone(),
+                    projection.clone(),
+                    shutdown.signal(),
+                )
+            })
+            .collect();
+        let sharing = Sharing {
+            k: config.k,
+            opted_out: config
+                .pool_opt_out
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect::<BTreeSet<_>>(),
+            withheld: config
+                .withheld_names
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect::<BTreeSet<_>>(),
+        };
+        let insights = Insights::new(index.clone(), AuditLog::new(db.clone()), sharing);
+        let max = config.common.server.max_message_bytes;
+        let service = InsightsServiceServer::new(InsightsGrpc::new(insights))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let serving = base.serving(
+            Routes::new(service),
+            policy::RULES,
+            SERVICE_NAME,
+            shutdown.signal(),
+        );
+        Ok(Self {
+            address,
+            db,
+            consumers,
+            index,
+            serving,
+        })
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The consumers of review's and scoring's events, in that order.
+    pub fn consumers(&self) -> Vec<ConsumerHandle> {
+        self.consumers.clone()
+    }
+
+    /// The in-memory index.
+    pub fn index(&self) -> Index {
+        self.index.clone()
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Serves until shutdown fires, then drains and closes the database.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.serving.run().await
+    }
+}

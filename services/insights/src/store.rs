@@ -1,0 +1,455 @@
+//! Insights' storage: the de-identified facts, written by the projection and
+//! read back into the in-memory index.
+
+use std::collections::{BTreeMap, HashMap};
+
+use scir_kit::db::DbError;
+use sqlx::{AnyConnection, Row};
+
+use crate::domain::facts::{Recommendation, ReviewFact};
+
+/// The dimensions of a review as stored.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewRow {
+    /// Key.
+    pub review_key: String,
+    /// Jurisdiction.
+    pub jurisdiction: String,
+    /// Incident type.
+    pub incident_type: i32,
+    /// Cause.
+    pub cause: i32,
+    /// Quarter.
+    pub quarter: String,
+    /// Age band.
+    pub age_band: String,
+    /// Sex.
+    pub sex: i32,
+    /// Races, comma-separated values.
+    pub races: String,
+    /// Tribal status.
+    pub tribal: i32,
+    /// Placement setting.
+    pub placement: i32,
+    /// Stage.
+    pub stage: i32,
+    /// Month opened.
+    pub opened_month: String,
+    /// Month of the earliest unmet deadline.
+    pub next_due_month: String,
+}
+
+/// Records that a review's facts changed.
+pub async fn changed(conn: &mut AnyConnection, review_key: &str) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO facts_changes (review_key) VALUES ($1)")
+        .bind(review_key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Changes after `after`: (seq, review key).
+pub async fn changes_after(
+    conn: &mut AnyConnection,
+    after: i64,
+) -> Result<Vec<(i64, String)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT seq, review_key FROM facts_changes WHERE seq > $1 ORDER BY seq LIMIT 10000",
+    )
+    .bind(after)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("seq")?, r.try_get("review_key")?)))
+        .collect()
+}
+
+/// The last change.
+pub async fn last_change(conn: &mut AnyConnection) -> Result<i64, DbError> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM facts_changes")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// Inserts or replaces a review's dimensions.
+pub async fn put_review(conn: &mut AnyConnection, r: &ReviewRow) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO facts_reviews (review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, \
+         placement, stage, opened_month, next_due_month) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (review_key) DO UPDATE SET jurisdiction = excluded.jurisdiction, incident_type = excluded.incident_type, \
+         cause = excluded.cause, quarter = excluded.quarter, age_band = excluded.age_band, sex = excluded.sex, \
+         races = excluded.races, tribal = excluded.tribal, placement = excluded.placement, stage = excluded.stage, \
+         opened_month = excluded.opened_month, next_due_month = excluded.next_due_month",
+    )
+    .bind(&r.review_key)
+    .bind(&r.jurisdiction)
+    .bind(r.incident_type)
+    .bind(r.cause)
+    .bind(&r.quarter)
+    .bind(&r.age_band)
+    .bind(r.sex)
+    .bind(&r.races)
+    .bind(r.tribal)
+    .bind(r.placement)
+    .bind(r.stage)
+    .bind(&r.opened_month)
+    .bind(&r.next_due_month)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A review's dimensions.
+pub async fn get_review(conn: &mut AnyConnection, key: &str) -> Result<Option<ReviewRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, placement, stage, \
+         opened_month, next_due_month FROM facts_reviews WHERE review_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| review_from_row(&r)).transpose()
+}
+
+fn review_from_row(r: &sqlx::any::AnyRow) -> Result<ReviewRow, DbError> {
+    Ok(ReviewRow {
+        review_key: r.try_get("review_key")?,
+        jurisdiction: r.try_get("jurisdiction")?,
+        incident_type: r.try_get("incident_type")?,
+        cause: r.try_get("cause")?,
+        quarter: r.try_get("quarter")?,
+        age_band: r.try_get("age_band")?,
+        sex: r.try_get("sex")?,
+        races: r.try_get("races")?,
+        tribal: r.try_get("tribal")?,
+        placement: r.try_get("placement")?,
+        stage: r.try_get("stage")?,
+        opened_month: r.try_get("opened_month")?,
+        next_due_month: r.try_get("next_due_month")?,
+    })
+}
+
+/// Sets one column of a review (stage or next due month).
+pub async fn set_stage(conn: &mut AnyConnection, key: &str, stage: i32) -> Result<(), DbError> {
+    sqlx::query("UPDATE facts_reviews SET stage = $1 WHERE review_key = $2")
+        .bind(stage)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the month of a review's earliest unmet deadline.
+pub async fn set_next_due(conn: &mut AnyConnection, key: &str, month: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE facts_reviews SET next_due_month = $1 WHERE review_key = $2")
+        .bind(month)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records the days a review spent in a stage.
+pub async fn put_stage_days(
+    conn: &mut AnyConnection,
+    key: &str,
+    stage: i32,
+    days: i32,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO facts_stage_days (review_key, stage, days) VALUES ($1, $2, $3) \
+         ON CONFLICT (review_key, stage) DO UPDATE SET days = excluded.days",
+    )
+    .bind(key)
+    .bind(stage)
+    .bind(days)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the consensus levels of one key observation.
+pub async fn put_levels(
+    conn: &mut AnyConnection,
+    review_key: &str,
+    ko_key: &str,
+    instrument: &str,
+    levels: &[(String, String, i32)],
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM facts_levels WHERE review_key = $1 AND ko_key = $2")
+        .bind(review_key)
+        .bind(ko_key)
+        .execute(&mut *conn)
+        .await?;
+    for (item, domain, level) in levels {
+        sqlx::query("INSERT INTO facts_levels (review_key, ko_key, item_code, domain_code, level, instrument) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(review_key)
+            .bind(ko_key)
+            .bind(item)
+            .bind(domain)
+            .bind(*level)
+            .bind(instrument)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes what came from a key observation (levels and themes).
+pub async fn drop_source(
+    conn: &mut AnyConnection,
+    review_key: &str,
+    source_key: &str,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM facts_levels WHERE review_key = $1 AND ko_key = $2")
+        .bind(review_key)
+        .bind(source_key)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM facts_themes WHERE review_key = $1 AND source_key = $2")
+        .bind(review_key)
+        .bind(source_key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the themes one source (key observation or learning opportunity) gives a review.
+pub async fn put_themes(
+    conn: &mut AnyConnection,
+    review_key: &str,
+    source_key: &str,
+    themes: &[i32],
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM facts_themes WHERE review_key = $1 AND source_key = $2")
+        .bind(review_key)
+        .bind(source_key)
+        .execute(&mut *conn)
+        .await?;
+    let mut unique = themes.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    for theme in unique {
+        sqlx::query("INSERT INTO facts_themes (review_key, source_key, theme) VALUES ($1, $2, $3)")
+            .bind(review_key)
+            .bind(source_key)
+            .bind(theme)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts, replaces or (with `None`) removes a learning opportunity.
+pub async fn put_learning(
+    conn: &mut AnyConnection,
+    lo_key: &str,
+    review_key: &str,
+    fact: Option<(i32, i32)>,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM facts_learning WHERE lo_key = $1")
+        .bind(lo_key)
+        .execute(&mut *conn)
+        .await?;
+    if let Some((status, function)) = fact {
+        sqlx::query("INSERT INTO facts_learning (lo_key, review_key, status, function) VALUES ($1, $2, $3, $4)")
+            .bind(lo_key)
+            .bind(review_key)
+            .bind(status)
+            .bind(function)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts, replaces or (with `None`) removes a recommendation.
+pub async fn put_recommendation(
+    conn: &mut AnyConnection,
+    rec_key: &str,
+    review_key: &str,
+    fact: Option<(&Recommendation, &str)>,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM facts_recommendations WHERE rec_key = $1")
+        .bind(rec_key)
+        .execute(&mut *conn)
+        .await?;
+    if let Some((r, done)) = fact {
+        sqlx::query(
+            "INSERT INTO facts_recommendations (rec_key, review_key, category, strength, status, due_month, done_month) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(rec_key)
+        .bind(review_key)
+        .bind(r.category)
+        .bind(r.strength)
+        .bind(r.status)
+        .bind(&r.due_month)
+        .bind(done)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn fact_of(row: ReviewRow) -> ReviewFact {
+    ReviewFact {
+        jurisdiction: row.jurisdiction,
+        incident_type: row.incident_type,
+        cause: row.cause,
+        quarter: row.quarter,
+        age_band: row.age_band,
+        sex: row.sex,
+        races: row
+            .races
+            .split(',')
+            .filter_map(|r| r.parse().ok())
+            .collect(),
+        tribal: row.tribal,
+        stage: row.stage,
+        next_due_month: row.next_due_month,
+        ..Default::default()
+    }
+}
+
+/// Loads the facts of the given reviews (every review when `keys` is `None`).
+pub async fn load(
+    conn: &mut AnyConnection,
+    keys: Option<&[String]>,
+) -> Result<HashMap<String, ReviewFact>, DbError> {
+    let mut facts = HashMap::new();
+    let filter = |table: &str, columns: &str| -> String {
+        match keys {
+            None => format!("SELECT {columns} FROM {table}"),
+            Some(keys) => {
+                let placeholders = (1..=keys.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("SELECT {columns} FROM {table} WHERE review_key IN ({placeholders})")
+            }
+        }
+    };
+    if keys.is_some_and(<[String]>::is_empty) {
+        return Ok(facts);
+    }
+    macro_rules! fetch {
+        ($sql:expr) => {{
+            let mut q = sqlx::query(sqlx::AssertSqlSafe($sql));
+            for k in keys.into_iter().flatten() {
+                q = q.bind(k.clone());
+            }
+            q.fetch_all(&mut *conn).await?
+        }};
+    }
+    for row in fetch!(filter(
+        "facts_reviews",
+        "review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, placement, stage, opened_month, next_due_month"
+    )) {
+        let r = review_from_row(&row)?;
+        facts.insert(r.review_key.clone(), fact_of(r));
+    }
+    for row in fetch!(filter(
+        "facts_levels",
+        "review_key, item_code, domain_code, level"
+    )) {
+        let key: String = row.try_get("review_key")?;
+        if let Some(f) = facts.get_mut(&key) {
+            let level: i32 = row.try_get("level")?;
+            let item: String = row.try_get("item_code")?;
+            let domain: String = row.try_get("domain_code")?;
+            let e = f.item_levels.entry(item).or_insert(level);
+            *e = (*e).max(level);
+            let d = f.domain_levels.entry(domain).or_insert(level);
+            *d = (*d).max(level);
+        }
+    }
+    for row in fetch!(filter("facts_themes", "review_key, theme")) {
+        let key: String = row.try_get("review_key")?;
+        if let Some(f) = facts.get_mut(&key) {
+            let theme: i32 = row.try_get("theme")?;
+            if !f.themes.contains(&theme) {
+                f.themes.push(theme);
+            }
+        }
+    }
+    for row in fetch!(filter(
+        "facts_recommendations",
+        "review_key, category, strength, status, due_month"
+    )) {
+        let key: String = row.try_get("review_key")?;
+        if let Some(f) = facts.get_mut(&key) {
+            f.recommendations.push(Recommendation {
+                category: row.try_get("category")?,
+                strength: row.try_get("strength")?,
+                status: row.try_get("status")?,
+                due_month: row.try_get("due_month")?,
+            });
+        }
+    }
+    for row in fetch!(filter("facts_stage_days", "review_key, stage, days")) {
+        let key: String = row.try_get("review_key")?;
+        if let Some(f) = facts.get_mut(&key) {
+            f.stage_days
+                .insert(row.try_get("stage")?, row.try_get("days")?);
+        }
+    }
+    for f in facts.values_mut() {
+        f.themes.sort_unstable();
+        f.recommendations.sort_by(|a, b| {
+            (a.category, a.strength, a.status, &a.due_month).cmp(&(
+                b.category,
+                b.strength,
+                b.status,
+                &b.due_month,
+            ))
+        });
+    }
+    Ok(facts)
+}
+
+/// Every fact table as sorted text rows, to compare two databases.
+pub async fn dump(
+    conn: &mut AnyConnection,
+) -> Result<BTreeMap<&'static str, Vec<String>>, DbError> {
+    let mut out = BTreeMap::new();
+    for (table, columns) in [
+        (
+            "facts_reviews",
+            "review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, placement, stage, opened_month, next_due_month",
+        ),
+        (
+            "facts_levels",
+            "review_key, ko_key, item_code, domain_code, level, instrument",
+        ),
+        ("facts_themes", "review_key, source_key, theme"),
+        ("facts_learning", "lo_key, review_key, status, function"),
+        (
+            "facts_recommendations",
+            "rec_key, review_key, category, strength, status, due_month, done_month",
+        ),
+        ("facts_stage_days", "review_key, stage, days"),
+    ] {
+        let sql = format!("SELECT {columns} FROM {table}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        r.try_get::<String, _>(i)
+                            .or_else(|_| r.try_get::<i32, _>(i).map(|v| v.to_string()))
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect();
+        lines.sort();
+        out.insert(table, lines);
+    }
+    Ok(out)
+}

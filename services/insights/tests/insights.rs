@@ -1,0 +1,12 @@
+//! Insights over gRPC: the real service consuming event logs, on SQLite and
+//! PostgreSQL.
+
+mod insights {
+    pub mod harness;
+
+    mod pipeline;
+    mod projection;
+    mod questions;
+    mod scope;
+    mod suppression;
+}

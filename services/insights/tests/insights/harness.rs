@@ -1,0 +1,415 @@
+//! A synthetic partnership as event logs, and an insights server consuming them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use scir_insights::{Application, InsightsConfig};
+use scir_kit::auth::Role;
+use scir_kit::client::ClientInterceptor;
+use scir_kit::credentials::ServiceTokenConfig;
+use scir_kit::shutdown::Shutdown;
+use scir_proto::common::v1::{Date, Event};
+use scir_proto::insights::v1 as pb;
+use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
+use scir_proto::intake::v1 as intake;
+use scir_proto::review::v1 as review;
+use scir_proto::scoring::v1 as scoring;
+use scir_testkit::event_source::{self, event};
+use scir_testkit::{Backend, TestDatabase};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// An insights client.
+pub type Client = InsightsServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
+/// Runs the same async test on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Postgres).await })*
+        }
+    };
+}
+
+/// Items of the synthetic instrument, with their domains.
+pub const ITEMS: [(&str, &str); 6] = [
+    ("FAM1", "FAM"),
+    ("FAM2", "FAM"),
+    ("ORG1", "ORG"),
+    ("ORG2", "ORG"),
+    ("SYS1", "SYS"),
+    ("SYS2", "SYS"),
+];
+/// Themes used.
+pub const THEMES: [review::Theme; 4] = [
+    review::Theme::TeamworkAndCoordination,
+    review::Theme::EconomicSupport,
+    review::Theme::SafeSleep,
+    review::Theme::WorkloadAndStaffing,
+];
+/// Causes used, the last one rare.
+pub const CAUSES: [intake::CauseCategory; 4] = [
+    intake::CauseCategory::Suid,
+    intake::CauseCategory::Neglect,
+    intake::CauseCategory::PhysicalAbuse,
+    intake::CauseCategory::Drowning,
+];
+
+/// One synthetic review, as the test knows it.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// Resource name.
+    pub name: String,
+    /// Jurisdiction.
+    pub jurisdiction: &'static str,
+    /// Cause.
+    pub cause: intake::CauseCategory,
+    /// Incident year and month.
+    pub date: (i32, i32),
+    /// Race categories.
+    pub races: Vec<intake::RaceEthnicity>,
+    /// Tribal status.
+    pub tribal: intake::TribalStatus,
+    /// Consensus level per item.
+    pub levels: BTreeMap<&'static str, i32>,
+    /// Themes.
+    pub themes: Vec<review::Theme>,
+    /// Recommendations: category, strength, status.
+    pub recommendations: Vec<(
+        review::RecommendationCategory,
+        review::ActionStrength,
+        review::RecommendationStatus,
+    )>,
+    /// Stage.
+    pub stage: review::Stage,
+}
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// A deterministic synthetic partnership: Wisconsin 60, Tennessee 45, a tribal
+/// nation 25 (withholding its name), Kansas 12 (out of the pool).
+pub fn partnership() -> Vec<Fixture> {
+    let mut rng = Lcg(20261125);
+    let mut out = Vec::new();
+    for (jurisdiction, n) in [
+        ("us-wi", 60),
+        ("us-tn", 45),
+        ("tribal-sample", 25),
+        ("us-ks", 12),
+    ] {
+        for i in 0..n {
+            let cause = match rng.next(20) {
+                0 => CAUSES[3],
+                1..=8 => CAUSES[0],
+                9..=15 => CAUSES[1],
+                _ => CAUSES[2],
+            };
+            let races = match rng.next(6) {
+                0 => vec![
+                    intake::RaceEthnicity::AmericanIndianAlaskaNative,
+                    intake::RaceEthnicity::White,
+                ],
+                1 | 2 => vec![intake::RaceEthnicity::Black],
+                3 => vec![intake::RaceEthnicity::HispanicLatino],
+                _ => vec![intake::RaceEthnicity::White],
+            };
+            let tribal = if jurisdiction == "tribal-sample" || rng.next(10) == 0 {
+                intake::TribalStatus::TribalMemberOrEligible
+            } else {
+                intake::TribalStatus::NotTribal
+            };
+            let mut levels = BTreeMap::new();
+            for (item, _) in ITEMS {
+                let bias = if item == "SYS1" { 2 } else { 0 };
+                levels.insert(item, (rng.next(4) as i32 + bias).min(3));
+            }
+            let mut themes: Vec<review::Theme> = THEMES
+                .iter()
+                .copied()
+                .filter(|_| rng.next(3) == 0)
+                .collect();
+            if cause == intake::CauseCategory::Suid && !themes.contains(&review::Theme::SafeSleep) {
+                themes.push(review::Theme::SafeSleep);
+            }
+            let recommendations = (0..rng.next(3))
+                .map(|_| {
+                    let category = [
+                        review::RecommendationCategory::PartnershipWithOtherSystems,
+                        review::RecommendationCategory::UpdateGuidanceOrTraining,
+                    ][rng.next(2) as usize];
+                    let strength = [
+                        review::ActionStrength::Stronger,
+                        review::ActionStrength::Weaker,
+                    ][rng.next(2) as usize];
+                    let status = [
+                        review::RecommendationStatus::Proposed,
+                        review::RecommendationStatus::Implemented,
+                    ][rng.next(2) as usize];
+                    (category, strength, status)
+                })
+                .collect();
+            let stage =
+                [review::Stage::Recommendations, review::Stage::Finalised][rng.next(2) as usize];
+            out.push(Fixture {
+                name: format!("jurisdictions/{jurisdiction}/reviews/synthetic-{i}"),
+                jurisdiction,
+                cause,
+                date: (2024 + rng.next(2) as i32, 1 + rng.next(12) as i32),
+                races,
+                tribal,
+                levels,
+                themes,
+                recommendations,
+                stage,
+            });
+        }
+    }
+    out
+}
+
+/// The event logs of a partnership: review's and scoring's.
+pub fn events(fixtures: &[Fixture]) -> (Vec<Event>, Vec<Event>) {
+    let (mut review_log, mut scoring_log) = (Vec::new(), Vec::new());
+    let mut cursor = 0;
+    let mut push =
+        |log: &mut Vec<Event>, type_name: &str, f: &Fixture, message: &dyn Fn() -> Vec<u8>| {
+            cursor += 1;
+            let mut e = event(cursor, type_name, &f.name, f.jurisdiction, (2025, 6), &());
+            e.payload.as_mut().expect("payload").value = message();
+            log.push(e);
+        };
+    use prost::Message;
+    for f in fixtures.iter() {
+        let facts = review::ReviewFacts {
+            incident_type: intake::IncidentType::Death as i32,
+            cause_category: f.cause as i32,
+            incident_date: Some(Date {
+                year: f.date.0,
+                month: f.date.1,
+                day: 3,
+            }),
+            child_age_months: 5,
+            sex: intake::Sex::Female as i32,
+            race_ethnicity: f.races.iter().map(|r| *r as i32).collect(),
+            tribal_status: f.tribal as i32,
+            placement_setting: intake::PlacementSetting::InHome as i32,
+            out_of_home_type: 0,
+        };
+        let opened = review::ReviewOpened {
+            review: f.name.clone(),
+            incident: format!("{}-incident", f.name),
+            jurisdiction: f.jurisdiction.into(),
+            open_source: 1,
+            facts: Some(facts),
+            next_due_month: "2024-01".into(),
+        };
+        push(&mut review_log, "scir.review.v1.ReviewOpened", f, &|| {
+            opened.encode_to_vec()
+        });
+        let ko = format!("{}/keyObservations/k1", f.name);
+        let themes = review::KeyObservationChanged {
+            review: f.name.clone(),
+            key_observation: ko.clone(),
+            deleted: false,
+            contributory_factors: vec![],
+            themes: f.themes.iter().map(|t| *t as i32).collect(),
+        };
+        push(
+            &mut review_log,
+            "scir.review.v1.KeyObservationChanged",
+            f,
+            &|| themes.encode_to_vec(),
+        );
+        for (i, (category, strength, status)) in f.recommendations.iter().enumerate() {
+            let rec = review::RecommendationChanged {
+                review: f.name.clone(),
+                recommendation: format!("{}/recommendations/r{i}", f.name),
+                deleted: false,
+                category: *category as i32,
+                strength: *strength as i32,
+                status: *status as i32,
+                due_date: Some(Date {
+                    year: 2025,
+                    month: 1,
+                    day: 1,
+                }),
+                done_date: None,
+            };
+            push(
+                &mut review_log,
+                "scir.review.v1.RecommendationChanged",
+                f,
+                &|| rec.encode_to_vec(),
+            );
+        }
+        let stage = review::ReviewStageChanged {
+            review: f.name.clone(),
+            jurisdiction: f.jurisdiction.into(),
+            from: review::Stage::Recommendations as i32 - 1,
+            to: f.stage as i32,
+            change_time: None,
+            key_observations: vec![],
+            mapping_skipped: false,
+            days_in_stage: 10 + (f.date.1 % 7),
+        };
+        push(
+            &mut review_log,
+            "scir.review.v1.ReviewStageChanged",
+            f,
+            &|| stage.encode_to_vec(),
+        );
+        let consensus = scoring::ConsensusRecorded {
+            review: f.name.clone(),
+            key_observation: ko.clone(),
+            jurisdiction: f.jurisdiction.into(),
+            instrument: "instruments/synthetic/versions/1".into(),
+            levels: ITEMS
+                .iter()
+                .map(|(item, domain)| scoring::ItemLevel {
+                    item_code: (*item).into(),
+                    level: f.levels[item],
+                    domain_code: (*domain).into(),
+                })
+                .collect(),
+        };
+        push(
+            &mut scoring_log,
+            "scir.scoring.v1.ConsensusRecorded",
+            f,
+            &|| consensus.encode_to_vec(),
+        );
+    }
+    (review_log, scoring_log)
+}
+
+/// An insights server fed by fixed event logs.
+pub struct Running {
+    /// Its address.
+    pub address: SocketAddr,
+    /// Its database.
+    pub db: TestDatabase,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    source: tokio::task::JoinHandle<()>,
+}
+
+/// Settings of a test server.
+pub struct Settings {
+    /// k.
+    pub k: i64,
+}
+
+/// Starts insights on `db` consuming the partnership's logs, and waits until
+/// every event is applied and indexed.
+pub async fn start_on(db: TestDatabase, fixtures: &[Fixture], settings: Settings) -> Running {
+    let (review_log, scoring_log) = events(fixtures);
+    let (last_review, last_scoring) = (
+        review_log.last().map_or(0, |e| e.cursor),
+        scoring_log.last().map_or(0, |e| e.cursor),
+    );
+    let (source_address, source) = event_source::serve(review_log, scoring_log).await;
+    let config = InsightsConfig {
+        common: scir_testkit::common_config(&db.url),
+        review_addr: format!("http://{source_address}"),
+        scoring_addr: format!("http://{source_address}"),
+        k: settings.k,
+        pool_opt_out: vec!["us-ks".into()],
+        withheld_names: vec!["tribal-sample".into()],
+        key_salt: "test-salt".parse().expect("salt"),
+        service_token: ServiceTokenConfig { token_file: None },
+    };
+    let shutdown = Shutdown::new();
+    let app = Application::build(&config, &shutdown)
+        .await
+        .expect("insights builds");
+    let address = app.address();
+    let consumers = app.consumers();
+    let index = app.index();
+    let database = app.database().clone();
+    let task = tokio::spawn(app.run());
+    scir_testkit::wait_serving(address, scir_insights::startup::SERVICE_NAME).await;
+    assert!(
+        consumers[0]
+            .wait_for(last_review, Duration::from_secs(30))
+            .await,
+        "review events applied"
+    );
+    assert!(
+        consumers[1]
+            .wait_for(last_scoring, Duration::from_secs(30))
+            .await,
+        "scoring events applied"
+    );
+    index.catch_up(&database).await.expect("index current");
+    Running {
+        address,
+        db,
+        shutdown,
+        task,
+        source,
+    }
+}
+
+/// Starts insights on a fresh database of `backend`.
+pub async fn start(backend: Backend, fixtures: &[Fixture], settings: Settings) -> Running {
+    start_on(TestDatabase::new(backend).await, fixtures, settings).await
+}
+
+impl Running {
+    /// A client holding `roles` in `jurisdiction`.
+    pub fn client(&self, roles: &[Role], jurisdiction: &str) -> Client {
+        let token = scir_testkit::token(roles, jurisdiction);
+        InsightsServiceClient::with_interceptor(
+            scir_testkit::channel(self.address),
+            ClientInterceptor::new(Some(&token)).expect("interceptor"),
+        )
+    }
+
+    /// Stops the server and the event source; returns the database.
+    pub async fn stop(self) -> TestDatabase {
+        self.shutdown.fire();
+        self.task
+            .await
+            .expect("task")
+            .expect("insights ran cleanly");
+        self.source.abort();
+        self.db
+    }
+}
+
+/// An `Ask` request.
+pub fn ask(
+    question: pb::Question,
+    breakdown: pb::Breakdown,
+    filters: pb::Filters,
+    pooled: bool,
+) -> pb::AskRequest {
+    pb::AskRequest {
+        question: question as i32,
+        filters: Some(filters),
+        breakdown: breakdown as i32,
+        level: 2,
+        code: String::new(),
+        pooled,
+    }
+}
+
+/// The value of a count, `None` when hidden.
+pub fn value(c: &Option<pb::Count>) -> Option<i64> {
+    c.as_ref().and_then(|c| c.value)
+}
