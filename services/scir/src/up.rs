@@ -29,6 +29,9 @@ pub struct UpArgs {
     /// Port of the scoring service (0 picks a free port).
     #[arg(long, env = "SCIR_SCORING_PORT", default_value_t = 50053)]
     pub scoring_port: u16,
+    /// Port of the insights service (0 picks a free port).
+    #[arg(long, env = "SCIR_INSIGHTS_PORT", default_value_t = 50054)]
+    pub insights_port: u16,
     /// Directory of intake rule sets and jurisdictions; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
@@ -46,6 +49,8 @@ pub struct Running {
     pub review: SocketAddr,
     /// The scoring service.
     pub scoring: SocketAddr,
+    /// The insights service.
+    pub insights: SocketAddr,
 }
 
 fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfig {
@@ -94,19 +99,33 @@ pub async fn run(
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };
     let scoring = scir_scoring::Application::build(&scoring_config, &shutdown).await?;
+    let insights_config = scir_insights::InsightsConfig {
+        common: common(&args, &secret, args.insights_port, "insights.db"),
+        review_addr: dial(review_port),
+        scoring_addr: dial(scoring_port),
+        k: 10,
+        pool_opt_out: Vec::new(),
+        withheld_names: Vec::new(),
+        key_salt: secret.parse().unwrap_or_default(),
+        service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
+    };
+    let insights = scir_insights::Application::build(&insights_config, &shutdown).await?;
     ready(Running {
         intake: intake_address,
         review: review.address(),
         scoring: scoring.address(),
+        insights: insights.address(),
     });
-    let (intake, review, scoring) = tokio::join!(
+    let (intake, review, scoring, insights) = tokio::join!(
         tokio::spawn(intake.run()),
         tokio::spawn(review.run()),
-        tokio::spawn(scoring.run())
+        tokio::spawn(scoring.run()),
+        tokio::spawn(insights.run())
     );
     intake??;
     review??;
     scoring??;
+    insights??;
     Ok(())
 }
 
@@ -136,7 +155,8 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
         "SCIR is up (development auth; data in {data}).\n\
          \n  intake   {intake}   scir.intake.v1.IntakeService\
          \n  review   {review}   scir.review.v1.ReviewService\
-         \n  scoring  {scoring}   scir.scoring.v1.ScoringService\n\
+         \n  scoring  {scoring}   scir.scoring.v1.ScoringService\
+         \n  insights {insights}   scir.insights.v1.InsightsService\n\
          \nGet a token, then call a service, for example:\n\
          \n  TOKEN=$(scir token --role reporter --jurisdiction us-wi)\n\
          \x20 grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {intake} scir.intake.v1.IntakeService/ListJurisdictions\n\
@@ -145,5 +165,6 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
         intake = running.intake,
         review = running.review,
         scoring = running.scoring,
+        insights = running.insights,
     )
 }

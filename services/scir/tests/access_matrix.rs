@@ -39,6 +39,7 @@ fn rules() -> Vec<MethodRule> {
         scir_intake::policy::RULES,
         scir_review::policy::RULES,
         scir_scoring::policy::RULES,
+        scir_insights::policy::RULES,
     ]
     .concat()
 }
@@ -88,6 +89,7 @@ async fn every_rpc_every_role_every_bad_token() {
         intake_port: 0,
         review_port: 0,
         scoring_port: 0,
+        insights_port: 0,
         rules_dir: None,
         telemetry: TelemetryConfig::default(),
     };
@@ -102,14 +104,17 @@ async fn every_rpc_every_role_every_bad_token() {
             running.intake
         } else if path.starts_with("/scir.review.") {
             running.review
-        } else {
+        } else if path.starts_with("/scir.scoring.") {
             running.scoring
+        } else {
+            running.insights
         }
     };
     for (service, address) in [
         (scir_intake::startup::SERVICE_NAME, running.intake),
         (scir_review::startup::SERVICE_NAME, running.review),
         (scir_scoring::startup::SERVICE_NAME, running.scoring),
+        (scir_insights::startup::SERVICE_NAME, running.insights),
     ] {
         scir_testkit::wait_serving(address, service).await;
     }

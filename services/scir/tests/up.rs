@@ -21,6 +21,7 @@ async fn a_report_to_intake_opens_a_review_in_one_process() {
         intake_port: 0,
         review_port: 0,
         scoring_port: 0,
+        insights_port: 0,
         rules_dir: None,
         telemetry: TelemetryConfig::default(),
     };
@@ -83,7 +84,7 @@ async fn a_report_to_intake_opens_a_review_in_one_process() {
     }
     shutdown.fire();
     task.await.expect("task").expect("scir up stopped cleanly");
-    for db in ["intake.db", "review.db", "scoring.db"] {
+    for db in ["intake.db", "review.db", "scoring.db", "insights.db"] {
         assert!(dir.path().join(db).exists(), "{db}");
     }
 }
