@@ -10,14 +10,16 @@ use scir_kit::db::Database;
 use scir_kit::shutdown::ShutdownSignal;
 use tokio::sync::Notify;
 
-use crate::domain::facts::ReviewFact;
+use crate::domain::facts::{Dicts, ReviewFact};
 use crate::store;
 
-/// Facts by review key.
+/// Facts by review key, with the dictionaries numbering their names.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    facts: Arc<RwLock<HashMap<String, ReviewFact>>>,
+    facts: Arc<RwLock<(HashMap<String, ReviewFact>, Dicts)>>,
     applied: Arc<std::sync::atomic::AtomicI64>,
+    // One catch-up at a time, so an older read never overwrites a newer one.
+    catching_up: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Index {
@@ -25,17 +27,22 @@ impl Index {
     pub async fn load(db: &Database) -> anyhow::Result<Self> {
         let mut conn = db.pool().acquire().await?;
         let last = store::last_change(&mut conn).await?;
-        let facts = store::load(&mut conn, None).await?;
+        let mut facts = store::load(&mut conn, None).await?;
+        let mut dicts = Dicts::default();
+        for f in facts.values_mut() {
+            dicts.intern(f);
+        }
         Ok(Self {
-            facts: Arc::new(RwLock::new(facts)),
+            facts: Arc::new(RwLock::new((facts, dicts))),
             applied: Arc::new(last.into()),
+            catching_up: Arc::default(),
         })
     }
 
-    /// Runs `f` over a snapshot of the facts.
-    pub fn read<T>(&self, f: impl FnOnce(&HashMap<String, ReviewFact>) -> T) -> T {
+    /// Runs `f` over the facts and their dictionaries.
+    pub fn read<T>(&self, f: impl FnOnce(&HashMap<String, ReviewFact>, &Dicts) -> T) -> T {
         let guard = self.facts.read().unwrap_or_else(|e| e.into_inner());
-        f(&guard)
+        f(&guard.0, &guard.1)
     }
 
     /// The last change applied.
@@ -45,6 +52,7 @@ impl Index {
 
     /// Applies every logged change after the last one applied.
     pub async fn catch_up(&self, db: &Database) -> anyhow::Result<()> {
+        let _one_at_a_time = self.catching_up.lock().await;
         let mut conn = db.pool().acquire().await?;
         loop {
             let changes = store::changes_after(&mut conn, self.applied()).await?;
@@ -57,10 +65,15 @@ impl Index {
             for chunk in keys.chunks(500) {
                 let fresh = store::load(&mut conn, Some(chunk)).await?;
                 let mut guard = self.facts.write().unwrap_or_else(|e| e.into_inner());
+                let (facts, dicts) = &mut *guard;
                 for key in chunk {
                     match fresh.get(key) {
-                        Some(f) => guard.insert(key.clone(), f.clone()),
-                        None => guard.remove(key),
+                        Some(f) => {
+                            let mut f = f.clone();
+                            dicts.intern(&mut f);
+                            facts.insert(key.clone(), f)
+                        }
+                        None => facts.remove(key),
                     };
                 }
             }

@@ -59,13 +59,23 @@ fn month_of_date(d: Option<&scir_proto::common::v1::Date>) -> String {
 #[derive(Debug)]
 pub struct Projection {
     keys: Keys,
+    backend: scir_kit::db::Backend,
     changed: std::sync::Arc<Notify>,
 }
 
 impl Projection {
-    /// A projection keyed by `keys`; `changed` wakes the index after each commit.
-    pub fn new(keys: Keys, changed: std::sync::Arc<Notify>) -> Self {
-        Self { keys, changed }
+    /// A projection keyed by `keys`, writing through `backend`; `changed` wakes
+    /// the index after each commit.
+    pub fn new(
+        keys: Keys,
+        backend: scir_kit::db::Backend,
+        changed: std::sync::Arc<Notify>,
+    ) -> Self {
+        Self {
+            keys,
+            backend,
+            changed,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -251,7 +261,7 @@ impl EventHandler for Projection {
             self.apply_review(conn, event, payload).await?
         };
         if let Some(key) = key {
-            store::changed(conn, &key).await?;
+            store::changed(conn, self.backend, &key).await?;
         }
         Ok(())
     }

@@ -282,7 +282,7 @@ impl Insights {
         };
         let query = self.query(request, scope.is_none())?;
         let opted_out = &self.sharing.opted_out;
-        let mut table = self.index.read(|facts| {
+        let mut table = self.index.read(|facts, dicts| {
             let universe: Vec<&ReviewFact> = facts
                 .values()
                 .filter(|f| match &scope {
@@ -290,7 +290,7 @@ impl Insights {
                     None => !opted_out.contains(&f.jurisdiction),
                 })
                 .collect();
-            engine::answer(&query, &universe)
+            engine::answer(&query, &universe, dicts)
         });
         table.scope = scope
             .as_ref()
@@ -336,7 +336,7 @@ impl Insights {
             ));
         }
         let this_month = chrono::Utc::now().format("%Y-%m").to_string();
-        let view = self.index.read(|facts| {
+        let view = self.index.read(|facts, _| {
             let mine: Vec<&ReviewFact> = facts.values().filter(|f| f.jurisdiction == id).collect();
             let stages = (review::Stage::Opened as i32..=review::Stage::Withdrawn as i32)
                 .map(|stage| {

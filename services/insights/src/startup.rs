@@ -58,6 +58,7 @@ impl Application {
         index.spawn_refresh(db.clone(), changed.clone(), shutdown.signal());
         let projection = Arc::new(Projection::new(
             Keys::new(config.key_salt.expose()),
+            db.backend(),
             changed,
         ));
         let token = config

@@ -39,8 +39,15 @@ pub struct ReviewRow {
     pub next_due_month: String,
 }
 
-/// Records that a review's facts changed.
-pub async fn changed(conn: &mut AnyConnection, review_key: &str) -> Result<(), DbError> {
+/// Records that a review's facts changed. Changes take the database's append
+/// lock, so their sequence numbers become visible in commit order and a reader
+/// that has seen change N never later finds a committed change below N.
+pub async fn changed(
+    conn: &mut AnyConnection,
+    backend: scir_kit::db::Backend,
+    review_key: &str,
+) -> Result<(), DbError> {
+    scir_kit::audit::lock_for_append(conn, backend).await?;
     sqlx::query("INSERT INTO facts_changes (review_key) VALUES ($1)")
         .bind(review_key)
         .execute(&mut *conn)

@@ -179,10 +179,7 @@ fn stored_from_row(row: &sqlx::any::AnyRow) -> Result<StoredAuditRecord, DbError
 /// Takes the per-database write lock on PostgreSQL until the transaction ends,
 /// so chain appends and outbox cursors follow commit order. SQLite transactions
 /// begun with [`Database::begin_write`] hold the write lock already.
-pub(crate) async fn lock_for_append(
-    conn: &mut AnyConnection,
-    backend: Backend,
-) -> Result<(), DbError> {
+pub async fn lock_for_append(conn: &mut AnyConnection, backend: Backend) -> Result<(), DbError> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(WRITE_LOCK_KEY)

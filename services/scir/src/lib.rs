@@ -2,5 +2,6 @@
 //! (`scir up`), development tokens (`scir token`), and operator tools.
 
 pub mod audit;
+pub mod bench;
 pub mod dev_auth;
 pub mod up;

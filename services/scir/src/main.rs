@@ -49,6 +49,17 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Load a synthetic partnership into insights and time every question.
+    Insights(scir::bench::InsightsBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +103,9 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Bench {
+            command: BenchCommand::Insights(args),
+        } => scir::bench::run(args).await,
         Command::Audit {
             command: AuditCommand::Verify { database_url },
         } => {

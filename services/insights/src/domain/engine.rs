@@ -6,13 +6,13 @@
 //! broader answer the suppression rule needs (each subset of the cell's
 //! constraints) come from the resulting tables, without another pass.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use scir_proto::insights::v1::{self as pb, Breakdown, Question, Row, Suppression, Table};
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as review;
 
-use super::facts::{AGE_BANDS, ReviewFact};
+use super::facts::{AGE_BANDS, Dicts, ReviewFact};
 use super::suppression::{self, Rule};
 
 /// A filter: a name (for errors) and a test.
@@ -63,36 +63,68 @@ fn enum_name<T: TryFrom<i32>>(value: i32, name: fn(&T) -> &'static str) -> Strin
         .unwrap_or_else(|_| value.to_string())
 }
 
-/// Labels of a unit for the breakdown.
-fn breakdown_labels(query: &Query, f: &ReviewFact) -> Vec<String> {
+/// Numbers of a unit's breakdown values, pushed to `out`; `withheld` is the
+/// number of the `withheld` group.
+fn breakdown_ids(
+    query: &Query,
+    f: &ReviewFact,
+    withheld_ids: &[bool],
+    withheld: u32,
+    out: &mut Vec<u32>,
+) {
     match query.breakdown {
-        Breakdown::Unspecified if query.question == Question::Trend => vec![f.quarter.clone()],
-        Breakdown::Unspecified => vec![String::new()],
-        Breakdown::ByCause => vec![enum_name::<intake::CauseCategory>(f.cause, |v| {
-            v.as_str_name()
-        })],
-        Breakdown::ByIncidentType => {
-            vec![enum_name::<intake::IncidentType>(f.incident_type, |v| {
-                v.as_str_name()
-            })]
-        }
-        Breakdown::ByRaceEthnicity => f
-            .races
-            .iter()
-            .map(|r| enum_name::<intake::RaceEthnicity>(*r, |v| v.as_str_name()))
-            .collect(),
-        Breakdown::ByTribalStatus => vec![enum_name::<intake::TribalStatus>(f.tribal, |v| {
-            v.as_str_name()
-        })],
-        Breakdown::ByAgeBand => vec![f.age_band.clone()],
-        Breakdown::BySex => vec![enum_name::<intake::Sex>(f.sex, |v| v.as_str_name())],
+        Breakdown::Unspecified if query.question == Question::Trend => out.push(f.ids.quarter),
+        Breakdown::Unspecified => out.push(0),
+        Breakdown::ByCause => out.push(f.cause as u32),
+        Breakdown::ByIncidentType => out.push(f.incident_type as u32),
+        Breakdown::ByRaceEthnicity => out.extend(f.races.iter().map(|r| *r as u32)),
+        Breakdown::ByTribalStatus => out.push(f.tribal as u32),
+        Breakdown::ByAgeBand => out.push(f.ids.age_band),
+        Breakdown::BySex => out.push(f.sex as u32),
         Breakdown::ByJurisdiction => {
-            vec![if query.withheld.contains(&f.jurisdiction) {
-                "withheld".to_owned()
+            let j = f.ids.jurisdiction;
+            out.push(if withheld_ids.get(j as usize).copied().unwrap_or(false) {
+                withheld
             } else {
-                f.jurisdiction.clone()
-            }]
+                j
+            });
         }
+    }
+}
+
+/// How many breakdown numbers there can be.
+fn breakdown_size(query: &Query, dicts: &Dicts) -> usize {
+    match query.breakdown {
+        Breakdown::Unspecified if query.question == Question::Trend => dicts.quarters.len(),
+        Breakdown::Unspecified => 1,
+        Breakdown::ByAgeBand => AGE_BANDS.len(),
+        Breakdown::ByJurisdiction => dicts.jurisdictions.len() + 1,
+        _ => 64,
+    }
+}
+
+/// The label of a breakdown number.
+fn breakdown_label(query: &Query, dicts: &Dicts, id: u32) -> String {
+    let v = id as i32;
+    match query.breakdown {
+        Breakdown::Unspecified if query.question == Question::Trend => {
+            dicts.quarters.name(id).to_owned()
+        }
+        Breakdown::Unspecified => String::new(),
+        Breakdown::ByCause => enum_name::<intake::CauseCategory>(v, |x| x.as_str_name()),
+        Breakdown::ByIncidentType => enum_name::<intake::IncidentType>(v, |x| x.as_str_name()),
+        Breakdown::ByRaceEthnicity => enum_name::<intake::RaceEthnicity>(v, |x| x.as_str_name()),
+        Breakdown::ByTribalStatus => enum_name::<intake::TribalStatus>(v, |x| x.as_str_name()),
+        Breakdown::ByAgeBand => AGE_BANDS
+            .get(id as usize)
+            .copied()
+            .unwrap_or_default()
+            .to_owned(),
+        Breakdown::BySex => enum_name::<intake::Sex>(v, |x| x.as_str_name()),
+        Breakdown::ByJurisdiction if id as usize == dicts.jurisdictions.len() => {
+            "withheld".to_owned()
+        }
+        Breakdown::ByJurisdiction => dicts.jurisdictions.name(id).to_owned(),
     }
 }
 
@@ -110,18 +142,44 @@ fn breakdown_column(query: &Query) -> Option<&'static str> {
     }
 }
 
-/// Counts by filter mask, breakdown index and measure index.
+/// Counts by filter mask, breakdown number and measure number, in dense arrays.
 struct Tables {
     filters: usize,
-    breakdowns: Vec<String>,
-    measures: Vec<String>,
+    nb: usize,
+    nm: usize,
     pop: Vec<i64>,
-    by_b: HashMap<(usize, usize), i64>,
-    by_m: HashMap<(usize, usize), i64>,
-    cell: HashMap<(usize, usize, usize), i64>,
+    by_b: Vec<i64>,
+    by_m: Vec<i64>,
+    cell: Vec<i64>,
 }
 
 impl Tables {
+    fn new(filters: usize, nb: usize, nm: usize) -> Self {
+        let f = 1 << filters;
+        Self {
+            filters,
+            nb,
+            nm,
+            pop: vec![0; f],
+            by_b: vec![0; f * nb],
+            by_m: vec![0; f * nm],
+            cell: vec![0; f * nb * nm],
+        }
+    }
+
+    fn add(&mut self, fm: usize, bs: &[u32], ms: &[u32]) {
+        self.pop[fm] += 1;
+        for &b in bs {
+            self.by_b[fm * self.nb + b as usize] += 1;
+        }
+        for &m in ms {
+            self.by_m[fm * self.nm + m as usize] += 1;
+            for &b in bs {
+                self.cell[(fm * self.nb + b as usize) * self.nm + m as usize] += 1;
+            }
+        }
+    }
+
     fn full(&self) -> usize {
         (1 << self.filters) - 1
     }
@@ -134,9 +192,9 @@ impl Tables {
             .filter(|fm| fm & mask == mask)
             .map(|fm| match (b, m) {
                 (None, None) => self.pop[fm],
-                (Some(b), None) => self.by_b.get(&(fm, b)).copied().unwrap_or(0),
-                (None, Some(m)) => self.by_m.get(&(fm, m)).copied().unwrap_or(0),
-                (Some(b), Some(m)) => self.cell.get(&(fm, b, m)).copied().unwrap_or(0),
+                (Some(b), None) => self.by_b[fm * self.nb + b],
+                (None, Some(m)) => self.by_m[fm * self.nm + m],
+                (Some(b), Some(m)) => self.cell[(fm * self.nb + b) * self.nm + m],
             })
             .sum()
     }
@@ -169,69 +227,22 @@ impl Tables {
         }
         (n, rule.judge(n, broader))
     }
+
+    /// Breakdown numbers with any unit, and measure numbers with any unit.
+    fn present(&self) -> (Vec<usize>, Vec<usize>) {
+        let f = 1 << self.filters;
+        let bs = (0..self.nb)
+            .filter(|b| (0..f).any(|fm| self.by_b[fm * self.nb + b] > 0))
+            .collect();
+        let ms = (0..self.nm)
+            .filter(|m| (0..f).any(|fm| self.by_m[fm * self.nm + m] > 0))
+            .collect();
+        (bs, ms)
+    }
 }
 
-/// Classifies every unit and fills the tables.
-fn tabulate<U>(
-    units: impl Iterator<Item = U>,
-    filters: usize,
-    mask_of: impl Fn(&U) -> usize,
-    breakdowns_of: impl Fn(&U) -> Vec<String>,
-    measures_of: impl Fn(&U) -> Vec<String>,
-) -> Tables {
-    let mut t = Tables {
-        filters,
-        breakdowns: Vec::new(),
-        measures: Vec::new(),
-        pop: vec![0; 1 << filters],
-        by_b: HashMap::new(),
-        by_m: HashMap::new(),
-        cell: HashMap::new(),
-    };
-    let mut b_index: BTreeMap<String, usize> = BTreeMap::new();
-    let mut m_index: BTreeMap<String, usize> = BTreeMap::new();
-    for unit in units {
-        let fm = mask_of(&unit);
-        t.pop[fm] += 1;
-        let bs: Vec<usize> = breakdowns_of(&unit)
-            .into_iter()
-            .map(|b| {
-                let next = b_index.len();
-                *b_index.entry(b).or_insert(next)
-            })
-            .collect();
-        let ms: Vec<usize> = measures_of(&unit)
-            .into_iter()
-            .map(|m| {
-                let next = m_index.len();
-                *m_index.entry(m).or_insert(next)
-            })
-            .collect();
-        for &b in &bs {
-            *t.by_b.entry((fm, b)).or_default() += 1;
-        }
-        for &m in &ms {
-            *t.by_m.entry((fm, m)).or_default() += 1;
-            for &b in &bs {
-                *t.cell.entry((fm, b, m)).or_default() += 1;
-            }
-        }
-    }
-    t.breakdowns = vec![String::new(); b_index.len()];
-    for (label, i) in b_index {
-        t.breakdowns[i] = label;
-    }
-    t.measures = vec![String::new(); m_index.len()];
-    for (label, i) in m_index {
-        t.measures[i] = label;
-    }
-    t
-}
-
-fn sorted_indices(labels: &[String]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..labels.len()).collect();
-    idx.sort_by(|a, b| labels[*a].cmp(&labels[*b]));
-    idx
+fn sort_by_label(ids: &mut [usize], label: impl Fn(usize) -> String) {
+    ids.sort_by_key(|i| label(*i));
 }
 
 fn share(n: &pb::Count, d: &pb::Count) -> Option<f64> {
@@ -241,13 +252,14 @@ fn share(n: &pb::Count, d: &pb::Count) -> Option<f64> {
     }
 }
 
-fn pair(a: &str, b: &str) -> String {
-    format!("{a}\u{1f}{b}")
+fn withheld_ids(query: &Query, dicts: &Dicts) -> Vec<bool> {
+    (0..dicts.jurisdictions.len() as u32)
+        .map(|j| query.withheld.contains(dicts.jurisdictions.name(j)))
+        .collect()
 }
 
-/// Answers `query` over `facts`.
-pub fn answer(query: &Query, facts: &[&ReviewFact]) -> Table {
-    let filters = query.filters.len();
+/// Answers `query` over `facts`, whose names `dicts` numbers.
+pub fn answer(query: &Query, facts: &[&ReviewFact], dicts: &Dicts) -> Table {
     let mask_of = |f: &ReviewFact| {
         query
             .filters
@@ -257,56 +269,70 @@ pub fn answer(query: &Query, facts: &[&ReviewFact]) -> Table {
             .fold(0usize, |m, (i, _)| m | (1 << i))
     };
     let level = query.level;
+    match query.question {
+        Question::Recommendations => return recommendations(query, facts, mask_of),
+        Question::CoOccurrence | Question::SystemsMap => {
+            return pairs(query, facts, dicts, mask_of);
+        }
+        _ => {}
+    }
     let mut table = Table {
         question: query.question as i32,
         k: query.rule.map_or(0, |r| r.k as i32),
         ..Default::default()
     };
-    match query.question {
-        Question::Recommendations => return recommendations(query, facts, mask_of),
-        Question::CoOccurrence | Question::SystemsMap => return pairs(query, facts, mask_of),
-        _ => {}
-    }
-    let measures_of = |f: &&ReviewFact| -> Vec<String> {
+    let withheld = withheld_ids(query, dicts);
+    let withheld_id = dicts.jurisdictions.len() as u32;
+    let code_item = dicts.items.get(&query.code);
+    let code_theme = review::Theme::from_str_name(&query.code).map(|t| t as i32);
+    let nm = match query.question {
+        Question::FactorPrevalence => dicts.items.len(),
+        Question::DomainPrevalence => dicts.domains.len(),
+        Question::ThemePrevalence => 32,
+        _ => 1,
+    };
+    let mut t = Tables::new(
+        query.filters.len(),
+        breakdown_size(query, dicts).max(1),
+        nm.max(1),
+    );
+    let (mut bs, mut ms) = (Vec::new(), Vec::new());
+    for f in facts {
+        bs.clear();
+        ms.clear();
+        breakdown_ids(query, f, &withheld, withheld_id, &mut bs);
         match query.question {
-            Question::FactorPrevalence => f
-                .item_levels
-                .iter()
-                .filter(|(_, l)| **l >= level)
-                .map(|(c, _)| c.clone())
-                .collect(),
-            Question::DomainPrevalence => f
-                .domain_levels
-                .iter()
-                .filter(|(_, l)| **l >= level)
-                .map(|(c, _)| c.clone())
-                .collect(),
-            Question::ThemePrevalence => f
-                .themes
-                .iter()
-                .map(|t| theme_name(*t))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
+            Question::FactorPrevalence => ms.extend(
+                f.ids
+                    .items
+                    .iter()
+                    .filter(|(_, l)| *l >= level)
+                    .map(|(i, _)| *i),
+            ),
+            Question::DomainPrevalence => ms.extend(
+                f.ids
+                    .domains
+                    .iter()
+                    .filter(|(_, l)| *l >= level)
+                    .map(|(i, _)| *i),
+            ),
+            Question::ThemePrevalence => {
+                ms.extend(f.themes.iter().map(|t| *t as u32));
+                ms.sort_unstable();
+                ms.dedup();
+            }
             Question::Trend => {
-                let has = f.item_levels.get(&query.code).is_some_and(|l| *l >= level)
-                    || f.themes.iter().any(|t| theme_name(*t) == query.code);
+                let has = code_item
+                    .is_some_and(|c| f.ids.items.iter().any(|(i, l)| *i == c && *l >= level))
+                    || code_theme.is_some_and(|c| f.themes.contains(&c));
                 if has {
-                    vec![query.code.clone()]
-                } else {
-                    Vec::new()
+                    ms.push(0);
                 }
             }
-            _ => Vec::new(),
+            _ => {}
         }
-    };
-    let t = tabulate(
-        facts.iter().copied(),
-        filters,
-        |f| mask_of(f),
-        |f| breakdown_labels(query, f),
-        measures_of,
-    );
+        t.add(mask_of(f), &bs, &ms);
+    }
     let b_col = breakdown_column(query);
     table.key_columns = b_col
         .into_iter()
@@ -314,15 +340,23 @@ pub fn answer(query: &Query, facts: &[&ReviewFact]) -> Table {
         .chain([measure_column(query.question).to_owned()])
         .collect();
     let with_b = b_col.is_some();
+    let (mut b_present, mut m_present) = t.present();
+    if query.question == Question::Trend {
+        m_present = vec![0];
+    }
+    let measure_label = |m: usize| match query.question {
+        Question::FactorPrevalence => dicts.items.name(m as u32).to_owned(),
+        Question::DomainPrevalence => dicts.domains.name(m as u32).to_owned(),
+        Question::ThemePrevalence => theme_name(m as i32),
+        _ => query.code.clone(),
+    };
+    sort_by_label(&mut b_present, |b| breakdown_label(query, dicts, b as u32));
+    sort_by_label(&mut m_present, measure_label);
     let bs: Vec<Option<usize>> = if with_b {
-        sorted_indices(&t.breakdowns)
-            .into_iter()
-            .map(Some)
-            .collect()
+        b_present.into_iter().map(Some).collect()
     } else {
         vec![None]
     };
-    let ms = sorted_indices(&t.measures);
 
     // Denominators per breakdown value, complemented across the breakdown.
     let mut denominators: Vec<(i64, Suppression)> =
@@ -331,7 +365,7 @@ pub fn answer(query: &Query, facts: &[&ReviewFact]) -> Table {
         suppression::complement(&mut denominators);
     }
     // Numerators, complemented across the breakdown for each measure.
-    let mut numerators: Vec<Vec<(i64, Suppression)>> = ms
+    let mut numerators: Vec<Vec<(i64, Suppression)>> = m_present
         .iter()
         .map(|m| {
             bs.iter()
@@ -349,12 +383,15 @@ pub fn answer(query: &Query, facts: &[&ReviewFact]) -> Table {
         if denominators[bi].0 == 0 {
             continue;
         }
-        for (mi, m) in ms.iter().enumerate() {
+        for (mi, m) in m_present.iter().enumerate() {
             let (n, s) = numerators[mi][bi];
             let count = suppression::count(n, s);
             let denominator = suppression::count(denominators[bi].0, denominators[bi].1);
-            let mut keys: Vec<String> = b.map(|b| t.breakdowns[b].clone()).into_iter().collect();
-            keys.push(t.measures[*m].clone());
+            let mut keys: Vec<String> = b
+                .map(|b| breakdown_label(query, dicts, b as u32))
+                .into_iter()
+                .collect();
+            keys.push(measure_label(*m));
             table.rows.push(Row {
                 keys,
                 share: share(&count, &denominator),
@@ -382,42 +419,45 @@ fn measure_column(q: Question) -> &'static str {
 
 /// Co-occurrence and the aggregate systems map: items and pairs of items at or
 /// above the level, with lift.
-fn pairs(query: &Query, facts: &[&ReviewFact], mask_of: impl Fn(&ReviewFact) -> usize) -> Table {
+fn pairs(
+    query: &Query,
+    facts: &[&ReviewFact],
+    dicts: &Dicts,
+    mask_of: impl Fn(&ReviewFact) -> usize,
+) -> Table {
     let level = query.level;
     let map = query.question == Question::SystemsMap;
+    let theme = review::Theme::from_str_name(&query.code).map(|t| t as i32);
     // For a map, the theme is one more constraint, like a filter.
     let filters = query.filters.len() + usize::from(map);
     let theme_bit = 1 << query.filters.len();
-    let mask = |f: &&ReviewFact| {
-        let m = mask_of(f);
-        if map && f.themes.iter().any(|t| theme_name(*t) == query.code) {
-            m | theme_bit
-        } else {
-            m
+    let n = dicts.items.len().max(1);
+    // Measures: item i is i; pair (a, b) with a < b is n + a * n + b.
+    let mut t = Tables::new(filters, 1, n + n * n);
+    let (mut items, mut ms) = (Vec::new(), Vec::new());
+    for f in facts {
+        let mut fm = mask_of(f);
+        if map && theme.is_some_and(|th| f.themes.contains(&th)) {
+            fm |= theme_bit;
         }
-    };
-    let measures = |f: &&ReviewFact| {
-        let items: Vec<&String> = f
-            .item_levels
-            .iter()
-            .filter(|(_, l)| **l >= level)
-            .map(|(c, _)| c)
-            .collect();
-        let mut out: Vec<String> = items.iter().map(|c| (*c).clone()).collect();
+        items.clear();
+        items.extend(
+            f.ids
+                .items
+                .iter()
+                .filter(|(_, l)| *l >= level)
+                .map(|(i, _)| *i),
+        );
+        items.sort_unstable();
+        ms.clear();
+        ms.extend(items.iter().copied());
         for (i, a) in items.iter().enumerate() {
             for b in &items[i + 1..] {
-                out.push(pair(a, b));
+                ms.push((n + *a as usize * n + *b as usize) as u32);
             }
         }
-        out
-    };
-    let t = tabulate(
-        facts.iter().copied(),
-        filters,
-        mask,
-        |_| vec![String::new()],
-        measures,
-    );
+        t.add(fm, &[0], &ms);
+    }
     let mut table = Table {
         question: query.question as i32,
         key_columns: if map {
@@ -428,32 +468,25 @@ fn pairs(query: &Query, facts: &[&ReviewFact], mask_of: impl Fn(&ReviewFact) -> 
         k: query.rule.map_or(0, |r| r.k as i32),
         ..Default::default()
     };
-    let (p, ps) = t.judge(
-        query.rule,
-        Some(0).filter(|_| !t.breakdowns.is_empty()),
-        None,
-    );
+    let (p, ps) = t.judge(query.rule, Some(0), None);
     let population = suppression::count(p, ps);
-    let judged: HashMap<&str, pb::Count> = t
-        .measures
+    let (_, present) = t.present();
+    let judged: HashMap<usize, pb::Count> = present
         .iter()
-        .enumerate()
-        .map(|(i, label)| {
-            let (n, s) = t.judge(query.rule, Some(0), Some(i));
-            (label.as_str(), suppression::count(n, s))
+        .map(|m| {
+            let (c, s) = t.judge(query.rule, Some(0), Some(*m));
+            (*m, suppression::count(c, s))
         })
         .collect();
     let share_of = |c: &pb::Count| share(c, &population);
-    for label in t
-        .measures
-        .iter()
-        .filter(|l| !l.contains('\u{1f}'))
-        .collect::<BTreeSet<_>>()
-    {
-        if map {
-            let count = judged[label.as_str()];
+    let name = |i: usize| dicts.items.name(i as u32).to_owned();
+    if map {
+        let mut nodes: Vec<usize> = present.iter().copied().filter(|m| *m < n).collect();
+        nodes.sort_by_key(|i| name(*i));
+        for i in nodes {
+            let count = judged[&i];
             table.rows.push(Row {
-                keys: vec!["node".into(), label.clone(), String::new()],
+                keys: vec!["node".into(), name(i), String::new()],
                 share: share_of(&count),
                 count: Some(count),
                 denominator: Some(population),
@@ -462,18 +495,23 @@ fn pairs(query: &Query, facts: &[&ReviewFact], mask_of: impl Fn(&ReviewFact) -> 
         }
     }
     let mut edges: Vec<Row> = Vec::new();
-    for label in t.measures.iter().filter(|l| l.contains('\u{1f}')) {
-        let (a, b) = label.split_once('\u{1f}').unwrap_or_default();
-        let count = judged[label.as_str()];
+    for m in present.iter().copied().filter(|m| *m >= n) {
+        let (a, b) = ((m - n) / n, (m - n) % n);
+        let count = judged[&m];
         let both = share_of(&count);
-        let lift = match (both, share_of(&judged[a]), share_of(&judged[b])) {
+        let single = |i: usize| judged.get(&i).and_then(share_of);
+        let lift = match (both, single(a), single(b)) {
             (Some(ab), Some(pa), Some(pb)) if pa > 0.0 && pb > 0.0 => Some(ab / (pa * pb)),
             _ => None,
         };
+        let (la, lb) = {
+            let (x, y) = (name(a), name(b));
+            if x <= y { (x, y) } else { (y, x) }
+        };
         let keys = if map {
-            vec!["edge".into(), a.to_owned(), b.to_owned()]
+            vec!["edge".into(), la, lb]
         } else {
-            vec![a.to_owned(), b.to_owned()]
+            vec![la, lb]
         };
         edges.push(Row {
             keys,
@@ -503,56 +541,39 @@ fn recommendations(
 ) -> Table {
     let implemented = review::RecommendationStatus::Implemented as i32;
     let declined = review::RecommendationStatus::Declined as i32;
-    let units = facts
-        .iter()
-        .flat_map(|f| f.recommendations.iter().map(move |r| (*f, r)));
-    let t = tabulate(
-        units,
-        query.filters.len(),
-        |(f, _)| mask_of(f),
-        |(_, r)| {
-            vec![format!(
-                "{}\u{1f}{}",
-                enum_name::<review::RecommendationCategory>(r.category, |v| v.as_str_name()),
-                enum_name::<review::ActionStrength>(r.strength, |v| v.as_str_name())
-            )]
-        },
-        |(_, r)| {
-            let mut m = Vec::new();
+    // Breakdown: category * 8 + strength; measures: 0 implemented, 1 overdue.
+    let mut t = Tables::new(query.filters.len(), 16 * 8, 2);
+    let mut ms = Vec::new();
+    for f in facts {
+        let fm = mask_of(f);
+        for r in &f.recommendations {
+            ms.clear();
             if r.status == implemented {
-                m.push("implemented".to_owned());
+                ms.push(0);
             }
             if r.status != implemented
                 && r.status != declined
                 && !r.due_month.is_empty()
                 && r.due_month < query.this_month
             {
-                m.push("overdue".to_owned());
+                ms.push(1);
             }
-            m
-        },
-    );
-    let bs = sorted_indices(&t.breakdowns);
-    let m_of = |name: &str| t.measures.iter().position(|m| m == name);
+            let b = (r.category.clamp(0, 15) * 8 + r.strength.clamp(0, 7)) as u32;
+            t.add(fm, &[b], &ms);
+        }
+    }
+    let (bs, _) = t.present();
     let mut counts: Vec<(i64, Suppression)> = bs
         .iter()
         .map(|b| t.judge(query.rule, Some(*b), None))
         .collect();
     let mut done: Vec<(i64, Suppression)> = bs
         .iter()
-        .map(|b| {
-            m_of("implemented").map_or((0, Suppression::Shown), |m| {
-                t.judge(query.rule, Some(*b), Some(m))
-            })
-        })
+        .map(|b| t.judge(query.rule, Some(*b), Some(0)))
         .collect();
     let mut late: Vec<(i64, Suppression)> = bs
         .iter()
-        .map(|b| {
-            m_of("overdue").map_or((0, Suppression::Shown), |m| {
-                t.judge(query.rule, Some(*b), Some(m))
-            })
-        })
+        .map(|b| t.judge(query.rule, Some(*b), Some(1)))
         .collect();
     if query.rule.is_some() {
         for group in [&mut counts, &mut done, &mut late] {
@@ -566,11 +587,13 @@ fn recommendations(
         ..Default::default()
     };
     for (i, b) in bs.iter().enumerate() {
-        let (category, strength) = t.breakdowns[*b].split_once('\u{1f}').unwrap_or_default();
+        let category =
+            enum_name::<review::RecommendationCategory>((*b / 8) as i32, |v| v.as_str_name());
+        let strength = enum_name::<review::ActionStrength>((*b % 8) as i32, |v| v.as_str_name());
         let count = suppression::count(counts[i].0, counts[i].1);
         let implemented = suppression::count(done[i].0, done[i].1);
         table.rows.push(Row {
-            keys: vec![category.to_owned(), strength.to_owned()],
+            keys: vec![category, strength],
             share: share(&implemented, &count),
             denominator: Some(count),
             count: Some(count),
@@ -579,6 +602,7 @@ fn recommendations(
             ..Default::default()
         });
     }
+    table.rows.sort_by(|a, b| a.keys.cmp(&b.keys));
     let (p, ps) = t.judge(query.rule, None, None);
     table.population = Some(suppression::count(p, ps));
     table

@@ -1,7 +1,7 @@
 //! De-identified facts: what insights keeps of a review. Months and quarters,
 //! never dates; age bands, never ages; codes, never text.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Age bands, youngest first.
 pub const AGE_BANDS: [&str; 6] = ["under-1", "1-4", "5-9", "10-14", "15-17", "18+"];
@@ -21,6 +21,95 @@ pub fn age_band(months: i32) -> &'static str {
 /// `YYYY-Qn` of a year and month.
 pub fn quarter(year: i32, month: i32) -> String {
     format!("{year}-Q{}", (month.clamp(1, 12) - 1) / 3 + 1)
+}
+
+/// Names given small numbers, so that answers count in dense arrays.
+#[derive(Debug, Clone, Default)]
+pub struct Dict {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Dict {
+    /// The number of `name`, given on first sight.
+    pub fn id(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    /// The number of `name`, if it has one.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// The name of a number.
+    pub fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+
+    /// How many names there are.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// The dictionaries of an index.
+#[derive(Debug, Clone, Default)]
+pub struct Dicts {
+    /// Item codes.
+    pub items: Dict,
+    /// Domain codes.
+    pub domains: Dict,
+    /// Jurisdiction ids.
+    pub jurisdictions: Dict,
+    /// Quarters.
+    pub quarters: Dict,
+}
+
+impl Dicts {
+    /// Numbers a fact's names (in place).
+    pub fn intern(&mut self, f: &mut ReviewFact) {
+        f.ids = Ids {
+            items: f
+                .item_levels
+                .iter()
+                .map(|(c, l)| (self.items.id(c), *l))
+                .collect(),
+            domains: f
+                .domain_levels
+                .iter()
+                .map(|(c, l)| (self.domains.id(c), *l))
+                .collect(),
+            jurisdiction: self.jurisdictions.id(&f.jurisdiction),
+            quarter: self.quarters.id(&f.quarter),
+            age_band: AGE_BANDS.iter().position(|b| *b == f.age_band).unwrap_or(0) as u32,
+        };
+    }
+}
+
+/// A fact's names as numbers of its index's dictionaries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ids {
+    /// (item, level).
+    pub items: Vec<(u32, i32)>,
+    /// (domain, level).
+    pub domains: Vec<(u32, i32)>,
+    /// Jurisdiction.
+    pub jurisdiction: u32,
+    /// Quarter.
+    pub quarter: u32,
+    /// Age band (position in `AGE_BANDS`).
+    pub age_band: u32,
 }
 
 /// A recommendation, as counted.
@@ -69,6 +158,8 @@ pub struct ReviewFact {
     pub recommendations: Vec<Recommendation>,
     /// Whole days spent in each stage left, by stage value.
     pub stage_days: BTreeMap<i32, i32>,
+    /// Names as numbers (set by [`Dicts::intern`]).
+    pub ids: Ids,
 }
 
 impl ReviewFact {
