@@ -11,12 +11,22 @@ use scir_kit::shutdown::ShutdownSignal;
 use tokio::sync::Notify;
 
 use crate::domain::facts::{Dicts, ReviewFact};
+use crate::domain::snapshot::Snapshot;
 use crate::store;
+
+/// What the index holds: facts by review key, the dictionaries numbering their
+/// names, and the fixed-size snapshot the questions read.
+#[derive(Debug, Default)]
+struct State {
+    facts: HashMap<String, ReviewFact>,
+    dicts: Dicts,
+    snapshot: Snapshot,
+}
 
 /// Facts by review key, with the dictionaries numbering their names.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    facts: Arc<RwLock<(HashMap<String, ReviewFact>, Dicts)>>,
+    facts: Arc<RwLock<State>>,
     applied: Arc<std::sync::atomic::AtomicI64>,
     // One catch-up at a time, so an older read never overwrites a newer one.
     catching_up: Arc<tokio::sync::Mutex<()>>,
@@ -32,8 +42,15 @@ impl Index {
         for f in facts.values_mut() {
             dicts.intern(f);
         }
+        let mut snapshot = Snapshot::new();
+        let keys: Vec<String> = facts.keys().cloned().collect();
+        snapshot.update(&keys, &facts, &dicts);
         Ok(Self {
-            facts: Arc::new(RwLock::new((facts, dicts))),
+            facts: Arc::new(RwLock::new(State {
+                facts,
+                dicts,
+                snapshot,
+            })),
             applied: Arc::new(last.into()),
             catching_up: Arc::default(),
         })
@@ -42,7 +59,13 @@ impl Index {
     /// Runs `f` over the facts and their dictionaries.
     pub fn read<T>(&self, f: impl FnOnce(&HashMap<String, ReviewFact>, &Dicts) -> T) -> T {
         let guard = self.facts.read().unwrap_or_else(|e| e.into_inner());
-        f(&guard.0, &guard.1)
+        f(&guard.facts, &guard.dicts)
+    }
+
+    /// Runs `f` over the snapshot and the dictionaries.
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Snapshot, &Dicts) -> T) -> T {
+        let guard = self.facts.read().unwrap_or_else(|e| e.into_inner());
+        f(&guard.snapshot, &guard.dicts)
     }
 
     /// The last change applied.
@@ -65,7 +88,11 @@ impl Index {
             for chunk in keys.chunks(500) {
                 let fresh = store::load(&mut conn, Some(chunk)).await?;
                 let mut guard = self.facts.write().unwrap_or_else(|e| e.into_inner());
-                let (facts, dicts) = &mut *guard;
+                let State {
+                    facts,
+                    dicts,
+                    snapshot,
+                } = &mut *guard;
                 for key in chunk {
                     match fresh.get(key) {
                         Some(f) => {
@@ -76,6 +103,7 @@ impl Index {
                         None => facts.remove(key),
                     };
                 }
+                snapshot.update(chunk, facts, dicts);
             }
             self.applied
                 .store(last, std::sync::atomic::Ordering::SeqCst);

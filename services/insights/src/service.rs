@@ -12,7 +12,8 @@ use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as review;
 
 use crate::domain::engine::{self, Filter, Query};
-use crate::domain::facts::ReviewFact;
+use crate::domain::facts::{AGE_BANDS, Dicts, ReviewFact};
+use crate::domain::snapshot::{Compact, month_number, quarter_key};
 use crate::domain::suppression::Rule;
 use crate::index::Index;
 
@@ -84,7 +85,13 @@ impl Insights {
 
     /// Builds the query: validates the request for its scope and turns the
     /// filters into separate constraints (one each, for suppression).
-    fn query(&self, request: &pb::AskRequest, pooled: bool) -> Result<Query, ApiError> {
+    fn query(
+        &self,
+        request: &pb::AskRequest,
+        scope: Option<&str>,
+        dicts: &Dicts,
+    ) -> Result<Query, ApiError> {
+        let pooled = scope.is_none();
         let mut check = Check::new("");
         let question = check.required_enum::<Question>("question", request.question);
         let breakdown = check
@@ -171,39 +178,52 @@ impl Insights {
 
         let mut filters: Vec<Filter> = Vec::new();
         if !f.quarter_from.is_empty() || !f.quarter_to.is_empty() {
-            let (from, to) = (f.quarter_from.clone(), f.quarter_to.clone());
+            let from = (!f.quarter_from.is_empty()).then(|| quarter_key(&f.quarter_from));
+            let to = (!f.quarter_to.is_empty()).then(|| quarter_key(&f.quarter_to));
             filters.push(Filter {
                 name: "period",
-                test: Box::new(move |r: &ReviewFact| {
-                    (from.is_empty() || r.quarter >= from) && (to.is_empty() || r.quarter <= to)
+                test: Box::new(move |r: &Compact| {
+                    from.is_none_or(|q| r.quarter >= q) && to.is_none_or(|q| r.quarter <= q)
                 }),
             });
         }
-        if !f.jurisdictions.is_empty() {
-            let set: BTreeSet<String> = f.jurisdictions.iter().cloned().collect();
-            let withheld = if pooled {
-                self.sharing.withheld.clone()
+        let label = |j: u32| {
+            let name = dicts.jurisdictions.name(j);
+            if pooled && self.sharing.withheld.contains(name) {
+                "withheld"
             } else {
-                BTreeSet::new()
-            };
+                name
+            }
+        };
+        if !f.jurisdictions.is_empty() {
+            let allowed: Vec<bool> = (0..dicts.jurisdictions.len() as u32)
+                .map(|j| f.jurisdictions.iter().any(|x| x == label(j)))
+                .collect();
             filters.push(Filter {
                 name: "jurisdictions",
-                test: Box::new(move |r: &ReviewFact| {
-                    set.contains(if withheld.contains(&r.jurisdiction) {
-                        "withheld"
-                    } else {
-                        r.jurisdiction.as_str()
-                    })
+                test: Box::new(move |r: &Compact| {
+                    allowed
+                        .get(r.jurisdiction as usize)
+                        .copied()
+                        .unwrap_or(false)
                 }),
             });
         }
+        let bits = |values: &[i32]| {
+            values
+                .iter()
+                .filter(|v| (0..64).contains(*v))
+                .fold(0u64, |m, v| m | 1 << v)
+        };
         macro_rules! enum_filter {
             ($name:literal, $values:expr, $field:ident) => {
                 if !$values.is_empty() {
-                    let set: BTreeSet<i32> = $values.iter().copied().collect();
+                    let set = bits(&$values);
                     filters.push(Filter {
                         name: $name,
-                        test: Box::new(move |r: &ReviewFact| set.contains(&r.$field)),
+                        test: Box::new(move |r: &Compact| {
+                            (0..64).contains(&r.$field) && set & (1 << r.$field) != 0
+                        }),
                     });
                 }
             };
@@ -213,23 +233,27 @@ impl Insights {
         enum_filter!("sexes", f.sexes, sex);
         enum_filter!("tribal_statuses", f.tribal_statuses, tribal);
         if !f.race_ethnicity.is_empty() {
-            let set: BTreeSet<i32> = f.race_ethnicity.iter().copied().collect();
+            let set = bits(&f.race_ethnicity);
             filters.push(Filter {
                 name: "race_ethnicity",
-                test: Box::new(move |r: &ReviewFact| r.races.iter().any(|x| set.contains(x))),
+                test: Box::new(move |r: &Compact| r.races & set != 0),
             });
         }
         if !f.age_bands.is_empty() {
-            let set: BTreeSet<String> = f.age_bands.iter().cloned().collect();
+            let set: u64 = f
+                .age_bands
+                .iter()
+                .filter_map(|b| AGE_BANDS.iter().position(|x| x == b))
+                .fold(0, |m, p| m | 1 << p);
             filters.push(Filter {
                 name: "age_bands",
-                test: Box::new(move |r: &ReviewFact| set.contains(&r.age_band)),
+                test: Box::new(move |r: &Compact| set & (1 << r.age_band) != 0),
             });
         }
         if f.finalised_only {
             filters.push(Filter {
                 name: "finalised_only",
-                test: Box::new(|r: &ReviewFact| r.stage == review::Stage::Finalised as i32),
+                test: Box::new(|r: &Compact| r.stage == review::Stage::Finalised as i32),
             });
         }
         if pooled && filters.len() > MAX_POOLED_FILTERS {
@@ -243,9 +267,23 @@ impl Insights {
             let all = std::mem::take(&mut filters);
             filters.push(Filter {
                 name: "filters",
-                test: Box::new(move |r: &ReviewFact| all.iter().all(|f| (f.test)(r))),
+                test: Box::new(move |r: &Compact| all.iter().all(|f| (f.test)(r))),
             });
         }
+        let jurisdictions = 0..dicts.jurisdictions.len() as u32;
+        let universe = jurisdictions
+            .clone()
+            .map(|j| {
+                let name = dicts.jurisdictions.name(j);
+                match scope {
+                    Some(own) => name == own,
+                    None => !self.sharing.opted_out.contains(name),
+                }
+            })
+            .collect();
+        let withheld = jurisdictions
+            .map(|j| pooled && self.sharing.withheld.contains(dicts.jurisdictions.name(j)))
+            .collect();
         Ok(Query {
             question: question.unwrap_or_default(),
             filters,
@@ -253,8 +291,9 @@ impl Insights {
             level,
             code: request.code.clone(),
             rule: pooled.then_some(Rule { k: self.sharing.k }),
-            withheld: self.sharing.withheld.clone(),
-            this_month: chrono::Utc::now().format("%Y-%m").to_string(),
+            universe,
+            withheld,
+            this_month: month_number(&chrono::Utc::now().format("%Y-%m").to_string()),
         })
     }
 
@@ -280,22 +319,14 @@ impl Insights {
                 return Err(e);
             }
         };
-        let query = self.query(request, scope.is_none())?;
-        let opted_out = &self.sharing.opted_out;
-        let mut table = self.index.read(|facts, dicts| {
-            let universe: Vec<&ReviewFact> = facts
-                .values()
-                .filter(|f| match &scope {
-                    Some(own) => &f.jurisdiction == own,
-                    None => !opted_out.contains(&f.jurisdiction),
-                })
-                .collect();
-            engine::answer(&query, &universe, dicts)
-        });
+        let (question, mut table) = self.index.snapshot(|snap, dicts| {
+            let query = self.query(request, scope.as_deref(), dicts)?;
+            Ok::<_, ApiError>((query.question, engine::answer(&query, snap, dicts)))
+        })?;
         table.scope = scope
             .as_ref()
             .map_or_else(|| "pooled".to_owned(), |j| format!("jurisdiction:{j}"));
-        let resource = format!("insights/{}", query.question.as_str_name());
+        let resource = format!("insights/{}", question.as_str_name());
         self.audit
             .record(AuditRecord::by(
                 caller,

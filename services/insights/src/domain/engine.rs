@@ -6,13 +6,14 @@
 //! broader answer the suppression rule needs (each subset of the cell's
 //! constraints) come from the resulting tables, without another pass.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use scir_proto::insights::v1::{self as pb, Breakdown, Question, Row, Suppression, Table};
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as review;
 
-use super::facts::{AGE_BANDS, Dicts, ReviewFact};
+use super::facts::{AGE_BANDS, Dicts};
+use super::snapshot::{Compact, Snapshot};
 use super::suppression::{self, Rule};
 
 /// A filter: a name (for errors) and a test.
@@ -20,7 +21,7 @@ pub struct Filter {
     /// What it tests, e.g. `cause`.
     pub name: &'static str,
     /// The test.
-    pub test: Box<dyn Fn(&ReviewFact) -> bool + Send + Sync>,
+    pub test: Box<dyn Fn(&Compact) -> bool + Send + Sync>,
 }
 
 impl std::fmt::Debug for Filter {
@@ -44,10 +45,12 @@ pub struct Query {
     pub code: String,
     /// Suppression, for answers that leave a jurisdiction.
     pub rule: Option<Rule>,
-    /// Jurisdictions whose names are shown as `withheld`.
-    pub withheld: BTreeSet<String>,
-    /// This month, `YYYY-MM`, for overdue recommendations.
-    pub this_month: String,
+    /// By jurisdiction number: whether its reviews count.
+    pub universe: Vec<bool>,
+    /// By jurisdiction number: whether its name is shown as `withheld`.
+    pub withheld: Vec<bool>,
+    /// This month as year * 100 + month, for overdue recommendations.
+    pub this_month: i32,
 }
 
 /// A theme's name for keys, e.g. `SAFE_SLEEP`.
@@ -67,22 +70,22 @@ fn enum_name<T: TryFrom<i32>>(value: i32, name: fn(&T) -> &'static str) -> Strin
 /// number of the `withheld` group.
 fn breakdown_ids(
     query: &Query,
-    f: &ReviewFact,
+    f: &Compact,
     withheld_ids: &[bool],
     withheld: u32,
     out: &mut Vec<u32>,
 ) {
     match query.breakdown {
-        Breakdown::Unspecified if query.question == Question::Trend => out.push(f.ids.quarter),
+        Breakdown::Unspecified if query.question == Question::Trend => out.push(f.quarter_id),
         Breakdown::Unspecified => out.push(0),
         Breakdown::ByCause => out.push(f.cause as u32),
         Breakdown::ByIncidentType => out.push(f.incident_type as u32),
-        Breakdown::ByRaceEthnicity => out.extend(f.races.iter().map(|r| *r as u32)),
+        Breakdown::ByRaceEthnicity => out.extend((0..64u32).filter(|r| f.races & (1 << r) != 0)),
         Breakdown::ByTribalStatus => out.push(f.tribal as u32),
-        Breakdown::ByAgeBand => out.push(f.ids.age_band),
+        Breakdown::ByAgeBand => out.push(f.age_band),
         Breakdown::BySex => out.push(f.sex as u32),
         Breakdown::ByJurisdiction => {
-            let j = f.ids.jurisdiction;
+            let j = f.jurisdiction;
             out.push(if withheld_ids.get(j as usize).copied().unwrap_or(false) {
                 withheld
             } else {
@@ -252,15 +255,24 @@ fn share(n: &pb::Count, d: &pb::Count) -> Option<f64> {
     }
 }
 
-fn withheld_ids(query: &Query, dicts: &Dicts) -> Vec<bool> {
-    (0..dicts.jurisdictions.len() as u32)
-        .map(|j| query.withheld.contains(dicts.jurisdictions.name(j)))
-        .collect()
+/// The rows of the snapshot the query counts (alive, in its universe).
+fn rows<'a>(
+    query: &'a Query,
+    snap: &'a Snapshot,
+) -> impl Iterator<Item = (usize, &'a Compact)> + 'a {
+    snap.rows.iter().enumerate().filter(|(_, c)| {
+        c.alive
+            && query
+                .universe
+                .get(c.jurisdiction as usize)
+                .copied()
+                .unwrap_or(false)
+    })
 }
 
-/// Answers `query` over `facts`, whose names `dicts` numbers.
-pub fn answer(query: &Query, facts: &[&ReviewFact], dicts: &Dicts) -> Table {
-    let mask_of = |f: &ReviewFact| {
+/// Answers `query` over the snapshot, whose names `dicts` numbers.
+pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
+    let mask_of = |f: &Compact| {
         query
             .filters
             .iter()
@@ -270,9 +282,9 @@ pub fn answer(query: &Query, facts: &[&ReviewFact], dicts: &Dicts) -> Table {
     };
     let level = query.level;
     match query.question {
-        Question::Recommendations => return recommendations(query, facts, mask_of),
+        Question::Recommendations => return recommendations(query, snap, mask_of),
         Question::CoOccurrence | Question::SystemsMap => {
-            return pairs(query, facts, dicts, mask_of);
+            return pairs(query, snap, dicts, mask_of);
         }
         _ => {}
     }
@@ -281,9 +293,9 @@ pub fn answer(query: &Query, facts: &[&ReviewFact], dicts: &Dicts) -> Table {
         k: query.rule.map_or(0, |r| r.k as i32),
         ..Default::default()
     };
-    let withheld = withheld_ids(query, dicts);
+    let withheld = &query.withheld;
     let withheld_id = dicts.jurisdictions.len() as u32;
-    let code_item = dicts.items.get(&query.code);
+    let code_item = dicts.items.get(&query.code).map(|i| i as usize);
     let code_theme = review::Theme::from_str_name(&query.code).map(|t| t as i32);
     let nm = match query.question {
         Question::FactorPrevalence => dicts.items.len(),
@@ -297,34 +309,35 @@ pub fn answer(query: &Query, facts: &[&ReviewFact], dicts: &Dicts) -> Table {
         nm.max(1),
     );
     let (mut bs, mut ms) = (Vec::new(), Vec::new());
-    for f in facts {
+    let level = level.clamp(0, 255) as u8;
+    for (row, f) in rows(query, snap) {
         bs.clear();
         ms.clear();
-        breakdown_ids(query, f, &withheld, withheld_id, &mut bs);
+        breakdown_ids(query, f, withheld, withheld_id, &mut bs);
         match query.question {
-            Question::FactorPrevalence => ms.extend(
-                f.ids
-                    .items
-                    .iter()
-                    .filter(|(_, l)| *l >= level)
-                    .map(|(i, _)| *i),
-            ),
-            Question::DomainPrevalence => ms.extend(
-                f.ids
-                    .domains
-                    .iter()
-                    .filter(|(_, l)| *l >= level)
-                    .map(|(i, _)| *i),
-            ),
-            Question::ThemePrevalence => {
-                ms.extend(f.themes.iter().map(|t| *t as u32));
-                ms.sort_unstable();
-                ms.dedup();
+            Question::FactorPrevalence => {
+                ms.extend(
+                    snap.items_of(row)
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| **l >= level)
+                        .map(|(i, _)| i as u32),
+                );
             }
+            Question::DomainPrevalence => {
+                ms.extend(
+                    snap.domains_of(row)
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| **l >= level)
+                        .map(|(i, _)| i as u32),
+                );
+            }
+            Question::ThemePrevalence => ms.extend((0..32u32).filter(|t| f.themes & (1 << t) != 0)),
             Question::Trend => {
                 let has = code_item
-                    .is_some_and(|c| f.ids.items.iter().any(|(i, l)| *i == c && *l >= level))
-                    || code_theme.is_some_and(|c| f.themes.contains(&c));
+                    .is_some_and(|c| snap.items_of(row).get(c).is_some_and(|l| *l >= level))
+                    || code_theme.is_some_and(|c| (0..64).contains(&c) && f.themes & (1 << c) != 0);
                 if has {
                     ms.push(0);
                 }
@@ -421,11 +434,11 @@ fn measure_column(q: Question) -> &'static str {
 /// above the level, with lift.
 fn pairs(
     query: &Query,
-    facts: &[&ReviewFact],
+    snap: &Snapshot,
     dicts: &Dicts,
-    mask_of: impl Fn(&ReviewFact) -> usize,
+    mask_of: impl Fn(&Compact) -> usize,
 ) -> Table {
-    let level = query.level;
+    let level = query.level.clamp(0, 255) as u8;
     let map = query.question == Question::SystemsMap;
     let theme = review::Theme::from_str_name(&query.code).map(|t| t as i32);
     // For a map, the theme is one more constraint, like a filter.
@@ -435,20 +448,19 @@ fn pairs(
     // Measures: item i is i; pair (a, b) with a < b is n + a * n + b.
     let mut t = Tables::new(filters, 1, n + n * n);
     let (mut items, mut ms) = (Vec::new(), Vec::new());
-    for f in facts {
+    for (row, f) in rows(query, snap) {
         let mut fm = mask_of(f);
-        if map && theme.is_some_and(|th| f.themes.contains(&th)) {
+        if map && theme.is_some_and(|th| (0..64).contains(&th) && f.themes & (1 << th) != 0) {
             fm |= theme_bit;
         }
         items.clear();
         items.extend(
-            f.ids
-                .items
+            snap.items_of(row)
                 .iter()
-                .filter(|(_, l)| *l >= level)
-                .map(|(i, _)| *i),
+                .enumerate()
+                .filter(|(_, l)| **l >= level)
+                .map(|(i, _)| i as u32),
         );
-        items.sort_unstable();
         ms.clear();
         ms.extend(items.iter().copied());
         for (i, a) in items.iter().enumerate() {
@@ -534,33 +546,34 @@ fn pairs(
 }
 
 /// Recommendations by category and strength: count, implemented, overdue.
-fn recommendations(
-    query: &Query,
-    facts: &[&ReviewFact],
-    mask_of: impl Fn(&ReviewFact) -> usize,
-) -> Table {
+fn recommendations(query: &Query, snap: &Snapshot, mask_of: impl Fn(&Compact) -> usize) -> Table {
     let implemented = review::RecommendationStatus::Implemented as i32;
     let declined = review::RecommendationStatus::Declined as i32;
     // Breakdown: category * 8 + strength; measures: 0 implemented, 1 overdue.
     let mut t = Tables::new(query.filters.len(), 16 * 8, 2);
     let mut ms = Vec::new();
-    for f in facts {
-        let fm = mask_of(f);
-        for r in &f.recommendations {
-            ms.clear();
-            if r.status == implemented {
-                ms.push(0);
-            }
-            if r.status != implemented
-                && r.status != declined
-                && !r.due_month.is_empty()
-                && r.due_month < query.this_month
-            {
-                ms.push(1);
-            }
-            let b = (r.category.clamp(0, 15) * 8 + r.strength.clamp(0, 7)) as u32;
-            t.add(fm, &[b], &ms);
+    for r in &snap.recommendations {
+        let f = &snap.rows[r.row as usize];
+        if !f.alive
+            || !query
+                .universe
+                .get(f.jurisdiction as usize)
+                .copied()
+                .unwrap_or(false)
+        {
+            continue;
         }
+        let fm = mask_of(f);
+        ms.clear();
+        if r.status == implemented {
+            ms.push(0);
+        }
+        if r.status != implemented && r.status != declined && r.due != 0 && r.due < query.this_month
+        {
+            ms.push(1);
+        }
+        let b = (r.category.clamp(0, 15) * 8 + r.strength.clamp(0, 7)) as u32;
+        t.add(fm, &[b], &ms);
     }
     let (bs, _) = t.present();
     let mut counts: Vec<(i64, Suppression)> = bs
