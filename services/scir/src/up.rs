@@ -129,6 +129,39 @@ pub async fn run(
     Ok(())
 }
 
+/// Starts every service on free loopback ports with data in `data_dir`, in the
+/// background; returns where they listen, the shutdown trigger and the task.
+pub async fn spawn(
+    data_dir: PathBuf,
+) -> anyhow::Result<(
+    Running,
+    Shutdown,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+)> {
+    let args = UpArgs {
+        data_dir,
+        host: std::net::Ipv4Addr::LOCALHOST.into(),
+        intake_port: 0,
+        review_port: 0,
+        scoring_port: 0,
+        insights_port: 0,
+        rules_dir: None,
+        telemetry: TelemetryConfig::default(),
+    };
+    let shutdown = Shutdown::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(run(args, shutdown.clone(), move |running| {
+        let _ = tx.send(running);
+    }));
+    match rx.await {
+        Ok(running) => Ok((running, shutdown, task)),
+        Err(_) => Err(task
+            .await?
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("scir up stopped before listening"))),
+    }
+}
+
 /// `port`, or a free port when it is 0 (released at once, then bound by the service).
 fn reserve(host: IpAddr, port: u16) -> anyhow::Result<u16> {
     if port != 0 {

@@ -11,8 +11,6 @@ use prost::Message;
 use scir::{dev_auth, up};
 use scir_kit::auth::{MethodRule, Role};
 use scir_kit::client::ClientInterceptor;
-use scir_kit::shutdown::Shutdown;
-use scir_kit::telemetry::TelemetryConfig;
 use tonic::Code;
 
 /// Every RPC in the compiled contracts: full path and whether it streams.
@@ -83,22 +81,7 @@ async fn every_rpc_every_role_every_bad_token() {
     );
 
     let dir = tempfile::tempdir().expect("data dir");
-    let args = up::UpArgs {
-        data_dir: dir.path().to_owned(),
-        host: "127.0.0.1".parse().expect("host"),
-        intake_port: 0,
-        review_port: 0,
-        scoring_port: 0,
-        insights_port: 0,
-        rules_dir: None,
-        telemetry: TelemetryConfig::default(),
-    };
-    let shutdown = Shutdown::new();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(up::run(args, shutdown.clone(), move |running| {
-        let _ = tx.send(running);
-    }));
-    let running = rx.await.expect("running");
+    let (running, shutdown, task) = up::spawn(dir.path().to_owned()).await.expect("scir up");
     let address_of = |path: &str| {
         if path.starts_with("/scir.intake.") {
             running.intake

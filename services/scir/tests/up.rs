@@ -5,8 +5,6 @@ use std::time::Duration;
 use scir::{dev_auth, up};
 use scir_kit::auth::Role;
 use scir_kit::client::ClientInterceptor;
-use scir_kit::shutdown::Shutdown;
-use scir_kit::telemetry::TelemetryConfig;
 use scir_proto::intake::v1::ReportIncidentRequest;
 use scir_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use scir_proto::review::v1::ListReviewsRequest;
@@ -15,22 +13,7 @@ use scir_proto::review::v1::review_service_client::ReviewServiceClient;
 #[tokio::test]
 async fn a_report_to_intake_opens_a_review_in_one_process() {
     let dir = tempfile::tempdir().expect("data dir");
-    let args = up::UpArgs {
-        data_dir: dir.path().to_owned(),
-        host: "127.0.0.1".parse().expect("host"),
-        intake_port: 0,
-        review_port: 0,
-        scoring_port: 0,
-        insights_port: 0,
-        rules_dir: None,
-        telemetry: TelemetryConfig::default(),
-    };
-    let shutdown = Shutdown::new();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(up::run(args, shutdown.clone(), move |running| {
-        let _ = tx.send(running);
-    }));
-    let running = rx.await.expect("scir up reports its addresses");
+    let (running, shutdown, task) = up::spawn(dir.path().to_owned()).await.expect("scir up");
     assert!(up::banner(&running, dir.path()).contains(&running.review.to_string()));
 
     let secret = dev_auth::read_secret(dir.path()).expect("development secret");

@@ -27,6 +27,20 @@ pub const ISSUER: &str = "scir-test";
 /// Audience of test tokens.
 pub const AUDIENCE: &str = "scir";
 
+/// Runs each named `async fn(Backend)` as two tests, on SQLite and on PostgreSQL,
+/// in modules `sqlite` and `postgres` of the calling module.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name($crate::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name($crate::Backend::Postgres).await })*
+        }
+    };
+}
+
 /// The database backends every store test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

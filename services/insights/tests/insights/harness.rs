@@ -23,19 +23,6 @@ use tonic::transport::Channel;
 /// An insights client.
 pub type Client = InsightsServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
-/// Runs the same async test on both backends.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Postgres).await })*
-        }
-    };
-}
-
 /// Items of the synthetic instrument, with their domains.
 pub const ITEMS: [(&str, &str); 6] = [
     ("FAM1", "FAM"),

@@ -6,7 +6,7 @@ use scir_testkit::Backend;
 
 use super::harness::{Settings, partnership, start, start_on};
 
-crate::on_both_backends!(a_rebuild_from_cursor_zero_gives_the_same_facts);
+scir_testkit::on_both_backends!(a_rebuild_from_cursor_zero_gives_the_same_facts);
 
 async fn dump(url: &str) -> std::collections::BTreeMap<&'static str, Vec<String>> {
     let db = Database::open(url, &DbOptions::default())

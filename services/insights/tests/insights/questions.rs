@@ -8,7 +8,7 @@ use scir_testkit::Backend;
 
 use super::harness::{Fixture, ITEMS, Settings, ask, partnership, start, value};
 
-crate::on_both_backends!(an_analysts_figures_match_an_independent_count);
+scir_testkit::on_both_backends!(an_analysts_figures_match_an_independent_count);
 
 fn wi(fixtures: &[Fixture]) -> Vec<&Fixture> {
     fixtures

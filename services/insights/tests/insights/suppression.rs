@@ -10,7 +10,7 @@ use scir_testkit::Backend;
 
 use super::harness::{CAUSES, Fixture, Settings, ask, partnership, start, value};
 
-crate::on_both_backends!(pooled_answers_never_reveal_a_small_group);
+scir_testkit::on_both_backends!(pooled_answers_never_reveal_a_small_group);
 
 const K: i64 = 10;
 

@@ -9,7 +9,7 @@ use scir_testkit::fixtures::wisconsin_death;
 
 use super::harness::{TestIntake, report};
 
-crate::on_both_backends!(a_tampered_audit_row_is_found);
+scir_testkit::on_both_backends!(a_tampered_audit_row_is_found);
 
 async fn a_tampered_audit_row_is_found(backend: Backend) {
     let intake = TestIntake::start(backend).await;

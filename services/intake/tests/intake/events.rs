@@ -13,7 +13,7 @@ use tonic::Code;
 
 use super::harness::{TestIntake, collect_events, replay_all, report};
 
-crate::on_both_backends!(events_replay_from_a_cursor_and_follow_live);
+scir_testkit::on_both_backends!(events_replay_from_a_cursor_and_follow_live);
 
 async fn events_replay_from_a_cursor_and_follow_live(backend: Backend) {
     let intake = TestIntake::start(backend).await;

@@ -14,19 +14,6 @@ use tonic::transport::Channel;
 /// A client of the intake service.
 pub type Client = IntakeServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
-/// Runs the same async test on both backends.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Postgres).await })*
-        }
-    };
-}
-
 /// A running intake server.
 pub struct TestIntake {
     /// Where it listens.

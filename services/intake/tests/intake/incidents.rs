@@ -9,7 +9,7 @@ use tonic::Code;
 
 use super::harness::{TestIntake, report};
 
-crate::on_both_backends!(
+scir_testkit::on_both_backends!(
     a_report_is_decided_stored_and_readable,
     reports_are_idempotent_by_request_id,
     amendments_keep_every_decision,

@@ -8,7 +8,7 @@ use tonic::Code;
 
 use super::harness::{TestIntake, report, violated_fields};
 
-crate::on_both_backends!(bad_reports_are_rejected_field_by_field);
+scir_testkit::on_both_backends!(bad_reports_are_rejected_field_by_field);
 
 fn case(
     name: &'static str,

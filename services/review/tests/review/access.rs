@@ -8,7 +8,7 @@ use tonic::Code;
 
 use super::harness::{REVIEWER, System, episode, staff};
 
-crate::on_both_backends!(notes_stay_with_the_team_and_jurisdictions_stay_apart);
+scir_testkit::on_both_backends!(notes_stay_with_the_team_and_jurisdictions_stay_apart);
 
 async fn notes_stay_with_the_team_and_jurisdictions_stay_apart(backend: Backend) {
     let system = System::start(backend).await;

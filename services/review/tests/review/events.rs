@@ -7,7 +7,7 @@ use scir_testkit::fixtures::{self, wisconsin_death};
 
 use super::harness::{System, advance, episode, review_events, staff};
 
-crate::on_both_backends!(events_carry_codes_not_narrative);
+scir_testkit::on_both_backends!(events_carry_codes_not_narrative);
 
 async fn events_carry_codes_not_narrative(backend: Backend) {
     let system = System::start(backend).await;

@@ -7,7 +7,7 @@ use scir_testkit::fixtures::{contact, wisconsin_death};
 
 use super::harness::{System, staff};
 
-crate::on_both_backends!(reviews_filter_by_stage_and_deadline);
+scir_testkit::on_both_backends!(reviews_filter_by_stage_and_deadline);
 
 fn date(d: chrono::NaiveDate) -> scir_proto::common::v1::Date {
     scir_kit::validate::from_date(d)

@@ -24,19 +24,6 @@ pub type Client = ReviewServiceClient<InterceptedService<Channel, ClientIntercep
 /// A client of the intake service.
 pub type IntakeClient = IntakeServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
-/// Runs the same async test on both backends.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Postgres).await })*
-        }
-    };
-}
-
 /// The subject of the SCR lead in tests.
 pub const LEAD: &str = "lead-1";
 /// The subject of a reviewer on the team.

@@ -7,7 +7,7 @@ use tonic::Code;
 
 use super::harness::{System, episode, staff};
 
-crate::on_both_backends!(
+scir_testkit::on_both_backends!(
     stale_etags_are_aborted_and_bad_parts_named,
     the_language_check_advises_and_never_blocks
 );

@@ -7,7 +7,7 @@ use tonic::Code;
 
 use super::harness::{System, episode, preconditions, staff};
 
-crate::on_both_backends!(a_summary_with_a_planted_name_is_refused);
+scir_testkit::on_both_backends!(a_summary_with_a_planted_name_is_refused);
 
 async fn a_summary_with_a_planted_name_is_refused(backend: Backend) {
     let system = System::start(backend).await;

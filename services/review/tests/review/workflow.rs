@@ -9,7 +9,7 @@ use tonic::Code;
 
 use super::harness::{System, advance, episode, preconditions, staff};
 
-crate::on_both_backends!(
+scir_testkit::on_both_backends!(
     a_review_walks_from_the_intake_event_to_finalised,
     replayed_and_missed_events_open_each_review_once,
     amendments_update_the_review_and_designations_open_one

@@ -10,7 +10,7 @@ use tonic::Code;
 
 use super::harness::{LEAD, System, advance, ratings};
 
-crate::on_both_backends!(two_raters, three_raters);
+scir_testkit::on_both_backends!(two_raters, three_raters);
 
 async fn two_raters(backend: Backend) {
     flow(

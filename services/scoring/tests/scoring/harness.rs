@@ -26,19 +26,6 @@ pub type Client = ScoringServiceClient<Intercepted>;
 /// A review client.
 pub type ReviewClient = ReviewServiceClient<Intercepted>;
 
-/// Runs the same async test on both backends.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(scir_testkit::Backend::Postgres).await })*
-        }
-    };
-}
-
 /// The SCR lead's subject.
 pub const LEAD: &str = "lead-1";
 
