@@ -191,9 +191,33 @@ impl Store {
             query = query.bind(d.clone());
         }
         let rows = query.bind(limit).fetch_all(self.db.pool()).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.with_revisions(incident_from_row(&row)?).await?);
+        let mut out = rows
+            .iter()
+            .map(incident_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        // One query for the revisions of the whole page.
+        if !out.is_empty() {
+            let mut p = scir_kit::db::Placeholders::after(0);
+            let sql = format!(
+                "SELECT incident_id, revision, facts, decision, amendment FROM incident_revisions \
+                 WHERE incident_id IN ({}) ORDER BY incident_id, revision",
+                p.list(out.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for incident in &out {
+                query = query.bind(incident.id.clone());
+            }
+            let mut by_incident: std::collections::HashMap<String, Vec<StoredRevision>> =
+                std::collections::HashMap::new();
+            for r in query.fetch_all(self.db.pool()).await? {
+                by_incident
+                    .entry(r.try_get("incident_id")?)
+                    .or_default()
+                    .push(revision_from_row(&r)?);
+            }
+            for incident in &mut out {
+                incident.revisions = by_incident.remove(&incident.id).unwrap_or_default();
+            }
         }
         Ok(out)
     }
@@ -211,17 +235,19 @@ impl Store {
         .await?;
         incident.revisions = rows
             .iter()
-            .map(|r| {
-                Ok(StoredRevision {
-                    revision: r.try_get("revision")?,
-                    facts: r.try_get("facts")?,
-                    decision: r.try_get("decision")?,
-                    amendment: r.try_get("amendment")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+            .map(revision_from_row)
+            .collect::<Result<_, _>>()?;
         Ok(incident)
     }
+}
+
+fn revision_from_row(r: &AnyRow) -> Result<StoredRevision, DbError> {
+    Ok(StoredRevision {
+        revision: r.try_get("revision")?,
+        facts: r.try_get("facts")?,
+        decision: r.try_get("decision")?,
+        amendment: r.try_get("amendment")?,
+    })
 }
 
 fn incident_from_row(row: &AnyRow) -> Result<StoredIncident, DbError> {
