@@ -9,6 +9,7 @@
 
 pub mod event_source;
 pub mod fixtures;
+pub mod journey;
 pub mod postgres;
 
 use std::net::SocketAddr;

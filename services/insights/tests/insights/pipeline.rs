@@ -13,10 +13,10 @@ use scir_proto::insights::v1::{self as pb, Breakdown, Question};
 use scir_proto::intake::v1 as intake;
 use scir_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use scir_proto::review::v1 as review;
-use scir_proto::review::v1::review_service_client::ReviewServiceClient;
 use scir_proto::scoring::v1 as scoring;
 use scir_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
 use scir_testkit::fixtures::{RESTRICTED_MARKERS, restricted_identity, wisconsin_death};
+use scir_testkit::journey;
 use scir_testkit::{Backend, TestDatabase};
 
 use super::harness::ask;
@@ -124,109 +124,17 @@ async fn no_identity_or_narrative_reaches_insights() {
         .await
         .expect("report")
         .into_inner();
-    let mut lead = ReviewServiceClient::with_interceptor(
-        scir_testkit::channel(review_addr),
-        token("lead-1", &[Role::ScrLead]),
-    );
-    let list = review::ListReviewsRequest {
-        parent: "jurisdictions/us-wi".into(),
-        incident: incident.name.clone(),
-        ..Default::default()
+    let mut lead = journey::review_client(review_addr, "lead-1", &[Role::ScrLead], "us-wi");
+    let name = journey::review_of(&mut lead, "us-wi", &incident.name).await;
+    let walk = journey::Walk {
+        address: review_addr,
+        jurisdiction: "us-wi",
+        lead: "lead-1",
+        raters: &["rater-1"],
+        text: NARRATIVE,
+        themes: vec![review::Theme::SafeSleep],
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let name = loop {
-        if let Some(r) = lead
-            .list_reviews(list.clone())
-            .await
-            .expect("list")
-            .into_inner()
-            .reviews
-            .pop()
-        {
-            break r.name;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "review opened");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    for (subject, role) in [
-        ("lead-1", review::TeamRole::ScrLead),
-        ("rater-1", review::TeamRole::Reviewer),
-    ] {
-        let member = review::TeamMember {
-            subject: subject.into(),
-            role: role as i32,
-            ..Default::default()
-        };
-        lead.add_team_member(review::AddTeamMemberRequest {
-            parent: name.clone(),
-            member: Some(member),
-        })
-        .await
-        .expect("member");
-    }
-    let advance = |mut c: ReviewServiceClient<_>, n: String| async move {
-        let current = c
-            .get_review(review::GetReviewRequest { name: n.clone() })
-            .await
-            .expect("get")
-            .into_inner();
-        c.advance_review(review::AdvanceReviewRequest {
-            name: n,
-            etag: current.etag,
-            ..Default::default()
-        })
-        .await
-        .expect("advance");
-    };
-    let mut rater = ReviewServiceClient::with_interceptor(
-        scir_testkit::channel(review_addr),
-        token("rater-1", &[Role::Reviewer]),
-    );
-    advance(lead.clone(), name.clone()).await;
-    let episode = review::Episode {
-        start_date: Some(scir_testkit::fixtures::date("2024-12-01")),
-        end_date: Some(scir_testkit::fixtures::date("2024-12-01")),
-        title: NARRATIVE.into(),
-        what_happened: format!("{NARRATIVE}: the caseworker read the report."),
-        assessment: review::Assessment::Mixed as i32,
-        ..Default::default()
-    };
-    rater
-        .create_episode(review::CreateEpisodeRequest {
-            parent: name.clone(),
-            episode: Some(episode),
-        })
-        .await
-        .expect("episode");
-    advance(lead.clone(), name.clone()).await;
-    let debriefing = review::Debriefing {
-        date: Some(scir_testkit::fixtures::date("2025-04-01")),
-        participant_roles: vec!["supervisor".into()],
-        notes: NARRATIVE.into(),
-        ..Default::default()
-    };
-    rater
-        .create_debriefing(review::CreateDebriefingRequest {
-            parent: name.clone(),
-            debriefing: Some(debriefing),
-        })
-        .await
-        .expect("debriefing");
-    let ko = review::KeyObservation {
-        title: NARRATIVE.into(),
-        description: NARRATIVE.into(),
-        themes: vec![review::Theme::SafeSleep as i32],
-        ..Default::default()
-    };
-    let ko = rater
-        .create_key_observation(review::CreateKeyObservationRequest {
-            parent: name.clone(),
-            key_observation: Some(ko),
-        })
-        .await
-        .expect("ko")
-        .into_inner();
-    advance(lead.clone(), name.clone()).await;
+    let ko = journey::to_ssit_scoring(&walk, &name).await;
 
     let catalogue =
         scir_scoring::domain::instruments::Catalogue::load(None, None).expect("instrument");
@@ -247,7 +155,7 @@ async fn no_identity_or_narrative_reaches_insights() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let set = scoring::RatingSet {
-            key_observation: ko.name.clone(),
+            key_observation: ko.clone(),
             ratings: Vec::clone(&ratings),
             ..Default::default()
         };
@@ -276,7 +184,7 @@ async fn no_identity_or_narrative_reaches_insights() {
         token("lead-1", &[Role::ScrLead]),
     );
     let consensus = scoring::Consensus {
-        key_observation: ko.name.clone(),
+        key_observation: ko.clone(),
         items: items
             .iter()
             .map(|c| scoring::ConsensusItem {

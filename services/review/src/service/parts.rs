@@ -11,7 +11,7 @@ use scir_proto::review::v1 as pb;
 
 use super::{
     Access, Loaded, Reviews, TEAM, check_etag, etag, findings, mask_paths, parse_part_name,
-    parse_review_name, team_of, timestamp,
+    parse_review_name, timestamp,
 };
 use crate::domain::stages::is_terminal;
 use crate::items::{Item, ItemContext};
@@ -27,9 +27,17 @@ pub struct Page<I> {
 }
 
 impl Reviews {
+    /// A part of kind `I` may change: the review is not final, or the kind may
+    /// change after finalisation (recommendation status).
     fn writable<I: Item>(&self, loaded: &Loaded) -> Result<(), ApiError> {
+        Self::open_for_changes(loaded, I::WRITABLE_WHEN_FINAL)
+    }
+
+    /// The review may change: it is not final (or, with `after_final`, only
+    /// finalised, not withdrawn).
+    fn open_for_changes(loaded: &Loaded, after_final: bool) -> Result<(), ApiError> {
         let stage = pb::Stage::try_from(loaded.review.body.stage).unwrap_or_default();
-        let open = !is_terminal(stage) || (I::WRITABLE_WHEN_FINAL && stage == pb::Stage::Finalised);
+        let open = !is_terminal(stage) || (after_final && stage == pb::Stage::Finalised);
         if open {
             Ok(())
         } else {
@@ -371,7 +379,7 @@ impl Reviews {
         check.required_enum::<pb::TeamRole>("role", member.role);
         check.finish()?;
         let loaded = self.load(caller, method, &review, Access::Lead).await?;
-        self.writable::<pb::Episode>(&loaded)?;
+        Self::open_for_changes(&loaded, false)?;
         if loaded
             .team
             .iter()
@@ -437,15 +445,18 @@ impl Reviews {
             .await?;
         let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
         let items = store::list_items(&mut conn, &loaded.review.id, TEAM, 0, 1000).await?;
-        Ok(items
+        items
             .iter()
-            .zip(team_of(&mut conn, &loaded.review.id).await?)
-            .map(|(i, (id, m))| pb::TeamMember {
-                name: format!("{parent}/{TEAM}/{id}"),
-                create_time: timestamp(i.create_time),
-                ..m
+            .map(|i| {
+                let member =
+                    pb::TeamMember::decode(i.body.as_slice()).map_err(ApiError::internal)?;
+                Ok(pb::TeamMember {
+                    name: format!("{parent}/{TEAM}/{}", i.id),
+                    create_time: timestamp(i.create_time),
+                    ..member
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Removes a member from the team.
@@ -457,7 +468,7 @@ impl Reviews {
     ) -> Result<(), ApiError> {
         let (review, id) = parse_part_name(name, TEAM, "name")?;
         let loaded = self.load(caller, method, &review, Access::Lead).await?;
-        self.writable::<pb::Episode>(&loaded)?;
+        Self::open_for_changes(&loaded, false)?;
         let Some((_, member)) = loaded.team.iter().find(|(i, _)| *i == id) else {
             return Err(ApiError::NotFound {
                 resource: name.to_owned(),
@@ -467,7 +478,11 @@ impl Reviews {
             .unwrap_or_default()
             .as_str_name();
         let mut tx = self.db.begin_write().await?;
-        store::delete_item(&mut tx, &id, 1).await?;
+        if !store::delete_item(&mut tx, &id, 1).await? {
+            return Err(ApiError::Aborted(
+                "the member was removed concurrently; read the team again".to_owned(),
+            ));
+        }
         self.log_change(
             &mut tx,
             caller,

@@ -179,6 +179,31 @@ impl System {
         incident
     }
 
+    /// Amends one top-level field of an incident as a reporter, and waits until
+    /// review has applied the amendment.
+    pub async fn amend(
+        &self,
+        incident: &str,
+        facts: intake::IncidentFacts,
+        field: &str,
+        reason: &str,
+    ) {
+        let amend = intake::AmendIncidentRequest {
+            name: incident.to_owned(),
+            incident: Some(facts),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec![field.to_owned()],
+            }),
+            reason: reason.to_owned(),
+            etag: String::new(),
+        };
+        self.intake_as(&[Role::Reporter])
+            .amend_incident(amend)
+            .await
+            .expect("amended");
+        self.settle().await;
+    }
+
     /// Waits until review has applied every event intake has published.
     pub async fn settle(&self) {
         let events = collect_intake_events(self).await;

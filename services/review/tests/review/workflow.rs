@@ -447,21 +447,14 @@ async fn amendments_update_the_review_and_designations_open_one(backend: Backend
     assert_eq!(preconditions(&refused)[0].0, "DESIGNATION");
 
     facts.leadership_designated = true;
-    let amend = intake::AmendIncidentRequest {
-        name: incident.name.clone(),
-        incident: Some(facts),
-        update_mask: Some(prost_types::FieldMask {
-            paths: vec!["leadership_designated".into()],
-        }),
-        reason: "Leadership designated the incident".into(),
-        etag: String::new(),
-    };
     system
-        .intake_as(&[Role::Reporter])
-        .amend_incident(amend)
-        .await
-        .expect("amended");
-    system.settle().await;
+        .amend(
+            &incident.name,
+            facts,
+            "leadership_designated",
+            "Leadership designated the incident",
+        )
+        .await;
     let review = system
         .review_of(&incident.name)
         .await
@@ -476,21 +469,14 @@ async fn amendments_update_the_review_and_designations_open_one(backend: Backend
     // A later amendment updates the open review's facts.
     let mut changed = wisconsin_death();
     changed.cause_category = intake::CauseCategory::Neglect as i32;
-    let amend = intake::AmendIncidentRequest {
-        name: incident.name.clone(),
-        incident: Some(changed),
-        update_mask: Some(prost_types::FieldMask {
-            paths: vec!["cause_category".into()],
-        }),
-        reason: "Medical examiner's finding".into(),
-        etag: String::new(),
-    };
     system
-        .intake_as(&[Role::Reporter])
-        .amend_incident(amend)
-        .await
-        .expect("amended");
-    system.settle().await;
+        .amend(
+            &incident.name,
+            changed,
+            "cause_category",
+            "Medical examiner's finding",
+        )
+        .await;
     let review = system.review_of(&incident.name).await.expect("review");
     assert_eq!(
         review.incident_facts.expect("facts").cause_category,

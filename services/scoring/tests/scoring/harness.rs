@@ -12,10 +12,10 @@ use scir_kit::credentials::ServiceTokenConfig;
 use scir_kit::shutdown::Shutdown;
 use scir_proto::intake::v1 as intake;
 use scir_proto::intake::v1::intake_service_client::IntakeServiceClient;
-use scir_proto::review::v1 as review;
 use scir_proto::review::v1::review_service_client::ReviewServiceClient;
 use scir_proto::scoring::v1 as pb;
 use scir_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
+use scir_testkit::journey;
 use scir_testkit::{Backend, TestDatabase};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -212,92 +212,18 @@ impl System {
             .expect("reported")
             .into_inner();
         let mut lead = self.review_as(LEAD, &[Role::ScrLead]);
-        let list = review::ListReviewsRequest {
-            parent: "jurisdictions/us-wi".into(),
-            incident: incident.name.clone(),
-            ..Default::default()
+        let name = journey::review_of(&mut lead, "us-wi", &incident.name).await;
+        let walk = journey::Walk {
+            address: self.review,
+            jurisdiction: "us-wi",
+            lead: LEAD,
+            raters,
+            text: "Screening under volume",
+            themes: vec![],
         };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let name = loop {
-            if let Some(r) = lead
-                .list_reviews(list.clone())
-                .await
-                .expect("list")
-                .into_inner()
-                .reviews
-                .pop()
-            {
-                break r.name;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "review never opened"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        let members = std::iter::once((LEAD, review::TeamRole::ScrLead))
-            .chain(raters.iter().map(|r| (*r, review::TeamRole::Reviewer)));
-        for (subject, role) in members {
-            let member = review::TeamMember {
-                subject: subject.into(),
-                role: role as i32,
-                ..Default::default()
-            };
-            lead.add_team_member(review::AddTeamMemberRequest {
-                parent: name.clone(),
-                member: Some(member),
-            })
-            .await
-            .expect("member");
-        }
-        let mut rater = self.review_as(raters[0], &[Role::Reviewer]);
-        let ep = review::Episode {
-            start_date: Some(scir_testkit::fixtures::date("2024-12-01")),
-            end_date: Some(scir_testkit::fixtures::date("2024-12-01")),
-            title: "Screening".into(),
-            what_happened: "The report was screened out.".into(),
-            assessment: review::Assessment::Mixed as i32,
-            ..Default::default()
-        };
-        advance(&mut lead, &name)
-            .await
-            .expect("to case record review");
-        rater
-            .create_episode(review::CreateEpisodeRequest {
-                parent: name.clone(),
-                episode: Some(ep),
-            })
-            .await
-            .expect("episode");
-        advance(&mut lead, &name).await.expect("to debriefing");
-        let db = review::Debriefing {
-            date: Some(scir_testkit::fixtures::date("2025-04-01")),
-            participant_roles: vec!["supervisor".into()],
-            ..Default::default()
-        };
-        rater
-            .create_debriefing(review::CreateDebriefingRequest {
-                parent: name.clone(),
-                debriefing: Some(db),
-            })
-            .await
-            .expect("debriefing");
-        let ko = review::KeyObservation {
-            title: "Screening under volume".into(),
-            description: "The queue was long.".into(),
-            ..Default::default()
-        };
-        let ko = rater
-            .create_key_observation(review::CreateKeyObservationRequest {
-                parent: name.clone(),
-                key_observation: Some(ko),
-            })
-            .await
-            .expect("ko")
-            .into_inner();
-        advance(&mut lead, &name).await.expect("to SSIT scoring");
+        let ko = journey::to_ssit_scoring(&walk, &name).await;
         self.settle().await;
-        (name, ko.name)
+        (name, ko)
     }
 
     /// Stops every service.
@@ -315,26 +241,7 @@ impl System {
     }
 }
 
-/// Advances a review from its current stage.
-pub async fn advance(
-    client: &mut ReviewClient,
-    review: &str,
-) -> Result<review::Review, tonic::Status> {
-    let current = client
-        .get_review(review::GetReviewRequest {
-            name: review.to_owned(),
-        })
-        .await?
-        .into_inner();
-    client
-        .advance_review(review::AdvanceReviewRequest {
-            name: review.to_owned(),
-            etag: current.etag,
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner())
-}
+pub use scir_testkit::journey::advance;
 
 /// A full rating set: `levels[i]` for the i-th item of the shipped instrument.
 pub fn ratings(key_observation: &str, levels: &[i32]) -> pb::SubmitRatingsRequest {
