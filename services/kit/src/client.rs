@@ -11,6 +11,7 @@ use tonic::transport::{Channel, Endpoint};
 #[derive(Clone)]
 pub struct ClientInterceptor {
     authorization: Option<MetadataValue<tonic::metadata::Ascii>>,
+    traceparent: Option<MetadataValue<tonic::metadata::Ascii>>,
 }
 
 impl std::fmt::Debug for ClientInterceptor {
@@ -26,7 +27,21 @@ impl ClientInterceptor {
             .map(|t| format!("Bearer {t}").parse())
             .transpose()
             .map_err(|_| anyhow::anyhow!("the token is not a valid header value"))?;
-        Ok(Self { authorization })
+        Ok(Self {
+            authorization,
+            traceparent: None,
+        })
+    }
+
+    /// Sends `traceparent` on every call instead of the current span's context,
+    /// so that a client without a tracer can still make its calls one trace.
+    pub fn with_traceparent(mut self, traceparent: &str) -> Result<Self, anyhow::Error> {
+        self.traceparent = Some(
+            traceparent
+                .parse()
+                .map_err(|_| anyhow::anyhow!("the traceparent is not a valid header value"))?,
+        );
+        Ok(self)
     }
 }
 
@@ -39,6 +54,10 @@ impl Interceptor for ClientInterceptor {
             request
                 .metadata_mut()
                 .insert("authorization", value.clone());
+        }
+        if let Some(value) = &self.traceparent {
+            request.metadata_mut().insert("traceparent", value.clone());
+            return Ok(request);
         }
         let mut headers = http::HeaderMap::new();
         crate::telemetry::inject_current(&mut headers);

@@ -185,7 +185,12 @@ async fn consume(
                 .instrument(span.clone())
                 .await
             {
-                Ok(_) => break,
+                Ok(applied) => {
+                    if applied {
+                        crate::metrics::record_applied(&source.name, lag(&event));
+                    }
+                    break;
+                }
                 Err(e) => {
                     attempt += 1;
                     tracing::error!(source = %source.name, cursor = event.cursor, attempt, error = %e, "applying an event failed; retrying");
@@ -196,4 +201,14 @@ async fn consume(
         applied.send_replace(event.cursor);
     }
     anyhow::bail!("the event stream ended")
+}
+
+/// Time since `event` committed at its source (zero when it has no commit
+/// time or the clocks disagree).
+fn lag(event: &Event) -> Duration {
+    let Some(committed) = event.create_time.as_ref() else {
+        return Duration::ZERO;
+    };
+    let committed = committed.seconds * 1_000_000 + i64::from(committed.nanos) / 1_000;
+    Duration::from_micros(u64::try_from(now_micros() - committed).unwrap_or(0))
 }

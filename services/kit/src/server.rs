@@ -12,6 +12,8 @@ use tonic_health::server::HealthReporter;
 
 use crate::auth::AuthLayer;
 use crate::db::Database;
+use crate::drain::InFlight;
+use crate::metrics::MetricsLayer;
 use crate::shutdown::ShutdownSignal;
 use crate::telemetry::TraceLayer;
 
@@ -128,8 +130,11 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let limit = tower::limit::GlobalConcurrencyLimitLayer::new(settings.concurrency_limit);
+    let in_flight = InFlight::default();
     let layers = tower::ServiceBuilder::new()
+        .layer(in_flight.clone())
         .layer(TraceLayer)
+        .layer(MetricsLayer)
         .layer(limit)
         .layer(auth)
         .into_inner();
@@ -155,10 +160,26 @@ pub async fn serve(
         result = &mut server => return result.map_err(Into::into),
         _ = shutdown.fired() => {}
     }
-    match tokio::time::timeout(settings.drain_timeout, server).await {
-        Ok(result) => result.map_err(Into::into),
+    // The server stops accepting calls; once those in flight have answered,
+    // dropping it closes the connections that are left, which are idle.
+    let drained = async {
+        in_flight.idle().await;
+        tracing::debug!("calls in flight answered; closing connections");
+    };
+    let result = tokio::time::timeout(settings.drain_timeout, async {
+        tokio::select! {
+            result = &mut server => result.map_err(anyhow::Error::from),
+            () = drained => Ok(()),
+        }
+    })
+    .await;
+    match result {
+        Ok(result) => result,
         Err(_) => {
-            tracing::warn!("drain timeout reached; closing remaining calls");
+            tracing::warn!(
+                in_flight = in_flight.current(),
+                "drain timeout reached; closing remaining calls"
+            );
             Ok(())
         }
     }

@@ -6,6 +6,7 @@
 //! [`TraceLayer`] and injected on every outgoing call by
 //! [`crate::client::ClientInterceptor`], and stored with every event, so one
 //! incident's journey is one trace across services and event streams.
+//! Metrics ([`crate::metrics`]) are exported to the same endpoint.
 
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing::Instrument;
@@ -68,10 +70,11 @@ impl Default for TelemetryConfig {
     }
 }
 
-/// Flushes and shuts down trace export when dropped.
+/// Flushes and shuts down trace and metric export when dropped.
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl Drop for TelemetryGuard {
@@ -79,6 +82,10 @@ impl Drop for TelemetryGuard {
         if let Some(provider) = self.provider.take() {
             let _ = provider.force_flush();
             let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+        }
+        if let Some(meters) = self.meters.take() {
+            let _ = meters.force_flush();
+            let _ = meters.shutdown_with_timeout(Duration::from_secs(5));
         }
     }
 }
@@ -90,17 +97,19 @@ static INSTALLED: OnceLock<()> = OnceLock::new();
 /// needs it).
 pub fn init(service_name: &str, config: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
     if INSTALLED.set(()).is_err() {
-        return Ok(TelemetryGuard { provider: None });
+        return Ok(TelemetryGuard {
+            provider: None,
+            meters: None,
+        });
     }
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build();
     let mut builder = SdkTracerProvider::builder()
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             config.sample_ratio.clamp(0.0, 1.0),
         ))))
-        .with_resource(
-            opentelemetry_sdk::Resource::builder()
-                .with_service_name(service_name.to_owned())
-                .build(),
-        );
+        .with_resource(resource.clone());
     let exporting = config
         .otlp_endpoint
         .as_deref()
@@ -114,6 +123,23 @@ pub fn init(service_name: &str, config: &TelemetryConfig) -> anyhow::Result<Tele
             .build()?;
         builder = builder.with_batch_exporter(exporter);
     }
+    let meters = match config.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
+        Some(endpoint) => {
+            use opentelemetry_otlp::WithExportConfig;
+            let exporter = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .with_timeout(Duration::from_secs(3))
+                .build()?;
+            let meters = SdkMeterProvider::builder()
+                .with_resource(resource)
+                .with_periodic_exporter(exporter)
+                .build();
+            opentelemetry::global::set_meter_provider(meters.clone());
+            Some(meters)
+        }
+        None => None,
+    };
     let provider = builder.build();
     let tracer = provider.tracer("scir");
 
@@ -156,6 +182,7 @@ pub fn init(service_name: &str, config: &TelemetryConfig) -> anyhow::Result<Tele
     tracing::debug!(exporting, "telemetry initialised");
     Ok(TelemetryGuard {
         provider: Some(provider),
+        meters,
     })
 }
 
@@ -302,13 +329,10 @@ where
                 let response = future.await?;
                 // Unary errors come back as trailers-only responses with the status in
                 // the headers; successful and streaming calls report 0 here.
-                let code = response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .unwrap_or(0);
-                record_span.record("rpc.grpc.status_code", code);
+                record_span.record(
+                    "rpc.grpc.status_code",
+                    crate::metrics::status_code(&response),
+                );
                 Ok(response)
             }
             .instrument(span),

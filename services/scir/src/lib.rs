@@ -3,5 +3,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod connect;
 pub mod dev_auth;
+pub mod journey;
 pub mod up;

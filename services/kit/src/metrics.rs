@@ -1,0 +1,169 @@
+//! Metrics through OpenTelemetry: per-call count, latency and errors of every
+//! gRPC server, and the lag of every event consumer.
+//!
+//! Instruments are created from the global meter provider, which
+//! [`crate::telemetry::init`] installs (exporting over OTLP when an endpoint is
+//! configured, every `OTEL_METRIC_EXPORT_INTERVAL` milliseconds, 60 s by
+//! default). Without it the instruments are no-ops.
+//!
+//! | Instrument | Kind | Unit | Attributes |
+//! |---|---|---|---|
+//! | `rpc.server.call.duration` | histogram | s | `rpc.service`, `rpc.method`, `rpc.grpc.status_code` |
+//! | `rpc.server.calls` | counter | {call} | same |
+//! | `rpc.server.errors` | counter | {call} | same; calls whose status is not OK |
+//! | `scir.events.consumer.lag` | histogram | s | `source`; commit of an event to its application here |
+//! | `scir.events.consumer.applied` | counter | {event} | `source` |
+
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Histogram};
+
+struct ServerInstruments {
+    duration: Histogram<f64>,
+    calls: Counter<u64>,
+    errors: Counter<u64>,
+}
+
+struct ConsumerInstruments {
+    lag: Histogram<f64>,
+    applied: Counter<u64>,
+}
+
+fn server() -> &'static ServerInstruments {
+    static INSTRUMENTS: OnceLock<ServerInstruments> = OnceLock::new();
+    INSTRUMENTS.get_or_init(|| {
+        let meter = opentelemetry::global::meter("scir");
+        ServerInstruments {
+            duration: meter
+                .f64_histogram("rpc.server.call.duration")
+                .with_unit("s")
+                .with_description("Time from a call's arrival to its response headers.")
+                .with_boundaries(vec![
+                    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0,
+                ])
+                .build(),
+            calls: meter
+                .u64_counter("rpc.server.calls")
+                .with_unit("{call}")
+                .with_description("gRPC calls served.")
+                .build(),
+            errors: meter
+                .u64_counter("rpc.server.errors")
+                .with_unit("{call}")
+                .with_description("gRPC calls answered with a status other than OK.")
+                .build(),
+        }
+    })
+}
+
+fn consumer() -> &'static ConsumerInstruments {
+    static INSTRUMENTS: OnceLock<ConsumerInstruments> = OnceLock::new();
+    INSTRUMENTS.get_or_init(|| {
+        let meter = opentelemetry::global::meter("scir");
+        ConsumerInstruments {
+            lag: meter
+                .f64_histogram("scir.events.consumer.lag")
+                .with_unit("s")
+                .with_description(
+                    "Time from an event's commit at its source to its application here.",
+                )
+                .with_boundaries(vec![
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+                ])
+                .build(),
+            applied: meter
+                .u64_counter("scir.events.consumer.applied")
+                .with_unit("{event}")
+                .with_description("Events applied from another service's stream.")
+                .build(),
+        }
+    })
+}
+
+/// Records one call.
+pub fn record_call(service: &str, method: &str, code: i32, elapsed: Duration) {
+    let instruments = server();
+    let attributes = [
+        KeyValue::new("rpc.service", service.to_owned()),
+        KeyValue::new("rpc.method", method.to_owned()),
+        KeyValue::new("rpc.grpc.status_code", i64::from(code)),
+    ];
+    instruments
+        .duration
+        .record(elapsed.as_secs_f64(), &attributes);
+    instruments.calls.add(1, &attributes);
+    if code != 0 {
+        instruments.errors.add(1, &attributes);
+    }
+}
+
+/// Records an event from `source` applied `lag` after its commit there.
+pub fn record_applied(source: &str, lag: Duration) {
+    let instruments = consumer();
+    let attributes = [KeyValue::new("source", source.to_owned())];
+    instruments.lag.record(lag.as_secs_f64(), &attributes);
+    instruments.applied.add(1, &attributes);
+}
+
+/// The gRPC status code of a response: from its headers (unary errors are
+/// trailers-only responses), 0 otherwise.
+pub fn status_code<B>(response: &http::Response<B>) -> i32 {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(0)
+}
+
+/// A tower layer recording [`record_call`] for every call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MetricsLayer;
+
+impl<S> tower::Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService { inner }
+    }
+}
+
+/// The service of [`MetricsLayer`].
+#[derive(Debug, Clone)]
+pub struct MetricsService<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for MetricsService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path().trim_start_matches('/');
+        let (service, method) = path.split_once('/').unwrap_or((path, ""));
+        let (service, method) = (service.to_owned(), method.to_owned());
+        let started = Instant::now();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let result = future.await;
+            // A transport-level failure has no gRPC status; count it as UNKNOWN.
+            let code = result.as_ref().map_or(2, status_code);
+            record_call(&service, &method, code, started.elapsed());
+            result
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! The four services, or `scir up`, as child processes.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use scir::connect::{Channels, Endpoints, Signer};
+use scir::journey::Driver;
+use scir_testkit::{Backend, TestDatabase};
+
+/// A binary built by this workspace, next to the running test.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace's binaries first (cargo nextest run --workspace builds them)",
+        path.display()
+    );
+    path
+}
+
+/// A free loopback port (released at once; the child binds it).
+pub fn free_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+}
+
+/// A child process whose output goes to a log file.
+#[derive(Debug)]
+pub struct Process {
+    /// Name shown in failures.
+    pub name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    /// Starts `program` with `args` and `env`, logging to `dir/<name>.log`.
+    pub fn start(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+        dir: &Path,
+    ) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .env_remove("RUST_LOG")
+            .env("SCIR_LOG", "info");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+        Self {
+            name: name.to_owned(),
+            child,
+            log,
+        }
+    }
+
+    /// Kills the process at once (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it; returns whether it
+    /// exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// The last lines of its log.
+    pub fn tail(&self, lines: usize) -> String {
+        let Ok(file) = std::fs::File::open(&self.log) else {
+            return String::new();
+        };
+        let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- {} (last lines) ----\n{}", self.name, self.tail(40));
+        }
+        self.kill();
+    }
+}
+
+/// Where the four services' OTLP data goes.
+#[derive(Debug, Clone, Default)]
+pub struct Telemetry {
+    /// OTLP/gRPC endpoint, `http://host:port`.
+    pub otlp_endpoint: Option<String>,
+}
+
+/// The four services as four processes.
+#[derive(Debug)]
+pub struct Stack {
+    /// Their addresses.
+    pub endpoints: Endpoints,
+    /// The processes: intake, review, scoring, insights.
+    pub processes: Vec<Process>,
+    /// Signs tokens the services accept.
+    pub signer: Signer,
+    _databases: Vec<TestDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    /// Starts intake, review, scoring and insights, each with its own fresh
+    /// database on `backend`, and waits until all four are SERVING.
+    pub async fn start(backend: Backend, telemetry: &Telemetry) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut databases = Vec::new();
+        for _ in 0..4 {
+            databases.push(TestDatabase::new(backend).await);
+        }
+        let [intake, review, scoring, insights] = [(); 4].map(|()| free_address());
+        let url = |a: SocketAddr| format!("http://{a}");
+        let mut common = vec![
+            ("SCIR_JWT_ISSUER", scir_testkit::ISSUER.to_owned()),
+            ("SCIR_JWT_AUDIENCE", scir_testkit::AUDIENCE.to_owned()),
+            ("SCIR_JWT_HS256_SECRET", scir_testkit::SECRET.to_owned()),
+            ("SCIR_DRAIN_TIMEOUT", "2s".to_owned()),
+        ];
+        if let Some(endpoint) = &telemetry.otlp_endpoint {
+            common.extend([
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()),
+                ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+                ("OTEL_METRIC_EXPORT_INTERVAL", "300".to_owned()),
+            ]);
+        }
+        let with =
+            |listen: SocketAddr, database: &TestDatabase, extra: Vec<(&'static str, String)>| {
+                let mut env = common.clone();
+                env.push(("SCIR_LISTEN_ADDR", listen.to_string()));
+                env.push(("SCIR_DATABASE_URL", database.url.clone()));
+                env.extend(extra);
+                env
+            };
+        let specs = [
+            ("scir-intake", intake, with(intake, &databases[0], vec![])),
+            (
+                "scir-review",
+                review,
+                with(
+                    review,
+                    &databases[1],
+                    vec![
+                        ("SCIR_REVIEW_INTAKE_ADDR", url(intake)),
+                        ("SCIR_REVIEW_SCORING_ADDR", url(scoring)),
+                    ],
+                ),
+            ),
+            (
+                "scir-scoring",
+                scoring,
+                with(
+                    scoring,
+                    &databases[2],
+                    vec![("SCIR_SCORING_REVIEW_ADDR", url(review))],
+                ),
+            ),
+            (
+                "scir-insights",
+                insights,
+                with(
+                    insights,
+                    &databases[3],
+                    vec![
+                        ("SCIR_INSIGHTS_REVIEW_ADDR", url(review)),
+                        ("SCIR_INSIGHTS_SCORING_ADDR", url(scoring)),
+                        ("SCIR_INSIGHTS_KEY_SALT", "e2e-salt".to_owned()),
+                    ],
+                ),
+            ),
+        ];
+        let mut processes = Vec::new();
+        for (name, _, env) in &specs {
+            processes.push(Process::start(name, &binary(name), &[], env, dir.path()));
+        }
+        let stack = Self {
+            endpoints: Endpoints {
+                intake: url(intake),
+                review: url(review),
+                scoring: url(scoring),
+                insights: url(insights),
+            },
+            processes,
+            signer: Signer::new(
+                scir_testkit::SECRET,
+                scir_testkit::ISSUER,
+                scir_testkit::AUDIENCE,
+            ),
+            _databases: databases,
+            _dir: dir,
+        };
+        for (address, service) in [
+            (intake, "scir.intake.v1.IntakeService"),
+            (review, "scir.review.v1.ReviewService"),
+            (scoring, "scir.scoring.v1.ScoringService"),
+            (insights, "scir.insights.v1.InsightsService"),
+        ] {
+            scir_testkit::wait_serving(address, service).await;
+        }
+        stack
+    }
+
+    /// A driver for this stack.
+    pub fn driver(&self) -> Driver {
+        Driver::new(
+            Channels::new(&self.endpoints).expect("channels"),
+            self.signer.clone(),
+        )
+    }
+}
+
+/// `scir up` as one process.
+#[derive(Debug)]
+pub struct Up {
+    /// Its addresses.
+    pub endpoints: Endpoints,
+    /// The process.
+    pub process: Process,
+    /// Signs development tokens with the secret `scir up` created.
+    pub signer: Signer,
+    /// Its data directory.
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Up {
+    /// Starts `scir up` on free ports with a fresh data directory and waits
+    /// until every service is SERVING.
+    pub async fn start() -> Self {
+        let data_dir = tempfile::tempdir().expect("temporary directory");
+        let [intake, review, scoring, insights] = [(); 4].map(|()| free_address());
+        let data = data_dir.path().display().to_string();
+        let ports = [intake, review, scoring, insights].map(|a| a.port().to_string());
+        let args = [
+            "up",
+            "--data-dir",
+            &data,
+            "--intake-port",
+            &ports[0],
+            "--review-port",
+            &ports[1],
+            "--scoring-port",
+            &ports[2],
+            "--insights-port",
+            &ports[3],
+        ];
+        let process = Process::start("scir-up", &binary("scir"), &args, &[], data_dir.path());
+        for (address, service) in [
+            (intake, "scir.intake.v1.IntakeService"),
+            (review, "scir.review.v1.ReviewService"),
+            (scoring, "scir.scoring.v1.ScoringService"),
+            (insights, "scir.insights.v1.InsightsService"),
+        ] {
+            scir_testkit::wait_serving(address, service).await;
+        }
+        let secret = scir::dev_auth::read_secret(data_dir.path()).expect("development secret");
+        let url = |a: SocketAddr| format!("http://{a}");
+        Self {
+            endpoints: Endpoints {
+                intake: url(intake),
+                review: url(review),
+                scoring: url(scoring),
+                insights: url(insights),
+            },
+            process,
+            signer: Signer::new(
+                &secret,
+                scir::dev_auth::DEV_ISSUER,
+                scir::dev_auth::DEV_AUDIENCE,
+            ),
+            data_dir,
+        }
+    }
+
+    /// A driver for it.
+    pub fn driver(&self) -> Driver {
+        Driver::new(
+            Channels::new(&self.endpoints).expect("channels"),
+            self.signer.clone(),
+        )
+    }
+}

@@ -1,0 +1,143 @@
+//! One incident's journey is one trace across all four services: the report
+//! (intake), the review opened from intake's event (review), the scoring call
+//! the review's stage guard makes (scoring), and the projection of review's
+//! and scoring's events (insights). Every service also exports its call and
+//! consumer-lag metrics.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use scir_e2e::cases::wisconsin_case;
+use scir_e2e::otlp::{Receiver, Span};
+use scir_e2e::processes::{Stack, Telemetry};
+use scir_kit::auth::Role;
+use scir_testkit::Backend;
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).expect("randomness");
+    hex::encode(buffer)
+}
+
+fn has(spans: &[Span], service: &str, what: impl Fn(&Span) -> bool) -> bool {
+    spans.iter().any(|s| s.service == service && what(s))
+}
+
+fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
+    span.attributes
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn one_incident_is_one_trace_across_every_service() {
+    let receiver = Receiver::start().await;
+    let stack = Stack::start(
+        Backend::Sqlite,
+        &Telemetry {
+            otlp_endpoint: Some(receiver.endpoint.clone()),
+        },
+    )
+    .await;
+    let trace_id = random_hex(16);
+    let traceparent = format!("00-{trace_id}-{}-01", random_hex(8));
+    let driver = stack.driver().in_trace(&traceparent);
+    let lead = driver
+        .caller("lead-e2e", &[Role::ScrLead], "us-wi")
+        .expect("caller");
+    let instrument = driver.active_instrument(&lead).await.expect("instrument");
+    let outcome = driver
+        .run(&wisconsin_case("trace-1", &instrument))
+        .await
+        .expect("journey");
+    assert!(outcome.review.is_some());
+    // One call that fails, so review has an error to count.
+    let missing = lead
+        .review()
+        .get_review(scir_proto::review::v1::GetReviewRequest {
+            name: "jurisdictions/us-wi/reviews/00000000-0000-7000-8000-000000000000".into(),
+        })
+        .await
+        .expect_err("no such review");
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+
+    let reached = |spans: &[Span]| {
+        let spans: Vec<Span> = spans
+            .iter()
+            .filter(|s| s.trace_id == trace_id)
+            .cloned()
+            .collect();
+        [
+            has(&spans, "scir-intake", |s| {
+                s.name == "scir.intake.v1.IntakeService/ReportIncident"
+            }),
+            has(&spans, "scir-review", |s| {
+                s.name == "event.apply" && attribute(s, "source") == Some("intake")
+            }),
+            has(&spans, "scir-scoring", |s| {
+                s.name == "scir.scoring.v1.ScoringService/GetScoringStatus"
+            }),
+            has(&spans, "scir-insights", |s| {
+                s.name == "event.apply" && attribute(s, "source") == Some("review")
+            }),
+            has(&spans, "scir-insights", |s| {
+                s.name == "event.apply" && attribute(s, "source") == Some("scoring")
+            }),
+        ]
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = reached(&receiver.spans());
+        if seen.iter().all(|s| *s) {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let services: BTreeSet<(String, String)> = receiver
+                .spans()
+                .into_iter()
+                .filter(|s| s.trace_id == trace_id)
+                .map(|s| (s.service, s.name))
+                .collect();
+            panic!(
+                "the trace did not reach every step \
+                 [intake report, review apply, scoring guard call, insights apply review, insights apply scoring] = {seen:?}; \
+                 spans of the trace: {services:#?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Spans of other traces exist (health checks, consumers' own calls), so the
+    // trace id really selects.
+    assert!(receiver.spans().iter().any(|s| s.trace_id != trace_id));
+
+    let expected = [
+        ("scir-intake", "rpc.server.calls"),
+        ("scir-intake", "rpc.server.call.duration"),
+        ("scir-review", "rpc.server.errors"),
+        ("scir-review", "scir.events.consumer.lag"),
+        ("scir-scoring", "scir.events.consumer.lag"),
+        ("scir-insights", "scir.events.consumer.lag"),
+        ("scir-insights", "scir.events.consumer.applied"),
+    ];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics: BTreeSet<(String, String)> = receiver
+            .metrics()
+            .into_iter()
+            .map(|m| (m.service, m.name))
+            .collect();
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|(s, n)| !metrics.contains(&(s.to_string(), n.to_string())))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "metrics missing: {missing:?}; received {metrics:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
