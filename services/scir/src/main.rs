@@ -1,5 +1,5 @@
-//! `scir`: run every service in one process, mint development tokens, verify
-//! audit chains.
+//! `scir`: run every service in one process, load demo data, mint development
+//! tokens, and operator commands over the public APIs.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run every service in one process on SQLite files, with development auth.
     Up(up::UpArgs),
+    /// Fill a deployment with a synthetic partnership and print the insights.
+    Demo(scir::demo::DemoArgs),
     /// Print a development token signed with the secret of `scir up`.
     Token {
         /// Role(s) to grant: reporter, reviewer, scr_lead, analyst, partner, admin, service.
@@ -43,6 +45,21 @@ enum Command {
         /// Data directory of `scir up`, holding the development secret.
         #[arg(long, env = "SCIR_DATA_DIR", default_value = "scir-data")]
         data_dir: PathBuf,
+    },
+    /// Report and show incidents.
+    Incident {
+        #[command(subcommand)]
+        command: scir::cli::incident::IncidentCommand,
+    },
+    /// Show reviews and list the overdue ones.
+    Review {
+        #[command(subcommand)]
+        command: scir::cli::review::ReviewCommand,
+    },
+    /// Ask the insights service and print its tables.
+    Insights {
+        #[command(subcommand)]
+        command: scir::cli::insights::InsightsCommand,
     },
     /// Audit-log tools.
     Audit {
@@ -64,12 +81,8 @@ enum BenchCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify a service database's audit chain; exits 1 at the first broken link.
-    Verify {
-        /// Database URL of the service, e.g. sqlite://scir-data/intake.db.
-        #[arg(long, env = "SCIR_DATABASE_URL")]
-        database_url: String,
-    },
+    /// Verify a service's audit chain; exits 1 when a link is broken.
+    Verify(audit::VerifyArgs),
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -77,8 +90,21 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+async fn main() {
+    let code = match run(Cli::parse().command).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", scir::cli::explain(&error));
+            scir::cli::exit_code(&error)
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Runs a command; returns the exit code of a command that finished.
+async fn run(command: Command) -> anyhow::Result<i32> {
+    use scir::cli::exit;
+    match command {
         Command::Up(args) => {
             let _telemetry = scir_kit::telemetry::init("scir", &args.telemetry)?;
             let shutdown = Shutdown::new();
@@ -87,7 +113,8 @@ async fn main() -> anyhow::Result<()> {
             up::run(args, shutdown, |running| {
                 println!("{}", up::banner(&running, &data_dir))
             })
-            .await
+            .await?;
+            Ok(exit::OK)
         }
         Command::Token {
             roles,
@@ -101,20 +128,27 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 dev_auth::mint(&secret, &subject, &jurisdiction, &roles, ttl).context("minting")?
             );
-            Ok(())
+            Ok(exit::OK)
         }
         Command::Bench {
             command: BenchCommand::Insights(args),
-        } => scir::bench::run(args).await,
+        } => scir::bench::run(args).await.map(|()| exit::OK),
+        Command::Demo(args) => {
+            let report = scir::demo::run(args).await?;
+            Ok(if report.failed == 0 {
+                exit::OK
+            } else {
+                exit::FAILED
+            })
+        }
+        Command::Incident { command } => scir::cli::incident::run(command).await.map(|()| exit::OK),
+        Command::Review { command } => scir::cli::review::run(command).await.map(|()| exit::OK),
+        Command::Insights { command } => scir::cli::insights::run(command).await.map(|()| exit::OK),
         Command::Audit {
-            command: AuditCommand::Verify { database_url },
+            command: AuditCommand::Verify(args),
         } => {
-            let (report, intact) = audit::verify(&database_url).await?;
-            println!("{report}");
-            if !intact {
-                std::process::exit(1);
-            }
-            Ok(())
+            let intact = audit::run(&args).await?;
+            Ok(if intact { exit::OK } else { exit::FAILED })
         }
     }
 }

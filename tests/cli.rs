@@ -1,0 +1,227 @@
+//! The `scir` command against `scir up`: operator commands with their table and
+//! JSON output and exit codes, and the demo.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use scir_e2e::processes::{Up, binary};
+
+struct Scir<'a> {
+    up: &'a Up,
+}
+
+impl Scir<'_> {
+    fn command(&self, args: &[&str], token: Option<&str>) -> Output {
+        let mut command = Command::new(binary("scir"));
+        command
+            .args(args)
+            .env_remove("SCIR_TOKEN")
+            .env("SCIR_DATA_DIR", self.up.data_dir.path())
+            .env("SCIR_INTAKE_ADDR", &self.up.endpoints.intake)
+            .env("SCIR_REVIEW_ADDR", &self.up.endpoints.review)
+            .env("SCIR_SCORING_ADDR", &self.up.endpoints.scoring)
+            .env("SCIR_INSIGHTS_ADDR", &self.up.endpoints.insights);
+        if let Some(token) = token {
+            command.env("SCIR_TOKEN", token);
+        }
+        command.output().expect("run scir")
+    }
+
+    fn token(&self, role: &str, jurisdiction: &str) -> String {
+        let out = self.command(
+            &["token", "--role", role, "--jurisdiction", jurisdiction],
+            None,
+        );
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn example() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/incident.json")
+}
+
+#[tokio::test]
+async fn operator_commands_print_tables_json_and_exit_codes() {
+    let up = Up::start().await;
+    let scir = Scir { up: &up };
+    let reporter = scir.token("reporter", "us-wi");
+    let file = example();
+    let file = file.to_str().expect("path");
+
+    let out = scir.command(&["incident", "report", file], Some(&reporter));
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert!(
+        text(&out).contains("decision       PRACTICE_REVIEW"),
+        "{}",
+        text(&out)
+    );
+
+    // The same file again is the same incident; JSON is the canonical mapping.
+    let out = scir.command(&["incident", "report", file, "--json"], Some(&reporter));
+    assert_eq!(code(&out), 0);
+    let incident: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let name = incident["name"].as_str().expect("name").to_owned();
+    assert_eq!(incident["decision"]["outcome"], "PRACTICE_REVIEW");
+    assert_eq!(incident["revision"], 1);
+
+    let out = scir.command(&["incident", "show", &name, "--json"], Some(&reporter));
+    assert_eq!(code(&out), 0);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(shown["name"], name.as_str());
+
+    // The review opened from intake's event; it is overdue (the incident is old).
+    let lead = scir.token("scr_lead", "us-wi");
+    let mut overdue = String::new();
+    for _ in 0..100 {
+        let out = scir.command(
+            &["review", "overdue", "--jurisdiction", "us-wi", "--json"],
+            Some(&lead),
+        );
+        assert_eq!(code(&out), 0, "{out:?}");
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        if let Some(review) = list.as_array().and_then(|l| l.first()) {
+            assert_eq!(review["incident"], name.as_str());
+            overdue = review["name"].as_str().expect("name").to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!overdue.is_empty(), "the review never showed as overdue");
+    let out = scir.command(
+        &["review", "overdue", "--jurisdiction", "us-wi"],
+        Some(&lead),
+    );
+    assert!(
+        text(&out).contains(&overdue) && text(&out).contains("OPENED"),
+        "{}",
+        text(&out)
+    );
+    let out = scir.command(&["review", "show", &overdue], Some(&lead));
+    assert_eq!(code(&out), 0);
+    assert!(text(&out).contains("stage     OPENED"), "{}", text(&out));
+
+    // Exit codes scripts rely on.
+    let missing = "jurisdictions/us-wi/incidents/00000000-0000-7000-8000-000000000000";
+    let out = scir.command(&["incident", "show", missing], Some(&reporter));
+    assert_eq!(code(&out), 3, "not found: {out:?}");
+    let out = scir.command(&["incident", "show", "nonsense"], Some(&reporter));
+    assert_eq!(code(&out), 2, "invalid argument: {out:?}");
+    let out = scir.command(&["incident", "show", &name], None);
+    assert_eq!(code(&out), 2, "no token: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SCIR_TOKEN"));
+    let out = scir.command(&["incident", "show", &name], Some("not-a-token"));
+    assert_eq!(code(&out), 4, "unauthenticated: {out:?}");
+    let other = scir.token("reporter", "us-tn");
+    let out = scir.command(&["incident", "show", &name], Some(&other));
+    assert_eq!(code(&out), 4, "other jurisdiction: {out:?}");
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"jurisdiction": "us-wi", "incidentType": "EXPLOSION"}"#,
+    )
+    .expect("write");
+    let out = scir.command(
+        &["incident", "report", bad.to_str().expect("path")],
+        Some(&reporter),
+    );
+    assert_eq!(code(&out), 2, "bad file: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EXPLOSION"));
+    std::fs::write(
+        &bad,
+        r#"{"jurisdiction": "us-wi", "incidentType": "DEATH"}"#,
+    )
+    .expect("write");
+    let out = scir.command(
+        &["incident", "report", bad.to_str().expect("path")],
+        Some(&reporter),
+    );
+    assert_eq!(code(&out), 2, "incomplete facts: {out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("incident.placement: is required"),
+        "field violations are listed: {out:?}"
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address");
+    let mut command = Command::new(binary("scir"));
+    let out = command
+        .args([
+            "incident",
+            "show",
+            &name,
+            "--intake-addr",
+            &closed.to_string(),
+        ])
+        .env("SCIR_TOKEN", &reporter)
+        .output()
+        .expect("run");
+    assert_eq!(code(&out), 5, "unavailable: {out:?}");
+
+    // The audit chains of every service hold.
+    for service in ["intake", "review", "scoring", "insights"] {
+        let out = scir.command(&["audit", "verify", "--service", service, "--json"], None);
+        assert_eq!(code(&out), 0, "{out:?}");
+        let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(verdict["intact"], true, "{service}");
+    }
+    let out = scir.command(&["audit", "verify"], None);
+    assert_eq!(code(&out), 2, "nothing to verify: {out:?}");
+
+    // Insights as a table and as JSON.
+    let analyst = scir.token("analyst", "us-wi");
+    let out = scir.command(&["insights", "ask", "theme-prevalence"], Some(&analyst));
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert!(
+        text(&out).contains("scope: jurisdiction:us-wi"),
+        "{}",
+        text(&out)
+    );
+    let out = scir.command(
+        &["insights", "ask", "factor-prevalence", "--level", "7"],
+        Some(&analyst),
+    );
+    assert_eq!(code(&out), 2, "level out of range is a usage error");
+}
+
+#[tokio::test]
+async fn the_demo_fills_a_deployment_and_prints_the_insights() {
+    let up = Up::start().await;
+    let scir = Scir { up: &up };
+    let args = ["demo", "--incidents", "60", "--seed", "5", "--quiet"];
+    let first = scir.command(&args, None);
+    assert_eq!(code(&first), 0, "{first:?}");
+    let out = text(&first);
+    for heading in [
+        "Incidents reported: 60",
+        "== SSIT domains rated as contributing",
+        "== Themes of key observations",
+        "== Recommendations by category and strength ==",
+        "synthetic demo data",
+    ] {
+        assert!(out.contains(heading), "`{heading}` missing from:\n{out}");
+    }
+    // The same seed again reports the same incidents: nothing is added.
+    let again = scir.command(&args, None);
+    assert_eq!(code(&again), 0, "{again:?}");
+    let line = |o: &str| {
+        o.lines()
+            .filter(|l| l.starts_with("Incidents reported") || l.starts_with("Reviews opened"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(line(&out), line(&text(&again)));
+}
