@@ -100,6 +100,14 @@ async fn journey(driver: &Driver) {
 async fn four_processes_on_sqlite() {
     let stack = Stack::start(Backend::Sqlite, &Telemetry::default()).await;
     journey(&stack.driver()).await;
+    // Liveness probes ask for a health service that does not follow the database.
+    for endpoint in [&stack.endpoints.intake, &stack.endpoints.insights] {
+        let address = endpoint
+            .trim_start_matches("http://")
+            .parse()
+            .expect("address");
+        scir_testkit::wait_serving(address, scir_kit::server::LIVENESS_SERVICE).await;
+    }
 }
 
 #[tokio::test]

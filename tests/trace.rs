@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use scir_e2e::cases::wisconsin_case;
-use scir_e2e::otlp::{Receiver, Span};
 use scir_e2e::processes::{Stack, Telemetry};
 use scir_kit::auth::Role;
+use scir_otlp_sink::{Receiver, Span};
 use scir_testkit::Backend;
 
 fn random_hex(bytes: usize) -> String {

@@ -74,9 +74,15 @@ pub fn health() -> (
     tonic_health::server::health_reporter()
 }
 
+/// The health service name that is SERVING for as long as the process serves,
+/// whatever its database does: for liveness probes, which must not restart a
+/// process because its database is away.
+pub const LIVENESS_SERVICE: &str = "liveness";
+
 /// Keeps the health status of `services` (and of the server as a whole, `""`)
 /// in step with the database: SERVING while it answers, NOT_SERVING otherwise,
-/// and NOT_SERVING from the moment shutdown fires.
+/// and NOT_SERVING from the moment shutdown fires. [`LIVENESS_SERVICE`] is
+/// SERVING throughout.
 pub fn spawn_readiness(
     db: Database,
     reporter: HealthReporter,
@@ -84,6 +90,9 @@ pub fn spawn_readiness(
     mut shutdown: ShutdownSignal,
 ) {
     tokio::spawn(async move {
+        reporter
+            .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
+            .await;
         let mut last = None;
         loop {
             let status = if db.is_ready().await {

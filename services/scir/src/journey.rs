@@ -200,7 +200,12 @@ impl Driver {
         if current.stage == Stage::Opened as i32 {
             self.staff(&lead, case, &name).await?;
         }
-        let mut observations = Vec::new();
+        // A walk resumed past debriefing reads the observations it made before.
+        let mut observations = if current.stage > Stage::Debriefing as i32 {
+            self.observations(&lead, &name).await?
+        } else {
+            Vec::new()
+        };
         while current.stage < case.until as i32 && current.stage < Stage::Finalised as i32 {
             let stage = Stage::try_from(current.stage).unwrap_or(Stage::Unspecified);
             let mut skip = String::new();
@@ -307,6 +312,28 @@ impl Driver {
         Ok(current)
     }
 
+    async fn observations(&self, lead: &Caller, review: &str) -> anyhow::Result<Vec<String>> {
+        let mut names = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = lead
+                .review()
+                .list_key_observations(review::ListKeyObservationsRequest {
+                    parent: review.to_owned(),
+                    page_size: 100,
+                    page_token,
+                })
+                .await
+                .context("ListKeyObservations")?
+                .into_inner();
+            names.extend(page.key_observations.into_iter().map(|k| k.name));
+            if page.next_page_token.is_empty() {
+                return Ok(names);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     async fn staff(&self, lead: &Caller, case: &Case, review: &str) -> anyhow::Result<()> {
         let members = std::iter::once((&case.lead, review::TeamRole::ScrLead))
             .chain(case.raters.iter().map(|r| (r, review::TeamRole::Reviewer)));
@@ -319,10 +346,13 @@ impl Driver {
                     ..Default::default()
                 }),
             };
-            lead.review()
-                .add_team_member(request)
-                .await
-                .context("AddTeamMember")?;
+            match lead.review().add_team_member(request).await {
+                // Staffed by an earlier, interrupted walk.
+                Err(s) if s.code() == tonic::Code::AlreadyExists => {}
+                result => {
+                    result.context("AddTeamMember")?;
+                }
+            }
         }
         Ok(())
     }

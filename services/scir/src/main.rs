@@ -45,6 +45,10 @@ enum Command {
         /// Data directory of `scir up`, holding the development secret.
         #[arg(long, env = "SCIR_DATA_DIR", default_value = "scir-data")]
         data_dir: PathBuf,
+        /// The HS256 secret of another deployment's development auth (instead of
+        /// --data-dir), e.g. from deploy/compose/intake.env.
+        #[arg(long, env = "SCIR_JWT_HS256_SECRET", hide_env_values = true)]
+        secret: Option<String>,
     },
     /// Report and show incidents.
     Incident {
@@ -89,8 +93,27 @@ fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
 }
 
+/// Leaves quietly when standard output is closed early (`scir ... | head`),
+/// as other command-line tools do, instead of reporting a panic.
+fn quiet_on_closed_output() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(scir::cli::exit::OK);
+        }
+        default(info);
+    }));
+}
+
 #[tokio::main]
 async fn main() {
+    quiet_on_closed_output();
     let code = match run(Cli::parse().command).await {
         Ok(code) => code,
         Err(error) => {
@@ -122,8 +145,12 @@ async fn run(command: Command) -> anyhow::Result<i32> {
             subject,
             ttl,
             data_dir,
+            secret,
         } => {
-            let secret = dev_auth::read_secret(&data_dir)?;
+            let secret = match secret {
+                Some(secret) => secret,
+                None => dev_auth::read_secret(&data_dir)?,
+            };
             println!(
                 "{}",
                 dev_auth::mint(&secret, &subject, &jurisdiction, &roles, ttl).context("minting")?

@@ -1,5 +1,6 @@
 //! A small OTLP/gRPC receiver: it accepts trace and metric exports and keeps
-//! what it received, so a test can ask which services took part in a trace.
+//! what it received (so a test can ask which services took part in a trace), or
+//! only counts and logs it (as a stand-in collector).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -43,8 +44,11 @@ pub struct Metric {
 
 #[derive(Debug, Default)]
 struct Received {
+    keep: bool,
     spans: Vec<Span>,
     metrics: Vec<Metric>,
+    span_count: usize,
+    metric_count: usize,
 }
 
 /// The receiver; keeps running until dropped.
@@ -97,10 +101,15 @@ impl TraceService for Sink {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut received = self.0.lock().expect("receiver");
+        let mut received = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for resource_spans in request.into_inner().resource_spans {
             let service = service_name(resource_spans.resource.as_ref());
+            let mut count = 0;
             for scope in resource_spans.scope_spans {
+                count += scope.spans.len();
+                if !received.keep {
+                    continue;
+                }
                 for span in scope.spans {
                     received.spans.push(Span {
                         service: service.clone(),
@@ -109,6 +118,10 @@ impl TraceService for Sink {
                         attributes: attributes(&span.attributes),
                     });
                 }
+            }
+            received.span_count += count;
+            if !received.keep {
+                println!("traces: {count} spans from {service}");
             }
         }
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
@@ -121,10 +134,15 @@ impl MetricsService for Sink {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        let mut received = self.0.lock().expect("receiver");
+        let mut received = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for resource_metrics in request.into_inner().resource_metrics {
             let service = service_name(resource_metrics.resource.as_ref());
+            let mut count = 0;
             for scope in resource_metrics.scope_metrics {
+                count += scope.metrics.len();
+                if !received.keep {
+                    continue;
+                }
                 for metric in scope.metrics {
                     received.metrics.push(Metric {
                         service: service.clone(),
@@ -132,19 +150,31 @@ impl MetricsService for Sink {
                     });
                 }
             }
+            received.metric_count += count;
+            if !received.keep {
+                println!("metrics: {count} series from {service}");
+            }
         }
         Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
     }
 }
 
 impl Receiver {
-    /// Starts a receiver on a free loopback port.
+    /// Starts a receiver on a free loopback port that keeps everything it receives.
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on("127.0.0.1:0", true)
             .await
-            .expect("bind");
-        let address: SocketAddr = listener.local_addr().expect("address");
-        let received = Arc::new(Mutex::new(Received::default()));
+            .unwrap_or_else(|e| panic!("OTLP receiver: {e}"))
+    }
+
+    /// Starts a receiver on `address`; with `keep` false it only counts and logs.
+    pub async fn start_on(address: &str, keep: bool) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let address: SocketAddr = listener.local_addr()?;
+        let received = Arc::new(Mutex::new(Received {
+            keep,
+            ..Received::default()
+        }));
         let sink = Sink(received.clone());
         let task = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
@@ -153,20 +183,34 @@ impl Receiver {
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
                 .await;
         });
-        Self {
+        Ok(Self {
             endpoint: format!("http://{address}"),
             received,
             task,
-        }
+        })
+    }
+
+    /// Spans and metric series received so far (also when not kept).
+    pub fn counts(&self) -> (usize, usize) {
+        let received = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        (received.span_count, received.metric_count)
     }
 
     /// Spans received so far.
     pub fn spans(&self) -> Vec<Span> {
-        self.received.lock().expect("receiver").spans.clone()
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spans
+            .clone()
     }
 
     /// Metrics received so far.
     pub fn metrics(&self) -> Vec<Metric> {
-        self.received.lock().expect("receiver").metrics.clone()
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .metrics
+            .clone()
     }
 }

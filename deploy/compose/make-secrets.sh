@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Writes the env files docker-compose.yml reads, with generated passwords and
+# secrets, unless they exist already (so running it again changes nothing).
+# They hold secrets: they are git-ignored and readable by their owner only.
+set -euo pipefail
+dir="$(cd "$(dirname "$0")" && pwd)"
+umask 077
+
+if [ -e "$dir/postgres.env" ]; then
+    echo "deploy/compose/*.env exist; keeping them"
+    exit 0
+fi
+random() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+jwt_secret="$(random 32)"
+{
+    echo "POSTGRES_PASSWORD=$(random 16)"
+    for service in intake review scoring insights; do
+        password="$(random 16)"
+        echo "SCIR_${service^^}_DB_PASSWORD=$password"
+        {
+            echo "SCIR_DATABASE_URL=postgres://scir_$service:$password@postgres:5432/scir_$service"
+            echo "SCIR_JWT_ISSUER=scir-dev"
+            echo "SCIR_JWT_AUDIENCE=scir"
+            echo "SCIR_JWT_HS256_SECRET=$jwt_secret"
+            [ "$service" = insights ] && echo "SCIR_INSIGHTS_KEY_SALT=$(random 32)"
+            true
+        } >"$dir/$service.env"
+    done
+} >"$dir/postgres.env"
+echo "wrote deploy/compose/{postgres,intake,review,scoring,insights}.env"
+echo "a development token: scir token --role reporter --jurisdiction us-wi \\"
+echo "  --secret \"\$(sed -n 's/^SCIR_JWT_HS256_SECRET=//p' deploy/compose/intake.env)\""
