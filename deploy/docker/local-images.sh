@@ -55,7 +55,6 @@ if ! have "$postgres_tag"; then
         -c 'ENV PGDATA=/var/lib/postgresql/data' \
         -c 'ENV LANG=C.UTF-8' \
         -c 'EXPOSE 5432' \
-        -c 'STOPSIGNAL SIGINT' \
         -c 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
         -c 'CMD ["postgres"]' \
         - "$postgres_tag" >/dev/null

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Checks rendered manifests for what SCIR promises beyond the schema: every
+SCIR Deployment runs non-root on a read-only root filesystem without extra
+capabilities, has gRPC readiness and liveness probes and resource limits, and
+comes with a Service, a HorizontalPodAutoscaler and a PodDisruptionBudget; the
+namespace denies all traffic by default.
+
+usage: check.py rendered.yaml
+"""
+
+import sys
+
+import yaml
+
+
+def main():
+    docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+    problems = []
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    deployments = {n: d for n, d in by_kind.get("Deployment", {}).items() if n.startswith("scir-")}
+    if len(deployments) != 4:
+        problems.append(f"expected the four SCIR Deployments, found {sorted(deployments)}")
+    for name, d in deployments.items():
+        pod = d["spec"]["template"]["spec"]
+        if not pod.get("securityContext", {}).get("runAsNonRoot"):
+            problems.append(f"{name}: pod does not require a non-root user")
+        for c in pod["containers"]:
+            sc = c.get("securityContext", {})
+            if not sc.get("readOnlyRootFilesystem"):
+                problems.append(f"{name}: root filesystem is writable")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{name}: privilege escalation allowed")
+            if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+                problems.append(f"{name}: capabilities not dropped")
+            for probe in ("readinessProbe", "livenessProbe"):
+                if "grpc" not in c.get(probe, {}):
+                    problems.append(f"{name}: {probe} is not a gRPC probe")
+            if not c.get("resources", {}).get("limits"):
+                problems.append(f"{name}: no resource limits")
+        for kind in ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
+            if name not in by_kind.get(kind, {}):
+                problems.append(f"{name}: no {kind}")
+    deny = by_kind.get("NetworkPolicy", {}).get("scir-default-deny")
+    if not deny or deny["spec"].get("podSelector") != {}:
+        problems.append("no default-deny NetworkPolicy")
+    for p in problems:
+        print(f"check.py: {p}", file=sys.stderr)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

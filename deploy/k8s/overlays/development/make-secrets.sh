@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Writes the git-ignored env files the development overlay's secretGenerator
+# reads, with generated passwords and secrets, unless they exist already.
+set -euo pipefail
+dir="$(cd "$(dirname "$0")" && pwd)"
+umask 077
+[ -e "$dir/secrets.env" ] && { echo "secrets exist; keeping them"; exit 0; }
+random() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+echo "SCIR_JWT_HS256_SECRET=$(random 32)" >"$dir/secrets.env"
+echo "SCIR_INSIGHTS_KEY_SALT=$(random 32)" >"$dir/insights-key-salt.env"
+sed -i 's/^SCIR_INSIGHTS_KEY_SALT=/salt=/' "$dir/insights-key-salt.env"
+{
+    echo "POSTGRES_PASSWORD=$(random 16)"
+    for service in intake review scoring insights; do
+        password="$(random 16)"
+        echo "SCIR_${service^^}_DB_PASSWORD=$password"
+        echo "url=postgres://scir_$service:$password@postgres:5432/scir_$service" >"$dir/$service-database.env"
+    done
+} >"$dir/postgres.env"
+echo "wrote $dir/*.env"
