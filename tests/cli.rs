@@ -180,6 +180,29 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
     }
     let out = scir.command(&["audit", "verify"], None);
     assert_eq!(code(&out), 2, "nothing to verify: {out:?}");
+    // Someone with the database in hand deletes a record: verify names it.
+    let url = format!(
+        "sqlite://{}",
+        up.data_dir.path().join("intake.db").display()
+    );
+    let db = scir_kit::db::Database::open(&url, &scir_kit::db::DbOptions::default())
+        .await
+        .expect("intake database");
+    sqlx::query("DROP TRIGGER audit_log_no_delete")
+        .execute(db.pool())
+        .await
+        .expect("drop guard");
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+        .execute(db.pool())
+        .await
+        .expect("delete");
+    db.close().await;
+    let out = scir.command(&["audit", "verify", "--service", "intake", "--json"], None);
+    assert_eq!(code(&out), 1, "a broken chain fails the check: {out:?}");
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(verdict["intact"], false);
+    assert_eq!(verdict["brokenAt"], 2);
+    assert_eq!(verdict["reason"], "a record is missing");
 
     // Insights as a table and as JSON.
     let analyst = scir.token("analyst", "us-wi");

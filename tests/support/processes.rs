@@ -125,8 +125,43 @@ pub struct Stack {
     pub processes: Vec<Process>,
     /// Signs tokens the services accept.
     pub signer: Signer,
-    _databases: Vec<TestDatabase>,
-    _dir: tempfile::TempDir,
+    specs: Vec<Spec>,
+    /// The databases: intake, review, scoring, insights.
+    pub databases: Vec<TestDatabase>,
+    dir: tempfile::TempDir,
+}
+
+/// How one service of a stack was started, to start it again.
+#[derive(Debug)]
+struct Spec {
+    name: &'static str,
+    address: SocketAddr,
+    env: Vec<(&'static str, String)>,
+}
+
+/// The services of a stack, by their index in [`Stack::processes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Intake.
+    Intake = 0,
+    /// Review.
+    Review = 1,
+    /// Scoring.
+    Scoring = 2,
+    /// Insights.
+    Insights = 3,
+}
+
+impl Service {
+    /// The gRPC service name health reports.
+    pub fn grpc_name(self) -> &'static str {
+        match self {
+            Self::Intake => "scir.intake.v1.IntakeService",
+            Self::Review => "scir.review.v1.ReviewService",
+            Self::Scoring => "scir.scoring.v1.ScoringService",
+            Self::Insights => "scir.insights.v1.InsightsService",
+        }
+    }
 }
 
 impl Stack {
@@ -202,6 +237,10 @@ impl Stack {
         for (name, _, env) in &specs {
             processes.push(Process::start(name, &binary(name), &[], env, dir.path()));
         }
+        let specs = specs
+            .into_iter()
+            .map(|(name, address, env)| Spec { name, address, env })
+            .collect();
         let stack = Self {
             endpoints: Endpoints {
                 intake: url(intake),
@@ -215,8 +254,9 @@ impl Stack {
                 scir_testkit::ISSUER,
                 scir_testkit::AUDIENCE,
             ),
-            _databases: databases,
-            _dir: dir,
+            specs,
+            databases,
+            dir,
         };
         for (address, service) in [
             (intake, "scir.intake.v1.IntakeService"),
@@ -235,6 +275,34 @@ impl Stack {
             Channels::new(&self.endpoints).expect("channels"),
             self.signer.clone(),
         )
+    }
+
+    /// Where `service` listens.
+    pub fn address(&self, service: Service) -> SocketAddr {
+        self.specs[service as usize].address
+    }
+
+    /// Kills `service` at once (SIGKILL).
+    pub fn kill(&mut self, service: Service) {
+        self.processes[service as usize].kill();
+    }
+
+    /// Stops `service` with SIGTERM; returns whether it exited cleanly.
+    pub fn terminate(&mut self, service: Service) -> bool {
+        self.processes[service as usize].terminate()
+    }
+
+    /// Starts `service` again, on the same address and database, and waits
+    /// until it is SERVING.
+    pub async fn restart(&mut self, service: Service) {
+        let spec = &self.specs[service as usize];
+        static RESTARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        let run = RESTARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("{}-restart{run}", spec.name);
+        let process = Process::start(&name, &binary(spec.name), &[], &spec.env, self.dir.path());
+        let old = std::mem::replace(&mut self.processes[service as usize], process);
+        drop(old);
+        scir_testkit::wait_serving(spec.address, service.grpc_name()).await;
     }
 }
 

@@ -204,3 +204,108 @@ fn start(pg_ctl: &Path, base: &Path, data: &Path, port_file: &Path) -> anyhow::R
 fn path_str(path: &Path) -> anyhow::Result<&str> {
     path.to_str().context("non-UTF-8 path")
 }
+
+/// A PostgreSQL cluster of one test's own, which the test may stop and start
+/// (the shared cluster must stay up for every other test). Stopped and removed
+/// when dropped.
+#[derive(Debug)]
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    port: u16,
+    pg_ctl: PathBuf,
+}
+
+impl Cluster {
+    /// Initialises and starts a cluster in a temporary directory.
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let initdb = find_binary("initdb")?;
+        let pg_ctl = find_binary("pg_ctl")?;
+        if is_root() {
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()?;
+        }
+        let data = dir.path().join("data");
+        let out = run_pg(
+            &initdb,
+            &[
+                "-D",
+                path_str(&data)?,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        )?;
+        if !out.status.success() {
+            bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let port = start(&pg_ctl, dir.path(), &data, &dir.path().join("port"))?;
+        Ok(Self { dir, port, pg_ctl })
+    }
+
+    /// The URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server (fast shutdown: open connections are closed).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        let data = self.dir.path().join("data");
+        let out = run_pg(
+            &self.pg_ctl,
+            &["stop", "-w", "-m", "fast", "-D", path_str(&data)?],
+        )?;
+        if !out.status.success() {
+            bail!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same port.
+    pub fn restart(&self) -> anyhow::Result<()> {
+        let data = self.dir.path().join("data");
+        let socket_dir = self.dir.path().join("socket");
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            path_str(&socket_dir)?
+        );
+        let log = self.dir.path().join("postgres.log");
+        let out = run_pg(
+            &self.pg_ctl,
+            &[
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                path_str(&data)?,
+                "-l",
+                path_str(&log)?,
+                "-o",
+                &options,
+            ],
+        )?;
+        if !out.status.success() {
+            bail!(
+                "pg_ctl start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

@@ -9,7 +9,10 @@ use scir_testkit::fixtures::wisconsin_death;
 
 use super::harness::{TestIntake, report};
 
-scir_testkit::on_both_backends!(a_tampered_audit_row_is_found);
+scir_testkit::on_both_backends!(
+    a_tampered_audit_row_is_found,
+    edits_deletions_and_reordering_are_found_where_they_happen
+);
 
 async fn a_tampered_audit_row_is_found(backend: Backend) {
     let intake = TestIntake::start(backend).await;
@@ -103,5 +106,101 @@ async fn a_tampered_audit_row_is_found(backend: Backend) {
         .expect("verify")
         .expect("tampering detected");
     assert_eq!(broken.seq, 3);
+    db.close().await;
+}
+
+/// A chain of ten records in a fresh database, with the append-only guards
+/// dropped (as by someone with full control of the database).
+async fn unguarded_chain(backend: Backend) -> (scir_testkit::TestDatabase, Database, AuditLog) {
+    let test_db = scir_testkit::TestDatabase::new(backend).await;
+    let db = Database::connect(
+        &test_db.url,
+        &scir_intake::startup::MIGRATIONS,
+        &DbOptions::default(),
+    )
+    .await
+    .expect("database");
+    let log = AuditLog::new(db.clone());
+    for i in 1..=10 {
+        log.record(scir_kit::audit::AuditRecord {
+            subject: format!("user-{i}"),
+            roles: "reviewer".into(),
+            method: "GetIncident".into(),
+            resource: format!("jurisdictions/us-wi/incidents/{i}"),
+            jurisdiction: "us-wi".into(),
+            outcome: "ok".into(),
+        })
+        .await
+        .expect("record");
+    }
+    assert_eq!(log.verify().await.expect("verify"), None);
+    let guards: &[&str] = match backend {
+        Backend::Sqlite => &[
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+        ],
+        // One trigger guards both UPDATE and DELETE there.
+        Backend::Postgres => &["ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"],
+    };
+    for guard in guards {
+        sqlx::query(*guard)
+            .execute(db.pool())
+            .await
+            .expect("drop guard");
+    }
+    (test_db, db, log)
+}
+
+async fn edits_deletions_and_reordering_are_found_where_they_happen(backend: Backend) {
+    // An edited record breaks at itself.
+    let (_keep, db, log) = unguarded_chain(backend).await;
+    sqlx::query("UPDATE audit_log SET subject = 'someone-else' WHERE seq = 6")
+        .execute(db.pool())
+        .await
+        .expect("edit");
+    let broken = log.verify().await.expect("verify").expect("edit found");
+    assert_eq!(
+        (broken.seq, broken.reason.as_str()),
+        (6, "the record does not match its hash")
+    );
+    db.close().await;
+
+    // A deleted record is missing at its place.
+    let (_keep, db, log) = unguarded_chain(backend).await;
+    sqlx::query("DELETE FROM audit_log WHERE seq = 4")
+        .execute(db.pool())
+        .await
+        .expect("delete");
+    let broken = log.verify().await.expect("verify").expect("deletion found");
+    assert_eq!(
+        (broken.seq, broken.reason.as_str()),
+        (4, "a record is missing")
+    );
+    db.close().await;
+
+    // Two records swapped (every column but the position) break at the first.
+    let (_keep, db, log) = unguarded_chain(backend).await;
+    let swap = "UPDATE audit_log SET record_time = o.record_time, subject = o.subject, \
+                roles = o.roles, method = o.method, resource = o.resource, \
+                jurisdiction = o.jurisdiction, outcome = o.outcome, trace_id = o.trace_id, \
+                prev_hash = o.prev_hash, hash = o.hash \
+                FROM (SELECT * FROM audit_log WHERE seq IN (7, 8)) AS o \
+                WHERE audit_log.seq IN (7, 8) AND o.seq <> audit_log.seq";
+    sqlx::query(swap).execute(db.pool()).await.expect("reorder");
+    let subjects: Vec<String> =
+        sqlx::query_scalar("SELECT subject FROM audit_log WHERE seq IN (7, 8) ORDER BY seq")
+            .fetch_all(db.pool())
+            .await
+            .expect("read");
+    assert_eq!(subjects, ["user-8", "user-7"], "the rows were swapped");
+    let broken = log
+        .verify()
+        .await
+        .expect("verify")
+        .expect("reordering found");
+    assert_eq!(
+        (broken.seq, broken.reason.as_str()),
+        (7, "the previous-hash link does not match")
+    );
     db.close().await;
 }
