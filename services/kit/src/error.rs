@@ -69,7 +69,7 @@ pub enum ApiError {
     #[error("permission denied: {0}")]
     PermissionDenied(String),
     /// The resource is not in a state that allows the operation.
-    #[error("failed precondition: {}", .0.iter().map(|v| v.description.as_str()).collect::<Vec<_>>().join("; "))]
+    #[error("failed precondition: {}", .0.iter().take(MAX_LISTED_VIOLATIONS).map(|v| v.description.as_str()).collect::<Vec<_>>().join("; "))]
     FailedPrecondition(Vec<PreconditionViolation>),
     /// A concurrent change won; read again and retry.
     #[error("aborted: {0}")]
@@ -87,12 +87,24 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
+/// At most this many violations are listed in an answer (message and
+/// details); a request can be wrong in more places than a header should carry.
+pub const MAX_LISTED_VIOLATIONS: usize = 50;
+
 fn summarize(violations: &[FieldViolation]) -> String {
-    violations
+    let mut text = violations
         .iter()
+        .take(MAX_LISTED_VIOLATIONS)
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if violations.len() > MAX_LISTED_VIOLATIONS {
+        text.push_str(&format!(
+            "; and {} more",
+            violations.len() - MAX_LISTED_VIOLATIONS
+        ));
+    }
+    text
 }
 
 impl ApiError {
@@ -129,7 +141,7 @@ impl From<ApiError> for Status {
         let message = match &error {
             ApiError::InvalidArgument(violations) => {
                 tracing::info!(error = %error, "rejected invalid request");
-                for v in violations {
+                for v in violations.iter().take(MAX_LISTED_VIOLATIONS) {
                     details.add_bad_request_violation(v.field.clone(), v.description.clone());
                 }
                 details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, []);
@@ -157,7 +169,7 @@ impl From<ApiError> for Status {
             }
             ApiError::FailedPrecondition(violations) => {
                 tracing::info!(error = %error, "failed precondition");
-                for v in violations {
+                for v in violations.iter().take(MAX_LISTED_VIOLATIONS) {
                     details.add_precondition_failure_violation(
                         v.kind.clone(),
                         v.subject.clone(),
@@ -249,5 +261,24 @@ mod tests {
             .cloned()
             .expect("retry info");
         assert_eq!(retry.retry_delay, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn long_lists_of_violations_are_cut_short() {
+        let violations = (0..10_000)
+            .map(|i| FieldViolation::new(format!("items[{i}]"), "is repeated"))
+            .collect();
+        let status = Status::from(ApiError::InvalidArgument(violations));
+        let listed = status
+            .get_details_bad_request()
+            .expect("bad request")
+            .field_violations;
+        assert_eq!(listed.len(), MAX_LISTED_VIOLATIONS);
+        assert!(
+            status.message().ends_with("and 9950 more"),
+            "{}",
+            status.message()
+        );
+        assert!(status.message().len() < 4096);
     }
 }

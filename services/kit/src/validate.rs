@@ -6,6 +6,9 @@ use scir_proto::common::v1::Date;
 
 use crate::error::{ApiError, FieldViolation};
 
+/// The longest list of enum values a request may hold.
+pub const MAX_ENUM_LIST: usize = 64;
+
 /// Collects violations under a path prefix.
 #[derive(Debug)]
 pub struct Check<'a> {
@@ -131,13 +134,20 @@ pub fn from_date(d: NaiveDate) -> Date {
 impl Check<'_> {
     /// Parses every value of a repeated enum, rejecting unset and repeated values.
     pub fn enum_list<T: TryFrom<i32>>(&mut self, field: &str, values: &[i32]) -> Vec<T> {
+        // No enum of the contracts has this many values, so a longer list
+        // repeats one; refusing it whole keeps the check linear and the answer small.
+        if values.len() > MAX_ENUM_LIST {
+            self.bad(field, format!("must have at most {MAX_ENUM_LIST} entries"));
+            return Vec::new();
+        }
+        let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for (i, v) in values.iter().enumerate() {
             let path = format!("{field}[{i}]");
             if let Some(value) = self.required_enum::<T>(&path, *v) {
                 out.push(value);
             }
-            if values[..i].contains(v) {
+            if !seen.insert(*v) {
                 self.bad(&path, "is repeated");
             }
         }
