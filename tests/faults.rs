@@ -331,6 +331,7 @@ async fn the_database_going_away_under_load() {
         ("SCIR_JWT_ISSUER", scir_testkit::ISSUER.to_owned()),
         ("SCIR_JWT_AUDIENCE", scir_testkit::AUDIENCE.to_owned()),
         ("SCIR_JWT_HS256_SECRET", scir_testkit::SECRET.to_owned()),
+        ("SCIR_DATA_KEYS", scir_testkit::DATA_KEYS.to_owned()),
     ];
     let _intake = Process::start("scir-intake", &binary("scir-intake"), &[], &env, dir.path());
     let name = Service::Intake.grpc_name();

@@ -12,6 +12,7 @@ if [ -e "$dir/postgres.env" ]; then
 fi
 random() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 jwt_secret="$(random 32)"
+data_keys="k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 {
     echo "POSTGRES_PASSWORD=$(random 16)"
     for service in intake review scoring insights; do
@@ -23,6 +24,7 @@ jwt_secret="$(random 32)"
             echo "SCIR_JWT_AUDIENCE=scir"
             echo "SCIR_JWT_HS256_SECRET=$jwt_secret"
             [ "$service" = insights ] && echo "SCIR_INSIGHTS_KEY_SALT=$(random 32)"
+            case "$service" in intake | review) echo "SCIR_DATA_KEYS=$data_keys" ;; esac
             true
         } >"$dir/$service.env"
     done

@@ -179,6 +179,7 @@ impl Stack {
             ("SCIR_JWT_ISSUER", scir_testkit::ISSUER.to_owned()),
             ("SCIR_JWT_AUDIENCE", scir_testkit::AUDIENCE.to_owned()),
             ("SCIR_JWT_HS256_SECRET", scir_testkit::SECRET.to_owned()),
+            ("SCIR_DATA_KEYS", scir_testkit::DATA_KEYS.to_owned()),
             ("SCIR_DRAIN_TIMEOUT", "2s".to_owned()),
         ];
         if let Some(endpoint) = &telemetry.otlp_endpoint {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use scir_kit::config::CommonConfig;
+use scir_kit::sealing::SealingConfig;
 
 /// `scir-intake` settings: flags, or the environment variables named in `--help`.
 #[derive(Debug, Clone, clap::Parser)]
@@ -19,4 +20,7 @@ pub struct IntakeConfig {
     /// sets and sample jurisdictions when unset.
     #[arg(long = "rules-dir", env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
+    /// Keys sealing restricted identities at rest.
+    #[command(flatten)]
+    pub sealing: SealingConfig,
 }

@@ -206,7 +206,9 @@ impl Intake {
             }
             return Err(e.into());
         }
-        let restricted_bytes = restricted.as_ref().map(Message::encode_to_vec);
+        let restricted_bytes = restricted
+            .as_ref()
+            .map(|r| self.store.seal_identity(&id, &r.encode_to_vec()));
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
         audit::append(
             &mut tx,
@@ -605,10 +607,10 @@ impl Intake {
                 "a concurrent amendment won; read the incident again".to_owned(),
             ));
         }
-        let restricted_bytes = changed
-            .iter()
-            .any(|c| c == "restricted")
-            .then(|| restricted.clone().unwrap_or_default().encode_to_vec());
+        let restricted_bytes = changed.iter().any(|c| c == "restricted").then(|| {
+            let identity = restricted.clone().unwrap_or_default().encode_to_vec();
+            self.store.seal_identity(&id, &identity)
+        });
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
         audit::append(
             &mut tx,

@@ -60,7 +60,8 @@ impl Application {
         let base = server::Foundation::open(&config.common, &MIGRATIONS, "intake").await?;
         let (address, db) = (base.address, base.db.clone());
         let events = EventLog::new(db.clone(), shutdown.signal());
-        let intake = Intake::new(Store::new(db.clone()), events, directory);
+        let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;
+        let intake = Intake::new(Store::new(db.clone(), sealer), events, directory);
         let max = config.common.server.max_message_bytes;
         let service = IntakeServiceServer::new(IntakeGrpc::new(intake))
             .max_decoding_message_size(max)

@@ -1,7 +1,10 @@
 //! Intake's storage: incidents, revisions and restricted identities, over the
-//! kit's portable SQL (PostgreSQL or SQLite).
+//! kit's portable SQL (PostgreSQL or SQLite). Restricted identities are stored
+//! sealed (`scir_kit::sealing`), bound to their incident.
 
 use scir_kit::db::{Database, DbError};
+use scir_kit::error::ApiError;
+use scir_kit::sealing::Sealer;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
@@ -87,12 +90,23 @@ const INCIDENT_COLUMNS: &str = "seq, id, jurisdiction, request_id, request_hash,
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    sealer: Sealer,
+}
+
+/// What a sealed identity is bound to.
+fn identity_context(incident_id: &str) -> String {
+    format!("scir.intake.identity:{incident_id}")
 }
 
 impl Store {
-    /// The store over `db`.
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    /// The store over `db`, sealing identities with `sealer`.
+    pub fn new(db: Database, sealer: Sealer) -> Self {
+        Self { db, sealer }
+    }
+
+    /// An encoded identity of `incident_id`, sealed for storage.
+    pub fn seal_identity(&self, incident_id: &str, identity: &[u8]) -> Vec<u8> {
+        self.sealer.seal(identity, &identity_context(incident_id))
     }
 
     /// The database.
@@ -138,16 +152,20 @@ impl Store {
         }
     }
 
-    /// The restricted identity of a revision, encoded, if one was given.
-    pub async fn restricted(&self, id: &str, revision: i32) -> Result<Option<Vec<u8>>, DbError> {
-        Ok(sqlx::query_scalar(
+    /// The restricted identity of a revision, encoded and opened, if one was given.
+    pub async fn restricted(&self, id: &str, revision: i32) -> Result<Option<Vec<u8>>, ApiError> {
+        let sealed: Option<Vec<u8>> = sqlx::query_scalar(
             "SELECT identity FROM incident_restricted WHERE incident_id = $1 AND revision <= $2 \
              ORDER BY revision DESC LIMIT 1",
         )
         .bind(id)
         .bind(revision)
         .fetch_optional(self.db.pool())
-        .await?)
+        .await
+        .map_err(DbError::from)?;
+        Ok(sealed
+            .map(|s| self.sealer.open(&s, &identity_context(id)))
+            .transpose()?)
     }
 
     /// Lists incidents newest first, after `before_seq` when given.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod metrics;
 pub mod pagination;
+pub mod sealing;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

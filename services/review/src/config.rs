@@ -25,4 +25,7 @@ pub struct ReviewConfig {
     /// This service's token for calls to intake.
     #[command(flatten)]
     pub service_token: ServiceTokenConfig,
+    /// Keys sealing restricted content (debriefing notes) at rest.
+    #[command(flatten)]
+    pub sealing: scir_kit::sealing::SealingConfig,
 }

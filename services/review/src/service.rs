@@ -15,6 +15,7 @@ use scir_kit::audit::{self, AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::db::{Database, DbError, timestamp_from_micros};
 use scir_kit::events::{self, EventLog, NewEvent};
+use scir_kit::sealing::Sealer;
 use scir_kit::{ApiError, FieldViolation};
 use scir_proto::review::v1 as pb;
 use sha2::{Digest, Sha256};
@@ -25,10 +26,15 @@ pub use intake_events::IntakeEvents;
 use crate::domain::language::LanguageChecker;
 use crate::intake_link::IntakeLink;
 use crate::scoring::ScoringStatus;
-use crate::store::{self, StoredReview};
+use crate::store::{self, StoredItem, StoredReview};
 
 /// Collection id of team members.
 pub const TEAM: &str = "teamMembers";
+
+/// What a part's sealed restricted content is bound to.
+fn restricted_context(item_id: &str) -> String {
+    format!("scir.review.item:{item_id}")
+}
 
 /// Review's logic.
 #[derive(Debug, Clone)]
@@ -39,6 +45,7 @@ pub struct Reviews {
     language: Arc<LanguageChecker>,
     scoring: Arc<dyn ScoringStatus>,
     intake: IntakeLink,
+    sealer: Sealer,
 }
 
 /// A parsed review name.
@@ -75,6 +82,20 @@ pub struct Loaded {
 }
 
 impl Reviews {
+    /// Restricted content of part `item_id`, sealed for storage.
+    fn seal_restricted(&self, item_id: &str, plain: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        plain.map(|p| self.sealer.seal(&p, &restricted_context(item_id)))
+    }
+
+    /// The stored part's restricted content, opened.
+    fn open_restricted(&self, stored: &StoredItem) -> Result<Option<Vec<u8>>, ApiError> {
+        Ok(stored
+            .restricted
+            .as_deref()
+            .map(|sealed| self.sealer.open(sealed, &restricted_context(&stored.id)))
+            .transpose()?)
+    }
+
     /// Review over its database, event log, language checker, scoring status and intake.
     pub fn new(
         db: Database,
@@ -82,8 +103,10 @@ impl Reviews {
         language: Arc<LanguageChecker>,
         scoring: Arc<dyn ScoringStatus>,
         intake: IntakeLink,
+        sealer: Sealer,
     ) -> Self {
         Self {
+            sealer,
             audit: AuditLog::new(db.clone()),
             db,
             events,

@@ -93,7 +93,15 @@ impl Application {
             ],
         };
         let consumer = consumer::spawn(db.clone(), source, token, handler, shutdown.signal());
-        let reviews = Reviews::new(db.clone(), events, Arc::new(language), scoring, intake);
+        let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;
+        let reviews = Reviews::new(
+            db.clone(),
+            events,
+            Arc::new(language),
+            scoring,
+            intake,
+            sealer,
+        );
         let max = config.common.server.max_message_bytes;
         let service = ReviewServiceServer::new(ReviewGrpc::new(reviews))
             .max_decoding_message_size(max)

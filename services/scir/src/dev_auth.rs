@@ -12,6 +12,7 @@ pub const DEV_ISSUER: &str = "scir-dev";
 /// Audience of development tokens.
 pub const DEV_AUDIENCE: &str = "scir";
 const SECRET_FILE: &str = "dev-jwt-secret";
+const DATA_KEY_FILE: &str = "dev-data-key";
 
 fn secret_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SECRET_FILE)
@@ -49,6 +50,26 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("creating {}", path.display()))
+}
+
+/// The development data key of `data_dir` (`dev:<base64>`, the format of
+/// `SCIR_DATA_KEYS`), created on first use (mode 0600).
+pub fn ensure_data_key(data_dir: &Path) -> anyhow::Result<String> {
+    use base64::Engine;
+    let path = data_dir.join(DATA_KEY_FILE);
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_owned());
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let key = format!(
+        "dev:{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    );
+    write_private(&path, &key)?;
+    Ok(key)
 }
 
 /// The existing development secret of `data_dir`.

@@ -73,9 +73,14 @@ pub async fn run(
     ready: impl FnOnce(Running),
 ) -> anyhow::Result<()> {
     let secret = dev_auth::ensure_secret(&args.data_dir)?;
+    let sealing = scir_kit::sealing::SealingConfig {
+        keys: Some(dev_auth::ensure_data_key(&args.data_dir)?),
+        active: None,
+    };
     let intake_config = scir_intake::IntakeConfig {
         common: common(&args, &secret, args.intake_port, "intake.db"),
         rules_dir: args.rules_dir.clone(),
+        sealing: sealing.clone(),
     };
     let intake = scir_intake::Application::build(&intake_config, &shutdown).await?;
     let intake_address = intake.address();
@@ -89,6 +94,7 @@ pub async fn run(
         scoring_addr: Some(dial(scoring_port)),
         language_file: None,
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
+        sealing,
     };
     let review = scir_review::Application::build(&review_config, &shutdown).await?;
     let scoring_config = scir_scoring::ScoringConfig {

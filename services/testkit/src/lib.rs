@@ -88,6 +88,17 @@ impl TestDatabase {
     }
 }
 
+/// The data key test servers seal restricted content with (id `test`).
+pub const DATA_KEYS: &str = "test:dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE=";
+
+/// Sealing configuration with [`DATA_KEYS`].
+pub fn sealing_config() -> scir_kit::sealing::SealingConfig {
+    scir_kit::sealing::SealingConfig {
+        keys: Some(DATA_KEYS.to_owned()),
+        active: None,
+    }
+}
+
 /// Auth configuration that verifies test tokens.
 pub fn auth_config() -> AuthConfig {
     AuthConfig {

@@ -9,6 +9,7 @@ random() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 echo "SCIR_JWT_HS256_SECRET=$(random 32)" >"$dir/secrets.env"
 echo "SCIR_INSIGHTS_KEY_SALT=$(random 32)" >"$dir/insights-key-salt.env"
 sed -i 's/^SCIR_INSIGHTS_KEY_SALT=/salt=/' "$dir/insights-key-salt.env"
+echo "keys=k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >"$dir/data-keys.env"
 {
     echo "POSTGRES_PASSWORD=$(random 16)"
     for service in intake review scoring insights; do

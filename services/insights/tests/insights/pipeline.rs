@@ -49,6 +49,7 @@ async fn no_identity_or_narrative_reaches_insights() {
     let config = scir_intake::IntakeConfig {
         common: scir_testkit::common_config(&dbs[0].url),
         rules_dir: None,
+        sealing: scir_testkit::sealing_config(),
     };
     let intake_app = scir_intake::Application::build(&config, &shutdown)
         .await
@@ -63,6 +64,7 @@ async fn no_identity_or_narrative_reaches_insights() {
         scoring_addr: Some(format!("http://{scoring_addr}")),
         language_file: None,
         service_token: ServiceTokenConfig { token_file: None },
+        sealing: scir_testkit::sealing_config(),
     };
     tasks.push(tokio::spawn(
         scir_review::Application::build(&config, &shutdown)

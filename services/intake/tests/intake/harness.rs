@@ -36,6 +36,7 @@ impl TestIntake {
         let config = IntakeConfig {
             common: scir_testkit::common_config(&database.url),
             rules_dir: None,
+            sealing: scir_testkit::sealing_config(),
         };
         let shutdown = Shutdown::new();
         let app = Application::build(&config, &shutdown)

@@ -96,6 +96,7 @@ async fn a_malformed_rule_set_stops_start_up_naming_file_and_line() {
     let config = IntakeConfig {
         common: scir_testkit::common_config(&database.url),
         rules_dir: Some(dir.path().to_owned()),
+        sealing: scir_testkit::sealing_config(),
     };
     let error = Application::build(&config, &Shutdown::new())
         .await

@@ -103,9 +103,9 @@ impl Reviews {
     fn present<I: Item>(&self, loaded: &Loaded, stored: &StoredItem) -> Result<I, ApiError> {
         let mut item = I::decode(stored.body.as_slice()).map_err(ApiError::internal)?;
         if loaded.may_read_restricted
-            && let Some(bytes) = &stored.restricted
+            && let Some(bytes) = self.open_restricted(stored)?
         {
-            item.put_restricted(bytes);
+            item.put_restricted(&bytes);
         }
         let fields = item.narrative();
         let found = findings(&self.language, &fields);
@@ -176,7 +176,7 @@ impl Reviews {
         let id = uuid::Uuid::now_v7().to_string();
         let name = format!("{}/{}/{id}", review.name, I::COLLECTION);
         let event = item.event(&review.name, &name, false);
-        let restricted = item.take_restricted();
+        let restricted = self.seal_restricted(&id, item.take_restricted());
         let stored = StoredItem {
             seq: 0,
             id,
@@ -279,8 +279,8 @@ impl Reviews {
             .await?;
         check_etag(given_etag, &etag(&stored.id, stored.version), false)?;
         let mut current = I::decode(stored.body.as_slice()).map_err(ApiError::internal)?;
-        if let Some(bytes) = &stored.restricted {
-            current.put_restricted(bytes);
+        if let Some(bytes) = self.open_restricted(&stored)? {
+            current.put_restricted(&bytes);
         }
         source.clear_output();
         let changed: Vec<_> = paths
@@ -298,7 +298,7 @@ impl Reviews {
 
         let now = now_micros();
         let event = current.event(&review.name, &name, false);
-        stored.restricted = current.take_restricted();
+        stored.restricted = self.seal_restricted(&stored.id, current.take_restricted());
         stored.body = current.encode_to_vec();
         let mut tx = self.db.begin_write().await?;
         if !store::update_item(&mut tx, &stored, now).await? {

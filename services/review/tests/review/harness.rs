@@ -64,6 +64,7 @@ async fn start_review(
         scoring_addr: None,
         language_file: None,
         service_token: ServiceTokenConfig { token_file: None },
+        sealing: scir_testkit::sealing_config(),
     };
     let app = Application::build_with(&config, shutdown, scores)
         .await
@@ -84,6 +85,7 @@ impl System {
         let config = scir_intake::IntakeConfig {
             common: scir_testkit::common_config(&intake_db.url),
             rules_dir: None,
+            sealing: scir_testkit::sealing_config(),
         };
         let app = scir_intake::Application::build(&config, &intake_shutdown)
             .await

@@ -92,6 +92,7 @@ impl System {
         let config = scir_intake::IntakeConfig {
             common: scir_testkit::common_config(&intake_db.url),
             rules_dir: None,
+            sealing: scir_testkit::sealing_config(),
         };
         let app = scir_intake::Application::build(&config, &intake_shutdown)
             .await
@@ -109,6 +110,7 @@ impl System {
             scoring_addr: Some(format!("http://{scoring}")),
             language_file: None,
             service_token: ServiceTokenConfig { token_file: None },
+            sealing: scir_testkit::sealing_config(),
         };
         let app = scir_review::Application::build(&config, &review_shutdown)
             .await
