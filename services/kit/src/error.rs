@@ -89,13 +89,23 @@ pub enum ApiError {
 
 /// At most this many violations are listed in an answer (message and
 /// details); a request can be wrong in more places than a header should carry.
-pub const MAX_LISTED_VIOLATIONS: usize = 50;
+pub const MAX_LISTED_VIOLATIONS: usize = 16;
+
+/// Longest field path and description of a listed violation, in bytes: both
+/// may quote the request, and the details travel in a header.
+const MAX_VIOLATION_BYTES: (usize, usize) = (120, 240);
 
 fn summarize(violations: &[FieldViolation]) -> String {
     let mut text = violations
         .iter()
         .take(MAX_LISTED_VIOLATIONS)
-        .map(|v| format!("{}: {}", v.field, v.description))
+        .map(|v| {
+            format!(
+                "{}: {}",
+                cut(&v.field, MAX_VIOLATION_BYTES.0),
+                cut(&v.description, MAX_VIOLATION_BYTES.1)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
     if violations.len() > MAX_LISTED_VIOLATIONS {
@@ -142,7 +152,10 @@ impl From<ApiError> for Status {
             ApiError::InvalidArgument(violations) => {
                 tracing::info!(error = %error, "rejected invalid request");
                 for v in violations.iter().take(MAX_LISTED_VIOLATIONS) {
-                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                    details.add_bad_request_violation(
+                        cut(&v.field, MAX_VIOLATION_BYTES.0),
+                        cut(&v.description, MAX_VIOLATION_BYTES.1),
+                    );
                 }
                 details.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, []);
                 error.to_string()
@@ -171,9 +184,9 @@ impl From<ApiError> for Status {
                 tracing::info!(error = %error, "failed precondition");
                 for v in violations.iter().take(MAX_LISTED_VIOLATIONS) {
                     details.add_precondition_failure_violation(
-                        v.kind.clone(),
-                        v.subject.clone(),
-                        v.description.clone(),
+                        cut(&v.kind, MAX_VIOLATION_BYTES.0),
+                        cut(&v.subject, MAX_VIOLATION_BYTES.1),
+                        cut(&v.description, MAX_VIOLATION_BYTES.1),
                     );
                 }
                 details.set_error_info("FAILED_PRECONDITION", ERROR_DOMAIN, []);
@@ -196,8 +209,33 @@ impl From<ApiError> for Status {
                 "internal error".to_owned()
             }
         };
-        Status::with_error_details(code, message, details)
+        Status::with_error_details(code, bounded(message), details)
     }
+}
+
+/// The longest status message sent, in bytes. Messages quote parts of the
+/// request (a resource name, a field's value); a peer's header limits are
+/// usually 8 to 16 KB, and an answer must never break them.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+fn bounded(message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        cut(&message, MAX_MESSAGE_BYTES)
+    } else {
+        message
+    }
+}
+
+/// `text`, cut to at most `max` bytes on a character boundary, marked `...`.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
 }
 
 impl From<crate::db::DbError> for ApiError {
@@ -274,11 +312,40 @@ mod tests {
             .expect("bad request")
             .field_violations;
         assert_eq!(listed.len(), MAX_LISTED_VIOLATIONS);
-        assert!(
-            status.message().ends_with("and 9950 more"),
-            "{}",
-            status.message()
-        );
+        let more = format!("and {} more", 10_000 - MAX_LISTED_VIOLATIONS);
+        assert!(status.message().ends_with(&more), "{}", status.message());
         assert!(status.message().len() < 4096);
+    }
+
+    #[test]
+    fn violations_quoting_huge_input_stay_small() {
+        let violations = (0..100)
+            .map(|i| {
+                FieldViolation::new(
+                    format!("paths[{i}] {}", "x".repeat(70_000)),
+                    "y".repeat(70_000),
+                )
+            })
+            .collect();
+        let status = Status::from(ApiError::InvalidArgument(violations));
+        assert!(
+            status.details().len() < 8 * 1024,
+            "{} bytes of details",
+            status.details().len()
+        );
+        assert!(status.message().len() <= MAX_MESSAGE_BYTES);
+    }
+
+    #[test]
+    fn messages_quoting_huge_input_stay_small() {
+        let status = Status::from(ApiError::NotFound {
+            resource: format!("jurisdictions/{}", "é".repeat(50_000)),
+        });
+        assert!(
+            status.message().len() <= MAX_MESSAGE_BYTES,
+            "{}",
+            status.message().len()
+        );
+        assert!(status.message().ends_with("..."));
     }
 }
