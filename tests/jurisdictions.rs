@@ -1,0 +1,395 @@
+//! Every RPC, every role, from another jurisdiction: a whole review's
+//! resources exist in us-wi (incident, review, team, every kind of part,
+//! ratings and consensus); callers of us-tn, in each role, call every RPC on
+//! them. None succeeds; every read is PERMISSION_DENIED or NOT_FOUND; nothing
+//! changes. The same reads by an admin of us-wi succeed, so the requests are
+//! the right ones. An analyst of us-tn asking insights never counts us-wi.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http::uri::PathAndQuery;
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
+use scir::connect::Caller;
+use scir_e2e::cases::wisconsin_case;
+use scir_e2e::processes::Up;
+use scir_kit::auth::Role;
+use scir_kit::client::ClientInterceptor;
+use scir_proto::insights::v1 as insights;
+use scir_proto::intake::v1 as intake;
+use scir_proto::review::v1 as review;
+use tonic::Code;
+
+/// RPCs about no jurisdiction's case data: anyone may call them.
+const JURISDICTION_FREE: &[&str] = &[
+    "ListRuleSets",
+    "GetRuleSet",
+    "ListJurisdictions",
+    "ListInstruments",
+    "GetInstrument",
+    "CheckLanguage",
+    // Answers about the caller's own jurisdiction (or the suppressed pool).
+    "Ask",
+    "ExportCsv",
+    "RenderChart",
+];
+
+/// The us-wi resources the requests name.
+#[derive(Debug, Default)]
+struct Resources(BTreeMap<&'static str, String>);
+
+impl Resources {
+    fn get(&self, kind: &str) -> String {
+        self.0.get(kind).cloned().unwrap_or_default()
+    }
+
+    /// The resource a method is about.
+    fn of_method(&self, method: &str) -> String {
+        let kinds = [
+            ("KeyObservation", "key_observation"),
+            ("Episode", "episode"),
+            ("Debriefing", "debriefing"),
+            ("SystemsMap", "systems_map"),
+            ("LearningOpportunit", "learning_opportunity"),
+            ("Recommendation", "recommendation"),
+            ("TeamMember", "team_member"),
+            ("RuleSet", "rule_set"),
+            ("Instrument", "instrument"),
+            ("Incident", "incident"),
+            ("Eligibility", "incident"),
+        ];
+        kinds
+            .iter()
+            .find(|(k, _)| method.contains(k))
+            .map_or_else(|| self.get("review"), |(_, kind)| self.get(kind))
+    }
+}
+
+fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> DynamicMessage {
+    let mut message = DynamicMessage::new(descriptor.clone());
+    for field in descriptor.fields() {
+        let value = match (field.name(), field.kind().as_message()) {
+            ("name", None) => Value::String(res.of_method(method)),
+            ("parent", None) if method == "ListIncidents" || method == "ListReviews" => {
+                Value::String("jurisdictions/us-wi".into())
+            }
+            ("parent", None) => Value::String(res.get("review")),
+            ("incident" | "review" | "key_observation", None) => {
+                Value::String(res.get(field.name()))
+            }
+            ("jurisdiction", None) => Value::String("jurisdictions/us-wi".into()),
+            // Filters (dates, masks) stay unset.
+            (_, Some(nested))
+                if nested.full_name().starts_with("google.protobuf.")
+                    || nested.full_name() == "scir.common.v1.Date" =>
+            {
+                continue;
+            }
+            (_, Some(nested)) => {
+                let mut inner = DynamicMessage::new(nested.clone());
+                for (key, value) in [
+                    ("name", res.of_method(method)),
+                    ("key_observation", res.get("key_observation")),
+                    ("jurisdiction", "us-wi".to_owned()),
+                    ("subject", "intruder".to_owned()),
+                ] {
+                    if let Some(f) = nested.get_field_by_name(key)
+                        && f.kind().as_message().is_none()
+                        && !f.is_list()
+                    {
+                        inner.set_field(&f, Value::String(value));
+                    }
+                }
+                Value::Message(inner)
+            }
+            _ => continue,
+        };
+        if !field.is_list() {
+            message.set_field(&field, value);
+        }
+    }
+    message
+}
+
+async fn call(address: &str, path: &str, body: Vec<u8>, streaming: bool, token: &str) -> Code {
+    let interceptor = ClientInterceptor::new(Some(token)).expect("interceptor");
+    let channel = scir_kit::client::channel(address).expect("channel");
+    let mut grpc = tonic::client::Grpc::new(tonic::service::interceptor::InterceptedService::new(
+        channel,
+        interceptor,
+    ));
+    grpc.ready().await.expect("ready");
+    let codec = tonic_prost::ProstCodec::<Raw, Raw>::default();
+    let mut request = tonic::Request::new(Raw(body));
+    request.set_timeout(Duration::from_secs(10));
+    let path = PathAndQuery::try_from(path.to_owned()).expect("path");
+    let result = if streaming {
+        match grpc.server_streaming(request, path, codec).await {
+            Ok(r) => {
+                let mut stream = r.into_inner();
+                match tokio::time::timeout(Duration::from_millis(500), stream.message()).await {
+                    Ok(Ok(_)) | Err(_) => Ok(()),
+                    Ok(Err(s)) => Err(s),
+                }
+            }
+            Err(s) => Err(s),
+        }
+    } else {
+        grpc.unary(request, path, codec).await.map(|_| ())
+    };
+    result.map_or_else(|s| s.code(), |()| Code::Ok)
+}
+
+/// A message carried as its encoded bytes.
+#[derive(Clone, PartialEq, Default, Debug)]
+struct Raw(Vec<u8>);
+
+impl prost::Message for Raw {
+    fn encode_raw(&self, buf: &mut impl bytes::BufMut) {
+        buf.put_slice(&self.0);
+    }
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        prost::encoding::skip_field(wire_type, tag, buf, ctx)
+    }
+    fn encoded_len(&self) -> usize {
+        self.0.len()
+    }
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+async fn first<T>(what: &str, items: Vec<T>, name: impl Fn(&T) -> String) -> String {
+    items
+        .first()
+        .map(name)
+        .unwrap_or_else(|| panic!("no {what}"))
+}
+
+#[tokio::test]
+async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
+    let up = Up::start().await;
+    let driver = up.driver();
+    let lead = driver
+        .caller("lead-e2e", &[Role::ScrLead], "us-wi")
+        .expect("caller");
+    let instrument = driver.active_instrument(&lead).await.expect("instrument");
+    let mut case = wisconsin_case("matrix-1", &instrument);
+    // Stop before the end, so every write would still be allowed to the team.
+    case.until = review::Stage::Recommendations;
+    let outcome = driver.run(&case).await.expect("journey");
+    let review_name = outcome.review.expect("review").name;
+
+    let mut res = Resources::default();
+    res.0.insert("incident", outcome.incident.name.clone());
+    res.0.insert("review", review_name.clone());
+    res.0.insert("instrument", instrument.name.clone());
+    res.0.insert("rule_set", "ruleSets/wisconsin".into());
+    let mut r = lead.review();
+    let parent = || review_name.clone();
+    macro_rules! list {
+        ($call:ident, $req:ident, $field:ident) => {
+            r.$call(review::$req {
+                parent: parent(),
+                ..Default::default()
+            })
+            .await
+            .expect(stringify!($call))
+            .into_inner()
+            .$field
+        };
+    }
+    res.0.insert(
+        "episode",
+        first(
+            "episode",
+            list!(list_episodes, ListEpisodesRequest, episodes),
+            |x| x.name.clone(),
+        )
+        .await,
+    );
+    res.0.insert(
+        "debriefing",
+        first(
+            "debriefing",
+            list!(list_debriefings, ListDebriefingsRequest, debriefings),
+            |x| x.name.clone(),
+        )
+        .await,
+    );
+    res.0.insert(
+        "key_observation",
+        first(
+            "key observation",
+            list!(
+                list_key_observations,
+                ListKeyObservationsRequest,
+                key_observations
+            ),
+            |x| x.name.clone(),
+        )
+        .await,
+    );
+    res.0.insert(
+        "systems_map",
+        first(
+            "map",
+            list!(list_systems_maps, ListSystemsMapsRequest, systems_maps),
+            |x| x.name.clone(),
+        )
+        .await,
+    );
+    res.0.insert(
+        "learning_opportunity",
+        first(
+            "learning opportunity",
+            list!(
+                list_learning_opportunities,
+                ListLearningOpportunitiesRequest,
+                learning_opportunities
+            ),
+            |x| x.name.clone(),
+        )
+        .await,
+    );
+    res.0.insert(
+        "team_member",
+        first(
+            "member",
+            r.list_team_members(review::ListTeamMembersRequest { parent: parent() })
+                .await
+                .expect("team")
+                .into_inner()
+                .members,
+            |x| x.name.clone(),
+        )
+        .await,
+    );
+    // Recommendations are made at the last stage; make one now.
+    let recommendation = r
+        .create_recommendation(review::CreateRecommendationRequest {
+            parent: parent(),
+            recommendation: Some(case.recommendations[0].clone()),
+        })
+        .await
+        .expect("recommendation")
+        .into_inner();
+    res.0.insert("recommendation", recommendation.name);
+
+    let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let services = [
+        ("scir.intake.v1.IntakeService", &up.endpoints.intake),
+        ("scir.review.v1.ReviewService", &up.endpoints.review),
+        ("scir.scoring.v1.ScoringService", &up.endpoints.scoring),
+        ("scir.insights.v1.InsightsService", &up.endpoints.insights),
+    ];
+    let admin_wi = up
+        .signer
+        .token("admin-wi", &[Role::Admin], "us-wi")
+        .expect("token");
+    let mut failures = Vec::new();
+    let mut calls = 0;
+    for (service, address) in services {
+        for method in pool
+            .get_service_by_name(service)
+            .expect("service")
+            .methods()
+        {
+            let name = method.name().to_owned();
+            if name == "WatchEvents" || JURISDICTION_FREE.contains(&name.as_str()) {
+                continue;
+            }
+            let path = format!("/{service}/{name}");
+            let body = prost::Message::encode_to_vec(&request(&method.input(), &name, &res));
+            let read = name.starts_with("Get") || name.starts_with("List");
+            let streaming = method.is_server_streaming();
+            if read {
+                let code = call(address, &path, body.clone(), streaming, &admin_wi).await;
+                if code != Code::Ok {
+                    failures.push(format!(
+                        "{name} by an admin of us-wi: {code:?} (the request is wrong)"
+                    ));
+                }
+            }
+            for role in Role::ALL {
+                if role == Role::Service {
+                    continue;
+                }
+                let token = up
+                    .signer
+                    .token(&format!("intruder-{}", role.as_str()), &[role], "us-tn")
+                    .expect("token");
+                let code = call(address, &path, body.clone(), streaming, &token).await;
+                calls += 1;
+                let refused = if read {
+                    matches!(code, Code::PermissionDenied | Code::NotFound)
+                } else {
+                    code != Code::Ok
+                };
+                if !refused {
+                    failures.push(format!("{name} by a {} of us-tn: {code:?}", role.as_str()));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // Nothing changed.
+    let admin: Caller = driver
+        .caller("admin-wi", &[Role::Admin], "us-wi")
+        .expect("caller");
+    let incident = admin
+        .intake()
+        .get_incident(intake::GetIncidentRequest {
+            name: outcome.incident.name.clone(),
+        })
+        .await
+        .expect("incident")
+        .into_inner();
+    assert_eq!(incident.revision, 1);
+    let after = admin
+        .review()
+        .get_review(review::GetReviewRequest {
+            name: review_name.clone(),
+        })
+        .await
+        .expect("review")
+        .into_inner();
+    assert_eq!(after.stage, review::Stage::Recommendations as i32);
+    let team = admin
+        .review()
+        .list_team_members(review::ListTeamMembersRequest {
+            parent: review_name,
+        })
+        .await
+        .expect("team")
+        .into_inner()
+        .members;
+    assert_eq!(team.len(), 3, "no intruder joined the team");
+
+    // Insights answers an analyst of us-tn about us-tn only.
+    let analyst = driver
+        .caller("analyst-tn", &[Role::Analyst], "us-tn")
+        .expect("caller");
+    let table = analyst
+        .insights()
+        .ask(insights::AskRequest {
+            question: insights::Question::ThemePrevalence as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("ask")
+        .into_inner();
+    assert_eq!(table.population.and_then(|p| p.value), Some(0), "{table:?}");
+}
