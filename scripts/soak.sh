@@ -9,6 +9,11 @@
 # the resident memory of the process (all four services) before traffic,
 # after each round and at the end, and every round's failures. Exits non-zero
 # if a round failed. Build first: cargo build --release -p scir.
+#
+# With SOAK_SEED set, every round replays that seed: after the first, the
+# traffic adds no data (reports are answered from the stored incidents, reviews
+# are where the plan leaves them, insights is asked again), so memory that
+# still grows would be a leak rather than data.
 set -euo pipefail
 minutes="${1:-5}"
 target="${2:-${CARGO_TARGET_DIR:-target}}"
@@ -38,7 +43,7 @@ failed=0
 while [ $SECONDS -lt $end ]; do
   round=$((round + 1))
   start=$SECONDS
-  if "$scir" demo --data-dir "$data" --incidents 300 --seed "$round" --concurrency 16 --quiet \
+  if "$scir" demo --data-dir "$data" --incidents 300 --seed "${SOAK_SEED:-$round}" --concurrency 16 --quiet \
       >"$data/round.out" 2>&1; then
     status=ok
   else

@@ -6,15 +6,12 @@
 //! the right ones. An analyst of us-tn asking insights never counts us-wi.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use http::uri::PathAndQuery;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
 use scir::connect::Caller;
 use scir_e2e::cases::wisconsin_case;
 use scir_e2e::processes::Up;
 use scir_kit::auth::Role;
-use scir_kit::client::ClientInterceptor;
 use scir_proto::insights::v1 as insights;
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as review;
@@ -109,60 +106,6 @@ fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> Dyn
         }
     }
     message
-}
-
-async fn call(address: &str, path: &str, body: Vec<u8>, streaming: bool, token: &str) -> Code {
-    let interceptor = ClientInterceptor::new(Some(token)).expect("interceptor");
-    let channel = scir_kit::client::channel(address).expect("channel");
-    let mut grpc = tonic::client::Grpc::new(tonic::service::interceptor::InterceptedService::new(
-        channel,
-        interceptor,
-    ));
-    grpc.ready().await.expect("ready");
-    let codec = tonic_prost::ProstCodec::<Raw, Raw>::default();
-    let mut request = tonic::Request::new(Raw(body));
-    request.set_timeout(Duration::from_secs(10));
-    let path = PathAndQuery::try_from(path.to_owned()).expect("path");
-    let result = if streaming {
-        match grpc.server_streaming(request, path, codec).await {
-            Ok(r) => {
-                let mut stream = r.into_inner();
-                match tokio::time::timeout(Duration::from_millis(500), stream.message()).await {
-                    Ok(Ok(_)) | Err(_) => Ok(()),
-                    Ok(Err(s)) => Err(s),
-                }
-            }
-            Err(s) => Err(s),
-        }
-    } else {
-        grpc.unary(request, path, codec).await.map(|_| ())
-    };
-    result.map_or_else(|s| s.code(), |()| Code::Ok)
-}
-
-/// A message carried as its encoded bytes.
-#[derive(Clone, PartialEq, Default, Debug)]
-struct Raw(Vec<u8>);
-
-impl prost::Message for Raw {
-    fn encode_raw(&self, buf: &mut impl bytes::BufMut) {
-        buf.put_slice(&self.0);
-    }
-    fn merge_field(
-        &mut self,
-        tag: u32,
-        wire_type: prost::encoding::WireType,
-        buf: &mut impl bytes::Buf,
-        ctx: prost::encoding::DecodeContext,
-    ) -> Result<(), prost::DecodeError> {
-        prost::encoding::skip_field(wire_type, tag, buf, ctx)
-    }
-    fn encoded_len(&self) -> usize {
-        self.0.len()
-    }
-    fn clear(&mut self) {
-        self.0.clear();
-    }
 }
 
 async fn first<T>(what: &str, items: Vec<T>, name: impl Fn(&T) -> String) -> String {
@@ -283,11 +226,26 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
     res.0.insert("recommendation", recommendation.name);
 
     let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let address = |url: &str| -> std::net::SocketAddr {
+        url.trim_start_matches("http://").parse().expect("address")
+    };
     let services = [
-        ("scir.intake.v1.IntakeService", &up.endpoints.intake),
-        ("scir.review.v1.ReviewService", &up.endpoints.review),
-        ("scir.scoring.v1.ScoringService", &up.endpoints.scoring),
-        ("scir.insights.v1.InsightsService", &up.endpoints.insights),
+        (
+            "scir.intake.v1.IntakeService",
+            address(&up.endpoints.intake),
+        ),
+        (
+            "scir.review.v1.ReviewService",
+            address(&up.endpoints.review),
+        ),
+        (
+            "scir.scoring.v1.ScoringService",
+            address(&up.endpoints.scoring),
+        ),
+        (
+            "scir.insights.v1.InsightsService",
+            address(&up.endpoints.insights),
+        ),
     ];
     let admin_wi = up
         .signer
@@ -310,7 +268,10 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
             let read = name.starts_with("Get") || name.starts_with("List");
             let streaming = method.is_server_streaming();
             if read {
-                let code = call(address, &path, body.clone(), streaming, &admin_wi).await;
+                let code =
+                    scir_testkit::raw::call(address, &path, body.clone(), streaming, &admin_wi)
+                        .await
+                        .code();
                 if code != Code::Ok {
                     failures.push(format!(
                         "{name} by an admin of us-wi: {code:?} (the request is wrong)"
@@ -325,7 +286,9 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
                     .signer
                     .token(&format!("intruder-{}", role.as_str()), &[role], "us-tn")
                     .expect("token");
-                let code = call(address, &path, body.clone(), streaming, &token).await;
+                let code = scir_testkit::raw::call(address, &path, body.clone(), streaming, &token)
+                    .await
+                    .code();
                 calls += 1;
                 let refused = if read {
                     matches!(code, Code::PermissionDenied | Code::NotFound)

@@ -109,6 +109,19 @@ impl Drop for Process {
     }
 }
 
+/// Waits until intake, review, scoring and insights at these addresses serve.
+async fn wait_all(addresses: [SocketAddr; 4]) {
+    let services = [
+        Service::Intake,
+        Service::Review,
+        Service::Scoring,
+        Service::Insights,
+    ];
+    for (address, service) in addresses.into_iter().zip(services) {
+        scir_testkit::wait_serving(address, service.grpc_name()).await;
+    }
+}
+
 /// Where the four services' OTLP data goes.
 #[derive(Debug, Clone, Default)]
 pub struct Telemetry {
@@ -259,14 +272,7 @@ impl Stack {
             databases,
             dir,
         };
-        for (address, service) in [
-            (intake, "scir.intake.v1.IntakeService"),
-            (review, "scir.review.v1.ReviewService"),
-            (scoring, "scir.scoring.v1.ScoringService"),
-            (insights, "scir.insights.v1.InsightsService"),
-        ] {
-            scir_testkit::wait_serving(address, service).await;
-        }
+        wait_all([intake, review, scoring, insights]).await;
         stack
     }
 
@@ -342,14 +348,7 @@ impl Up {
             &ports[3],
         ];
         let process = Process::start("scir-up", &binary("scir"), &args, &[], data_dir.path());
-        for (address, service) in [
-            (intake, "scir.intake.v1.IntakeService"),
-            (review, "scir.review.v1.ReviewService"),
-            (scoring, "scir.scoring.v1.ScoringService"),
-            (insights, "scir.insights.v1.InsightsService"),
-        ] {
-            scir_testkit::wait_serving(address, service).await;
-        }
+        wait_all([intake, review, scoring, insights]).await;
         let secret = scir::dev_auth::read_secret(data_dir.path()).expect("development secret");
         let url = |a: SocketAddr| format!("http://{a}");
         Self {

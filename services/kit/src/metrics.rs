@@ -1,7 +1,8 @@
 //! Metrics through OpenTelemetry: per-call count, latency and errors of every
 //! gRPC server, and the lag of every event consumer.
 //!
-//! Instruments are created from the global meter provider, which
+//! Calls are recorded by [`crate::telemetry::TraceLayer`], which sees every
+//! call with its status. Instruments are created from the global meter provider, which
 //! [`crate::telemetry::init`] installs (exporting over OTLP when an endpoint is
 //! configured, every `OTEL_METRIC_EXPORT_INTERVAL` milliseconds, 60 s by
 //! default). Without it the instruments are no-ops.
@@ -15,8 +16,7 @@
 //! | `scir.events.consumer.applied` | counter | {event} | `source` |
 
 use std::sync::OnceLock;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram};
@@ -118,52 +118,4 @@ pub fn status_code<B>(response: &http::Response<B>) -> i32 {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i32>().ok())
         .unwrap_or(0)
-}
-
-/// A tower layer recording [`record_call`] for every call.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MetricsLayer;
-
-impl<S> tower::Layer<S> for MetricsLayer {
-    type Service = MetricsService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        MetricsService { inner }
-    }
-}
-
-/// The service of [`MetricsLayer`].
-#[derive(Debug, Clone)]
-pub struct MetricsService<S> {
-    inner: S,
-}
-
-impl<S, B, R> tower::Service<http::Request<B>> for MetricsService<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path().trim_start_matches('/');
-        let (service, method) = path.split_once('/').unwrap_or((path, ""));
-        let (service, method) = (service.to_owned(), method.to_owned());
-        let started = Instant::now();
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let result = future.await;
-            // A transport-level failure has no gRPC status; count it as UNKNOWN.
-            let code = result.as_ref().map_or(2, status_code);
-            record_call(&service, &method, code, started.elapsed());
-            result
-        })
-    }
 }

@@ -13,7 +13,6 @@ use tonic_health::server::HealthReporter;
 use crate::auth::AuthLayer;
 use crate::db::Database;
 use crate::drain::InFlight;
-use crate::metrics::MetricsLayer;
 use crate::shutdown::ShutdownSignal;
 use crate::telemetry::TraceLayer;
 
@@ -143,7 +142,6 @@ pub async fn serve(
     let layers = tower::ServiceBuilder::new()
         .layer(in_flight.clone())
         .layer(TraceLayer)
-        .layer(MetricsLayer)
         .layer(limit)
         .layer(auth)
         .into_inner();

@@ -268,7 +268,8 @@ pub fn set_parent_from_traceparent(span: &tracing::Span, traceparent: &str) {
 }
 
 /// A tower layer that opens a server span for every gRPC call, continuing the
-/// caller's trace from its `traceparent` header.
+/// caller's trace from its `traceparent` header, and records the call's
+/// metrics ([`crate::metrics::record_call`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TraceLayer;
 
@@ -301,11 +302,13 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let started = std::time::Instant::now();
         let path = request.uri().path();
         let (service, method) = path
             .trim_start_matches('/')
             .split_once('/')
             .unwrap_or((path, ""));
+        let names = (service.to_owned(), method.to_owned());
         let span = tracing::info_span!(
             "grpc.server",
             otel.name = %path.trim_start_matches('/'),
@@ -326,14 +329,14 @@ where
         let record_span = span.clone();
         Box::pin(
             async move {
-                let response = future.await?;
+                let result = future.await;
                 // Unary errors come back as trailers-only responses with the status in
-                // the headers; successful and streaming calls report 0 here.
-                record_span.record(
-                    "rpc.grpc.status_code",
-                    crate::metrics::status_code(&response),
-                );
-                Ok(response)
+                // the headers; successful and streaming calls report 0 here. A
+                // transport-level failure has no gRPC status: UNKNOWN.
+                let code = result.as_ref().map_or(2, crate::metrics::status_code);
+                record_span.record("rpc.grpc.status_code", code);
+                crate::metrics::record_call(&names.0, &names.1, code, started.elapsed());
+                result
             }
             .instrument(span),
         )

@@ -8,17 +8,14 @@
 //! The seed is fixed so failures reproduce; `SCIR_FUZZ_CASES` (default 12 per
 //! RPC) and `SCIR_FUZZ_SEED` run longer or other campaigns.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::uri::PathAndQuery;
 use prost_reflect::{
     DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value,
 };
 use scir::demo::synth::Rng;
 use scir::{dev_auth, up};
 use scir_kit::auth::Role;
-use scir_kit::client::ClientInterceptor;
 use tonic::Code;
 
 const STRINGS: &[&str] = &[
@@ -139,80 +136,6 @@ impl Gen<'_> {
     }
 }
 
-/// Sends `message` to `path`; the final status (reading a stream's first item).
-async fn call(
-    address: SocketAddr,
-    path: &str,
-    body: Vec<u8>,
-    streaming: bool,
-    token: &str,
-) -> tonic::Status {
-    let interceptor = ClientInterceptor::new(Some(token)).expect("interceptor");
-    let mut grpc = tonic::client::Grpc::new(tonic::service::interceptor::InterceptedService::new(
-        scir_testkit::channel(address),
-        interceptor,
-    ))
-    .max_decoding_message_size(64 * 1024 * 1024);
-    grpc.ready().await.expect("ready");
-    let codec = tonic_prost::ProstCodec::<BytesMessage, BytesMessage>::default();
-    let mut request = tonic::Request::new(BytesMessage(body));
-    // A followed stream never ends by itself; its first answer is enough.
-    request.set_timeout(if streaming {
-        Duration::from_millis(300)
-    } else {
-        Duration::from_secs(15)
-    });
-    let path = PathAndQuery::try_from(path.to_owned()).expect("path");
-    if streaming {
-        match grpc.server_streaming(request, path, codec).await {
-            Ok(response) => {
-                let mut stream = response.into_inner();
-                match tokio::time::timeout(Duration::from_millis(500), stream.message()).await {
-                    Ok(Ok(_)) | Err(_) => tonic::Status::ok(""),
-                    Ok(Err(status)) => status,
-                }
-            }
-            Err(status) => status,
-        }
-    } else {
-        match grpc.unary(request, path, codec).await {
-            Ok(_) => tonic::Status::ok(""),
-            Err(status) => status,
-        }
-    }
-}
-
-/// A message carried as its encoded bytes.
-#[derive(Clone, PartialEq, Default)]
-struct BytesMessage(Vec<u8>);
-
-impl std::fmt::Debug for BytesMessage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} bytes", self.0.len())
-    }
-}
-
-impl prost::Message for BytesMessage {
-    fn encode_raw(&self, buf: &mut impl bytes::BufMut) {
-        buf.put_slice(&self.0);
-    }
-    fn merge_field(
-        &mut self,
-        tag: u32,
-        wire_type: prost::encoding::WireType,
-        buf: &mut impl bytes::Buf,
-        ctx: prost::encoding::DecodeContext,
-    ) -> Result<(), prost::DecodeError> {
-        prost::encoding::skip_field(wire_type, tag, buf, ctx)
-    }
-    fn encoded_len(&self) -> usize {
-        self.0.len()
-    }
-    fn clear(&mut self) {
-        self.0.clear();
-    }
-}
-
 #[tokio::test]
 async fn no_generated_request_makes_any_service_fail_or_stop() {
     let cases: usize = std::env::var("SCIR_FUZZ_CASES")
@@ -256,7 +179,14 @@ async fn no_generated_request_makes_any_service_fail_or_stop() {
             for case in 0..cases {
                 let message = Gen { rng: &mut rng }.message(&method.input(), 0);
                 let body = prost::Message::encode_to_vec(&message);
-                let status = call(address, &path, body, method.is_server_streaming(), &token).await;
+                let status = scir_testkit::raw::call(
+                    address,
+                    &path,
+                    body,
+                    method.is_server_streaming(),
+                    &token,
+                )
+                .await;
                 let code = status.code();
                 calls += 1;
                 *codes.entry(format!("{code:?}")).or_insert(0) += 1;

@@ -13,8 +13,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut};
-use http::uri::PathAndQuery;
 use prost::Message;
 use scir::{dev_auth, up};
 use scir_kit::auth::Role;
@@ -23,67 +21,10 @@ use scir_proto::insights::v1 as insights;
 use scir_proto::intake::v1 as intake;
 use scir_testkit::fixtures::wisconsin_death;
 use tonic::Code;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic_types::StatusExt;
 
-/// Sends bytes as they are and ignores the answer's body.
-#[derive(Debug, Default, Clone, Copy)]
-struct RawCodec;
-
-#[derive(Debug, Default, Clone, Copy)]
-struct RawEncoder;
-
-#[derive(Debug, Default, Clone, Copy)]
-struct DiscardDecoder;
-
-impl Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for DiscardDecoder {
-    type Item = ();
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
-        let n = src.remaining();
-        src.advance(n);
-        Ok(Some(()))
-    }
-}
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = ();
-    type Encoder = RawEncoder;
-    type Decoder = DiscardDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> DiscardDecoder {
-        DiscardDecoder
-    }
-}
-
-/// Calls `path` with `body` as the request's bytes; the status (OK on success).
 async fn send(address: SocketAddr, path: &str, body: Vec<u8>, token: &str) -> tonic::Status {
-    let interceptor = ClientInterceptor::new(Some(token)).expect("interceptor");
-    let mut grpc = tonic::client::Grpc::new(tonic::service::interceptor::InterceptedService::new(
-        scir_testkit::channel(address),
-        interceptor,
-    ))
-    .max_encoding_message_size(64 * 1024 * 1024);
-    grpc.ready().await.expect("ready");
-    let mut request = tonic::Request::new(body);
-    request.set_timeout(Duration::from_secs(20));
-    let path = PathAndQuery::try_from(path.to_owned()).expect("path");
-    match grpc.unary(request, path, RawCodec).await {
-        Ok(_) => tonic::Status::ok(""),
-        Err(status) => status,
-    }
+    scir_testkit::raw::call(address, path, body, false, token).await
 }
 
 fn report(request_id: &str, facts: intake::IncidentFacts) -> Vec<u8> {

@@ -11,6 +11,7 @@ pub mod event_source;
 pub mod fixtures;
 pub mod journey;
 pub mod postgres;
+pub mod raw;
 
 use std::net::SocketAddr;
 use std::time::Duration;

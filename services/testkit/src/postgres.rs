@@ -131,11 +131,18 @@ fn shared_cluster() -> anyhow::Result<String> {
         return start(&pg_ctl, &base, &data, &port_file).map(|p| url(&p.to_string()));
     }
 
+    initdb(&base, &data)?;
+    start(&pg_ctl, &base, &data, &port_file).map(|p| url(&p.to_string()))
+}
+
+/// Initialises a cluster in `data` below `base` (owned by `postgres` when we
+/// are root, as `initdb` requires).
+fn initdb(base: &Path, data: &Path) -> anyhow::Result<()> {
     let initdb = find_binary("initdb")?;
     if is_root() {
         let status = Command::new("chown")
             .args(["-R", "postgres:postgres"])
-            .arg(&base)
+            .arg(base)
             .status()?;
         if !status.success() {
             bail!("chown of {} to postgres failed", base.display());
@@ -145,7 +152,7 @@ fn shared_cluster() -> anyhow::Result<String> {
         &initdb,
         &[
             "-D",
-            path_str(&data)?,
+            path_str(data)?,
             "-U",
             "postgres",
             "--auth=trust",
@@ -157,7 +164,7 @@ fn shared_cluster() -> anyhow::Result<String> {
     if !out.status.success() {
         bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    start(&pg_ctl, &base, &data, &port_file).map(|p| url(&p.to_string()))
+    Ok(())
 }
 
 fn start(pg_ctl: &Path, base: &Path, data: &Path, port_file: &Path) -> anyhow::Result<u16> {
@@ -219,31 +226,9 @@ impl Cluster {
     /// Initialises and starts a cluster in a temporary directory.
     pub fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let initdb = find_binary("initdb")?;
         let pg_ctl = find_binary("pg_ctl")?;
-        if is_root() {
-            Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()?;
-        }
         let data = dir.path().join("data");
-        let out = run_pg(
-            &initdb,
-            &[
-                "-D",
-                path_str(&data)?,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-        )?;
-        if !out.status.success() {
-            bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
+        initdb(dir.path(), &data)?;
         let port = start(&pg_ctl, dir.path(), &data, &dir.path().join("port"))?;
         Ok(Self { dir, port, pg_ctl })
     }
