@@ -180,6 +180,14 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
     }
     let out = scir.command(&["audit", "verify"], None);
     assert_eq!(code(&out), 2, "nothing to verify: {out:?}");
+    let out = scir.command(&["audit", "verify", "--all"], None);
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert_eq!(
+        text(&out).matches("audit chain intact").count(),
+        4,
+        "{}",
+        text(&out)
+    );
     // Someone with the database in hand deletes a record: verify names it.
     let url = format!(
         "sqlite://{}",
@@ -203,6 +211,17 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
     assert_eq!(verdict["intact"], false);
     assert_eq!(verdict["brokenAt"], 2);
     assert_eq!(verdict["reason"], "a record is missing");
+    let out = scir.command(&["audit", "verify", "--all", "--json"], None);
+    assert_eq!(code(&out), 1, "{out:?}");
+    let verdicts: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let broken: Vec<&str> = verdicts
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|v| v["intact"] == false)
+        .map(|v| v["service"].as_str().expect("service"))
+        .collect();
+    assert_eq!(broken, ["intake"]);
 
     // Insights as a table and as JSON.
     let analyst = scir.token("analyst", "us-wi");

@@ -25,47 +25,69 @@ pub enum Service {
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyArgs {
     /// Database URL of the service, e.g. postgres://... or sqlite://scir-data/intake.db.
-    #[arg(long, env = "SCIR_DATABASE_URL", conflicts_with = "service")]
+    #[arg(long, env = "SCIR_DATABASE_URL", conflicts_with_all = ["service", "all"])]
     pub database_url: Option<String>,
     /// A service of `scir up` (its database in --data-dir).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "all")]
     pub service: Option<Service>,
+    /// Every service of `scir up` (their databases in --data-dir).
+    #[arg(long)]
+    pub all: bool,
     /// Data directory of `scir up`.
     #[arg(long, env = "SCIR_DATA_DIR", default_value = "scir-data")]
     pub data_dir: PathBuf,
-    /// Print JSON: {"intact": bool, "brokenAt": seq, "reason": text}.
+    /// Print JSON: {"intact": bool, "brokenAt": seq, "reason": text} (a list of
+    /// them, each with its "service", for --all).
     #[arg(long)]
     pub json: bool,
 }
 
-impl VerifyArgs {
-    fn url(&self) -> anyhow::Result<String> {
-        match (&self.database_url, self.service) {
-            (Some(url), _) => Ok(url.clone()),
-            (None, Some(service)) => {
-                let file = match service {
-                    Service::Intake => "intake.db",
-                    Service::Review => "review.db",
-                    Service::Scoring => "scoring.db",
-                    Service::Insights => "insights.db",
-                };
-                let path = self.data_dir.join(file);
-                if !path.exists() {
-                    return Err(InputError(format!("{} does not exist", path.display())).into());
-                }
-                Ok(format!("sqlite://{}", path.display()))
-            }
-            (None, None) => Err(InputError("give --database-url or --service".to_owned()).into()),
+impl Service {
+    const ALL: [Service; 4] = [Self::Intake, Self::Review, Self::Scoring, Self::Insights];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Intake => "intake",
+            Self::Review => "review",
+            Self::Scoring => "scoring",
+            Self::Insights => "insights",
         }
     }
 }
 
-/// Verifies and prints the result; returns whether the chain is intact.
+impl VerifyArgs {
+    /// The chains to verify: a label and a database URL each.
+    fn targets(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let of_up = |service: Service| -> anyhow::Result<(String, String)> {
+            let path = self.data_dir.join(format!("{}.db", service.name()));
+            if !path.exists() {
+                return Err(InputError(format!("{} does not exist", path.display())).into());
+            }
+            Ok((
+                service.name().to_owned(),
+                format!("sqlite://{}", path.display()),
+            ))
+        };
+        match (&self.database_url, self.service, self.all) {
+            (Some(url), _, _) => Ok(vec![("database".to_owned(), url.clone())]),
+            (None, Some(service), _) => Ok(vec![of_up(service)?]),
+            (None, None, true) => Service::ALL.into_iter().map(of_up).collect(),
+            (None, None, false) => {
+                Err(InputError("give --database-url, --service or --all".to_owned()).into())
+            }
+        }
+    }
+}
+
+/// Verifies and prints the result; returns whether every chain is intact.
 pub async fn run(args: &VerifyArgs) -> anyhow::Result<bool> {
-    let url = args.url()?;
-    let (report, broken) = verify(&url).await?;
-    if args.json {
-        let value = match &broken {
+    let targets = args.targets()?;
+    let mut intact = true;
+    let mut verdicts = Vec::new();
+    for (label, url) in &targets {
+        let (report, broken) = verify(url).await?;
+        intact &= broken.is_none();
+        let mut value = match &broken {
             None => serde_json::json!({ "intact": true }),
             Some(link) => serde_json::json!({
                 "intact": false,
@@ -73,11 +95,23 @@ pub async fn run(args: &VerifyArgs) -> anyhow::Result<bool> {
                 "reason": link.reason,
             }),
         };
-        println!("{value}");
-    } else {
-        println!("{report}");
+        if targets.len() > 1 {
+            value["service"] = label.clone().into();
+            if !args.json {
+                println!("{label:<9} {report}");
+            }
+        } else if !args.json {
+            println!("{report}");
+        }
+        verdicts.push(value);
     }
-    Ok(broken.is_none())
+    if args.json {
+        match verdicts.as_slice() {
+            [one] => println!("{one}"),
+            all => println!("{}", serde_json::Value::from(all.to_vec())),
+        }
+    }
+    Ok(intact)
 }
 
 /// Verifies the audit chain of the database at `url`: a report and the first
