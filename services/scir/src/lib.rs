@@ -8,4 +8,5 @@ pub mod connect;
 pub mod demo;
 pub mod dev_auth;
 pub mod journey;
+pub mod loadgen;
 pub mod up;

@@ -81,6 +81,10 @@ enum Command {
 enum BenchCommand {
     /// Load a synthetic partnership into insights and time every question.
     Insights(scir::bench::InsightsBenchArgs),
+    /// Drive intake's RPCs in a closed or open loop and report latency and throughput.
+    Load(scir::loadgen::LoadArgs),
+    /// Serve an intake whose handlers do nothing: the gRPC ceiling to compare with.
+    Ceiling(scir::loadgen::CeilingArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +164,22 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Bench {
             command: BenchCommand::Insights(args),
         } => scir::bench::run(args).await.map(|()| exit::OK),
+        Command::Bench {
+            command: BenchCommand::Load(args),
+        } => scir::loadgen::run(args).await.map(|()| exit::OK),
+        Command::Bench {
+            command: BenchCommand::Ceiling(args),
+        } => {
+            let listener = tokio::net::TcpListener::bind(args.listen).await?;
+            println!(
+                "empty intake (the gRPC ceiling) on {}",
+                listener.local_addr()?
+            );
+            let shutdown = Shutdown::new();
+            shutdown.fire_on_os_signal();
+            scir::loadgen::ceiling(listener, &args.server, shutdown.signal()).await?;
+            Ok(exit::OK)
+        }
         Command::Demo(args) => {
             let report = scir::demo::run(args).await?;
             Ok(if report.failed == 0 {

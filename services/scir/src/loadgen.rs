@@ -1,0 +1,468 @@
+//! `scir bench load` and `scir bench ceiling`: a load generator for intake's
+//! RPCs over the same tonic stack the services use, and an intake server whose
+//! handlers do nothing, to measure the transport's own ceiling with the same
+//! payloads, concurrency and server settings.
+//!
+//! Closed loop: `--concurrency` callers, each sending its next request when
+//! the last is answered. Open loop (`--rate`): requests start on a fixed
+//! schedule whatever the answers do, and each latency counts from the moment
+//! the request was due, so a stalled server cannot hide its queue
+//! (coordinated omission).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use scir_kit::auth::Role;
+use scir_kit::server::parse_duration;
+use scir_proto::intake::v1 as intake;
+use scir_proto::intake::v1::intake_service_server::{IntakeService, IntakeServiceServer};
+use tonic::{Request, Response, Status};
+
+use crate::connect::{Caller, Channels, Endpoints, Signer};
+
+/// What to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// `ReportIncident`: a durable write (incident, decision, audit, event).
+    Report,
+    /// `EvaluateEligibility`: the same facts, decided and not stored.
+    Evaluate,
+}
+
+/// Options of `scir bench load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// The RPC.
+    #[arg(long, value_enum, default_value = "evaluate")]
+    pub target: Target,
+    /// Callers at once (closed loop), or the most requests in flight (open loop).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+    /// Requests per second on a fixed schedule (open loop); closed loop when unset.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Time before measuring.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub warmup: Duration,
+    /// Time measured.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    /// Process id of the server, to report its CPU time and peak memory.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Data directory of `scir up`, whose development secret signs the tokens.
+    #[arg(long, env = "SCIR_DATA_DIR", default_value = "scir-data")]
+    pub data_dir: std::path::PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Where intake listens (the other addresses are not used).
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Requests answered OK per second.
+    pub throughput: f64,
+    /// Latency percentiles in milliseconds: p50, p90, p99, p99.9.
+    pub percentiles: [f64; 4],
+    /// Requests measured, by gRPC code name.
+    pub codes: BTreeMap<String, u64>,
+    /// Encoded request sizes in bytes: smallest and largest.
+    pub request_bytes: (usize, usize),
+    /// Server CPU seconds per 1,000 requests, when the server's pid was given.
+    pub cpu_per_1000: Option<f64>,
+    /// Server peak resident memory in MB, when the server's pid was given.
+    pub peak_rss_mb: Option<f64>,
+}
+
+impl Outcome {
+    /// As JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "throughput": self.throughput,
+            "p50_ms": self.percentiles[0],
+            "p90_ms": self.percentiles[1],
+            "p99_ms": self.percentiles[2],
+            "p999_ms": self.percentiles[3],
+            "codes": self.codes,
+            "request_bytes_min": self.request_bytes.0,
+            "request_bytes_max": self.request_bytes.1,
+            "cpu_seconds_per_1000": self.cpu_per_1000,
+            "peak_rss_mb": self.peak_rss_mb,
+        })
+    }
+}
+
+/// The incident facts of request `n`: a realistic report with a restricted
+/// identity, agency names and a history of prior contacts whose length varies
+/// with `n`, so encoded requests run from about 1 KB to 4 KB.
+pub fn facts(n: u64) -> intake::IncidentFacts {
+    use chrono::{Days, NaiveDate};
+    let cases = crate::demo::synth::partnership(n, 1, &[]);
+    let mut facts = cases
+        .into_iter()
+        .next()
+        .map(|c| c.facts)
+        .unwrap_or_default();
+    facts.jurisdiction = "us-wi".into();
+    facts.reporting_agency =
+        "Synthetic County Department of Human Services, Child Protective Services Intake Unit"
+            .into();
+    facts.law_enforcement_agency =
+        "Synthetic City Police Department, Crimes Against Children Unit".into();
+    let size = (n % 4) as usize;
+    facts.restricted = Some(intake::RestrictedIdentity {
+        child_name: format!("Synthetic Child Given-Names Family-Name {n}"),
+        birth_date: facts.incident_date,
+        caregiver_names: (0..2 + size * 2)
+            .map(|i| format!("Synthetic Caregiver {i} Given-Names Family-Name {n}"))
+            .collect(),
+        case_numbers: (0..2 + size * 3)
+            .map(|i| format!("SYN-{:04}-{n:010}", i))
+            .collect(),
+    });
+    let incident = facts.incident_date.unwrap_or_default();
+    let day = NaiveDate::from_ymd_opt(
+        incident.year,
+        u32::try_from(incident.month).unwrap_or(1),
+        u32::try_from(incident.day).unwrap_or(1),
+    )
+    .unwrap_or_default();
+    facts.had_prior_contact = scir_proto::common::v1::Answer::Yes as i32;
+    facts.prior_contacts = (0..20 + size * 45)
+        .map(|i| {
+            let date = day - Days::new(20 + (i as u64 * 7) % 340);
+            intake::PriorContact {
+                kind: intake::ContactKind::ContactReport as i32 + (i % 4) as i32,
+                date: Some(crate::journey::date(
+                    chrono::Datelike::year(&date),
+                    i32::try_from(chrono::Datelike::month(&date)).unwrap_or(1),
+                    i32::try_from(chrono::Datelike::day(&date)).unwrap_or(1),
+                )),
+                outcome: intake::ContactOutcome::ScreenedOut as i32 + (i % 5) as i32,
+            }
+        })
+        .collect();
+    facts
+}
+
+type Samples = Arc<Mutex<(Vec<u64>, BTreeMap<String, u64>)>>;
+
+/// Distinct payloads the load cycles through, made before the clock starts.
+const PAYLOADS: u64 = 512;
+
+async fn one(
+    caller: &Caller,
+    target: Target,
+    payloads: &[intake::IncidentFacts],
+    n: u64,
+    run: u64,
+) -> Result<(), Status> {
+    let facts = payloads[usize::try_from(n % PAYLOADS).unwrap_or(0)].clone();
+    match target {
+        Target::Report => caller
+            .intake()
+            .report_incident(intake::ReportIncidentRequest {
+                request_id: format!("bench-{run}-{n}"),
+                incident: Some(facts),
+            })
+            .await
+            .map(|_| ()),
+        Target::Evaluate => caller
+            .intake()
+            .evaluate_eligibility(intake::EvaluateEligibilityRequest {
+                incident: Some(facts),
+            })
+            .await
+            .map(|_| ()),
+    }
+}
+
+fn record(samples: &Samples, latency: Duration, result: &Result<(), Status>) {
+    let code = match result {
+        Ok(()) => "Ok".to_owned(),
+        Err(s) => format!("{:?}", s.code()),
+    };
+    let mut guard = samples.lock().unwrap_or_else(|e| e.into_inner());
+    guard
+        .0
+        .push(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+    *guard.1.entry(code).or_insert(0) += 1;
+}
+
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from field 3.
+    let rest = stat.rsplit_once(") ")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // Linux reports in USER_HZ, 100 on every mainstream configuration.
+    Some(ticks / 100.0)
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs a load as `args` says against a server whose tokens `signer` signs.
+pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome> {
+    let token = signer.token("bench-user", &[Role::Reporter], "us-wi")?;
+    let caller = Caller::new(&Channels::new(&args.endpoints)?, &token)?;
+    let run = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let payloads: Arc<Vec<intake::IncidentFacts>> = Arc::new((0..PAYLOADS).map(facts).collect());
+    let samples: Samples = Arc::default();
+    let start = Instant::now();
+    let measure_from = start + args.warmup;
+    let end = measure_from + args.duration;
+    let cpu_before = Arc::new(Mutex::new(None));
+    let pid = args.server_pid;
+    {
+        let cpu_before = cpu_before.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            *cpu_before.lock().unwrap_or_else(|e| e.into_inner()) = pid.and_then(cpu_seconds);
+        });
+    }
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    match args.rate {
+        None => {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..args.concurrency {
+                let (caller, samples, counter) = (caller.clone(), samples.clone(), counter.clone());
+                let (target, payloads) = (args.target, payloads.clone());
+                tasks.spawn(async move {
+                    while Instant::now() < end {
+                        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let sent = Instant::now();
+                        let result = one(&caller, target, &payloads, n, run).await;
+                        if sent >= measure_from && Instant::now() <= end {
+                            record(&samples, sent.elapsed(), &result);
+                        }
+                    }
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+        }
+        Some(rate) => {
+            anyhow::ensure!(rate > 0.0, "--rate must be positive");
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            let in_flight = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
+            let mut tasks = tokio::task::JoinSet::new();
+            let mut due = start;
+            let mut n = 0u64;
+            while due < end {
+                tokio::time::sleep_until(due.into()).await;
+                let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                    // More than --concurrency in flight: the client is the
+                    // bottleneck; count it rather than queue without bound.
+                    if due >= measure_from {
+                        let mut guard = samples.lock().unwrap_or_else(|e| e.into_inner());
+                        *guard.1.entry("ClientOverloaded".to_owned()).or_insert(0) += 1;
+                    }
+                    due += interval;
+                    continue;
+                };
+                let (caller, samples) = (caller.clone(), samples.clone());
+                let (target, scheduled, payloads) = (args.target, due, payloads.clone());
+                tasks.spawn(async move {
+                    let result = one(&caller, target, &payloads, n, run).await;
+                    if scheduled >= measure_from {
+                        record(&samples, scheduled.elapsed(), &result);
+                    }
+                    drop(permit);
+                });
+                n += 1;
+                due += interval;
+                while tasks.try_join_next().is_some() {}
+            }
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+    let cpu_after = pid.and_then(cpu_seconds);
+    let (mut latencies, codes) =
+        std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[index] as f64 / 1000.0
+    };
+    let ok = codes.get("Ok").copied().unwrap_or(0);
+    let before = *cpu_before.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(Outcome {
+        throughput: ok as f64 / args.duration.as_secs_f64(),
+        percentiles: [
+            percentile(0.5),
+            percentile(0.9),
+            percentile(0.99),
+            percentile(0.999),
+        ],
+        request_bytes: {
+            let sizes: Vec<usize> = payloads.iter().map(prost::Message::encoded_len).collect();
+            (
+                sizes.iter().copied().min().unwrap_or(0),
+                sizes.iter().copied().max().unwrap_or(0),
+            )
+        },
+        cpu_per_1000: match (before, cpu_after) {
+            (Some(b), Some(a)) if ok > 0 => Some((a - b) * 1000.0 / ok as f64),
+            _ => None,
+        },
+        peak_rss_mb: pid.and_then(peak_rss_mb),
+        codes,
+    })
+}
+
+/// Runs `scir bench load` and prints its outcome.
+pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
+    let secret = crate::dev_auth::read_secret(&args.data_dir)?;
+    let signer = Signer::new(
+        &secret,
+        crate::dev_auth::DEV_ISSUER,
+        crate::dev_auth::DEV_AUDIENCE,
+    );
+    let outcome = measure(&args, &signer).await?;
+    if args.json {
+        println!("{}", outcome.to_json());
+    } else {
+        let mode = args.rate.map_or_else(
+            || format!("closed loop, {} callers", args.concurrency),
+            |r| format!("open loop, {r} req/s"),
+        );
+        println!(
+            "{:?}, {mode}, {} s: {:.0} req/s; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms; \
+             requests {}-{} bytes; {:?}{}{}",
+            args.target,
+            args.duration.as_secs(),
+            outcome.throughput,
+            outcome.percentiles[0],
+            outcome.percentiles[1],
+            outcome.percentiles[2],
+            outcome.percentiles[3],
+            outcome.request_bytes.0,
+            outcome.request_bytes.1,
+            outcome.codes,
+            outcome
+                .cpu_per_1000
+                .map_or_else(String::new, |c| format!("; server CPU {c:.3} s per 1,000")),
+            outcome
+                .peak_rss_mb
+                .map_or_else(String::new, |m| format!("; server peak RSS {m:.1} MB")),
+        );
+    }
+    Ok(())
+}
+
+/// An intake server whose handlers return empty answers at once.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyIntake;
+
+#[tonic::async_trait]
+impl IntakeService for EmptyIntake {
+    async fn report_incident(
+        &self,
+        _: Request<intake::ReportIncidentRequest>,
+    ) -> Result<Response<intake::Incident>, Status> {
+        Ok(Response::new(intake::Incident::default()))
+    }
+    async fn get_incident(
+        &self,
+        _: Request<intake::GetIncidentRequest>,
+    ) -> Result<Response<intake::Incident>, Status> {
+        Ok(Response::new(intake::Incident::default()))
+    }
+    async fn list_incidents(
+        &self,
+        _: Request<intake::ListIncidentsRequest>,
+    ) -> Result<Response<intake::ListIncidentsResponse>, Status> {
+        Ok(Response::new(intake::ListIncidentsResponse::default()))
+    }
+    async fn amend_incident(
+        &self,
+        _: Request<intake::AmendIncidentRequest>,
+    ) -> Result<Response<intake::Incident>, Status> {
+        Ok(Response::new(intake::Incident::default()))
+    }
+    async fn evaluate_eligibility(
+        &self,
+        _: Request<intake::EvaluateEligibilityRequest>,
+    ) -> Result<Response<intake::EligibilityDecision>, Status> {
+        Ok(Response::new(intake::EligibilityDecision::default()))
+    }
+    async fn list_rule_sets(
+        &self,
+        _: Request<intake::ListRuleSetsRequest>,
+    ) -> Result<Response<intake::ListRuleSetsResponse>, Status> {
+        Ok(Response::new(intake::ListRuleSetsResponse::default()))
+    }
+    async fn get_rule_set(
+        &self,
+        _: Request<intake::GetRuleSetRequest>,
+    ) -> Result<Response<intake::RuleSet>, Status> {
+        Ok(Response::new(intake::RuleSet::default()))
+    }
+    async fn list_jurisdictions(
+        &self,
+        _: Request<intake::ListJurisdictionsRequest>,
+    ) -> Result<Response<intake::ListJurisdictionsResponse>, Status> {
+        Ok(Response::new(intake::ListJurisdictionsResponse::default()))
+    }
+    type WatchEventsStream = tokio_stream::Empty<Result<scir_proto::common::v1::Event, Status>>;
+    async fn watch_events(
+        &self,
+        _: Request<scir_proto::common::v1::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        Ok(Response::new(tokio_stream::empty()))
+    }
+}
+
+/// Options of `scir bench ceiling`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CeilingArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:50061")]
+    pub listen: SocketAddr,
+    /// The same limits the services apply.
+    #[command(flatten)]
+    pub server: scir_kit::server::ServerSettings,
+}
+
+/// Serves [`EmptyIntake`] with the services' server settings (timeout,
+/// concurrency limit, message limits, TCP_NODELAY) until `shutdown` fires.
+pub async fn ceiling(
+    listener: tokio::net::TcpListener,
+    settings: &scir_kit::server::ServerSettings,
+    shutdown: scir_kit::shutdown::ShutdownSignal,
+) -> anyhow::Result<()> {
+    let mut shutdown = shutdown;
+    let service = IntakeServiceServer::new(EmptyIntake)
+        .max_decoding_message_size(settings.max_message_bytes)
+        .max_encoding_message_size(settings.max_message_bytes);
+    tonic::transport::Server::builder()
+        .timeout(settings.request_timeout)
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            settings.concurrency_limit,
+        ))
+        .add_service(service)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move { shutdown.fired().await },
+        )
+        .await?;
+    Ok(())
+}
