@@ -263,15 +263,22 @@ pub fn parse(
         );
     } else {
         for (i, pc) in msg.prior_contacts.iter().enumerate() {
-            let path = format!("prior_contacts[{i}]");
-            let kind = c.required_enum::<pb::ContactKind>(&format!("{path}.kind"), pc.kind);
-            let outcome =
+            // A report may carry a long history: check each contact first and
+            // name its fields only when one is wrong, so valid contacts cost
+            // no allocation.
+            let mut probe = Check::new("");
+            let kind = probe.required_enum::<pb::ContactKind>("", pc.kind);
+            let outcome = probe.required_enum::<pb::ContactOutcome>("", pc.outcome);
+            let date = probe.date("", pc.date.as_ref(), true);
+            let late = matches!((date, incident_date), (Some(d), Some(i)) if d > i);
+            if !probe.is_empty() || late {
+                let path = format!("prior_contacts[{i}]");
+                c.required_enum::<pb::ContactKind>(&format!("{path}.kind"), pc.kind);
                 c.required_enum::<pb::ContactOutcome>(&format!("{path}.outcome"), pc.outcome);
-            let date = c.date(&format!("{path}.date"), pc.date.as_ref(), true);
-            if let (Some(d), Some(i)) = (date, incident_date)
-                && d > i
-            {
-                c.bad(&format!("{path}.date"), "must not be after incident_date");
+                c.date(&format!("{path}.date"), pc.date.as_ref(), true);
+                if late {
+                    c.bad(&format!("{path}.date"), "must not be after incident_date");
+                }
             }
             if let (Some(kind), Some(date), Some(outcome)) = (kind, date, outcome) {
                 contacts.push(Contact {
