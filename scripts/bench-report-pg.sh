@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# ReportIncident on PostgreSQL against its database ceiling, in one run:
+#
+#   scripts/bench-report-pg.sh [SECONDS] [TARGET_DIR]
+#
+# Starts a PostgreSQL cluster with durable defaults (fsync and
+# synchronous_commit on) and the release `scir-intake` on it, then for 8, 32 and
+# 64 clients runs `scir bench load --target report` against the service and
+# pgbench with scripts/bench/report_incident.pgbench (the same statements in
+# one transaction) against the same database. Build first:
+#   cargo build --release -p scir -p scir-intake -p scir-probe
+# Needs PostgreSQL's server and pgbench (Debian: postgresql, postgresql-contrib).
+set -euo pipefail
+seconds="${1:-6}"
+target="${2:-${CARGO_TARGET_DIR:-target}}"
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+for b in scir scir-intake scir-probe; do
+  [ -x "$target/release/$b" ] || { echo "build first: cargo build --release -p $b" >&2; exit 2; }
+done
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+work="$(mktemp -d /tmp/scir-bench-pg.XXXXXX)"
+chmod 755 "$work"
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+port=57432
+as_pg "$bin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 >/dev/null
+as_pg "$bin/pg_ctl" start -w -D "$work/data" -l "$work/pg.log" \
+  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300" >/dev/null
+cleanup() {
+  [ -n "${intake:-}" ] && kill "$intake" 2>/dev/null && wait "$intake" 2>/dev/null
+  as_pg "$bin/pg_ctl" stop -m fast -D "$work/data" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres scir_intake
+
+secret="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+mkdir -p "$work/dev"
+printf '%s' "$secret" >"$work/dev/dev-jwt-secret"
+SCIR_LISTEN_ADDR=127.0.0.1:57071 \
+SCIR_DATABASE_URL="postgres://postgres@127.0.0.1:$port/scir_intake" \
+SCIR_JWT_ISSUER=scir-dev SCIR_JWT_AUDIENCE=scir SCIR_JWT_HS256_SECRET="$secret" \
+SCIR_DATA_KEYS="bench:$(head -c 32 /dev/urandom | base64)" SCIR_LOG=warn \
+  "$target/release/scir-intake" >"$work/intake.log" 2>&1 &
+intake=$!
+for _ in $(seq 1 100); do "$target/release/scir-probe" 127.0.0.1:57071 2>/dev/null && break; sleep 0.1; done
+
+echo "machine: $(nproc) cores; PostgreSQL $("$bin/postgres" --version | awk '{print $3}'), fsync and synchronous_commit on"
+for c in 8 32 64; do
+  printf 'service  ReportIncident x%-3s ' "$c"
+  "$target/release/scir" bench load --data-dir "$work/dev" --intake-addr 127.0.0.1:57071 \
+    --server-pid "$intake" --target report --concurrency "$c" --warmup 2s --duration "${seconds}s" \
+    | sed 's/^[A-Za-z]*, //'
+  rm -f "$work"/pgbench_log.*
+  (cd "$work" && "$bin/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" \
+    -f "$here/bench/report_incident.pgbench" -l --log-prefix=pgbench_log scir_intake >"$work/pgbench.out" 2>&1)
+  tps=$(grep -oE 'tps = [0-9.]+' "$work/pgbench.out" | head -1 | awk '{print $3}')
+  p=$(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {printf "p50 %.2f ms, p99 %.2f ms", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}')
+  printf 'pgbench  same statements   x%-3s %s tps; %s\n' "$c" "$tps" "$p"
+done
