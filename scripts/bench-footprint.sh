@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Footprint of each service: time from start to health SERVING (migrations on a
+# fresh SQLite file included) and resident memory when idle, for the release
+# binaries; image sizes when the images exist (.ci/compose.sh builds them).
+#
+#   scripts/bench-footprint.sh [TARGET_DIR]
+#
+# Build first: cargo build --release -p scir-intake -p scir-review -p scir-scoring
+#   -p scir-insights -p scir-probe
+set -euo pipefail
+target="${1:-${CARGO_TARGET_DIR:-target}}"
+work="$(mktemp -d /tmp/scir-footprint.XXXXXX)"
+rows=()
+cleanup() {
+  for row in "${rows[@]}"; do kill "${row##* }" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+secret="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+common=(SCIR_JWT_HS256_SECRET="$secret" SCIR_DATA_KEYS="f:$(head -c 32 /dev/urandom | base64)" SCIR_LOG=warn)
+ms() { date +%s%3N; }
+start_service() {
+  local name="$1" port="$2"
+  shift 2
+  local t0
+  t0=$(ms)
+  env "${common[@]}" SCIR_LISTEN_ADDR="127.0.0.1:$port" \
+    SCIR_DATABASE_URL="sqlite://$work/$name.db" "$@" "$target/release/scir-$name" >"$work/$name.log" 2>&1 &
+  until "$target/release/scir-probe" "127.0.0.1:$port" 2>/dev/null; do sleep 0.01; done
+  echo "$name $(( $(ms) - t0 )) $!"
+}
+printf '%-9s %18s %14s %12s\n' service "start to SERVING" "idle RSS" image
+rows+=("$(start_service intake 57081)")
+rows+=("$(start_service review 57082 SCIR_REVIEW_INTAKE_ADDR=http://127.0.0.1:57081 SCIR_REVIEW_SCORING_ADDR=http://127.0.0.1:57083)")
+rows+=("$(start_service scoring 57083 SCIR_SCORING_REVIEW_ADDR=http://127.0.0.1:57082)")
+rows+=("$(start_service insights 57084 SCIR_INSIGHTS_REVIEW_ADDR=http://127.0.0.1:57082 SCIR_INSIGHTS_SCORING_ADDR=http://127.0.0.1:57083)")
+sleep 5
+for row in "${rows[@]}"; do
+  read -r name ms_taken pid <<<"$row"
+  rss=$(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$pid/status")
+  image=$(docker image inspect "scir-$name:ci" --format '{{.Size}}' 2>/dev/null | awk '{printf "%.1f MB", $1/1000000}' || true)
+  printf '%-9s %15s ms %14s %12s\n' "$name" "$ms_taken" "$rss" "${image:--}"
+done
