@@ -4,9 +4,9 @@
 pub mod audit;
 pub mod bench;
 pub mod cli;
-pub mod connect;
 pub mod demo;
 pub mod dev_auth;
-pub mod journey;
 pub mod loadgen;
 pub mod up;
+
+pub use scir_client::{connect, journey};

@@ -97,76 +97,85 @@ pub struct Walk<'a> {
 
 /// Staffs `review` with the lead and raters, records an episode, a debriefing
 /// and a key observation, and advances it to SSIT scoring; returns the key
-/// observation's name.
+/// observation's name. The walk is `scir_client`'s, the one the demo and the
+/// end-to-end tests use.
 pub async fn to_ssit_scoring(walk: &Walk<'_>, review: &str) -> String {
+    use scir_client::connect::{Channels, Endpoints, Signer};
+    use scir_client::journey::{Case, Driver, ObservationPlan};
+
     let mut lead = review_client(walk.address, walk.lead, &[Role::ScrLead], walk.jurisdiction);
-    let members = std::iter::once((walk.lead, review::TeamRole::ScrLead))
-        .chain(walk.raters.iter().map(|r| (*r, review::TeamRole::Reviewer)));
-    for (subject, role) in members {
-        let member = review::TeamMember {
-            subject: subject.into(),
-            role: role as i32,
-            ..Default::default()
-        };
-        lead.add_team_member(review::AddTeamMemberRequest {
-            parent: review.to_owned(),
-            member: Some(member),
+    let incident = lead
+        .get_review(review::GetReviewRequest {
+            name: review.to_owned(),
         })
         .await
-        .expect("team member");
-    }
-    let mut rater = review_client(
-        walk.address,
-        walk.raters[0],
-        &[Role::Reviewer],
-        walk.jurisdiction,
+        .expect("review")
+        .into_inner()
+        .incident;
+    // Only review is called on the way to SSIT scoring.
+    let address = format!("http://{}", walk.address);
+    let endpoints = Endpoints {
+        intake: address.clone(),
+        review: address.clone(),
+        scoring: address.clone(),
+        insights: address,
+    };
+    let driver = Driver::new(
+        Channels::new(&endpoints).expect("channels"),
+        Signer::new(crate::SECRET, crate::ISSUER, crate::AUDIENCE),
     );
-    advance(&mut lead, review)
-        .await
-        .expect("to case record review");
-    let episode = review::Episode {
-        start_date: Some(date("2024-12-01")),
-        end_date: Some(date("2024-12-01")),
-        title: walk.text.into(),
-        what_happened: format!("{}: the report was screened out.", walk.text),
-        assessment: review::Assessment::Mixed as i32,
-        ..Default::default()
+    let case = Case {
+        request_id: String::new(),
+        facts: scir_proto::intake::v1::IncidentFacts {
+            jurisdiction: walk.jurisdiction.to_owned(),
+            ..Default::default()
+        },
+        reporter: String::new(),
+        lead: walk.lead.to_owned(),
+        raters: walk.raters.iter().map(|r| (*r).to_owned()).collect(),
+        episodes: vec![review::Episode {
+            start_date: Some(date("2024-12-01")),
+            end_date: Some(date("2024-12-01")),
+            title: walk.text.into(),
+            what_happened: format!("{}: the report was screened out.", walk.text),
+            assessment: review::Assessment::Mixed as i32,
+            ..Default::default()
+        }],
+        debriefings: vec![review::Debriefing {
+            date: Some(date("2025-04-01")),
+            participant_roles: vec!["supervisor".into()],
+            notes: walk.text.into(),
+            ..Default::default()
+        }],
+        observations: vec![ObservationPlan {
+            observation: review::KeyObservation {
+                title: walk.text.into(),
+                description: walk.text.into(),
+                themes: walk.themes.iter().map(|t| *t as i32).collect(),
+                ..Default::default()
+            },
+            ratings: vec![],
+            consensus: vec![],
+        }],
+        maps: vec![],
+        learning: vec![],
+        recommendations: vec![],
+        until: review::Stage::SsitScoring,
     };
-    rater
-        .create_episode(review::CreateEpisodeRequest {
-            parent: review.to_owned(),
-            episode: Some(episode),
-        })
+    let walked = driver
+        .walk(&case, &incident)
         .await
-        .expect("episode");
-    advance(&mut lead, review).await.expect("to debriefing");
-    let debriefing = review::Debriefing {
-        date: Some(date("2025-04-01")),
-        participant_roles: vec!["supervisor".into()],
-        notes: walk.text.into(),
+        .expect("walk to SSIT scoring");
+    assert_eq!(walked.stage, review::Stage::SsitScoring as i32);
+    lead.list_key_observations(review::ListKeyObservationsRequest {
+        parent: review.to_owned(),
         ..Default::default()
-    };
-    rater
-        .create_debriefing(review::CreateDebriefingRequest {
-            parent: review.to_owned(),
-            debriefing: Some(debriefing),
-        })
-        .await
-        .expect("debriefing");
-    let ko = review::KeyObservation {
-        title: walk.text.into(),
-        description: walk.text.into(),
-        themes: walk.themes.iter().map(|t| *t as i32).collect(),
-        ..Default::default()
-    };
-    let ko = rater
-        .create_key_observation(review::CreateKeyObservationRequest {
-            parent: review.to_owned(),
-            key_observation: Some(ko),
-        })
-        .await
-        .expect("key observation")
-        .into_inner();
-    advance(&mut lead, review).await.expect("to SSIT scoring");
-    ko.name
+    })
+    .await
+    .expect("key observations")
+    .into_inner()
+    .key_observations
+    .pop()
+    .expect("a key observation")
+    .name
 }

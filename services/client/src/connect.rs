@@ -53,18 +53,6 @@ pub fn parse_address(text: &str) -> Result<String, String> {
     Ok(url)
 }
 
-impl Endpoints {
-    /// The endpoints of `scir up`'s listeners.
-    pub fn of(running: &crate::up::Running) -> Self {
-        Self {
-            intake: format!("http://{}", running.intake),
-            review: format!("http://{}", running.review),
-            scoring: format!("http://{}", running.scoring),
-            insights: format!("http://{}", running.insights),
-        }
-    }
-}
-
 /// Lazily connecting channels to the four services, shared by every caller.
 #[derive(Debug, Clone)]
 pub struct Channels {
