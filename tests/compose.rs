@@ -58,6 +58,7 @@ async fn the_journey_survives_a_service_restart() {
         review: format!("http://{host}:50052"),
         scoring: format!("http://{host}:50053"),
         insights: format!("http://{host}:50054"),
+        tls: Default::default(),
     };
     let driver = Driver::new(
         Channels::new(&endpoints).expect("channels"),

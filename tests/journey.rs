@@ -126,3 +126,11 @@ async fn scir_up_in_one_process() {
     let log = up.process.tail(20);
     assert!(!log.contains("drain timeout reached"), "{log}");
 }
+
+#[tokio::test]
+async fn four_processes_over_mutual_tls() {
+    // Every call between the services (event streams, review's calls to intake
+    // and scoring, scoring's to review) and every client call is mutual TLS.
+    let stack = Stack::start_over_tls(Backend::Sqlite).await;
+    journey(&stack.driver()).await;
+}

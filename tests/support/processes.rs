@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use scir::connect::{Channels, Endpoints, Signer};
 use scir::journey::Driver;
+use scir_kit::tls::{TlsArgs, Transport};
 use scir_testkit::{Backend, TestDatabase};
 
 /// A binary built by this workspace, next to the running test.
@@ -115,7 +116,8 @@ impl Drop for Process {
 }
 
 /// Waits until intake, review, scoring and insights at these addresses serve.
-async fn wait_all(addresses: [SocketAddr; 4]) {
+async fn wait_all(addresses: [SocketAddr; 4], tls: &TlsArgs) {
+    let transport = Transport::from_args(tls).expect("client certificate");
     let services = [
         Service::Intake,
         Service::Review,
@@ -123,8 +125,51 @@ async fn wait_all(addresses: [SocketAddr; 4]) {
         Service::Insights,
     ];
     for (address, service) in addresses.into_iter().zip(services) {
-        scir_testkit::wait_serving(address, service.grpc_name()).await;
+        wait_serving(&transport, address, service).await;
     }
+}
+
+async fn wait_serving(transport: &Transport, address: SocketAddr, service: Service) {
+    let channel = transport
+        .channel(&format!("http://{address}"))
+        .expect("channel");
+    scir_testkit::wait_serving_on(channel, address, service.grpc_name()).await;
+}
+
+/// Mutual TLS settings naming `dir/NAME/cert.pem`, `key.pem` and `ca.pem`
+/// (as `deploy/tls/make-certs.sh DIR NAME` makes them), checked every second.
+pub fn tls_files(dir: &Path, name: &str) -> TlsArgs {
+    let dir = dir.join(name);
+    let mut args = TlsArgs::files(
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+        dir.join("ca.pem"),
+    );
+    args.reload_secs = 1;
+    args
+}
+
+/// Runs `deploy/tls/make-certs.sh dir names...`.
+pub fn make_certs(dir: &Path, names: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/tls/make-certs.sh");
+    let status = Command::new("bash")
+        .arg(script)
+        .arg(dir)
+        .args(names)
+        .status()
+        .expect("running make-certs.sh");
+    assert!(status.success(), "make-certs.sh failed");
+}
+
+/// The `SCIR_TLS_*` environment of a process using `args`.
+pub fn tls_env(args: &TlsArgs) -> Vec<(&'static str, String)> {
+    let path = |p: &Option<PathBuf>| p.as_ref().expect("path").display().to_string();
+    vec![
+        ("SCIR_TLS_CERT", path(&args.cert)),
+        ("SCIR_TLS_KEY", path(&args.key)),
+        ("SCIR_TLS_CA", path(&args.ca)),
+        ("SCIR_TLS_RELOAD_SECS", args.reload_secs.to_string()),
+    ]
 }
 
 /// Where the four services' OTLP data goes.
@@ -186,7 +231,25 @@ impl Stack {
     /// Starts intake, review, scoring and insights, each with its own fresh
     /// database on `backend`, and waits until all four are SERVING.
     pub async fn start(backend: Backend, telemetry: &Telemetry) -> Self {
+        Self::launch(backend, telemetry, false).await
+    }
+
+    /// The same four, each with its own certificate from one authority (made
+    /// with `deploy/tls/make-certs.sh`), serving and calling each other only
+    /// over mutual TLS; the stack's endpoints present a client certificate.
+    pub async fn start_over_tls(backend: Backend) -> Self {
+        Self::launch(backend, &Telemetry::default(), true).await
+    }
+
+    async fn launch(backend: Backend, telemetry: &Telemetry, tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
+        let certs = dir.path().join("certs");
+        if tls {
+            make_certs(
+                &certs,
+                &["intake", "review", "scoring", "insights", "client"],
+            );
+        }
         let mut databases = Vec::new();
         for _ in 0..4 {
             databases.push(TestDatabase::new(backend).await);
@@ -207,20 +270,30 @@ impl Stack {
                 ("OTEL_METRIC_EXPORT_INTERVAL", "300".to_owned()),
             ]);
         }
-        let with =
-            |listen: SocketAddr, database: &TestDatabase, extra: Vec<(&'static str, String)>| {
-                let mut env = common.clone();
-                env.push(("SCIR_LISTEN_ADDR", listen.to_string()));
-                env.push(("SCIR_DATABASE_URL", database.url.clone()));
-                env.extend(extra);
-                env
-            };
+        let with = |name: &str,
+                    listen: SocketAddr,
+                    database: &TestDatabase,
+                    extra: Vec<(&'static str, String)>| {
+            let mut env = common.clone();
+            if tls {
+                env.extend(tls_env(&tls_files(&certs, name)));
+            }
+            env.push(("SCIR_LISTEN_ADDR", listen.to_string()));
+            env.push(("SCIR_DATABASE_URL", database.url.clone()));
+            env.extend(extra);
+            env
+        };
         let specs = [
-            ("scir-intake", intake, with(intake, &databases[0], vec![])),
+            (
+                "scir-intake",
+                intake,
+                with("intake", intake, &databases[0], vec![]),
+            ),
             (
                 "scir-review",
                 review,
                 with(
+                    "review",
                     review,
                     &databases[1],
                     vec![
@@ -233,6 +306,7 @@ impl Stack {
                 "scir-scoring",
                 scoring,
                 with(
+                    "scoring",
                     scoring,
                     &databases[2],
                     vec![("SCIR_SCORING_REVIEW_ADDR", url(review))],
@@ -242,6 +316,7 @@ impl Stack {
                 "scir-insights",
                 insights,
                 with(
+                    "insights",
                     insights,
                     &databases[3],
                     vec![
@@ -266,6 +341,11 @@ impl Stack {
                 review: url(review),
                 scoring: url(scoring),
                 insights: url(insights),
+                tls: if tls {
+                    tls_files(&certs, "client")
+                } else {
+                    TlsArgs::default()
+                },
             },
             processes,
             signer: Signer::new(
@@ -277,7 +357,11 @@ impl Stack {
             databases,
             dir,
         };
-        wait_all([intake, review, scoring, insights]).await;
+        wait_all(
+            [intake, review, scoring, insights],
+            &stack.endpoints.tls.clone(),
+        )
+        .await;
         stack
     }
 
@@ -314,7 +398,8 @@ impl Stack {
         let process = Process::start(&name, &binary(spec.name), &[], &spec.env, self.dir.path());
         let old = std::mem::replace(&mut self.processes[service as usize], process);
         drop(old);
-        scir_testkit::wait_serving(spec.address, service.grpc_name()).await;
+        let transport = Transport::from_args(&self.endpoints.tls).expect("client certificate");
+        wait_serving(&transport, spec.address, service).await;
     }
 }
 
@@ -353,7 +438,7 @@ impl Up {
             &ports[3],
         ];
         let process = Process::start("scir-up", &binary("scir"), &args, &[], data_dir.path());
-        wait_all([intake, review, scoring, insights]).await;
+        wait_all([intake, review, scoring, insights], &TlsArgs::default()).await;
         let secret = scir::dev_auth::read_secret(data_dir.path()).expect("development secret");
         let url = |a: SocketAddr| format!("http://{a}");
         Self {
@@ -362,6 +447,7 @@ impl Up {
                 review: url(review),
                 scoring: url(scoring),
                 insights: url(insights),
+                tls: Default::default(),
             },
             process,
             signer: Signer::new(

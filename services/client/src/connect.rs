@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use scir_kit::auth::Role;
 use scir_kit::client::ClientInterceptor;
+use scir_kit::tls::{TlsArgs, Transport};
 use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
 use scir_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use scir_proto::review::v1::review_service_client::ReviewServiceClient;
@@ -38,6 +39,9 @@ pub struct Endpoints {
     /// Address of the insights service.
     #[arg(long = "insights-addr", env = "SCIR_INSIGHTS_ADDR", default_value = "http://127.0.0.1:50054", value_parser = parse_address)]
     pub insights: String,
+    /// Client certificate for deployments that require mutual TLS.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// Accepts `host:port` or `http(s)://host:port`.
@@ -63,10 +67,14 @@ pub struct Channels {
 }
 
 impl Channels {
-    /// Channels to `endpoints` (nothing connects until the first call).
+    /// Channels to `endpoints` (nothing connects until the first call), over
+    /// mutual TLS when `endpoints.tls` names certificate files.
     pub fn new(endpoints: &Endpoints) -> anyhow::Result<Self> {
+        let transport = Transport::from_args(&endpoints.tls)?;
         let open = |address: &str| {
-            scir_kit::client::channel(address).with_context(|| format!("address {address}"))
+            transport
+                .channel(address)
+                .with_context(|| format!("address {address}"))
         };
         Ok(Self {
             intake: open(&endpoints.intake)?,

@@ -10,6 +10,7 @@ use scir_kit::consumer::{self, ConsumerHandle, Source};
 use scir_kit::db::{Database, MigrationFile, Migrations};
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
+use scir_kit::tls::Transport;
 use scir_proto::insights::v1::insights_service_server::InsightsServiceServer;
 use tokio::sync::Notify;
 use tonic::service::Routes;
@@ -51,7 +52,10 @@ pub struct Application {
 impl Application {
     /// Connects and migrates, loads the index, binds, and starts consuming.
     pub async fn build(config: &InsightsConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
-        let base = server::Foundation::open(&config.common, &MIGRATIONS, "insights").await?;
+        let transport = Transport::from_args(&config.common.tls)?;
+        let base =
+            server::Foundation::open(&config.common, &MIGRATIONS, "insights", transport.clone())
+                .await?;
         let (address, db) = (base.address, base.db.clone());
         let index = Index::load(&db).await?;
         let changed = Arc::new(Notify::new());
@@ -70,12 +74,14 @@ impl Application {
                 address: config.review_addr.clone(),
                 method: "/scir.review.v1.ReviewService/WatchEvents",
                 types: Vec::new(),
+                transport: transport.clone(),
             },
             Source {
                 name: "scoring".to_owned(),
                 address: config.scoring_addr.clone(),
                 method: "/scir.scoring.v1.ScoringService/WatchEvents",
                 types: vec!["scir.scoring.v1.ConsensusRecorded".to_owned()],
+                transport,
             },
         ];
         let consumers = sources

@@ -9,6 +9,7 @@ use scir_kit::db::{Database, MigrationFile, Migrations};
 use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
+use scir_kit::tls::Transport;
 use scir_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use tonic::service::Routes;
 
@@ -57,7 +58,9 @@ impl Application {
     /// the listener (port 0 picks a free port; see [`Application::address`]).
     pub async fn build(config: &IntakeConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
         let directory = Arc::new(load_directory(config).context("loading eligibility rules")?);
-        let base = server::Foundation::open(&config.common, &MIGRATIONS, "intake").await?;
+        let transport = Transport::from_args(&config.common.tls)?;
+        let base =
+            server::Foundation::open(&config.common, &MIGRATIONS, "intake", transport).await?;
         let (address, db) = (base.address, base.db.clone());
         let events = EventLog::new(db.clone(), shutdown.signal());
         let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;

@@ -1,11 +1,8 @@
 //! What every client of a SCIR service uses: a channel and an interceptor that
 //! adds the bearer token and the current trace context to each call.
 
-use std::time::Duration;
-
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint};
 
 /// Adds `authorization: Bearer <token>` and the W3C `traceparent` to every call.
 #[derive(Clone)]
@@ -68,12 +65,4 @@ impl Interceptor for ClientInterceptor {
         }
         Ok(request)
     }
-}
-
-/// A lazily connecting channel to `address` (`http://host:port`).
-pub fn channel(address: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(address.to_owned())?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .connect_lazy())
 }

@@ -40,4 +40,7 @@ pub struct CommonConfig {
     /// Logs and traces.
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    /// Mutual TLS with callers and with the services this one calls.
+    #[command(flatten)]
+    pub tls: scir_tls::TlsArgs,
 }

@@ -45,6 +45,8 @@ pub struct Source {
     pub method: &'static str,
     /// Event types to receive; empty for all.
     pub types: Vec<String>,
+    /// How to reach it.
+    pub transport: scir_tls::Transport,
 }
 
 /// A running consumer.
@@ -154,7 +156,7 @@ async fn consume(
         stored_cursor(&mut conn, &source.name).await?
     };
     applied.send_replace(after);
-    let channel = crate::client::channel(&source.address)?;
+    let channel = source.transport.channel(&source.address)?;
     let interceptor = ClientInterceptor::new(Some(&token.current()?))?;
     let mut client = tonic::client::Grpc::new(
         tonic::service::interceptor::InterceptedService::new(channel, interceptor),

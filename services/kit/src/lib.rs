@@ -21,3 +21,4 @@ pub mod telemetry;
 pub mod validate;
 
 pub use error::{ApiError, FieldViolation};
+pub use scir_tls as tls;

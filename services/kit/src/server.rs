@@ -15,6 +15,8 @@ use crate::db::Database;
 use crate::drain::InFlight;
 use crate::shutdown::ShutdownSignal;
 use crate::telemetry::TraceLayer;
+use scir_tls::Transport;
+use scir_tls::transport::Incoming;
 
 /// Limits every server applies.
 #[derive(Debug, Clone, clap::Args)]
@@ -121,17 +123,19 @@ pub fn spawn_readiness(
     });
 }
 
-/// Serves `routes` (plus health and reflection) on `listener` until shutdown
-/// fires, then drains in-flight calls for at most `settings.drain_timeout`.
+/// Serves `routes` (plus health and reflection) on `listener`, over
+/// `transport`, until shutdown fires, then drains in-flight calls for at most
+/// `settings.drain_timeout`.
 pub async fn serve(
     listener: TcpListener,
+    transport: &Transport,
     settings: &ServerSettings,
     auth: AuthLayer,
     routes: Routes,
     health: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
-    mut shutdown: ShutdownSignal,
+    shutdown: ShutdownSignal,
 ) -> anyhow::Result<()> {
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(scir_proto::FILE_DESCRIPTOR_SET)
@@ -147,21 +151,34 @@ pub async fn serve(
         .into_inner();
     let routes = routes.add_service(health).add_service(reflection);
 
-    let mut drain_signal = shutdown.clone();
-    let server = Server::builder()
+    let router = Server::builder()
         .timeout(settings.request_timeout)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(layers)
-        .add_routes(routes)
-        // Without TCP_NODELAY, replies of more than one segment wait for the
-        // client's delayed acknowledgement (about 40 ms per call).
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async move {
-                drain_signal.fired().await;
-            },
-        );
+        .add_routes(routes);
+    let mut drain_signal = shutdown.clone();
+    let stopped = async move { drain_signal.fired().await };
+    match transport.accept(listener) {
+        Incoming::Plain(incoming) => {
+            let server = router.serve_with_incoming_shutdown(incoming, stopped);
+            drain(server, settings, &in_flight, shutdown).await
+        }
+        Incoming::Mutual(incoming) => {
+            let server = router.serve_with_incoming_shutdown(incoming, stopped);
+            drain(server, settings, &in_flight, shutdown).await
+        }
+    }
+}
+
+/// Runs `server` until shutdown fires, then until the calls in flight have
+/// answered or the drain timeout passes.
+async fn drain(
+    server: impl Future<Output = Result<(), tonic::transport::Error>>,
+    settings: &ServerSettings,
+    in_flight: &InFlight,
+    mut shutdown: ShutdownSignal,
+) -> anyhow::Result<()> {
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => return result.map_err(Into::into),
@@ -204,15 +221,19 @@ pub struct Foundation {
     pub listener: TcpListener,
     /// Its address.
     pub address: std::net::SocketAddr,
+    /// Plaintext or mutual TLS, for the server and for calls to other services.
+    pub transport: Transport,
     settings: ServerSettings,
 }
 
 impl Foundation {
-    /// Builds the verifier, connects and migrates the database, binds the listener.
+    /// Builds the verifier, connects and migrates the database, binds the
+    /// listener, which serves over `transport`.
     pub async fn open(
         common: &crate::config::CommonConfig,
         migrations: &crate::db::Migrations,
         service: &str,
+        transport: Transport,
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
         let verifier = crate::auth::Verifier::from_config(&common.auth)?;
@@ -232,6 +253,7 @@ impl Foundation {
             db,
             listener,
             address,
+            transport,
             settings: common.server.clone(),
         })
     }
@@ -248,6 +270,7 @@ impl Foundation {
         let audit = crate::audit::AuditLog::new(self.db.clone());
         Serving {
             listener: self.listener,
+            transport: self.transport,
             auth: AuthLayer::new(self.verifier, rules.to_vec(), Some(audit)),
             db: self.db,
             routes,
@@ -263,6 +286,8 @@ impl Foundation {
 pub struct Serving {
     /// The bound listener.
     pub listener: TcpListener,
+    /// Plaintext or mutual TLS.
+    pub transport: Transport,
     /// The service's database; health follows it, and it is closed after the drain.
     pub db: Database,
     /// The service's routes.
@@ -292,6 +317,7 @@ impl Serving {
         tracing::info!(service = self.service_name, %address, "listening");
         let result = serve(
             self.listener,
+            &self.transport,
             &self.settings,
             self.auth,
             self.routes,

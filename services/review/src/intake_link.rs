@@ -21,9 +21,9 @@ pub struct IntakeLink {
 
 impl IntakeLink {
     /// A link to intake at `address` (`http://host:port`); connects lazily.
-    pub fn new(address: &str) -> anyhow::Result<Self> {
+    pub fn new(address: &str, transport: &scir_kit::tls::Transport) -> anyhow::Result<Self> {
         Ok(Self {
-            channel: scir_kit::client::channel(address)?,
+            channel: transport.channel(address)?,
         })
     }
 

@@ -30,9 +30,9 @@ pub struct ScoringClient {
 
 impl ScoringClient {
     /// A client of scoring at `address`; connects lazily.
-    pub fn new(address: &str) -> anyhow::Result<Self> {
+    pub fn new(address: &str, transport: &scir_kit::tls::Transport) -> anyhow::Result<Self> {
         Ok(Self {
-            channel: scir_kit::client::channel(address)?,
+            channel: transport.channel(address)?,
         })
     }
 }

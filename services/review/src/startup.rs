@@ -10,6 +10,7 @@ use scir_kit::db::{MigrationFile, Migrations};
 use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
+use scir_kit::tls::Transport;
 use scir_proto::review::v1::review_service_server::ReviewServiceServer;
 use tonic::service::Routes;
 
@@ -53,11 +54,14 @@ impl Application {
     /// Builds with the scoring service the configuration names (without one, the
     /// SSIT guard refuses, saying no scoring service is configured).
     pub async fn build(config: &ReviewConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
+        let transport = Transport::from_args(&config.common.tls)?;
         let scoring: Arc<dyn ScoringStatus> = match &config.scoring_addr {
-            Some(addr) => Arc::new(ScoringClient::new(addr).context("SCIR_REVIEW_SCORING_ADDR")?),
+            Some(addr) => {
+                Arc::new(ScoringClient::new(addr, &transport).context("SCIR_REVIEW_SCORING_ADDR")?)
+            }
             None => Arc::new(NoScoringService),
         };
-        Self::build_with(config, shutdown, scoring).await
+        Self::assemble(config, shutdown, scoring, transport).await
     }
 
     /// Builds with a given scoring status (tests use an in-process one).
@@ -65,6 +69,16 @@ impl Application {
         config: &ReviewConfig,
         shutdown: &Shutdown,
         scoring: Arc<dyn ScoringStatus>,
+    ) -> anyhow::Result<Self> {
+        let transport = Transport::from_args(&config.common.tls)?;
+        Self::assemble(config, shutdown, scoring, transport).await
+    }
+
+    async fn assemble(
+        config: &ReviewConfig,
+        shutdown: &Shutdown,
+        scoring: Arc<dyn ScoringStatus>,
+        transport: Transport,
     ) -> anyhow::Result<Self> {
         let language = match &config.language_file {
             Some(path) => {
@@ -77,8 +91,11 @@ impl Application {
         let token = config
             .service_token
             .resolve(&config.common.auth, "scir-review")?;
-        let intake = IntakeLink::new(&config.intake_addr).context("SCIR_REVIEW_INTAKE_ADDR")?;
-        let base = server::Foundation::open(&config.common, &MIGRATIONS, "review").await?;
+        let intake =
+            IntakeLink::new(&config.intake_addr, &transport).context("SCIR_REVIEW_INTAKE_ADDR")?;
+        let base =
+            server::Foundation::open(&config.common, &MIGRATIONS, "review", transport.clone())
+                .await?;
         let (address, db) = (base.address, base.db.clone());
 
         let events = EventLog::new(db.clone(), shutdown.signal());
@@ -91,6 +108,7 @@ impl Application {
                 "scir.intake.v1.IncidentReported".to_owned(),
                 "scir.intake.v1.IncidentAmended".to_owned(),
             ],
+            transport,
         };
         let consumer = consumer::spawn(db.clone(), source, token, handler, shutdown.signal());
         let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;

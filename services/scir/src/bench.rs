@@ -152,6 +152,7 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
             auth: crate::dev_auth::auth_config(secret),
             server: Default::default(),
             telemetry: Default::default(),
+            tls: Default::default(),
         },
         review_addr: "http://127.0.0.1:1".into(),
         scoring_addr: "http://127.0.0.1:1".into(),
@@ -176,7 +177,7 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
     let token = |roles: &[Role]| {
         crate::dev_auth::mint(secret, "bench", "us-wi", roles, Duration::from_secs(3600))
     };
-    let channel = scir_kit::client::channel(&format!("http://{address}"))?;
+    let channel = scir_kit::tls::Transport::plain().channel(&format!("http://{address}"))?;
     let mut partner = InsightsServiceClient::with_interceptor(
         channel.clone(),
         ClientInterceptor::new(Some(&token(&[Role::Partner])?))?,

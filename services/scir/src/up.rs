@@ -62,6 +62,7 @@ fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfi
         auth: dev_auth::auth_config(secret),
         server: ServerSettings::default(),
         telemetry: args.telemetry.clone(),
+        tls: Default::default(),
     }
 }
 

@@ -30,9 +30,9 @@ pub struct Team {
 
 impl ReviewLink {
     /// A link to review at `address`; connects lazily.
-    pub fn new(address: &str) -> anyhow::Result<Self> {
+    pub fn new(address: &str, transport: &scir_kit::tls::Transport) -> anyhow::Result<Self> {
         Ok(Self {
-            channel: scir_kit::client::channel(address)?,
+            channel: transport.channel(address)?,
         })
     }
 

@@ -10,6 +10,7 @@ use scir_kit::db::{MigrationFile, Migrations};
 use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
+use scir_kit::tls::Transport;
 use scir_proto::scoring::v1::scoring_service_server::ScoringServiceServer;
 use tonic::service::Routes;
 
@@ -59,8 +60,12 @@ impl Application {
         let token = config
             .service_token
             .resolve(&config.common.auth, "scir-scoring")?;
-        let review = ReviewLink::new(&config.review_addr).context("SCIR_SCORING_REVIEW_ADDR")?;
-        let base = server::Foundation::open(&config.common, &MIGRATIONS, "scoring").await?;
+        let transport = Transport::from_args(&config.common.tls)?;
+        let review =
+            ReviewLink::new(&config.review_addr, &transport).context("SCIR_SCORING_REVIEW_ADDR")?;
+        let base =
+            server::Foundation::open(&config.common, &MIGRATIONS, "scoring", transport.clone())
+                .await?;
         let (address, db) = (base.address, base.db.clone());
         let events = EventLog::new(db.clone(), shutdown.signal());
         let source = Source {
@@ -72,6 +77,7 @@ impl Application {
                 "scir.review.v1.ReviewStageChanged".to_owned(),
                 "scir.review.v1.KeyObservationChanged".to_owned(),
             ],
+            transport,
         };
         let consumer = consumer::spawn(
             db.clone(),

@@ -119,6 +119,7 @@ pub async fn to_ssit_scoring(walk: &Walk<'_>, review: &str) -> String {
         review: address.clone(),
         scoring: address.clone(),
         insights: address,
+        tls: Default::default(),
     };
     let driver = Driver::new(
         Channels::new(&endpoints).expect("channels"),

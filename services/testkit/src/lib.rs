@@ -190,19 +190,28 @@ pub fn common_config(database_url: &str) -> CommonConfig {
             ..ServerSettings::default()
         },
         telemetry: TelemetryConfig::default(),
+        tls: Default::default(),
     }
 }
 
 /// A channel to a server.
 pub fn channel(address: SocketAddr) -> Channel {
-    scir_kit::client::channel(&format!("http://{address}")).expect("channel")
+    scir_kit::tls::Transport::plain()
+        .channel(&format!("http://{address}"))
+        .expect("channel")
 }
 
 /// Waits until `service` reports SERVING, for at most 20 seconds.
 pub async fn wait_serving(address: SocketAddr, service: &str) {
+    wait_serving_on(channel(address), address, service).await;
+}
+
+/// Waits until `service` at `address` reports SERVING through `channel`, for
+/// at most 20 seconds.
+pub async fn wait_serving_on(channel: Channel, address: SocketAddr, service: &str) {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let mut client = HealthClient::new(channel(address));
+    let mut client = HealthClient::new(channel);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let status = client
