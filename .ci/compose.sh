@@ -71,6 +71,11 @@ export SCIR_COLLECTOR_IMAGE=scir-local/otlp-sink:ci
 export SCIR_IMAGE_PREFIX=scir SCIR_VERSION=ci
 $compose down -v --remove-orphans >/dev/null 2>&1 || true
 $compose up -d --no-build
+# The stack serves mutual TLS only; the probe and the journey present the client
+# certificate make-secrets.sh made.
+export SCIR_TLS_CERT=$PWD/deploy/compose/tls/client/cert.pem
+export SCIR_TLS_KEY=$PWD/deploy/compose/tls/client/key.pem
+export SCIR_TLS_CA=$PWD/deploy/compose/tls/client/ca.pem
 for port in 50051 50052 50053 50054; do
   for _ in $(seq 1 120); do
     "$dist/scir-probe" "127.0.0.1:$port" 2>/dev/null && break

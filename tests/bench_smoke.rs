@@ -1,6 +1,6 @@
-//! A seconds-long run of the load generator and the gRPC ceiling, so the
-//! benchmarks keep working; the measurements themselves are commands in
-//! docs/benchmarks.md, not timed tests.
+//! Seconds-long runs of the benchmarks (the load generator, the gRPC ceiling,
+//! propagation, overhead, shedding under overload), so they keep working; the
+//! measurements themselves are commands in docs/benchmarks.md, not timed tests.
 
 use std::process::Command;
 
@@ -89,4 +89,125 @@ async fn the_load_generator_and_the_ceiling_run() {
         &format!("http://{ceiling}"),
         &["--target", "evaluate"],
     ));
+}
+
+fn scir_json(args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let out = Command::new(binary("scir"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("scir");
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[tokio::test]
+async fn propagation_and_overhead_run() {
+    let up = Up::start().await;
+    let data_dir = up.data_dir.path().display().to_string();
+    let endpoints = [
+        ("SCIR_INTAKE_ADDR", up.endpoints.intake.as_str()),
+        ("SCIR_REVIEW_ADDR", up.endpoints.review.as_str()),
+        ("SCIR_SCORING_ADDR", up.endpoints.scoring.as_str()),
+        ("SCIR_INSIGHTS_ADDR", up.endpoints.insights.as_str()),
+        ("SCIR_DATA_DIR", data_dir.as_str()),
+    ];
+    let result = scir_json(
+        &[
+            "bench",
+            "propagation",
+            "--json",
+            "--rate",
+            "40",
+            "--warmup",
+            "0s",
+            "--duration",
+            "1s",
+        ],
+        &endpoints,
+    );
+    for hop in ["to_review", "to_insights"] {
+        assert!(
+            result[hop]["measured"].as_u64().expect("measured") > 0,
+            "{result}"
+        );
+        assert_eq!(result[hop]["missing"].as_u64(), Some(0), "{result}");
+        assert!(
+            result[hop]["p99_ms"].as_f64().expect("p99") > 0.0,
+            "{result}"
+        );
+    }
+
+    let pairs = scir_json(
+        &[
+            "bench",
+            "overhead",
+            "--json",
+            "--concurrency",
+            "2",
+            "--warmup",
+            "0s",
+            "--duration",
+            "1s",
+        ],
+        &[],
+    );
+    let pair = &pairs[0];
+    for side in ["on", "off"] {
+        only_ok(&pair[side]);
+    }
+    assert!(pair["ratio"].as_f64().expect("ratio") > 0.0, "{pairs}");
+}
+
+#[tokio::test]
+async fn calls_beyond_the_concurrency_limit_are_shed() {
+    // Intake allowing 2 calls at once, driven by 32 callers writing reports:
+    // the excess is refused with RESOURCE_EXHAUSTED, the rest served.
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("dev-jwt-secret"), scir_testkit::SECRET).expect("secret");
+    let database = scir_testkit::TestDatabase::new(scir_testkit::Backend::Sqlite).await;
+    let address = free_address();
+    let _intake = Process::start(
+        "scir-intake",
+        &binary("scir-intake"),
+        &[],
+        &[
+            ("SCIR_LISTEN_ADDR", address.to_string()),
+            ("SCIR_DATABASE_URL", database.url.clone()),
+            ("SCIR_JWT_ISSUER", "scir-dev".to_owned()),
+            ("SCIR_JWT_AUDIENCE", "scir".to_owned()),
+            ("SCIR_JWT_HS256_SECRET", scir_testkit::SECRET.to_owned()),
+            ("SCIR_DATA_KEYS", scir_testkit::DATA_KEYS.to_owned()),
+            ("SCIR_CONCURRENCY_LIMIT", "2".to_owned()),
+        ],
+        dir.path(),
+    );
+    scir_testkit::wait_serving(address, "scir.intake.v1.IntakeService").await;
+    let data_dir = dir.path().display().to_string();
+    let result = scir_json(
+        &[
+            "bench",
+            "load",
+            "--json",
+            "--target",
+            "report",
+            "--concurrency",
+            "32",
+            "--warmup",
+            "0s",
+            "--duration",
+            "1s",
+            "--intake-addr",
+            &address.to_string(),
+        ],
+        &[("SCIR_DATA_DIR", data_dir.as_str())],
+    );
+    let codes = result["codes"].as_object().expect("codes");
+    assert!(codes["Ok"].as_u64().unwrap_or(0) > 0, "{result}");
+    assert!(
+        codes["ResourceExhausted"].as_u64().unwrap_or(0) > 0,
+        "{result}"
+    );
+    assert_eq!(codes.len(), 2, "only served and shed calls: {result}");
+    assert!(result["failed_p99_ms"].as_f64().is_some(), "{result}");
 }

@@ -14,6 +14,7 @@ use scir::connect::{Channels, Endpoints, Signer};
 use scir::journey::Driver;
 use scir_e2e::cases::wisconsin_case;
 use scir_kit::auth::Role;
+use scir_kit::tls::TlsArgs;
 use scir_proto::insights::v1 as insights;
 use scir_proto::review::v1::{self as review, Stage};
 
@@ -58,7 +59,14 @@ async fn the_journey_survives_a_service_restart() {
         review: format!("http://{host}:50052"),
         scoring: format!("http://{host}:50053"),
         insights: format!("http://{host}:50054"),
-        tls: Default::default(),
+        // The stack serves mutual TLS only: the client certificate comes from
+        // SCIR_TLS_* (.ci/compose.sh points them at deploy/compose/tls/client/).
+        tls: TlsArgs {
+            cert: std::env::var_os("SCIR_TLS_CERT").map(Into::into),
+            key: std::env::var_os("SCIR_TLS_KEY").map(Into::into),
+            ca: std::env::var_os("SCIR_TLS_CA").map(Into::into),
+            reload_secs: 30,
+        },
     };
     let driver = Driver::new(
         Channels::new(&endpoints).expect("channels"),

@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Writes the env files docker-compose.yml reads, with generated passwords and
-# secrets, unless they exist already (so running it again changes nothing).
-# They hold secrets: they are git-ignored and readable by their owner only.
+# secrets, and the certificates for mutual TLS between the services
+# (deploy/compose/tls/, one directory per service and one for clients such as
+# the `scir` CLI), unless they exist already (so running it again changes
+# nothing). All of it is git-ignored; the env files are readable by their owner
+# only.
 set -euo pipefail
 dir="$(cd "$(dirname "$0")" && pwd)"
-umask 077
 
+if [ ! -e "$dir/tls/ca.pem" ]; then
+    bash "$dir/../tls/make-certs.sh" "$dir/tls" intake review scoring insights client
+    # The containers run as uid 65532 and read their key through a bind mount,
+    # so each service's key must be readable by others on this machine. The
+    # authority's key (tls/ca.key) is not mounted and stays private. In
+    # Kubernetes the keys come from Secrets instead (deploy/k8s/README.md).
+    chmod 0644 "$dir"/tls/*/key.pem
+    echo "wrote deploy/compose/tls/ (mutual TLS; clients use tls/client/)"
+fi
+
+umask 077
 if [ -e "$dir/postgres.env" ]; then
     echo "deploy/compose/*.env exist; keeping them"
     exit 0

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks rendered manifests for what SCIR promises beyond the schema: every
 SCIR Deployment runs non-root on a read-only root filesystem without extra
-capabilities, has gRPC readiness and liveness probes and resource limits, and
-comes with a Service, a HorizontalPodAutoscaler and a PodDisruptionBudget; the
-namespace denies all traffic by default.
+capabilities, serves mutual TLS with its own certificate Secret, has readiness
+and liveness probes that speak it (scir-probe: a kubelet gRPC probe cannot
+present a client certificate) and resource limits, and comes with a Service, a
+HorizontalPodAutoscaler and a PodDisruptionBudget; the namespace denies all
+traffic by default.
 
 usage: check.py rendered.yaml
 """
@@ -35,13 +37,24 @@ def main():
             if sc.get("capabilities", {}).get("drop") != ["ALL"]:
                 problems.append(f"{name}: capabilities not dropped")
             for probe in ("readinessProbe", "livenessProbe"):
-                if "grpc" not in c.get(probe, {}):
-                    problems.append(f"{name}: {probe} is not a gRPC probe")
+                command = c.get(probe, {}).get("exec", {}).get("command", [])
+                if command[:1] != ["/usr/local/bin/scir-probe"]:
+                    problems.append(f"{name}: {probe} does not run scir-probe")
+            mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+            if mounts.get("tls", {}).get("mountPath") != "/etc/scir/tls":
+                problems.append(f"{name}: no TLS certificate mounted at /etc/scir/tls")
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        if volumes.get("tls", {}).get("secret", {}).get("secretName") != f"{name}-tls":
+            problems.append(f"{name}: TLS volume is not the Secret {name}-tls")
             if not c.get("resources", {}).get("limits"):
                 problems.append(f"{name}: no resource limits")
         for kind in ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
             if name not in by_kind.get(kind, {}):
                 problems.append(f"{name}: no {kind}")
+    common = by_kind.get("ConfigMap", {}).get("scir-common", {}).get("data", {})
+    for key in ("SCIR_TLS_CERT", "SCIR_TLS_KEY", "SCIR_TLS_CA"):
+        if not common.get(key, "").startswith("/etc/scir/tls/"):
+            problems.append(f"scir-common: {key} does not name a file in /etc/scir/tls")
     deny = by_kind.get("NetworkPolicy", {}).get("scir-default-deny")
     if not deny or deny["spec"].get("podSelector") != {}:
         problems.append("no default-deny NetworkPolicy")

@@ -82,6 +82,12 @@ pub enum ApiError {
         /// Suggested delay before retrying.
         retry_after: Duration,
     },
+    /// The server is serving as many calls as it may; retry after the delay.
+    #[error("the server is at its limit of calls in flight; retry shortly")]
+    Overloaded {
+        /// Suggested delay before retrying.
+        retry_after: Duration,
+    },
     /// A bug or an unexpected failure; details are logged, not returned.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -139,6 +145,7 @@ impl ApiError {
             Self::FailedPrecondition(_) => Code::FailedPrecondition,
             Self::Aborted(_) => Code::Aborted,
             Self::Unavailable { .. } => Code::Unavailable,
+            Self::Overloaded { .. } => Code::ResourceExhausted,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -201,6 +208,13 @@ impl From<ApiError> for Status {
                 tracing::warn!(error = %error, "dependency unavailable");
                 details.set_retry_info(Some(*retry_after));
                 details.set_error_info("UNAVAILABLE", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::Overloaded { retry_after } => {
+                // Not logged per call: under overload that would be a second
+                // flood; the metrics count RESOURCE_EXHAUSTED answers.
+                details.set_retry_info(Some(*retry_after));
+                details.set_error_info("OVERLOADED", ERROR_DOMAIN, []);
                 error.to_string()
             }
             ApiError::Internal(source) => {

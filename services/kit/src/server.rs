@@ -24,7 +24,8 @@ pub struct ServerSettings {
     /// Longest a unary call may run before it fails with DEADLINE_EXCEEDED.
     #[arg(long = "request-timeout", env = "SCIR_REQUEST_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
     pub request_timeout: Duration,
-    /// Calls served at once across all connections; further calls wait.
+    /// Calls served at once across all connections; further calls are refused
+    /// at once with RESOURCE_EXHAUSTED and a retry delay (health checks excepted).
     #[arg(
         long = "concurrency-limit",
         env = "SCIR_CONCURRENCY_LIMIT",
@@ -141,7 +142,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(scir_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let limit = tower::limit::GlobalConcurrencyLimitLayer::new(settings.concurrency_limit);
+    let limit = crate::shed::ShedLayer::new(settings.concurrency_limit);
     let in_flight = InFlight::default();
     let layers = tower::ServiceBuilder::new()
         .layer(in_flight.clone())

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod demo;
 pub mod dev_auth;
 pub mod loadgen;
+pub mod overhead;
+pub mod propagation;
 pub mod up;
 
 pub use scir_client::{connect, journey};

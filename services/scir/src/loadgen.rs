@@ -68,8 +68,11 @@ pub struct LoadArgs {
 pub struct Outcome {
     /// Requests answered OK per second.
     pub throughput: f64,
-    /// Latency percentiles in milliseconds: p50, p90, p99, p99.9.
+    /// Latency percentiles of OK answers in milliseconds: p50, p90, p99, p99.9.
     pub percentiles: [f64; 4],
+    /// Latency percentiles of failed calls (refusals under overload, say) in
+    /// milliseconds: p50, p99; `None` when none failed.
+    pub failed_percentiles: Option<[f64; 2]>,
     /// Requests measured, by gRPC code name.
     pub codes: BTreeMap<String, u64>,
     /// Encoded request sizes in bytes: smallest and largest.
@@ -89,6 +92,8 @@ impl Outcome {
             "p90_ms": self.percentiles[1],
             "p99_ms": self.percentiles[2],
             "p999_ms": self.percentiles[3],
+            "failed_p50_ms": self.failed_percentiles.map(|p| p[0]),
+            "failed_p99_ms": self.failed_percentiles.map(|p| p[1]),
             "codes": self.codes,
             "request_bytes_min": self.request_bytes.0,
             "request_bytes_max": self.request_bytes.1,
@@ -151,7 +156,15 @@ pub fn facts(n: u64) -> intake::IncidentFacts {
     facts
 }
 
-type Samples = Arc<Mutex<(Vec<u64>, BTreeMap<String, u64>)>>;
+/// Latencies in microseconds of OK answers and of failures, and answers by code.
+#[derive(Debug, Default)]
+struct Tally {
+    ok: Vec<u64>,
+    failed: Vec<u64>,
+    codes: BTreeMap<String, u64>,
+}
+
+type Samples = Arc<Mutex<Tally>>;
 
 /// Distinct payloads the load cycles through, made before the clock starts.
 const PAYLOADS: u64 = 512;
@@ -184,15 +197,19 @@ async fn one(
 }
 
 fn record(samples: &Samples, latency: Duration, result: &Result<(), Status>) {
+    let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    let mut tally = samples.lock().unwrap_or_else(|e| e.into_inner());
     let code = match result {
-        Ok(()) => "Ok".to_owned(),
-        Err(s) => format!("{:?}", s.code()),
+        Ok(()) => {
+            tally.ok.push(micros);
+            "Ok".to_owned()
+        }
+        Err(s) => {
+            tally.failed.push(micros);
+            format!("{:?}", s.code())
+        }
     };
-    let mut guard = samples.lock().unwrap_or_else(|e| e.into_inner());
-    guard
-        .0
-        .push(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
-    *guard.1.entry(code).or_insert(0) += 1;
+    *tally.codes.entry(code).or_insert(0) += 1;
 }
 
 /// CPU seconds (user + system) a process has used so far.
@@ -269,8 +286,11 @@ pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome
                     // More than --concurrency in flight: the client is the
                     // bottleneck; count it rather than queue without bound.
                     if due >= measure_from {
-                        let mut guard = samples.lock().unwrap_or_else(|e| e.into_inner());
-                        *guard.1.entry("ClientOverloaded".to_owned()).or_insert(0) += 1;
+                        let mut tally = samples.lock().unwrap_or_else(|e| e.into_inner());
+                        *tally
+                            .codes
+                            .entry("ClientOverloaded".to_owned())
+                            .or_insert(0) += 1;
                     }
                     due += interval;
                     continue;
@@ -292,10 +312,14 @@ pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome
         }
     }
     let cpu_after = pid.and_then(cpu_seconds);
-    let (mut latencies, codes) =
-        std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
+    let Tally {
+        ok: mut answered,
+        mut failed,
+        codes,
+    } = std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
+    answered.sort_unstable();
+    failed.sort_unstable();
+    let percentile = |latencies: &[u64], p: f64| {
         if latencies.is_empty() {
             return 0.0;
         }
@@ -307,11 +331,13 @@ pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome
     Ok(Outcome {
         throughput: ok as f64 / args.duration.as_secs_f64(),
         percentiles: [
-            percentile(0.5),
-            percentile(0.9),
-            percentile(0.99),
-            percentile(0.999),
+            percentile(&answered, 0.5),
+            percentile(&answered, 0.9),
+            percentile(&answered, 0.99),
+            percentile(&answered, 0.999),
         ],
+        failed_percentiles: (!failed.is_empty())
+            .then(|| [percentile(&failed, 0.5), percentile(&failed, 0.99)]),
         request_bytes: {
             let sizes: Vec<usize> = payloads.iter().map(prost::Message::encoded_len).collect();
             (
@@ -346,7 +372,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         );
         println!(
             "{:?}, {mode}, {} s: {:.0} req/s; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms; \
-             requests {}-{} bytes; {:?}{}{}",
+             requests {}-{} bytes; {:?}{}{}{}",
             args.target,
             args.duration.as_secs(),
             outcome.throughput,
@@ -357,6 +383,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             outcome.request_bytes.0,
             outcome.request_bytes.1,
             outcome.codes,
+            outcome
+                .failed_percentiles
+                .map_or_else(String::new, |p| format!(
+                    "; failed calls answered in p50 {:.2} ms, p99 {:.2} ms",
+                    p[0], p[1]
+                )),
             outcome
                 .cpu_per_1000
                 .map_or_else(String::new, |c| format!("; server CPU {c:.3} s per 1,000")),
@@ -455,9 +487,7 @@ pub async fn ceiling(
         .max_encoding_message_size(settings.max_message_bytes);
     tonic::transport::Server::builder()
         .timeout(settings.request_timeout)
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            settings.concurrency_limit,
-        ))
+        .layer(scir_kit::shed::ShedLayer::new(settings.concurrency_limit))
         .add_service(service)
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),

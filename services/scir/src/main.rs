@@ -85,6 +85,10 @@ enum BenchCommand {
     Load(scir::loadgen::LoadArgs),
     /// Serve an intake whose handlers do nothing: the gRPC ceiling to compare with.
     Ceiling(scir::loadgen::CeilingArgs),
+    /// Report incidents at a fixed rate and time each one's way to review and to insights.
+    Propagation(scir::propagation::PropagationArgs),
+    /// Serve intake with and without security and telemetry and compare throughput.
+    Overhead(scir::overhead::OverheadArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +171,12 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Bench {
             command: BenchCommand::Load(args),
         } => scir::loadgen::run(args).await.map(|()| exit::OK),
+        Command::Bench {
+            command: BenchCommand::Propagation(args),
+        } => scir::propagation::run(args).await.map(|()| exit::OK),
+        Command::Bench {
+            command: BenchCommand::Overhead(args),
+        } => scir::overhead::run(args).await.map(|()| exit::OK),
         Command::Bench {
             command: BenchCommand::Ceiling(args),
         } => {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Writes the git-ignored env files the development overlay's secretGenerator
-# reads, with generated passwords and secrets, unless they exist already.
+# reads, with generated passwords and secrets, and the mutual TLS certificates
+# (tls/, by deploy/tls/make-certs.sh), unless they exist already.
 set -euo pipefail
 dir="$(cd "$(dirname "$0")" && pwd)"
 umask 077
+[ -e "$dir/tls/ca.pem" ] || bash "$dir/../../../tls/make-certs.sh" "$dir/tls" intake review scoring insights client >/dev/null
 [ -e "$dir/secrets.env" ] && { echo "secrets exist; keeping them"; exit 0; }
 random() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 echo "SCIR_JWT_HS256_SECRET=$(random 32)" >"$dir/secrets.env"
