@@ -14,21 +14,16 @@ set -euo pipefail
 seconds="${1:-6}"
 target="${2:-${CARGO_TARGET_DIR:-target}}"
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 for b in scir scir-intake scir-probe; do
   [ -x "$target/release/$b" ] || { echo "build first: cargo build --release -p $b" >&2; exit 2; }
 done
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 work="$(mktemp -d /tmp/scir-bench-pg.XXXXXX)"
-chmod 755 "$work"
-[ "$(id -u)" = 0 ] && chown postgres "$work"
 port=57432
-as_pg "$bin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 >/dev/null
-as_pg "$bin/pg_ctl" start -w -D "$work/data" -l "$work/pg.log" \
-  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=300" >/dev/null
+. "$here/bench/cluster.sh"
+pg_start
 cleanup() {
   [ -n "${intake:-}" ] && kill "$intake" 2>/dev/null && wait "$intake" 2>/dev/null
-  as_pg "$bin/pg_ctl" stop -m fast -D "$work/data" >/dev/null 2>&1 || true
+  pg_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
