@@ -1,6 +1,7 @@
 //! Seconds-long runs of the benchmarks (the load generator, the gRPC ceiling,
-//! propagation, overhead, shedding under overload), so they keep working; the
-//! measurements themselves are commands in docs/benchmarks.md, not timed tests.
+//! propagation, hot review updates, overhead, shedding under overload), so they
+//! keep working; the measurements themselves are commands in
+//! docs/benchmarks.md, not timed tests.
 
 use std::process::Command;
 
@@ -102,7 +103,7 @@ fn scir_json(args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn propagation_and_overhead_run() {
+async fn propagation_review_updates_and_overhead_run() {
     let up = Up::start().await;
     let data_dir = up.data_dir.path().display().to_string();
     let endpoints = [
@@ -137,6 +138,32 @@ async fn propagation_and_overhead_run() {
             "{result}"
         );
     }
+
+    let updates = scir_json(
+        &[
+            "bench",
+            "review-updates",
+            "--json",
+            "--reviews",
+            "3",
+            "--concurrency",
+            "4",
+            "--warmup",
+            "0s",
+            "--duration",
+            "1s",
+        ],
+        &endpoints,
+    );
+    assert!(
+        updates["updates_total"].as_u64().expect("total") > 0,
+        "{updates}"
+    );
+    assert_eq!(updates["lost_updates"].as_u64(), Some(0), "{updates}");
+    assert!(
+        updates["errors"].as_object().expect("errors").is_empty(),
+        "{updates}"
+    );
 
     let pairs = scir_json(
         &[

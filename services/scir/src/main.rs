@@ -89,6 +89,8 @@ enum BenchCommand {
     Propagation(scir::propagation::PropagationArgs),
     /// Serve intake with and without security and telemetry and compare throughput.
     Overhead(scir::overhead::OverheadArgs),
+    /// Update a skewed set of hot reviews with optimistic concurrency; count lost updates.
+    ReviewUpdates(scir::hot_reviews::HotArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +179,9 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Bench {
             command: BenchCommand::Overhead(args),
         } => scir::overhead::run(args).await.map(|()| exit::OK),
+        Command::Bench {
+            command: BenchCommand::ReviewUpdates(args),
+        } => scir::hot_reviews::run(args).await.map(|()| exit::OK),
         Command::Bench {
             command: BenchCommand::Ceiling(args),
         } => {
