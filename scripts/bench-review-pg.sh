@@ -60,10 +60,18 @@ for c in 8 32 64; do
        SELECT row_number() OVER (ORDER BY seq) AS k, id, jurisdiction
        FROM (SELECT seq, id, jurisdiction FROM reviews ORDER BY seq DESC LIMIT 50) latest;"
   rm -f "$work"/pgbench_log.*
+  applied() {
+    "$bin/psql" -X -q -A -t -h 127.0.0.1 -p "$port" -U postgres -d scir_review -c \
+      "SELECT count(*) FROM review_history WHERE actor = 'bench-lead' AND time = 2"
+  }
+  before=$(applied)
   (cd "$work" && "$bin/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" \
-    -D hot=50 -f "$here/bench/review_update.pgbench" -l --log-prefix=pgbench_log scir_review >"$work/pgbench.out" 2>&1) \
+    -D hot=50 -D applied=1 -D k=1 -f "$here/bench/review_update.pgbench" -l --log-prefix=pgbench_log scir_review >"$work/pgbench.out" 2>&1) \
     || { cat "$work/pgbench.out" >&2; exit 1; }
   tps=$(grep -oE 'tps = [0-9.]+' "$work/pgbench.out" | head -1 | awk '{print $3}')
+  # An attempt whose version was stale updates nothing: count those that applied.
+  updates=$(( $(applied) - before ))
   p=$(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {printf "p50 %.2f ms, p99 %.2f ms", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}')
-  printf 'pgbench  x%-3s %s read-and-update transactions/s; %s\n' "$c" "$tps" "$p"
+  printf 'pgbench  x%-3s %s updates/s (%.0f read-and-update attempts/s); %s\n' \
+    "$c" "$(awk -v u="$updates" -v s="$seconds" 'BEGIN { printf "%.0f", u / s }')" "$tps" "$p"
 done
