@@ -66,7 +66,7 @@ for c in 8 32 64; do
   }
   before=$(applied)
   (cd "$work" && "$bin/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c "$c" -j 2 -T "$seconds" \
-    -D hot=50 -D applied=1 -D k=1 -f "$here/bench/review_update.pgbench" -l --log-prefix=pgbench_log scir_review >"$work/pgbench.out" 2>&1) \
+    -D hot=50 -D applied=1 -D k=1 -D lost=0 -f "$here/bench/review_update.pgbench" -l --log-prefix=pgbench_log scir_review >"$work/pgbench.out" 2>&1) \
     || { cat "$work/pgbench.out" >&2; exit 1; }
   tps=$(grep -oE 'tps = [0-9.]+' "$work/pgbench.out" | head -1 | awk '{print $3}')
   # An attempt whose version was stale updates nothing: count those that applied.

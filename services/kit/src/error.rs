@@ -202,6 +202,7 @@ impl From<ApiError> for Status {
             ApiError::Aborted(_) => {
                 tracing::info!(error = %error, "aborted by a concurrent change");
                 details.set_error_info("CONCURRENT_CHANGE", ERROR_DOMAIN, []);
+                details.set_retry_info(Some(conflict_retry_delay()));
                 error.to_string()
             }
             ApiError::Unavailable { retry_after, .. } => {
@@ -231,6 +232,18 @@ impl From<ApiError> for Status {
 /// request (a resource name, a field's value); a peer's header limits are
 /// usually 8 to 16 KB, and an answer must never break them.
 pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// The range a conflict's suggested retry delay is drawn from. Callers that
+/// lost the same race are told different delays, so they do not all arrive
+/// together at the next one; a caller that loses again should double its wait.
+pub const CONFLICT_RETRY: std::ops::Range<Duration> =
+    Duration::from_millis(5)..Duration::from_millis(25);
+
+fn conflict_retry_delay() -> Duration {
+    let spread = (CONFLICT_RETRY.end - CONFLICT_RETRY.start).as_micros() as u64;
+    let jitter = getrandom::u64().map_or(0, |r| r % spread.max(1));
+    CONFLICT_RETRY.start + Duration::from_micros(jitter)
+}
 
 fn bounded(message: String) -> String {
     if message.len() > MAX_MESSAGE_BYTES {
@@ -313,6 +326,26 @@ mod tests {
             .cloned()
             .expect("retry info");
         assert_eq!(retry.retry_delay, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_conflict_suggests_a_short_jittered_retry_delay() {
+        let delays: std::collections::BTreeSet<Duration> = (0..32)
+            .map(|_| {
+                let status = Status::from(ApiError::Aborted("a concurrent change won".into()));
+                assert_eq!(status.code(), Code::Aborted);
+                status
+                    .get_error_details()
+                    .retry_info()
+                    .and_then(|r| r.retry_delay)
+                    .expect("retry delay")
+            })
+            .collect();
+        assert!(
+            delays.iter().all(|d| CONFLICT_RETRY.contains(d)),
+            "{delays:?}"
+        );
+        assert!(delays.len() > 1, "the delay is jittered: {delays:?}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! reviews. Callers pick a review by a Zipf distribution over `--reviews` of
 //! them, read it (`GetReview`, for its etag), and change its period
 //! (`UpdateReview` with that etag); a stale etag is ABORTED and the caller
-//! reads again and retries, as a client should. Afterwards every review's
+//! waits as the answer suggests (doubling for each race lost in a row), reads
+//! again and retries, as a client should. Afterwards every review's
 //! history must hold exactly one entry per update that was answered OK: any
 //! difference is a lost (or phantom) update.
 
@@ -198,10 +199,26 @@ async fn update(lead: &Caller, name: &str, n: u64) -> (u64, Result<(), tonic::St
         };
         match lead.review().update_review(request).await {
             Ok(_) => return (conflicts, Ok(())),
-            Err(status) if status.code() == Code::Aborted => conflicts += 1,
+            Err(status) if status.code() == Code::Aborted => {
+                conflicts += 1;
+                tokio::time::sleep(backoff(&status, conflicts)).await;
+            }
             Err(status) => return (conflicts, Err(status)),
         }
     }
+}
+
+/// How long to wait before the next try, as a well-behaved client does: the
+/// delay the server suggests (jittered), doubled for every race lost in a row.
+fn backoff(status: &tonic::Status, conflicts: u64) -> Duration {
+    use tonic_types::StatusExt;
+    let suggested = status
+        .get_error_details()
+        .retry_info()
+        .and_then(|r| r.retry_delay)
+        .unwrap_or(Duration::ZERO);
+    let factor = 1u32 << conflicts.saturating_sub(1).min(5);
+    (suggested * factor).min(Duration::from_millis(400))
 }
 
 async fn history_updates(lead: &Caller, name: &str) -> anyhow::Result<u64> {
