@@ -85,6 +85,16 @@ pub fn read_secret(data_dir: &Path) -> anyhow::Result<String> {
         })
 }
 
+/// A signer of development tokens with the secret of `data_dir`, for the
+/// benchmarks and commands that act as several people against `scir up`.
+pub fn signer(data_dir: &Path) -> anyhow::Result<crate::connect::Signer> {
+    Ok(crate::connect::Signer::new(
+        &read_secret(data_dir)?,
+        DEV_ISSUER,
+        DEV_AUDIENCE,
+    ))
+}
+
 /// Auth configuration verifying development tokens signed with `secret`.
 pub fn auth_config(secret: &str) -> AuthConfig {
     AuthConfig {

@@ -355,12 +355,7 @@ pub async fn measure(args: &HotArgs, signer: &Signer) -> anyhow::Result<Outcome>
 
 /// Runs `scir bench review-updates` and prints its outcome.
 pub async fn run(args: HotArgs) -> anyhow::Result<()> {
-    let secret = crate::dev_auth::read_secret(&args.data_dir)?;
-    let signer = Signer::new(
-        &secret,
-        crate::dev_auth::DEV_ISSUER,
-        crate::dev_auth::DEV_AUDIENCE,
-    );
+    let signer = crate::dev_auth::signer(&args.data_dir)?;
     let outcome = measure(&args, &signer).await?;
     if args.json {
         println!("{}", serde_json::to_string(&outcome)?);

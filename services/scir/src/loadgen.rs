@@ -356,12 +356,7 @@ pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome
 
 /// Runs `scir bench load` and prints its outcome.
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
-    let secret = crate::dev_auth::read_secret(&args.data_dir)?;
-    let signer = Signer::new(
-        &secret,
-        crate::dev_auth::DEV_ISSUER,
-        crate::dev_auth::DEV_AUDIENCE,
-    );
+    let signer = crate::dev_auth::signer(&args.data_dir)?;
     let outcome = measure(&args, &signer).await?;
     if args.json {
         println!("{}", outcome.to_json());
