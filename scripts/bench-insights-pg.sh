@@ -16,7 +16,8 @@ reviews="${1:-100000}"
 calls="${2:-100}"
 target="${3:-${CARGO_TARGET_DIR:-target}}"
 here="$(cd "$(dirname "$0")" && pwd)"
-[ -x "$target/release/scir" ] || { echo "build first: cargo build --release -p scir" >&2; exit 2; }
+. "$here/bench/services.sh"
+need_release scir
 work="$(mktemp -d /tmp/scir-bench-insights.XXXXXX)"
 port=57433
 . "$here/bench/cluster.sh"

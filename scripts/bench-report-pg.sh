@@ -14,9 +14,8 @@ set -euo pipefail
 seconds="${1:-6}"
 target="${2:-${CARGO_TARGET_DIR:-target}}"
 here="$(cd "$(dirname "$0")" && pwd)"
-for b in scir scir-intake scir-probe; do
-  [ -x "$target/release/$b" ] || { echo "build first: cargo build --release -p $b" >&2; exit 2; }
-done
+. "$here/bench/services.sh"
+need_release scir scir-intake scir-probe
 work="$(mktemp -d /tmp/scir-bench-pg.XXXXXX)"
 port=57432
 . "$here/bench/cluster.sh"
@@ -29,16 +28,12 @@ cleanup() {
 trap cleanup EXIT
 as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres scir_intake
 
-secret="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
-mkdir -p "$work/dev"
-printf '%s' "$secret" >"$work/dev/dev-jwt-secret"
+dev_settings
 SCIR_LISTEN_ADDR=127.0.0.1:57071 \
 SCIR_DATABASE_URL="postgres://postgres@127.0.0.1:$port/scir_intake" \
-SCIR_JWT_ISSUER=scir-dev SCIR_JWT_AUDIENCE=scir SCIR_JWT_HS256_SECRET="$secret" \
-SCIR_DATA_KEYS="bench:$(head -c 32 /dev/urandom | base64)" SCIR_LOG=warn \
   "$target/release/scir-intake" >"$work/intake.log" 2>&1 &
 intake=$!
-for _ in $(seq 1 100); do "$target/release/scir-probe" 127.0.0.1:57071 2>/dev/null && break; sleep 0.1; done
+wait_serving 127.0.0.1:57071
 
 echo "machine: $(nproc) cores; PostgreSQL $("$bin/postgres" --version | awk '{print $3}'), fsync and synchronous_commit on"
 for c in 8 32 64; do

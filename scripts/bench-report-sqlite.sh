@@ -16,9 +16,8 @@ set -euo pipefail
 seconds="${1:-6}"
 target="${2:-${CARGO_TARGET_DIR:-target}}"
 here="$(cd "$(dirname "$0")" && pwd)"
-for b in scir scir-intake scir-probe; do
-  [ -x "$target/release/$b" ] || { echo "build first: cargo build --release -p $b" >&2; exit 2; }
-done
+. "$here/bench/services.sh"
+need_release scir scir-intake scir-probe
 work="$(mktemp -d /tmp/scir-bench-sqlite.XXXXXX)"
 cleanup() {
   [ -n "${intake:-}" ] && kill "$intake" 2>/dev/null && wait "$intake" 2>/dev/null
@@ -26,16 +25,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-secret="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
-mkdir -p "$work/dev"
-printf '%s' "$secret" >"$work/dev/dev-jwt-secret"
+dev_settings
 start_intake() {
   SCIR_LISTEN_ADDR=127.0.0.1:57081 SCIR_DATABASE_URL="sqlite://$1" \
-  SCIR_JWT_ISSUER=scir-dev SCIR_JWT_AUDIENCE=scir SCIR_JWT_HS256_SECRET="$secret" \
-  SCIR_DATA_KEYS="bench:$(head -c 32 /dev/urandom | base64)" SCIR_LOG=warn \
     "$target/release/scir-intake" >>"$work/intake.log" 2>&1 &
   intake=$!
-  for _ in $(seq 1 100); do "$target/release/scir-probe" 127.0.0.1:57081 2>/dev/null && break; sleep 0.1; done
+  wait_serving 127.0.0.1:57081
 }
 load() {
   "$target/release/scir" bench load --data-dir "$work/dev" --intake-addr 127.0.0.1:57081 \

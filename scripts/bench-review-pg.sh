@@ -16,9 +16,8 @@ set -euo pipefail
 seconds="${1:-6}"
 target="${2:-${CARGO_TARGET_DIR:-target}}"
 here="$(cd "$(dirname "$0")" && pwd)"
-for b in scir scir-intake scir-review scir-probe; do
-  [ -x "$target/release/$b" ] || { echo "build first: cargo build --release -p $b" >&2; exit 2; }
-done
+. "$here/bench/services.sh"
+need_release scir scir-intake scir-review scir-probe
 work="$(mktemp -d /tmp/scir-bench-review.XXXXXX)"
 port=57434
 . "$here/bench/cluster.sh"
@@ -32,11 +31,7 @@ trap cleanup EXIT
 for db in scir_intake scir_review; do as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db"; done
 pg="postgres://postgres@127.0.0.1:$port"
 
-secret="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
-mkdir -p "$work/dev"
-printf '%s' "$secret" >"$work/dev/dev-jwt-secret"
-export SCIR_JWT_ISSUER=scir-dev SCIR_JWT_AUDIENCE=scir SCIR_JWT_HS256_SECRET="$secret" SCIR_LOG=warn
-export SCIR_DATA_KEYS="bench:$(head -c 32 /dev/urandom | base64)"
+dev_settings
 SCIR_LISTEN_ADDR=127.0.0.1:57101 SCIR_DATABASE_URL="$pg/scir_intake" \
   "$target/release/scir-intake" >"$work/intake.log" 2>&1 &
 intake=$!
@@ -44,9 +39,7 @@ SCIR_LISTEN_ADDR=127.0.0.1:57102 SCIR_DATABASE_URL="$pg/scir_review" \
 SCIR_REVIEW_INTAKE_ADDR=http://127.0.0.1:57101 \
   "$target/release/scir-review" >"$work/review.log" 2>&1 &
 review=$!
-for address in 127.0.0.1:57101 127.0.0.1:57102; do
-  for _ in $(seq 1 100); do "$target/release/scir-probe" "$address" 2>/dev/null && break; sleep 0.1; done
-done
+wait_serving 127.0.0.1:57101 127.0.0.1:57102
 
 echo "machine: $(nproc) cores; PostgreSQL $("$bin/postgres" --version | awk '{print $3}'), fsync and synchronous_commit on"
 for c in 8 32 64; do

@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scir_kit::auth::Role;
-use scir_kit::server::parse_duration;
 use scir_proto::intake::v1::{self as intake, EligibilityOutcome};
 use scir_proto::review::v1 as review;
 use tonic::Code;
 
-use crate::connect::{Caller, Channels, Endpoints, Signer};
+use crate::connect::{Caller, Channels, Signer};
+use crate::drive::{RunArgs, micros, quantile_ms};
 
 /// Options of `scir bench review-updates`.
 #[derive(Debug, Clone, clap::Args)]
@@ -33,21 +33,9 @@ pub struct HotArgs {
     /// Callers at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
-    /// Time before measuring.
-    #[arg(long, value_parser = parse_duration, default_value = "2s")]
-    pub warmup: Duration,
-    /// Time measured.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    pub duration: Duration,
-    /// Data directory of `scir up`, whose development secret signs the tokens.
-    #[arg(long, env = "SCIR_DATA_DIR", default_value = "scir-data")]
-    pub data_dir: std::path::PathBuf,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Where intake and review listen.
+    /// Duration, services, tokens, output.
     #[command(flatten)]
-    pub endpoints: Endpoints,
+    pub run: RunArgs,
 }
 
 /// What a run measured.
@@ -256,7 +244,11 @@ struct Tally {
 
 /// Runs the benchmark against the services `args` names.
 pub async fn measure(args: &HotArgs, signer: &Signer) -> anyhow::Result<Outcome> {
-    let channels = Channels::new(&args.endpoints)?;
+    anyhow::ensure!(
+        args.skew.is_finite() && args.skew >= 0.0,
+        "--skew must be 0 (uniform) or more"
+    );
+    let channels = Channels::new(&args.run.endpoints)?;
     let reporter = Caller::new(
         &channels,
         &signer.token("bench-reporter", &[Role::Reporter], "us-wi")?,
@@ -278,7 +270,7 @@ pub async fn measure(args: &HotArgs, signer: &Signer) -> anyhow::Result<Outcome>
         Arc::new((0..reviews.len()).map(|_| AtomicU64::new(0)).collect());
     let tally = Arc::new(Mutex::new(Tally::default()));
     let start = Instant::now();
-    let (measure_from, end) = (start + args.warmup, start + args.warmup + args.duration);
+    let (measure_from, end) = args.run.window(start);
     let mut tasks = tokio::task::JoinSet::new();
     for caller in 0..args.concurrency {
         let (lead, reviews, zipf) = (lead.clone(), reviews.clone(), zipf.clone());
@@ -302,9 +294,7 @@ pub async fn measure(args: &HotArgs, signer: &Signer) -> anyhow::Result<Outcome>
                 match result {
                     Ok(()) => {
                         tally.ok += 1;
-                        tally
-                            .latencies
-                            .push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                        tally.latencies.push(micros(sent.elapsed()));
                     }
                     Err(status) => {
                         *tally
@@ -328,14 +318,7 @@ pub async fn measure(args: &HotArgs, signer: &Signer) -> anyhow::Result<Outcome>
     }
     let mut tally = std::mem::take(&mut *tally.lock().unwrap_or_else(|e| e.into_inner()));
     tally.latencies.sort_unstable();
-    let at = |p: f64| {
-        let l = &tally.latencies;
-        if l.is_empty() {
-            return 0.0;
-        }
-        l[((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1] as f64 / 1000.0
-    };
-    let seconds = args.duration.as_secs_f64();
+    let seconds = args.run.duration.as_secs_f64();
     let attempts = tally.ok + tally.conflicts;
     Ok(Outcome {
         updates_per_second: tally.ok as f64 / seconds,
@@ -345,8 +328,8 @@ pub async fn measure(args: &HotArgs, signer: &Signer) -> anyhow::Result<Outcome>
         } else {
             0.0
         },
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
+        p50_ms: quantile_ms(&tally.latencies, 0.5),
+        p99_ms: quantile_ms(&tally.latencies, 0.99),
         errors: tally.errors,
         updates_total: total,
         lost_updates: lost,
@@ -355,9 +338,8 @@ pub async fn measure(args: &HotArgs, signer: &Signer) -> anyhow::Result<Outcome>
 
 /// Runs `scir bench review-updates` and prints its outcome.
 pub async fn run(args: HotArgs) -> anyhow::Result<()> {
-    let signer = crate::dev_auth::signer(&args.data_dir)?;
-    let outcome = measure(&args, &signer).await?;
-    if args.json {
+    let outcome = measure(&args, &args.run.signer()?).await?;
+    if args.run.json {
         println!("{}", serde_json::to_string(&outcome)?);
         return Ok(());
     }
@@ -367,7 +349,7 @@ pub async fn run(args: HotArgs) -> anyhow::Result<()> {
         args.reviews,
         args.skew,
         args.concurrency,
-        args.duration.as_secs(),
+        args.run.duration.as_secs(),
         outcome.updates_per_second,
         outcome.attempts_per_second,
         outcome.conflict_share * 100.0,

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod dev_auth;
+pub mod drive;
 pub mod hot_reviews;
 pub mod loadgen;
 pub mod overhead;

@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scir_kit::auth::Role;
-use scir_kit::server::parse_duration;
 use scir_proto::intake::v1 as intake;
 use scir_proto::intake::v1::intake_service_server::{IntakeService, IntakeServiceServer};
 use tonic::{Request, Response, Status};
 
-use crate::connect::{Caller, Channels, Endpoints, Signer};
+use crate::connect::{Caller, Channels, Signer};
+use crate::drive::{RunArgs, micros, quantile_ms};
 
 /// What to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,24 +43,12 @@ pub struct LoadArgs {
     /// Requests per second on a fixed schedule (open loop); closed loop when unset.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Time before measuring.
-    #[arg(long, value_parser = parse_duration, default_value = "2s")]
-    pub warmup: Duration,
-    /// Time measured.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    pub duration: Duration,
     /// Process id of the server, to report its CPU time and peak memory.
     #[arg(long)]
     pub server_pid: Option<u32>,
-    /// Data directory of `scir up`, whose development secret signs the tokens.
-    #[arg(long, env = "SCIR_DATA_DIR", default_value = "scir-data")]
-    pub data_dir: std::path::PathBuf,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Where intake listens (the other addresses are not used).
+    /// Duration, services (only intake is called), tokens, output.
     #[command(flatten)]
-    pub endpoints: Endpoints,
+    pub run: RunArgs,
 }
 
 /// What a run measured.
@@ -197,15 +185,15 @@ async fn one(
 }
 
 fn record(samples: &Samples, latency: Duration, result: &Result<(), Status>) {
-    let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    let elapsed = micros(latency);
     let mut tally = samples.lock().unwrap_or_else(|e| e.into_inner());
     let code = match result {
         Ok(()) => {
-            tally.ok.push(micros);
+            tally.ok.push(elapsed);
             "Ok".to_owned()
         }
         Err(s) => {
-            tally.failed.push(micros);
+            tally.failed.push(elapsed);
             format!("{:?}", s.code())
         }
     };
@@ -233,7 +221,7 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
 /// Runs a load as `args` says against a server whose tokens `signer` signs.
 pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome> {
     let token = signer.token("bench-user", &[Role::Reporter], "us-wi")?;
-    let caller = Caller::new(&Channels::new(&args.endpoints)?, &token)?;
+    let caller = Caller::new(&Channels::new(&args.run.endpoints)?, &token)?;
     let run = u64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
@@ -242,8 +230,7 @@ pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome
     let payloads: Arc<Vec<intake::IncidentFacts>> = Arc::new((0..PAYLOADS).map(facts).collect());
     let samples: Samples = Arc::default();
     let start = Instant::now();
-    let measure_from = start + args.warmup;
-    let end = measure_from + args.duration;
+    let (measure_from, end) = args.run.window(start);
     let cpu_before = Arc::new(Mutex::new(None));
     let pid = args.server_pid;
     {
@@ -319,25 +306,18 @@ pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome
     } = std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
     answered.sort_unstable();
     failed.sort_unstable();
-    let percentile = |latencies: &[u64], p: f64| {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[index] as f64 / 1000.0
-    };
     let ok = codes.get("Ok").copied().unwrap_or(0);
     let before = *cpu_before.lock().unwrap_or_else(|e| e.into_inner());
     Ok(Outcome {
-        throughput: ok as f64 / args.duration.as_secs_f64(),
+        throughput: ok as f64 / args.run.duration.as_secs_f64(),
         percentiles: [
-            percentile(&answered, 0.5),
-            percentile(&answered, 0.9),
-            percentile(&answered, 0.99),
-            percentile(&answered, 0.999),
+            quantile_ms(&answered, 0.5),
+            quantile_ms(&answered, 0.9),
+            quantile_ms(&answered, 0.99),
+            quantile_ms(&answered, 0.999),
         ],
         failed_percentiles: (!failed.is_empty())
-            .then(|| [percentile(&failed, 0.5), percentile(&failed, 0.99)]),
+            .then(|| [quantile_ms(&failed, 0.5), quantile_ms(&failed, 0.99)]),
         request_bytes: {
             let sizes: Vec<usize> = payloads.iter().map(prost::Message::encoded_len).collect();
             (
@@ -356,9 +336,8 @@ pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome
 
 /// Runs `scir bench load` and prints its outcome.
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
-    let signer = crate::dev_auth::signer(&args.data_dir)?;
-    let outcome = measure(&args, &signer).await?;
-    if args.json {
+    let outcome = measure(&args, &args.run.signer()?).await?;
+    if args.run.json {
         println!("{}", outcome.to_json());
     } else {
         let mode = args.rate.map_or_else(
@@ -369,7 +348,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             "{:?}, {mode}, {} s: {:.0} req/s; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms; \
              requests {}-{} bytes; {:?}{}{}{}",
             args.target,
-            args.duration.as_secs(),
+            args.run.duration.as_secs(),
             outcome.throughput,
             outcome.percentiles[0],
             outcome.percentiles[1],

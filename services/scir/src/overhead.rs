@@ -24,13 +24,14 @@ use scir_kit::telemetry::TelemetryConfig;
 use scir_proto::intake::v1::intake_service_server::IntakeServiceServer;
 
 use crate::connect::{Endpoints, Signer};
+use crate::drive::RunArgs;
 use crate::loadgen::{LoadArgs, Outcome, Target};
 
 /// Options of `scir bench overhead`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OverheadArgs {
     /// Callers at once, one run each (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: Vec<u32>,
     /// Time before measuring, per run.
     #[arg(long, value_parser = parse_duration, default_value = "2s")]
@@ -148,18 +149,20 @@ pub async fn measure(args: &OverheadArgs) -> anyhow::Result<Vec<Pair>> {
         target: Target::Evaluate,
         concurrency,
         rate: None,
-        warmup: args.warmup,
-        duration: args.duration,
         server_pid: None,
-        data_dir: dir.path().to_owned(),
-        json: false,
-        // Only intake is called; the others need only be addresses.
-        endpoints: Endpoints {
-            intake: format!("http://{address}"),
-            review: format!("http://{address}"),
-            scoring: format!("http://{address}"),
-            insights: format!("http://{address}"),
-            tls: Default::default(),
+        run: RunArgs {
+            warmup: args.warmup,
+            duration: args.duration,
+            data_dir: dir.path().to_owned(),
+            json: false,
+            // Only intake is called; the others need only be addresses.
+            endpoints: Endpoints {
+                intake: format!("http://{address}"),
+                review: format!("http://{address}"),
+                scoring: format!("http://{address}"),
+                insights: format!("http://{address}"),
+                tls: Default::default(),
+            },
         },
     };
     let mut pairs = Vec::new();

@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use prost::Message;
 use scir_kit::auth::Role;
-use scir_kit::server::parse_duration;
 use scir_proto::common::v1::WatchEventsRequest;
 use scir_proto::insights::v1 as insights;
 use scir_proto::intake::v1::{self as intake, EligibilityOutcome};
 use scir_proto::review::v1::ReviewOpened;
 use tokio_stream::StreamExt;
 
-use crate::connect::{Caller, Channels, Endpoints, Signer};
+use crate::connect::{Caller, Channels, Signer};
+use crate::drive::{RunArgs, micros, quantile_ms};
 
 /// How often insights is asked whether it counts the new reviews.
 const POLL: Duration = Duration::from_millis(5);
@@ -32,21 +32,9 @@ pub struct PropagationArgs {
     /// Incidents reported per second.
     #[arg(long, default_value_t = 100.0)]
     pub rate: f64,
-    /// Time before measuring.
-    #[arg(long, value_parser = parse_duration, default_value = "2s")]
-    pub warmup: Duration,
-    /// Time measured.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    pub duration: Duration,
-    /// Data directory of `scir up`, whose development secret signs the tokens.
-    #[arg(long, env = "SCIR_DATA_DIR", default_value = "scir-data")]
-    pub data_dir: std::path::PathBuf,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Where the services listen.
+    /// Duration, services, tokens, output.
     #[command(flatten)]
-    pub endpoints: Endpoints,
+    pub run: RunArgs,
 }
 
 /// Latencies of one hop, in milliseconds.
@@ -67,23 +55,15 @@ pub struct Hop {
 }
 
 impl Hop {
-    fn from(mut latencies: Vec<f64>, missing: usize) -> Self {
-        latencies.sort_by(f64::total_cmp);
-        let at = |p: f64| {
-            if latencies.is_empty() {
-                return 0.0;
-            }
-            let index =
-                ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-            latencies[index]
-        };
+    fn from(mut latencies: Vec<u64>, missing: usize) -> Self {
+        latencies.sort_unstable();
         Self {
             measured: latencies.len(),
             missing,
-            p50_ms: at(0.5),
-            p90_ms: at(0.9),
-            p99_ms: at(0.99),
-            max_ms: latencies.last().copied().unwrap_or(0.0),
+            p50_ms: quantile_ms(&latencies, 0.5),
+            p90_ms: quantile_ms(&latencies, 0.9),
+            p99_ms: quantile_ms(&latencies, 0.99),
+            max_ms: quantile_ms(&latencies, 1.0),
         }
     }
 }
@@ -133,7 +113,7 @@ async fn counted(analyst: &Caller) -> anyhow::Result<i64> {
 /// Runs the benchmark against the services `args` names.
 pub async fn measure(args: &PropagationArgs, signer: &Signer) -> anyhow::Result<Outcome> {
     anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
-    let channels = Channels::new(&args.endpoints)?;
+    let channels = Channels::new(&args.run.endpoints)?;
     let reporter = Caller::new(
         &channels,
         &signer.token("bench-reporter", &[Role::Reporter], "us-wi")?,
@@ -211,8 +191,7 @@ pub async fn measure(args: &PropagationArgs, signer: &Signer) -> anyhow::Result<
         Arc::new((0..512).map(crate::loadgen::facts).collect());
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let start = Instant::now();
-    let measure_from = start + args.warmup;
-    let end = measure_from + args.duration;
+    let (measure_from, end) = args.run.window(start);
     let mut due = start;
     let mut n = 0u64;
     let mut tasks = tokio::task::JoinSet::new();
@@ -278,7 +257,7 @@ pub async fn measure(args: &PropagationArgs, signer: &Signer) -> anyhow::Result<
     poll.abort();
 
     let seen = lock(&seen);
-    let ms = |from: Instant, to: Instant| to.saturating_duration_since(from).as_secs_f64() * 1000.0;
+    let ms = |from: Instant, to: Instant| micros(to.saturating_duration_since(from));
     let mut to_review = Vec::new();
     let mut review_missing = 0;
     for (incident, returned) in &seen.returned {
@@ -302,7 +281,7 @@ pub async fn measure(args: &PropagationArgs, signer: &Signer) -> anyhow::Result<
         }
     }
     Ok(Outcome {
-        reported_per_second: seen.ok as f64 / args.duration.as_secs_f64(),
+        reported_per_second: seen.ok as f64 / args.run.duration.as_secs_f64(),
         failures: seen.failures.clone(),
         to_review: Hop::from(to_review, review_missing),
         to_insights: Hop::from(to_insights, insights_missing),
@@ -311,16 +290,15 @@ pub async fn measure(args: &PropagationArgs, signer: &Signer) -> anyhow::Result<
 
 /// Runs `scir bench propagation` and prints its outcome.
 pub async fn run(args: PropagationArgs) -> anyhow::Result<()> {
-    let signer = crate::dev_auth::signer(&args.data_dir)?;
-    let outcome = measure(&args, &signer).await?;
-    if args.json {
+    let outcome = measure(&args, &args.run.signer()?).await?;
+    if args.run.json {
         println!("{}", serde_json::to_string(&outcome)?);
         return Ok(());
     }
     println!(
         "{:.0} reports/s for {} s ({} failed)",
         outcome.reported_per_second,
-        args.duration.as_secs(),
+        args.run.duration.as_secs(),
         outcome.failures.values().sum::<u64>()
     );
     for (name, hop) in [
