@@ -4,8 +4,8 @@ report (incident, revision, sealed identity, the audit append after reading the
 chain's last hash, the outbox event), in one `BEGIN IMMEDIATE` transaction,
 with payloads of the benchmark's sizes, against a copy of a freshly migrated
 intake database (same schema, indexes and triggers). As in the service: WAL,
-synchronous=NORMAL, busy_timeout 5 s, and CLIENTS callers sharing a pool of 4
-connections, so waiting happens in the pool rather than in SQLite's busy
+synchronous=NORMAL, busy_timeout 5 s, and CLIENTS callers taking turns on one
+writer connection, so waiting happens in a queue rather than in SQLite's busy
 handler. Python's sqlite3 module is C; its per-statement cost is small against
 a commit but is counted, so the ceiling is, if anything, low.
 
@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-POOL = 4
+POOL = 1  # the service writes through one connection too
 FACTS = b"\x0a" * 2000
 DECISION = b"\x0b" * 1000
 IDENTITY = b"\x0c" * 300

@@ -212,7 +212,7 @@ impl Intake {
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
         audit::append(
             &mut tx,
-            db.backend(),
+            db,
             &AuditRecord::by(caller, method::REPORT_INCIDENT, &name, &jurisdiction, "ok"),
         )
         .await?;
@@ -614,7 +614,7 @@ impl Intake {
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
         audit::append(
             &mut tx,
-            db.backend(),
+            db,
             &AuditRecord::by(
                 caller,
                 method::AMEND_INCIDENT,

@@ -94,7 +94,7 @@ impl AuditLog {
     /// Appends a record in its own transaction.
     pub async fn record(&self, record: AuditRecord) -> Result<(), DbError> {
         let mut tx = self.db.begin_write().await?;
-        append(&mut tx, self.db.backend(), &record).await?;
+        append(&mut tx, &self.db, &record).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -117,18 +117,19 @@ impl AuditLog {
             }
             for row in rows {
                 let stored = stored_from_row(&row)?;
-                if let Some(expected) = expected_seq
-                    && stored.seq != expected
-                {
-                    return Ok(Some(BrokenLink {
-                        seq: expected,
-                        reason: "a record is missing".to_owned(),
-                    }));
-                }
                 if stored.prev_hash != prev {
-                    return Ok(Some(BrokenLink {
-                        seq: stored.seq,
-                        reason: "the previous-hash link does not match".to_owned(),
+                    // A gap in `seq` alone proves nothing (PostgreSQL spends a
+                    // sequence value on an append that rolls back); a gap where
+                    // the link breaks is a removed record.
+                    return Ok(Some(match expected_seq {
+                        Some(expected) if stored.seq != expected => BrokenLink {
+                            seq: expected,
+                            reason: "a record is missing".to_owned(),
+                        },
+                        _ => BrokenLink {
+                            seq: stored.seq,
+                            reason: "the previous-hash link does not match".to_owned(),
+                        },
                     }));
                 }
                 let hash = chain_hash(&prev, stored.record_time, &stored.trace_id, &stored.record);
@@ -191,37 +192,74 @@ pub async fn lock_for_append(conn: &mut AnyConnection, backend: Backend) -> Resu
 
 /// Appends a record inside the caller's transaction, so the record commits with
 /// the change it describes (or not at all).
+///
+/// The record links to the chain's last hash. The last hash this process wrote
+/// is usually still the last one, so the insert is tried with it, guarded by a
+/// check of the actual last hash in the same statement: one round trip under
+/// the write lock instead of two. When another writer (a replica, or a rolled
+/// back transaction) moved the chain, the guard inserts nothing and the append
+/// reads the last hash and inserts again.
 pub async fn append(
     conn: &mut AnyConnection,
-    backend: Backend,
+    db: &Database,
     record: &AuditRecord,
 ) -> Result<(), DbError> {
-    lock_for_append(conn, backend).await?;
+    lock_for_append(conn, db.backend()).await?;
+    let time = now_micros();
+    let trace_id = crate::telemetry::current_trace_id();
+    if let Some(remembered) = db.audit_head() {
+        let hash = chain_hash(&remembered, time, &trace_id, record);
+        let inserted = insert(conn, time, &trace_id, record, &remembered, &hash, true).await?;
+        if inserted {
+            db.remember_audit_head(&hash);
+            return Ok(());
+        }
+    }
     let prev: Option<String> =
         sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *conn)
             .await?;
     let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
-    let time = now_micros();
-    let trace_id = crate::telemetry::current_trace_id();
     let hash = chain_hash(&prev, time, &trace_id, record);
-    sqlx::query(
-        "INSERT INTO audit_log (record_time, subject, roles, method, resource, jurisdiction, \
-         outcome, trace_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(time)
-    .bind(&record.subject)
-    .bind(&record.roles)
-    .bind(&record.method)
-    .bind(&record.resource)
-    .bind(&record.jurisdiction)
-    .bind(&record.outcome)
-    .bind(&trace_id)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
+    insert(conn, time, &trace_id, record, &prev, &hash, false).await?;
+    db.remember_audit_head(&hash);
     Ok(())
+}
+
+/// Inserts one record linked to `prev`; with `guarded`, only if `prev` is still
+/// the chain's last hash. Returns whether a row was inserted.
+async fn insert(
+    conn: &mut AnyConnection,
+    time: i64,
+    trace_id: &str,
+    record: &AuditRecord,
+    prev: &str,
+    hash: &str,
+    guarded: bool,
+) -> Result<bool, DbError> {
+    macro_rules! insert_sql {
+        () => {
+            "INSERT INTO audit_log (record_time, subject, roles, method, resource, jurisdiction, \
+             outcome, trace_id, prev_hash, hash) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10"
+        };
+    }
+    const GUARDED: &str = concat!(
+        insert_sql!(),
+        " WHERE COALESCE((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), $11) = $9"
+    );
+    let query = sqlx::query(if guarded { GUARDED } else { insert_sql!() })
+        .bind(time)
+        .bind(&record.subject)
+        .bind(&record.roles)
+        .bind(&record.method)
+        .bind(&record.resource)
+        .bind(&record.jurisdiction)
+        .bind(&record.outcome)
+        .bind(trace_id)
+        .bind(prev)
+        .bind(hash);
+    let query = if guarded { query.bind(GENESIS) } else { query };
+    Ok(query.execute(&mut *conn).await?.rows_affected() == 1)
 }
 
 fn chain_hash(prev: &str, time: i64, trace_id: &str, r: &AuditRecord) -> String {

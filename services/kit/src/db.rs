@@ -7,7 +7,13 @@
 //! start at once.
 
 use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How long a write waits for SQLite's one writer, in this process (the
+/// writer connection) and in another (`busy_timeout`), before it is refused
+/// as unavailable.
+const SQLITE_WRITE_WAIT: Duration = Duration::from_secs(5);
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -46,6 +52,9 @@ pub enum DbError {
     /// A uniqueness or serialization conflict with a concurrent change.
     #[error("conflicting concurrent change: {0}")]
     Conflict(#[source] sqlx::Error),
+    /// Other writers held SQLite's one writer for longer than a write waits.
+    #[error("no turn to write within {0:?}: other writers hold the database")]
+    WriterBusy(Duration),
     /// Anything else.
     #[error(transparent)]
     Other(anyhow::Error),
@@ -142,7 +151,16 @@ impl Default for DbOptions {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: AnyPool,
+    /// Where write transactions run. On SQLite, which admits one writer at a
+    /// time, a pool of one connection: writers queue for it in arrival order,
+    /// instead of in SQLite's busy handler (which polls with sleeps of 1 to
+    /// 100 ms and leaves the lock idle between polls), and the writer's page
+    /// cache and prepared statements stay warm. On PostgreSQL, the pool.
+    writer: AnyPool,
     backend: Backend,
+    /// The audit chain's last hash as this process last wrote it (see
+    /// `audit::append`, which checks it before relying on it).
+    audit_head: Arc<Mutex<Option<String>>>,
 }
 
 impl Database {
@@ -172,16 +190,23 @@ impl Database {
             .map_err(|e: sqlx::Error| DbError::Other(e.into()))?;
         let pool_options = AnyPoolOptions::new()
             .max_connections(match backend {
-                // SQLite has one writer; a few readers are enough.
+                // Readers; SQLite's one writer has its own connection.
                 Backend::Sqlite => options.max_connections.min(4),
                 Backend::Postgres => options.max_connections,
             })
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(SQLITE_WRITE_WAIT)
+            // A SQLite connection is a file handle in this process: nothing can
+            // go stale, so a ping (one more thread hand-off) per use buys nothing.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA busy_timeout = {}",
+                            SQLITE_WRITE_WAIT.as_millis()
+                        )))
+                        .await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                     }
@@ -205,7 +230,22 @@ impl Database {
             }
         };
 
-        Ok(Self { pool, backend })
+        let writer = match backend {
+            Backend::Sqlite => {
+                pool_options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .connect_with(connect_options)
+                    .await?
+            }
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+            audit_head: Arc::default(),
+        })
     }
 
     async fn migrate(&self, migrations: &Migrations) -> Result<(), DbError> {
@@ -243,15 +283,38 @@ impl Database {
         self.backend
     }
 
-    /// Begins a transaction that will write. On SQLite it takes the write lock at
-    /// once (`BEGIN IMMEDIATE`), so two writers queue instead of failing when
-    /// one upgrades a read lock.
+    /// Begins a transaction that will write. On SQLite it waits for the writer
+    /// connection, then takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// another process's writer queues instead of failing when one upgrades a
+    /// read lock. A write transaction must not begin another: on SQLite the
+    /// second would wait for the first's connection and fail as unavailable.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => match self.writer.begin_with("BEGIN IMMEDIATE").await {
+                Err(sqlx::Error::PoolTimedOut) => {
+                    return Err(DbError::WriterBusy(SQLITE_WRITE_WAIT));
+                }
+                other => other?,
+            },
+            Backend::Postgres => self.writer.begin().await?,
         };
         Ok(tx)
+    }
+
+    /// The audit chain head this process wrote last, if it remembers one.
+    pub(crate) fn audit_head(&self) -> Option<String> {
+        self.audit_head
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Remembers the audit chain head this process just wrote.
+    pub(crate) fn remember_audit_head(&self, hash: &str) {
+        *self
+            .audit_head
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hash.to_owned());
     }
 
     /// Whether the database answers a trivial query.
@@ -259,8 +322,9 @@ impl Database {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

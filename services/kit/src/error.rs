@@ -269,7 +269,7 @@ impl From<crate::db::DbError> for ApiError {
     fn from(error: crate::db::DbError) -> Self {
         use crate::db::DbError;
         match error {
-            DbError::Unavailable(_) => ApiError::Unavailable {
+            DbError::Unavailable(_) | DbError::WriterBusy(_) => ApiError::Unavailable {
                 message: "the database is unavailable".to_owned(),
                 retry_after: Duration::from_secs(1),
             },

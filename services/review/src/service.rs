@@ -245,10 +245,9 @@ impl Reviews {
             reason,
         )
         .await?;
-        let backend = self.db.backend();
         audit::append(
             conn,
-            backend,
+            &self.db,
             &AuditRecord::by(caller, method, resource, &review.jurisdiction, "ok"),
         )
         .await?;
@@ -261,7 +260,7 @@ impl Reviews {
                     value: bytes,
                 },
             };
-            events::append(conn, backend, &new).await?;
+            events::append(conn, self.db.backend(), &new).await?;
         }
         Ok(())
     }

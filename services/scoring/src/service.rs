@@ -331,7 +331,7 @@ impl Scoring {
         let backend = self.db.backend();
         audit::append(
             &mut tx,
-            backend,
+            &self.db,
             &AuditRecord::by(
                 caller,
                 method,
@@ -686,7 +686,7 @@ impl Scoring {
         let backend = self.db.backend();
         audit::append(
             &mut tx,
-            backend,
+            &self.db,
             &AuditRecord::by(
                 caller,
                 method,

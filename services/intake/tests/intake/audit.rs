@@ -11,8 +11,65 @@ use super::harness::{TestIntake, report};
 
 scir_testkit::on_both_backends!(
     a_tampered_audit_row_is_found,
-    edits_deletions_and_reordering_are_found_where_they_happen
+    edits_deletions_and_reordering_are_found_where_they_happen,
+    two_writers_and_a_rollback_keep_one_unbroken_chain
 );
+
+fn reading(i: usize) -> scir_kit::audit::AuditRecord {
+    scir_kit::audit::AuditRecord {
+        subject: format!("user-{i}"),
+        roles: "reviewer".into(),
+        method: "GetIncident".into(),
+        resource: format!("jurisdictions/us-wi/incidents/{i}"),
+        jurisdiction: "us-wi".into(),
+        outcome: "ok".into(),
+    }
+}
+
+/// Each handle remembers the chain head it wrote last; a head moved by another
+/// handle (a replica) or by a rolled-back append must not fork the chain.
+async fn two_writers_and_a_rollback_keep_one_unbroken_chain(backend: Backend) {
+    let test_db = scir_testkit::TestDatabase::new(backend).await;
+    let options = DbOptions::default();
+    let open = || Database::connect(&test_db.url, &scir_intake::startup::MIGRATIONS, &options);
+    let (a, b) = (open().await.expect("a"), open().await.expect("b"));
+    let (log_a, log_b) = (AuditLog::new(a.clone()), AuditLog::new(b.clone()));
+    log_a.record(reading(1)).await.expect("a 1");
+    log_b.record(reading(2)).await.expect("b 2");
+    log_a
+        .record(reading(3))
+        .await
+        .expect("a 3, after b moved the head");
+    {
+        let mut tx = a.begin_write().await.expect("begin");
+        scir_kit::audit::append(&mut tx, &a, &reading(99))
+            .await
+            .expect("append, then roll back");
+    }
+    log_a
+        .record(reading(4))
+        .await
+        .expect("a 4, after a rollback");
+    log_a
+        .record(reading(5))
+        .await
+        .expect("a 5, head remembered");
+    log_b.record(reading(6)).await.expect("b 6");
+
+    let records = log_a.recent(100).await.expect("records");
+    let subjects: Vec<_> = records
+        .iter()
+        .rev()
+        .map(|r| r.record.subject.as_str())
+        .collect();
+    assert_eq!(
+        subjects,
+        ["user-1", "user-2", "user-3", "user-4", "user-5", "user-6"]
+    );
+    assert_eq!(log_b.verify().await.expect("verify"), None);
+    a.close().await;
+    b.close().await;
+}
 
 async fn a_tampered_audit_row_is_found(backend: Backend) {
     let intake = TestIntake::start(backend).await;

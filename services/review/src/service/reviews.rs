@@ -294,7 +294,7 @@ impl Reviews {
         }
         let audit =
             scir_kit::audit::AuditRecord::by(caller, method, &review.body.name, jurisdiction, "ok");
-        scir_kit::audit::append(&mut tx, self.db.backend(), &audit).await?;
+        scir_kit::audit::append(&mut tx, &self.db, &audit).await?;
         tx.commit().await.map_err(DbError::from)?;
         self.events.notify();
         Ok(self.present_review(&review))
