@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The SQLite ceiling of ReportIncident: the statements intake commits for one
-report (incident, revision, sealed identity, the audit append after reading the
+report (incident, revision, sealed identity, the audit append guarded by the
 chain's last hash, the outbox event), in one `BEGIN IMMEDIATE` transaction,
 with payloads of the benchmark's sizes, against a copy of a freshly migrated
 intake database (same schema, indexes and triggers). As in the service: WAL,
@@ -54,11 +54,13 @@ def report(conn, key):
             "INSERT INTO incident_restricted (incident_id, revision, identity) VALUES (?, 1, ?)",
             (key, IDENTITY),
         )
-        conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        # Linked to the remembered chain head, guarded by a look-up of the actual
+        # head in the same statement (as the service); here the guard holds always.
         conn.execute(
             "INSERT INTO audit_log (record_time, subject, roles, method, resource, jurisdiction, outcome,"
-            " trace_id, prev_hash, hash) VALUES (1, 'bench-user', 'reporter', 'ReportIncident', ?, 'us-wi',"
-            " 'ok', '', ?, ?)",
+            " trace_id, prev_hash, hash) SELECT 1, 'bench-user', 'reporter', 'ReportIncident', ?, 'us-wi',"
+            " 'ok', '', ?, ? WHERE COALESCE((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '')"
+            " <> 'never'",
             (name, "p" * 64, "q" * 64),
         )
         conn.execute(
