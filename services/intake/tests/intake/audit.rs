@@ -179,16 +179,7 @@ async fn unguarded_chain(backend: Backend) -> (scir_testkit::TestDatabase, Datab
     .expect("database");
     let log = AuditLog::new(db.clone());
     for i in 1..=10 {
-        log.record(scir_kit::audit::AuditRecord {
-            subject: format!("user-{i}"),
-            roles: "reviewer".into(),
-            method: "GetIncident".into(),
-            resource: format!("jurisdictions/us-wi/incidents/{i}"),
-            jurisdiction: "us-wi".into(),
-            outcome: "ok".into(),
-        })
-        .await
-        .expect("record");
+        log.record(reading(i)).await.expect("record");
     }
     assert_eq!(log.verify().await.expect("verify"), None);
     let guards: &[&str] = match backend {
