@@ -31,10 +31,10 @@ start_service() {
   echo "$name $(( $(ms) - t0 )) $!"
 }
 printf '%-9s %18s %14s %12s\n' service "start to SERVING" "idle RSS" image
-rows+=("$(start_service intake 57081)")
-rows+=("$(start_service review 57082 SCIR_REVIEW_INTAKE_ADDR=http://127.0.0.1:57081 SCIR_REVIEW_SCORING_ADDR=http://127.0.0.1:57083)")
-rows+=("$(start_service scoring 57083 SCIR_SCORING_REVIEW_ADDR=http://127.0.0.1:57082)")
-rows+=("$(start_service insights 57084 SCIR_INSIGHTS_REVIEW_ADDR=http://127.0.0.1:57082 SCIR_INSIGHTS_SCORING_ADDR=http://127.0.0.1:57083)")
+rows+=("$(start_service intake 27081)")
+rows+=("$(start_service review 27082 SCIR_REVIEW_INTAKE_ADDR=http://127.0.0.1:27081 SCIR_REVIEW_SCORING_ADDR=http://127.0.0.1:27083)")
+rows+=("$(start_service scoring 27083 SCIR_SCORING_REVIEW_ADDR=http://127.0.0.1:27082)")
+rows+=("$(start_service insights 27084 SCIR_INSIGHTS_REVIEW_ADDR=http://127.0.0.1:27082 SCIR_INSIGHTS_SCORING_ADDR=http://127.0.0.1:27083)")
 sleep 5
 for row in "${rows[@]}"; do
   read -r name ms_taken pid <<<"$row"

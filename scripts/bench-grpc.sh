@@ -15,10 +15,10 @@ target="${2:-${CARGO_TARGET_DIR:-target}}"
 scir="$target/release/scir"
 [ -x "$scir" ] || { echo "build first: cargo build --release -p scir" >&2; exit 2; }
 data="$(mktemp -d /tmp/scir-bench.XXXXXX)"
-"$scir" up --data-dir "$data" --intake-port 57051 --review-port 57052 --scoring-port 57053 \
-  --insights-port 57054 --log-filter warn >"$data/up.log" 2>&1 &
+"$scir" up --data-dir "$data" --intake-port 27051 --review-port 27052 --scoring-port 27053 \
+  --insights-port 27054 --log-filter warn >"$data/up.log" 2>&1 &
 up=$!
-"$scir" bench ceiling --listen 127.0.0.1:57061 >"$data/ceiling.log" 2>&1 &
+"$scir" bench ceiling --listen 127.0.0.1:27061 >"$data/ceiling.log" 2>&1 &
 ceiling=$!
 trap 'kill $up $ceiling 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"' EXIT
 sleep 2
@@ -31,9 +31,9 @@ run() {
 }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for c in 1 8 32 64; do
-  run "ceiling  EvaluateEligibility x$c" 127.0.0.1:57061 $ceiling --target evaluate --concurrency $c
-  run "intake   EvaluateEligibility x$c" 127.0.0.1:57051 $up --target evaluate --concurrency $c
+  run "ceiling  EvaluateEligibility x$c" 127.0.0.1:27061 $ceiling --target evaluate --concurrency $c
+  run "intake   EvaluateEligibility x$c" 127.0.0.1:27051 $up --target evaluate --concurrency $c
 done
 for c in 8 32 64; do
-  run "intake   ReportIncident (SQLite) x$c" 127.0.0.1:57051 $up --target report --concurrency $c
+  run "intake   ReportIncident (SQLite) x$c" 127.0.0.1:27051 $up --target report --concurrency $c
 done

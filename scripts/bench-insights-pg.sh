@@ -19,7 +19,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/bench/services.sh"
 need_release scir
 work="$(mktemp -d /tmp/scir-bench-insights.XXXXXX)"
-port=57433
+port=27433
 . "$here/bench/cluster.sh"
 pg_start
 trap 'pg_stop; rm -rf "$work"' EXIT

@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/bench/services.sh"
 need_release scir scir-intake scir-probe
 work="$(mktemp -d /tmp/scir-bench-pg.XXXXXX)"
-port=57432
+port=27432
 . "$here/bench/cluster.sh"
 pg_start
 cleanup() {
@@ -29,16 +29,16 @@ trap cleanup EXIT
 as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres scir_intake
 
 dev_settings
-SCIR_LISTEN_ADDR=127.0.0.1:57071 \
+SCIR_LISTEN_ADDR=127.0.0.1:27071 \
 SCIR_DATABASE_URL="postgres://postgres@127.0.0.1:$port/scir_intake" \
   "$target/release/scir-intake" >"$work/intake.log" 2>&1 &
 intake=$!
-wait_serving 127.0.0.1:57071
+wait_serving 127.0.0.1:27071
 
 echo "machine: $(nproc) cores; PostgreSQL $("$bin/postgres" --version | awk '{print $3}'), fsync and synchronous_commit on"
 for c in 8 32 64; do
   printf 'service  ReportIncident x%-3s ' "$c"
-  "$target/release/scir" bench load --data-dir "$work/dev" --intake-addr 127.0.0.1:57071 \
+  "$target/release/scir" bench load --data-dir "$work/dev" --intake-addr 127.0.0.1:27071 \
     --server-pid "$intake" --target report --concurrency "$c" --warmup 2s --duration "${seconds}s" \
     | sed 's/^[A-Za-z]*, //'
   rm -f "$work"/pgbench_log.*

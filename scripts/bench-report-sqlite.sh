@@ -33,13 +33,13 @@ if [ "${BENCH_PIN:-0}" = 1 ]; then
   server_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
 fi
 start_intake() {
-  SCIR_LISTEN_ADDR=127.0.0.1:57081 SCIR_DATABASE_URL="sqlite://$1" \
+  SCIR_LISTEN_ADDR=127.0.0.1:27081 SCIR_DATABASE_URL="sqlite://$1" \
     "${server_cpu[@]}" "$target/release/scir-intake" >>"$work/intake.log" 2>&1 &
   intake=$!
-  wait_serving 127.0.0.1:57081
+  wait_serving 127.0.0.1:27081
 }
 load() {
-  "${load_cpu[@]}" "$target/release/scir" bench load --data-dir "$work/dev" --intake-addr 127.0.0.1:57081 \
+  "${load_cpu[@]}" "$target/release/scir" bench load --data-dir "$work/dev" --intake-addr 127.0.0.1:27081 \
     --server-pid "$intake" --target report --warmup 2s --duration "${seconds}s" "$@"
 }
 

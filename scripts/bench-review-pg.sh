@@ -19,7 +19,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/bench/services.sh"
 need_release scir scir-intake scir-review scir-probe
 work="$(mktemp -d /tmp/scir-bench-review.XXXXXX)"
-port=57434
+port=27434
 . "$here/bench/cluster.sh"
 pg_start
 cleanup() {
@@ -32,20 +32,20 @@ for db in scir_intake scir_review; do as_pg "$bin/createdb" -h 127.0.0.1 -p "$po
 pg="postgres://postgres@127.0.0.1:$port"
 
 dev_settings
-SCIR_LISTEN_ADDR=127.0.0.1:57101 SCIR_DATABASE_URL="$pg/scir_intake" \
+SCIR_LISTEN_ADDR=127.0.0.1:27101 SCIR_DATABASE_URL="$pg/scir_intake" \
   "$target/release/scir-intake" >"$work/intake.log" 2>&1 &
 intake=$!
-SCIR_LISTEN_ADDR=127.0.0.1:57102 SCIR_DATABASE_URL="$pg/scir_review" \
-SCIR_REVIEW_INTAKE_ADDR=http://127.0.0.1:57101 \
+SCIR_LISTEN_ADDR=127.0.0.1:27102 SCIR_DATABASE_URL="$pg/scir_review" \
+SCIR_REVIEW_INTAKE_ADDR=http://127.0.0.1:27101 \
   "$target/release/scir-review" >"$work/review.log" 2>&1 &
 review=$!
-wait_serving 127.0.0.1:57101 127.0.0.1:57102
+wait_serving 127.0.0.1:27101 127.0.0.1:27102
 
 echo "machine: $(nproc) cores; PostgreSQL $("$bin/postgres" --version | awk '{print $3}'), fsync and synchronous_commit on"
 for c in 8 32 64; do
   printf 'service  x%-3s ' "$c"
   "$target/release/scir" bench review-updates --data-dir "$work/dev" \
-    --intake-addr http://127.0.0.1:57101 --review-addr http://127.0.0.1:57102 \
+    --intake-addr http://127.0.0.1:27101 --review-addr http://127.0.0.1:27102 \
     --reviews 50 --skew 1.1 --concurrency "$c" --warmup 2s --duration "${seconds}s"
   # pgbench works on the 50 reviews the service run just made, hottest first.
   "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d scir_review -c \

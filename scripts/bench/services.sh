@@ -1,4 +1,7 @@
 # Sourced by the benchmarks that start release SCIR services themselves.
+# The benchmarks listen on fixed ports below 32768: Linux hands out 32768-60999
+# to client sockets, and one of those lingering in TIME_WAIT on a fixed port
+# makes a server's bind fail ("Address already in use").
 # Needs $target (the cargo target directory); dev_settings also $work (a scratch directory).
 #   need_release BIN...  exit 2, saying what to build, unless each release binary is there
 #   dev_settings         a development JWT secret in $work/dev (for `scir bench --data-dir`)
