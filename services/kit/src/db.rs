@@ -10,14 +10,17 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+
+/// How long a call waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a write waits for SQLite's one writer, in this process (the
 /// writer connection) and in another (`busy_timeout`), before it is refused
 /// as unavailable.
 const SQLITE_WRITE_WAIT: Duration = Duration::from_secs(5);
-
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor};
 
 /// Which database engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,7 +197,7 @@ impl Database {
                 Backend::Sqlite => options.max_connections.min(4),
                 Backend::Postgres => options.max_connections,
             })
-            .acquire_timeout(SQLITE_WRITE_WAIT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // A SQLite connection is a file handle in this process: nothing can
             // go stale, so a ping (one more thread hand-off) per use buys nothing.
             .test_before_acquire(backend == Backend::Postgres)
@@ -235,6 +238,7 @@ impl Database {
                 pool_options
                     .max_connections(1)
                     .min_connections(1)
+                    .acquire_timeout(SQLITE_WRITE_WAIT)
                     .connect_with(connect_options)
                     .await?
             }
