@@ -22,7 +22,8 @@ scir="$target/release/scir"
 [ -x "$scir" ] || { echo "build scir first: cargo build --release -p scir" >&2; exit 2; }
 
 data="$(mktemp -d /tmp/scir-soak.XXXXXX)"
-ports=(56051 56052 56053 56054)
+# Below 32768, outside the ports Linux hands to client sockets (see scripts/bench/services.sh).
+ports=(26051 26052 26053 26054)
 "$scir" up --data-dir "$data" --intake-port "${ports[0]}" --review-port "${ports[1]}" \
   --scoring-port "${ports[2]}" --insights-port "${ports[3]}" >"$data/up.log" 2>&1 &
 pid=$!
