@@ -349,10 +349,9 @@ impl Database {
 
 /// Copies SQLite's write-ahead log back into the database file from a reader
 /// connection, every [`SQLITE_CHECKPOINT_EVERY`], until the pool closes or the
-/// database is dropped. Left to
-/// SQLite, the commit that fills the log does it, with the writer's turn held
-/// through the copy and its fsyncs; a passive checkpoint here waits for no one
-/// and no writer waits for it.
+/// database is dropped. Left to SQLite, the commit that fills the log does it,
+/// with the writer's turn held through the copy and its fsyncs; a passive
+/// checkpoint here waits for no one and no writer waits for it.
 fn checkpoint_in_background(readers: AnyPool, alive: std::sync::Weak<()>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
