@@ -129,6 +129,18 @@ impl Signer {
             Duration::from_secs(8 * 3600),
         )?)
     }
+
+    /// A caller on `channels` presenting a token for `subject` holding `roles`
+    /// in `jurisdiction`.
+    pub fn caller(
+        &self,
+        channels: &Channels,
+        subject: &str,
+        roles: &[Role],
+        jurisdiction: &str,
+    ) -> anyhow::Result<Caller> {
+        Caller::new(channels, &self.token(subject, roles, jurisdiction)?)
+    }
 }
 
 /// Someone calling the services with one token (and, optionally, one fixed

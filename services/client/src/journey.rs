@@ -98,8 +98,9 @@ impl Driver {
         roles: &[Role],
         jurisdiction: &str,
     ) -> anyhow::Result<Caller> {
-        let token = self.signer.token(subject, roles, jurisdiction)?;
-        Caller::new(&self.channels, &token)?.in_trace(self.traceparent.as_deref())
+        self.signer
+            .caller(&self.channels, subject, roles, jurisdiction)?
+            .in_trace(self.traceparent.as_deref())
     }
 
     /// The instrument new ratings use, as scoring serves it.

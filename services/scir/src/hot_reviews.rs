@@ -249,14 +249,8 @@ pub async fn measure(args: &HotArgs, signer: &Signer) -> anyhow::Result<Outcome>
         "--skew must be 0 (uniform) or more"
     );
     let channels = Channels::new(&args.run.endpoints)?;
-    let reporter = Caller::new(
-        &channels,
-        &signer.token("bench-reporter", &[Role::Reporter], "us-wi")?,
-    )?;
-    let lead = Caller::new(
-        &channels,
-        &signer.token("bench-lead", &[Role::ScrLead], "us-wi")?,
-    )?;
+    let reporter = signer.caller(&channels, "bench-reporter", &[Role::Reporter], "us-wi")?;
+    let lead = signer.caller(&channels, "bench-lead", &[Role::ScrLead], "us-wi")?;
     let reviews = Arc::new(hot_set(&reporter, &lead, args.reviews as usize).await?);
     let before = {
         let mut counts = Vec::new();

@@ -114,18 +114,9 @@ async fn counted(analyst: &Caller) -> anyhow::Result<i64> {
 pub async fn measure(args: &PropagationArgs, signer: &Signer) -> anyhow::Result<Outcome> {
     anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
     let channels = Channels::new(&args.run.endpoints)?;
-    let reporter = Caller::new(
-        &channels,
-        &signer.token("bench-reporter", &[Role::Reporter], "us-wi")?,
-    )?;
-    let watcher = Caller::new(
-        &channels,
-        &signer.token("bench-watcher", &[Role::Service], "us-wi")?,
-    )?;
-    let analyst = Caller::new(
-        &channels,
-        &signer.token("bench-analyst", &[Role::Analyst], "us-wi")?,
-    )?;
+    let reporter = signer.caller(&channels, "bench-reporter", &[Role::Reporter], "us-wi")?;
+    let watcher = signer.caller(&channels, "bench-watcher", &[Role::Service], "us-wi")?;
+    let analyst = signer.caller(&channels, "bench-analyst", &[Role::Analyst], "us-wi")?;
     let seen = Arc::new(Mutex::new(Seen::default()));
 
     // Follow review's events from the end of its log as it is now.
