@@ -4,5 +4,6 @@
 pub mod calendar;
 pub mod eligibility;
 pub mod facts;
+pub mod idempotency;
 pub mod jurisdictions;
 pub mod rules;

@@ -18,6 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::domain::eligibility::{self, Decision};
 use crate::domain::facts::{self, from_date, to_date};
+use crate::domain::idempotency::{self, RequestPrint};
 use crate::domain::jurisdictions::{Directory, Jurisdiction};
 use crate::domain::rules::RuleSet;
 use crate::policy::{RESTRICTED_READERS, method};
@@ -30,6 +31,14 @@ pub const MAX_REASON: usize = 2000;
 pub const INCIDENT_REPORTED: &str = "scir.intake.v1.IncidentReported";
 /// Event type of `IncidentAmended`.
 pub const INCIDENT_AMENDED: &str = "scir.intake.v1.IncidentAmended";
+
+/// A report's request as its fingerprints see it: the encoded public facts and
+/// the encoded restricted identity (empty when none was given).
+#[derive(Debug)]
+struct Given {
+    facts: Vec<u8>,
+    identity: Vec<u8>,
+}
 
 /// The intake service's logic.
 #[derive(Debug, Clone)]
@@ -140,24 +149,32 @@ impl Intake {
         self.authorize(caller, method::REPORT_INCIDENT, &collection, &jurisdiction)
             .await?;
 
-        let request_hash = hex::encode(Sha256::digest(message.encode_to_vec()));
+        let mut public = message.clone();
+        let restricted = public
+            .restricted
+            .take()
+            .filter(|r| *r != pb::RestrictedIdentity::default());
+        let given = Given {
+            facts: public.encode_to_vec(),
+            identity: restricted
+                .as_ref()
+                .map(Message::encode_to_vec)
+                .unwrap_or_default(),
+        };
+        let request_print =
+            RequestPrint::of(self.store.sealer(), &given.facts, &given.identity);
         if let Some(existing) = self
             .store
             .find_by_request(&jurisdiction, &request.request_id)
             .await?
         {
-            return self.replay(caller, existing, &request_hash).await;
+            return self.replay(caller, existing, &given).await;
         }
 
         let decision = eligibility::decide(self.rule_set(&jurisdiction)?, &facts);
         let now = now_micros();
         let id = uuid::Uuid::now_v7().to_string();
         let name = format!("jurisdictions/{jurisdiction}/incidents/{id}");
-        let mut public = message.clone();
-        let restricted = public
-            .restricted
-            .take()
-            .filter(|r| *r != pb::RestrictedIdentity::default());
         let revision = StoredRevision {
             revision: 1,
             facts: public.encode_to_vec(),
@@ -169,7 +186,7 @@ impl Intake {
             id: id.clone(),
             jurisdiction: jurisdiction.clone(),
             request_id: request.request_id.clone(),
-            request_hash: request_hash.clone(),
+            request_hash: request_print.as_str().to_owned(),
             revision: 1,
             reported_by: caller.subject.clone(),
             create_time: now,
@@ -184,7 +201,7 @@ impl Intake {
             id: &id,
             jurisdiction: &jurisdiction,
             request_id: &request.request_id,
-            request_hash: &request_hash,
+            request_hash: request_print.as_str(),
             incident_type: facts.incident_type as i32,
             incident_date: &facts.incident_date.to_string(),
             outcome: decision.outcome as i32,
@@ -202,7 +219,7 @@ impl Intake {
                     .ok_or_else(|| {
                         ApiError::internal(anyhow::anyhow!("request id conflict without a row"))
                     })?;
-                return self.replay(caller, existing, &request_hash).await;
+                return self.replay(caller, existing, &given).await;
             }
             return Err(e.into());
         }
@@ -238,14 +255,26 @@ impl Intake {
         to_incident(&stored, visible, true)
     }
 
+    /// A report whose `request_id` is taken: the stored incident when the
+    /// request is the same, ALREADY_EXISTS otherwise. The identity is compared
+    /// only for callers entitled to it (see [`idempotency`]).
     async fn replay(
         &self,
         caller: &Caller,
         existing: StoredIncident,
-        request_hash: &str,
+        given: &Given,
     ) -> Result<pb::Incident, ApiError> {
         let name = resource_name(&existing);
-        if existing.request_hash != request_hash {
+        let compare_identity = may_read_restricted(caller, &existing.jurisdiction)
+            || caller.subject == existing.reported_by;
+        let same = idempotency::same_request(
+            self.store.sealer(),
+            &existing.request_hash,
+            &given.facts,
+            &given.identity,
+            compare_identity,
+        );
+        if !same {
             self.record(
                 caller,
                 method::REPORT_INCIDENT,

@@ -109,6 +109,11 @@ impl Store {
         self.sealer.seal(identity, &identity_context(incident_id))
     }
 
+    /// The keys that seal identities, which also fingerprint requests.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
     /// The database.
     pub fn db(&self) -> &Database {
         &self.db

@@ -98,6 +98,9 @@ pub struct Claims {
     pub exp: u64,
     /// Issued at, seconds since the epoch.
     pub iat: u64,
+    /// Not valid before, seconds since the epoch; checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     /// The jurisdiction the caller acts for.
     pub jurisdiction: String,
     /// The caller's roles; unknown role names are ignored.
@@ -130,15 +133,22 @@ impl Caller {
         self.granted.iter().any(|r| roles.contains(r))
     }
 
+    /// Whether the caller is another SCIR service. A service token carries the
+    /// `service` role alone (see [`Verifier::verify`]), and only a call that
+    /// `service` granted counts, so a person's token never acts as a service.
+    pub fn is_service(&self) -> bool {
+        self.granted.contains(&Role::Service)
+    }
+
     /// Allows the call when the resource belongs to the caller's jurisdiction or
     /// to a jurisdiction whose parent is the caller's (a state over its counties).
-    /// `service` callers act for every jurisdiction.
+    /// Services, on the methods open to them, act for every jurisdiction.
     pub fn authorize_jurisdiction(
         &self,
         resource_jurisdiction: &str,
         parent: Option<&str>,
     ) -> Result<(), ApiError> {
-        if self.has(Role::Service)
+        if self.is_service()
             || self.jurisdiction == resource_jurisdiction
             || parent.is_some_and(|p| p == self.jurisdiction)
         {
@@ -329,12 +339,14 @@ impl Verifier {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             AuthError::Token(
                 match e.kind() {
                     ErrorKind::ExpiredSignature => "token expired",
+                    ErrorKind::ImmatureSignature => "token not yet valid",
                     ErrorKind::InvalidSignature => "bad token signature",
                     ErrorKind::InvalidAudience => "token is for another audience",
                     ErrorKind::InvalidIssuer => "token from an unknown issuer",
@@ -347,10 +359,19 @@ impl Verifier {
         if claims.jurisdiction.is_empty() {
             return Err(AuthError::Token("token has no jurisdiction".to_owned()));
         }
+        let roles: Vec<Role> = claims.roles.iter().filter_map(|r| r.parse().ok()).collect();
+        // A service is its own kind of principal: a token that mixes it with a
+        // person's roles is refused whole, so no person's call can borrow a
+        // service's reach across jurisdictions.
+        if roles.contains(&Role::Service) && roles.iter().any(|r| *r != Role::Service) {
+            return Err(AuthError::Token(
+                "a service token carries no other role".to_owned(),
+            ));
+        }
         Ok(Caller {
             subject: claims.sub,
             jurisdiction: claims.jurisdiction,
-            roles: claims.roles.iter().filter_map(|r| r.parse().ok()).collect(),
+            roles,
             granted: Vec::new(),
             bearer: Secret(token.to_owned()),
         })
@@ -402,6 +423,7 @@ pub fn mint_hs256(
         iss: issuer.to_owned(),
         aud: audience.to_owned(),
         iat: now,
+        nbf: None,
         exp: now + ttl.as_secs(),
         jurisdiction: jurisdiction.to_owned(),
         roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
@@ -660,6 +682,66 @@ mod tests {
         );
     }
 
+    fn claims(roles: &[&str], nbf: Option<u64>) -> Claims {
+        let now = chrono::Utc::now().timestamp() as u64;
+        Claims {
+            sub: "u1".into(),
+            iss: "iss".into(),
+            aud: "aud".into(),
+            iat: now,
+            nbf,
+            exp: now + 600,
+            jurisdiction: "us-tn".into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_person_token_that_claims_the_service_role_is_refused_whole() {
+        let v = verifier();
+        for roles in [
+            &["reporter", "service"][..],
+            &["service", "admin"],
+            &["partner", "service", "service"],
+        ] {
+            let token = encode_hs256(SECRET, &claims(roles, None)).expect("token");
+            let refused = v.verify(&token).expect_err("mixed roles");
+            assert!(refused.to_string().contains("service"), "{roles:?}");
+        }
+        let service = encode_hs256(SECRET, &claims(&["service"], None)).expect("token");
+        assert_eq!(v.verify(&service).expect("service").roles, [Role::Service]);
+    }
+
+    #[test]
+    fn only_a_call_the_service_role_granted_crosses_jurisdictions() {
+        let mut caller = Caller {
+            subject: "s".into(),
+            jurisdiction: "us-tn".into(),
+            roles: vec![Role::Service],
+            granted: vec![Role::Service],
+            bearer: Secret::default(),
+        };
+        assert!(caller.authorize_jurisdiction("us-wi", None).is_ok());
+        // Held but not what let the caller in: no reach.
+        caller.roles = vec![Role::Reporter, Role::Service];
+        caller.granted = vec![Role::Reporter];
+        assert!(caller.authorize_jurisdiction("us-wi", None).is_err());
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_not_before_time() {
+        let v = verifier();
+        let later = chrono::Utc::now().timestamp() as u64 + 3600;
+        let early = encode_hs256(SECRET, &claims(&["reporter"], Some(later))).expect("token");
+        assert_eq!(
+            v.verify(&early).expect_err("not yet").to_string(),
+            "token not yet valid"
+        );
+        let now = chrono::Utc::now().timestamp() as u64;
+        let valid = encode_hs256(SECRET, &claims(&["reporter"], Some(now - 5))).expect("token");
+        v.verify(&valid).expect("valid after nbf");
+    }
+
     #[test]
     fn jurisdiction_scope_allows_own_and_child_jurisdictions() {
         let caller = Caller {
@@ -701,6 +783,7 @@ mod tests {
             iss: "iss".into(),
             aud: "aud".into(),
             iat: now,
+            nbf: None,
             exp: now + 60,
             jurisdiction: "us-wi".into(),
             roles: vec!["reviewer".into(), "no-such-role".into()],

@@ -7,12 +7,17 @@
 //! their keys are listed. The caller's context (the row the value belongs to)
 //! is authenticated as associated data, so a value moved to another row does
 //! not open.
+//!
+//! The same keys also give keyed fingerprints ([`Sealer::fingerprint`]): a
+//! value can be recognised again without being stored, and whoever holds only
+//! the database cannot test guesses against it.
 
 use std::collections::BTreeMap;
 
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use ring::hmac;
 
 const FORMAT: u8 = 1;
 const NONCE_LEN: usize = 24;
@@ -57,6 +62,9 @@ pub enum SealError {
 pub struct Sealer {
     active: String,
     keys: BTreeMap<String, XChaCha20Poly1305>,
+    /// Per data key, an HMAC key derived from it for fingerprints; the data
+    /// key itself is used only to seal.
+    macs: BTreeMap<String, hmac::Key>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -78,6 +86,7 @@ impl Sealer {
             );
         };
         let mut keys = BTreeMap::new();
+        let mut macs = BTreeMap::new();
         let mut first = None;
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let Some((id, encoded)) = entry.split_once(':') else {
@@ -105,6 +114,14 @@ impl Sealer {
             if keys.insert(id.to_owned(), cipher).is_some() {
                 anyhow::bail!("SCIR_DATA_KEYS: key id `{id}` is listed twice");
             }
+            let derived = hmac::sign(
+                &hmac::Key::new(hmac::HMAC_SHA256, &bytes),
+                b"scir fingerprint key v1",
+            );
+            macs.insert(
+                id.to_owned(),
+                hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            );
             first.get_or_insert_with(|| id.to_owned());
         }
         let active = match (&config.active, first) {
@@ -115,7 +132,31 @@ impl Sealer {
             (None, Some(first)) => first,
             (None, None) => anyhow::bail!("SCIR_DATA_KEYS lists no key"),
         };
-        Ok(Self { active, keys })
+        Ok(Self { active, keys, macs })
+    }
+
+    /// A keyed fingerprint of `data` for `purpose` under the active key:
+    /// `key-id:hex(HMAC-SHA256)`. Equal data gives equal fingerprints while
+    /// the key is listed; without the key nothing can be learned from it.
+    pub fn fingerprint(&self, purpose: &str, data: &[u8]) -> String {
+        self.fingerprint_with(&self.active, purpose, data)
+            .unwrap_or_else(|| unreachable!("the active key is always listed"))
+    }
+
+    /// Whether `fingerprint` (from [`Sealer::fingerprint`], under any listed
+    /// key) is that of `data` for `purpose`; `None` when it names a key that
+    /// is no longer listed or is not a fingerprint at all.
+    pub fn matches_fingerprint(&self, fingerprint: &str, purpose: &str, data: &[u8]) -> Option<bool> {
+        let (id, mac) = fingerprint.split_once(':')?;
+        let mac = hex::decode(mac).ok()?;
+        let key = self.macs.get(id)?;
+        Some(hmac::verify(key, &fingerprint_input(purpose, data), &mac).is_ok())
+    }
+
+    fn fingerprint_with(&self, id: &str, purpose: &str, data: &[u8]) -> Option<String> {
+        let key = self.macs.get(id)?;
+        let tag = hmac::sign(key, &fingerprint_input(purpose, data));
+        Some(format!("{id}:{}", hex::encode(tag.as_ref())))
     }
 
     /// Id of the key new values are sealed with.
@@ -166,6 +207,16 @@ impl Sealer {
             )
             .map_err(|_| SealError::Forged)
     }
+}
+
+/// The purpose, a separator no purpose contains, and the data: fingerprints
+/// for one purpose never equal those for another.
+fn fingerprint_input(purpose: &str, data: &[u8]) -> Vec<u8> {
+    let mut input = Vec::with_capacity(purpose.len() + 1 + data.len());
+    input.extend_from_slice(purpose.as_bytes());
+    input.push(0);
+    input.extend_from_slice(data);
+    input
 }
 
 /// The key id a sealed value names.
@@ -253,6 +304,29 @@ mod tests {
         // The same id with another key does not open.
         let impostor = sealer(&format!("k1:{}", key(7)), None);
         assert_eq!(impostor.open(&sealed_old, "item:9"), Err(SealError::Forged));
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_stable_and_survive_rotation() {
+        let old = sealer(&format!("k1:{}", key(1)), None);
+        let print = old.fingerprint("request", b"facts");
+        assert!(print.starts_with("k1:"));
+        assert_eq!(print, old.fingerprint("request", b"facts"), "stable");
+        assert_ne!(print, old.fingerprint("identity", b"facts"), "purpose-bound");
+        let unkeyed = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(b"facts"))
+        };
+        assert!(!print.contains(&unkeyed), "not a plain hash");
+        assert_eq!(old.matches_fingerprint(&print, "request", b"facts"), Some(true));
+        assert_eq!(old.matches_fingerprint(&print, "request", b"other"), Some(false));
+        let rotated = sealer(&format!("k1:{},k2:{}", key(1), key(2)), Some("k2"));
+        assert_eq!(rotated.matches_fingerprint(&print, "request", b"facts"), Some(true));
+        let impostor = sealer(&format!("k1:{}", key(9)), None);
+        assert_eq!(impostor.matches_fingerprint(&print, "request", b"facts"), Some(false));
+        let other = sealer(&format!("k3:{}", key(1)), None);
+        assert_eq!(other.matches_fingerprint(&print, "request", b"facts"), None);
+        assert_eq!(old.matches_fingerprint("0123abcd", "request", b"facts"), None);
     }
 
     #[test]

@@ -68,8 +68,8 @@ pub trait Item: Message + Default + Clone + Send + Sync + 'static {
     const FIELDS: &'static [&'static str];
     /// Collections whose names the part may link to.
     const LINKED: &'static [&'static str] = &[];
-    /// Whether it may change after the review is final.
-    const WRITABLE_WHEN_FINAL: bool = false;
+    /// The fields that may still change once the review is finalised.
+    const WRITABLE_WHEN_FINAL: &'static [&'static str] = &[];
 
     /// The output-only fields.
     fn meta(&mut self) -> Meta<'_>;
@@ -368,7 +368,7 @@ impl Item for pb::Recommendation {
     const COLLECTION: &'static str = "recommendations";
     const FIELD: &'static str = "recommendation";
     const LINKED: &'static [&'static str] = &["keyObservations", "learningOpportunities"];
-    const WRITABLE_WHEN_FINAL: bool = true;
+    const WRITABLE_WHEN_FINAL: &'static [&'static str] = &["status", "done_date"];
     fields!(pb::Recommendation; description, category, owner, due_date, status, done_date, strength, key_observations, learning_opportunities, factors);
 
     fn validate(&self, ctx: &ItemContext<'_>, c: &mut Check<'_>) {

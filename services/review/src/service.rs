@@ -180,10 +180,15 @@ impl Reviews {
         let team = team_of(&mut conn, &stored.id).await?;
         drop(conn);
         let admin = caller.granted.contains(&Role::Admin);
-        let member = team.iter().any(|(_, m)| m.subject == caller.subject);
-        let lead = team
-            .iter()
-            .any(|(_, m)| m.subject == caller.subject && m.role == pb::TeamRole::ScrLead as i32);
+        // Team membership counts only through a team role that let the caller
+        // into this call: an analyst whose subject matches a member's is still
+        // an analyst here.
+        let as_team = caller.granted_any(&[Role::Reviewer, Role::ScrLead]);
+        let member = as_team && team.iter().any(|(_, m)| m.subject == caller.subject);
+        let lead = caller.granted.contains(&Role::ScrLead)
+            && team.iter().any(|(_, m)| {
+                m.subject == caller.subject && m.role == pb::TeamRole::ScrLead as i32
+            });
         let allowed = match access {
             Access::Read => true,
             Access::Write => admin || member,

@@ -24,16 +24,30 @@ use crate::service::{IntakeEvents, Reviews};
 
 /// Review's own migrations.
 pub const MIGRATIONS: Migrations = Migrations {
-    postgres: &[MigrationFile {
-        version: 100,
-        description: "reviews",
-        sql: include_str!("../migrations/postgres/0100_reviews.sql"),
-    }],
-    sqlite: &[MigrationFile {
-        version: 100,
-        description: "reviews",
-        sql: include_str!("../migrations/sqlite/0100_reviews.sql"),
-    }],
+    postgres: &[
+        MigrationFile {
+            version: 100,
+            description: "reviews",
+            sql: include_str!("../migrations/postgres/0100_reviews.sql"),
+        },
+        MigrationFile {
+            version: 101,
+            description: "team unique",
+            sql: include_str!("../migrations/postgres/0101_team_unique.sql"),
+        },
+    ],
+    sqlite: &[
+        MigrationFile {
+            version: 100,
+            description: "reviews",
+            sql: include_str!("../migrations/sqlite/0100_reviews.sql"),
+        },
+        MigrationFile {
+            version: 101,
+            description: "team unique",
+            sql: include_str!("../migrations/sqlite/0101_team_unique.sql"),
+        },
+    ],
 };
 
 /// The gRPC service name, as health reports it.

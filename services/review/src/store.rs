@@ -278,15 +278,19 @@ pub async fn get_item(
 }
 
 /// Inserts a part at version 1.
+///
+/// A part with a `unique_key` is inserted only when no part of the same review
+/// and kind holds that key; `false` when one does.
 pub async fn insert_item(
     conn: &mut AnyConnection,
     review_id: &str,
     kind: &str,
     item: &StoredItem,
-) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO review_items (id, review_id, kind, version, body, restricted, create_time, update_time) \
-         VALUES ($1, $2, $3, 1, $4, $5, $6, $6)",
+    unique_key: Option<&str>,
+) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "INSERT INTO review_items (id, review_id, kind, version, body, restricted, create_time, update_time, unique_key) \
+         VALUES ($1, $2, $3, 1, $4, $5, $6, $6, $7) ON CONFLICT DO NOTHING",
     )
     .bind(&item.id)
     .bind(review_id)
@@ -294,9 +298,10 @@ pub async fn insert_item(
     .bind(&item.body)
     .bind(item.restricted.clone())
     .bind(item.create_time)
+    .bind(unique_key)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(result.rows_affected() == 1)
 }
 
 /// Replaces a part if it is still at `version`; `false` otherwise.

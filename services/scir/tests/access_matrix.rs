@@ -125,6 +125,7 @@ async fn every_rpc_every_role_every_bad_token() {
             iss: dev_auth::DEV_ISSUER.into(),
             aud: dev_auth::DEV_AUDIENCE.into(),
             iat: now - 7200,
+            nbf: None,
             exp: now - 3600,
             jurisdiction: "us-wi".into(),
             roles: Role::ALL.iter().map(|r| r.as_str().to_owned()).collect(),

@@ -167,6 +167,7 @@ pub fn expired_token(roles: &[Role], jurisdiction: &str) -> String {
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
         iat: now - 7200,
+        nbf: None,
         exp: now - 3600,
         jurisdiction: jurisdiction.into(),
         roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),

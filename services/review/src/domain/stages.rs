@@ -35,6 +35,46 @@ pub fn is_terminal(stage: Stage) -> bool {
     matches!(stage, Stage::Finalised | Stage::Withdrawn)
 }
 
+/// A change to one part of a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartChange<'a> {
+    /// A new part.
+    Create,
+    /// A part's fields named by an update mask.
+    Update(&'a [String]),
+    /// Removing a part.
+    Delete,
+}
+
+/// Whether `change` may happen to a part while the review is at `stage`.
+/// Before the review is final anything may; a finalised review keeps every
+/// part as it was finalised except the fields of its kind listed in
+/// `after_final` (a recommendation's status and done date, so its follow-up
+/// can be tracked); a withdrawn review changes no more. The answer is the
+/// reason for a refusal.
+pub fn part_change_allowed(
+    stage: Stage,
+    change: PartChange<'_>,
+    after_final: &[&str],
+) -> Result<(), String> {
+    if !is_terminal(stage) {
+        return Ok(());
+    }
+    let stage_name = stage.as_str_name();
+    match (stage, change) {
+        (Stage::Finalised, PartChange::Update(paths))
+            if !after_final.is_empty() && paths.iter().all(|p| after_final.contains(&p.as_str())) =>
+        {
+            Ok(())
+        }
+        (Stage::Finalised, PartChange::Update(_)) if !after_final.is_empty() => Err(format!(
+            "the review is {stage_name}: only {} may change",
+            after_final.join(" and ")
+        )),
+        _ => Err(format!("the review is {stage_name} and can no longer change")),
+    }
+}
+
 /// The stage after `stage`, skipping systems mapping when asked.
 pub fn next(stage: Stage, skip_mapping: bool) -> Option<Stage> {
     Some(match stage {
@@ -215,6 +255,31 @@ mod tests {
             .into_iter()
             .map(|v| format!("{}:{}", v.kind, v.subject))
             .collect()
+    }
+
+    #[test]
+    fn a_final_review_keeps_its_parts_but_tracks_recommendation_status() {
+        let status = ["status".to_owned()];
+        let text = ["description".to_owned(), "status".to_owned()];
+        let follow_up = &["status", "done_date"][..];
+        for change in [
+            PartChange::Create,
+            PartChange::Delete,
+            PartChange::Update(&status),
+        ] {
+            assert!(part_change_allowed(Stage::Recommendations, change, &[]).is_ok());
+        }
+        assert!(part_change_allowed(Stage::Finalised, PartChange::Update(&status), follow_up).is_ok());
+        for refused in [
+            PartChange::Create,
+            PartChange::Delete,
+            PartChange::Update(&text),
+        ] {
+            assert!(part_change_allowed(Stage::Finalised, refused, follow_up).is_err());
+        }
+        // Kinds without follow-up fields, and withdrawn reviews, change no more.
+        assert!(part_change_allowed(Stage::Finalised, PartChange::Update(&status), &[]).is_err());
+        assert!(part_change_allowed(Stage::Withdrawn, PartChange::Update(&status), follow_up).is_err());
     }
 
     #[test]

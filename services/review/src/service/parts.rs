@@ -13,7 +13,7 @@ use super::{
     Access, Loaded, Reviews, TEAM, check_etag, etag, findings, mask_paths, parse_part_name,
     parse_review_name, timestamp,
 };
-use crate::domain::stages::is_terminal;
+use crate::domain::stages::{PartChange, part_change_allowed};
 use crate::items::{Item, ItemContext};
 use crate::store::{self, StoredItem};
 
@@ -27,31 +27,26 @@ pub struct Page<I> {
 }
 
 impl Reviews {
-    /// A part of kind `I` may change: the review is not final, or the kind may
-    /// change after finalisation (recommendation status).
-    fn writable<I: Item>(&self, loaded: &Loaded) -> Result<(), ApiError> {
-        Self::open_for_changes(loaded, I::WRITABLE_WHEN_FINAL)
+    /// A part of kind `I` may undergo `change` at the review's stage.
+    fn writable<I: Item>(&self, loaded: &Loaded, change: PartChange<'_>) -> Result<(), ApiError> {
+        Self::stage_allows(loaded, change, I::WRITABLE_WHEN_FINAL)
     }
 
-    /// The review may change: it is not final (or, with `after_final`, only
-    /// finalised, not withdrawn).
-    fn open_for_changes(loaded: &Loaded, after_final: bool) -> Result<(), ApiError> {
+    /// The review's stage allows `change` to a part whose kind may still change
+    /// the fields `after_final` once finalised (none for the team).
+    fn stage_allows(
+        loaded: &Loaded,
+        change: PartChange<'_>,
+        after_final: &[&str],
+    ) -> Result<(), ApiError> {
         let stage = pb::Stage::try_from(loaded.review.body.stage).unwrap_or_default();
-        let open = !is_terminal(stage) || (after_final && stage == pb::Stage::Finalised);
-        if open {
-            Ok(())
-        } else {
-            Err(ApiError::FailedPrecondition(vec![
-                scir_kit::error::PreconditionViolation {
-                    kind: "STAGE".to_owned(),
-                    subject: loaded.review.body.name.clone(),
-                    description: format!(
-                        "the review is {} and can no longer change",
-                        stage.as_str_name()
-                    ),
-                },
-            ]))
-        }
+        part_change_allowed(stage, change, after_final).map_err(|description| {
+            ApiError::FailedPrecondition(vec![scir_kit::error::PreconditionViolation {
+                kind: "STAGE".to_owned(),
+                subject: loaded.review.body.name.clone(),
+                description,
+            }])
+        })
     }
 
     async fn context_names(
@@ -166,7 +161,7 @@ impl Reviews {
         let mut item = item.ok_or_else(|| ApiError::invalid(I::FIELD, "is required"))?;
         item.clear_output();
         let loaded = self.load(caller, method, &review, Access::Write).await?;
-        self.writable::<I>(&loaded)?;
+        self.writable::<I>(&loaded, PartChange::Create)?;
         let existing = self
             .context_names(&loaded.review.id, &review.name, I::LINKED)
             .await?;
@@ -187,7 +182,7 @@ impl Reviews {
             update_time: now,
         };
         let mut tx = self.db.begin_write().await?;
-        store::insert_item(&mut tx, &loaded.review.id, I::COLLECTION, &stored).await?;
+        store::insert_item(&mut tx, &loaded.review.id, I::COLLECTION, &stored, None).await?;
         let event = event.as_ref().map(|(t, b)| (*t, b.clone()));
         self.log_change(
             &mut tx,
@@ -273,7 +268,7 @@ impl Reviews {
         let (review, id) = parse_part_name(&name, I::COLLECTION, &format!("{}.name", I::FIELD))?;
         let paths = mask_paths(mask, I::FIELDS)?;
         let loaded = self.load(caller, method, &review, Access::Write).await?;
-        self.writable::<I>(&loaded)?;
+        self.writable::<I>(&loaded, PartChange::Update(&paths))?;
         let mut stored = self
             .fetch_part::<I>(caller, method, &loaded, &review, &id, &name)
             .await?;
@@ -335,7 +330,7 @@ impl Reviews {
     ) -> Result<(), ApiError> {
         let (review, id) = parse_part_name(name, I::COLLECTION, "name")?;
         let loaded = self.load(caller, method, &review, Access::Write).await?;
-        self.writable::<I>(&loaded)?;
+        self.writable::<I>(&loaded, PartChange::Delete)?;
         let stored = self
             .fetch_part::<I>(caller, method, &loaded, &review, &id, name)
             .await?;
@@ -379,16 +374,33 @@ impl Reviews {
         check.required_enum::<pb::TeamRole>("role", member.role);
         check.finish()?;
         let loaded = self.load(caller, method, &review, Access::Lead).await?;
-        Self::open_for_changes(&loaded, false)?;
+        Self::stage_allows(&loaded, PartChange::Create, &[])?;
+        let exists = || ApiError::AlreadyExists {
+            reason: "TEAM_MEMBER_EXISTS",
+            message: "the member already has this role on the team".to_owned(),
+        };
+        let lead_taken = || {
+            ApiError::FailedPrecondition(vec![scir_kit::error::PreconditionViolation {
+                kind: "TEAM".to_owned(),
+                subject: review.name.clone(),
+                description: "the review already has an SCR lead; remove them first".to_owned(),
+            }])
+        };
+        let is_lead = member.role == pb::TeamRole::ScrLead as i32;
         if loaded
             .team
             .iter()
             .any(|(_, m)| m.subject == member.subject && m.role == member.role)
         {
-            return Err(ApiError::AlreadyExists {
-                reason: "TEAM_MEMBER_EXISTS",
-                message: "the member already has this role on the team".to_owned(),
-            });
+            return Err(exists());
+        }
+        if is_lead
+            && loaded
+                .team
+                .iter()
+                .any(|(_, m)| m.role == pb::TeamRole::ScrLead as i32)
+        {
+            return Err(lead_taken());
         }
         let now = now_micros();
         let id = uuid::Uuid::now_v7().to_string();
@@ -409,7 +421,20 @@ impl Reviews {
             update_time: now,
         };
         let mut tx = self.db.begin_write().await?;
-        store::insert_item(&mut tx, &loaded.review.id, TEAM, &stored).await?;
+        // The checks above answer the common case precisely; the key makes the
+        // database refuse a second lead (or a repeated member) that raced in
+        // between the read and this write.
+        if !store::insert_item(
+            &mut tx,
+            &loaded.review.id,
+            TEAM,
+            &stored,
+            Some(&team_key(&member)),
+        )
+        .await?
+        {
+            return Err(if is_lead { lead_taken() } else { exists() });
+        }
         let role = pb::TeamRole::try_from(member.role)
             .unwrap_or_default()
             .as_str_name();
@@ -468,7 +493,7 @@ impl Reviews {
     ) -> Result<(), ApiError> {
         let (review, id) = parse_part_name(name, TEAM, "name")?;
         let loaded = self.load(caller, method, &review, Access::Lead).await?;
-        Self::open_for_changes(&loaded, false)?;
+        Self::stage_allows(&loaded, PartChange::Delete, &[])?;
         let Some((_, member)) = loaded.team.iter().find(|(i, _)| *i == id) else {
             return Err(ApiError::NotFound {
                 resource: name.to_owned(),
@@ -496,5 +521,15 @@ impl Reviews {
         .await?;
         tx.commit().await.map_err(DbError::from)?;
         Ok(())
+    }
+}
+
+/// The key that keeps a team "at most one": one SCR lead per review, and each
+/// person at most once in each other role.
+fn team_key(member: &pb::TeamMember) -> String {
+    if member.role == pb::TeamRole::ScrLead as i32 {
+        "SCR_LEAD".to_owned()
+    } else {
+        format!("{}:{}", member.role, member.subject)
     }
 }
