@@ -8,7 +8,7 @@
 //! RPC missing from the table is denied. Handlers then check the jurisdiction of
 //! the resource with [`Caller::authorize_jurisdiction`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -436,6 +436,14 @@ pub fn mint_hs256(
     .map_err(|e| AuthError::Config(e.to_string()))
 }
 
+/// The subject and roles of a token that verifies, for the audit record of a
+/// denied call.
+fn verified_subject(verifier: &Verifier, authorization: Option<&str>) -> Option<(String, String)> {
+    let token = authorization?.strip_prefix("Bearer ")?;
+    let caller = verifier.verify(token.trim()).ok()?;
+    Some((caller.subject.clone(), caller.roles_string()))
+}
+
 /// Paths that need no token: health checks and reflection.
 fn is_public(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/")
@@ -492,6 +500,51 @@ struct AuthState {
     verifier: Verifier,
     rules: Vec<MethodRule>,
     audit: Option<AuditLog>,
+    /// Calls refused for want of a valid token since the last flush, by method.
+    unauthenticated: std::sync::Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// How often the count of unauthenticated calls is written to the audit log.
+pub const UNAUTHENTICATED_AUDIT_INTERVAL: std::time::Duration =
+    std::time::Duration::from_secs(5);
+
+/// What an unauthenticated call to a method no table names is counted as.
+const UNKNOWN_METHOD: &str = "(unknown method)";
+
+impl AuthState {
+    /// Counts an unauthenticated call to `path`. Nothing is written per call,
+    /// so a flood of calls without a token costs the database one record per
+    /// method per interval, not one per call.
+    fn tally_unauthenticated(&self, path: &str) {
+        let method = self
+            .rules
+            .iter()
+            .find(|r| r.method == path)
+            .map_or(UNKNOWN_METHOD, |r| r.method);
+        let mut counts = self.unauthenticated.lock().unwrap_or_else(|e| e.into_inner());
+        *counts.entry(method).or_default() += 1;
+    }
+
+    /// Writes the counts gathered since the last flush, one record per method.
+    async fn flush_unauthenticated(&self) {
+        let Some(audit) = &self.audit else { return };
+        let counts = std::mem::take(
+            &mut *self.unauthenticated.lock().unwrap_or_else(|e| e.into_inner()),
+        );
+        for (method, count) in counts {
+            let record = AuditRecord {
+                subject: String::new(),
+                roles: String::new(),
+                method: method.to_owned(),
+                resource: String::new(),
+                jurisdiction: String::new(),
+                outcome: format!("denied: unauthenticated x{count}"),
+            };
+            if let Err(e) = audit.record(record).await {
+                tracing::error!(error = %e, "could not audit unauthenticated calls");
+            }
+        }
+    }
 }
 
 impl fmt::Debug for AuthLayer {
@@ -505,14 +558,37 @@ impl fmt::Debug for AuthLayer {
 impl AuthLayer {
     /// A layer for the union of the given method tables. Denials are audited in
     /// `audit` when given.
+    ///
+    /// Unauthenticated calls are audited as counts per method every
+    /// [`UNAUTHENTICATED_AUDIT_INTERVAL`], by a task that ends with the layer;
+    /// it needs a Tokio runtime, and without one they are not audited.
     pub fn new(verifier: Verifier, rules: Vec<MethodRule>, audit: Option<AuditLog>) -> Self {
-        Self {
-            state: Arc::new(AuthState {
-                verifier,
-                rules,
-                audit,
-            }),
+        let state = Arc::new(AuthState {
+            verifier,
+            rules,
+            audit,
+            unauthenticated: std::sync::Mutex::default(),
+        });
+        if state.audit.is_some()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let state = Arc::downgrade(&state);
+            runtime.spawn(async move {
+                let mut ticks = tokio::time::interval(UNAUTHENTICATED_AUDIT_INTERVAL);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    let Some(state) = state.upgrade() else { return };
+                    state.flush_unauthenticated().await;
+                }
+            });
         }
+        Self { state }
+    }
+
+    /// Writes the unauthenticated calls counted so far to the audit log now.
+    pub async fn flush(&self) {
+        self.state.flush_unauthenticated().await;
     }
 }
 
@@ -575,21 +651,25 @@ where
                 request.extensions_mut().insert(caller);
                 Box::pin(inner.call(request))
             }
+            Err(error @ ApiError::Unauthenticated(_)) => {
+                self.state.tally_unauthenticated(&path);
+                let response = Status::from(error).into_http();
+                Box::pin(async move { Ok(response) })
+            }
             Err(error) => {
                 let state = self.state.clone();
+                // A verified caller's denial is recorded one by one, with who.
+                let caller = verified_subject(&self.state.verifier, authorization);
                 Box::pin(async move {
                     if let Some(audit) = &state.audit {
-                        let outcome = match &error {
-                            ApiError::Unauthenticated(_) => "denied: unauthenticated",
-                            _ => "denied: role",
-                        };
+                        let (subject, roles) = caller.unwrap_or_default();
                         let record = AuditRecord {
-                            subject: String::new(),
-                            roles: String::new(),
+                            subject,
+                            roles,
                             method: path,
                             resource: String::new(),
                             jurisdiction: String::new(),
-                            outcome: outcome.to_owned(),
+                            outcome: "denied: role".to_owned(),
                         };
                         if let Err(e) = audit.record(record).await {
                             tracing::error!(error = %e, "could not audit a denied call");

@@ -88,6 +88,21 @@ pub enum ApiError {
         /// Suggested delay before retrying.
         retry_after: Duration,
     },
+    /// The call asks more of the server than one call, or one caller, may
+    /// have: too large a message, more calls or request bytes in flight than
+    /// the caller's share. Retry after the delay when one is given.
+    #[error("{message}")]
+    LimitExceeded {
+        /// Stable machine-readable reason, e.g. `CALLER_SHARE`.
+        reason: &'static str,
+        /// Human-readable explanation.
+        message: String,
+        /// Suggested delay before retrying; none when retrying cannot help.
+        retry_after: Option<Duration>,
+    },
+    /// The request did not arrive in the time the server gives it.
+    #[error("{0}")]
+    TooSlow(String),
     /// A bug or an unexpected failure; details are logged, not returned.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -146,6 +161,8 @@ impl ApiError {
             Self::Aborted(_) => Code::Aborted,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Overloaded { .. } => Code::ResourceExhausted,
+            Self::LimitExceeded { .. } => Code::ResourceExhausted,
+            Self::TooSlow(_) => Code::DeadlineExceeded,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -216,6 +233,20 @@ impl From<ApiError> for Status {
                 // flood; the metrics count RESOURCE_EXHAUSTED answers.
                 details.set_retry_info(Some(*retry_after));
                 details.set_error_info("OVERLOADED", ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::LimitExceeded {
+                reason,
+                retry_after,
+                ..
+            } => {
+                // Not logged per call, for the same reason as overload.
+                details.set_retry_info(*retry_after);
+                details.set_error_info(*reason, ERROR_DOMAIN, []);
+                error.to_string()
+            }
+            ApiError::TooSlow(_) => {
+                details.set_error_info("REQUEST_TOO_SLOW", ERROR_DOMAIN, []);
                 error.to_string()
             }
             ApiError::Internal(source) => {

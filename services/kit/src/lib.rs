@@ -16,7 +16,7 @@ pub mod metrics;
 pub mod pagination;
 pub mod sealing;
 pub mod server;
-pub mod shed;
+pub mod admission;
 pub mod shutdown;
 pub mod telemetry;
 pub mod validate;

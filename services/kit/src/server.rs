@@ -1,6 +1,7 @@
 //! Server bootstrap shared by every service: health (following database
-//! readiness), reflection, tracing and auth layers, request timeout, concurrency
-//! and message-size limits, and graceful drain on shutdown.
+//! readiness), reflection, tracing, auth and admission layers, request
+//! timeout, per-connection and per-caller limits, and graceful drain on
+//! shutdown.
 
 use std::time::Duration;
 
@@ -10,13 +11,13 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::admission::{AdmissionLayer, AdmissionLimits};
 use crate::auth::AuthLayer;
 use crate::db::Database;
 use crate::drain::InFlight;
 use crate::shutdown::ShutdownSignal;
 use crate::telemetry::TraceLayer;
-use scir_tls::Transport;
-use scir_tls::transport::Incoming;
+use scir_tls::{ConnLimits, Transport};
 
 /// Limits every server applies.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,6 +39,33 @@ pub struct ServerSettings {
     /// How long to wait for in-flight calls on shutdown.
     #[arg(long = "drain-timeout", env = "SCIR_DRAIN_TIMEOUT", value_parser = parse_duration, default_value = "20s")]
     pub drain_timeout: Duration,
+    /// Calls of one caller (token subject and jurisdiction) in flight at once,
+    /// including those still sending their request; default half the
+    /// concurrency limit, so no one caller can take every permit.
+    #[arg(long = "caller-concurrency-limit", env = "SCIR_CALLER_CONCURRENCY_LIMIT")]
+    pub caller_concurrency_limit: Option<usize>,
+    /// How long a call's request message may take to arrive.
+    #[arg(long = "request-read-timeout", env = "SCIR_REQUEST_READ_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    pub request_read_timeout: Duration,
+    /// HTTP/2 streams one connection may have open at once (advertised to peers).
+    #[arg(
+        long = "max-streams-per-connection",
+        env = "SCIR_MAX_STREAMS_PER_CONNECTION",
+        default_value_t = 100
+    )]
+    pub max_streams_per_connection: u32,
+    /// Connections open at once; more are closed when accepted.
+    #[arg(
+        long = "max-connections",
+        env = "SCIR_MAX_CONNECTIONS",
+        default_value_t = 4096
+    )]
+    pub max_connections: usize,
+    /// A connection is asked to close (HTTP/2 GOAWAY; calls in flight finish)
+    /// once it is this old, so idle ones do not stay open forever; clients
+    /// reconnect.
+    #[arg(long = "max-connection-age", env = "SCIR_MAX_CONNECTION_AGE", value_parser = parse_duration, default_value = "30m")]
+    pub max_connection_age: Duration,
 }
 
 impl Default for ServerSettings {
@@ -47,6 +75,31 @@ impl Default for ServerSettings {
             concurrency_limit: 256,
             max_message_bytes: 4 * 1024 * 1024,
             drain_timeout: Duration::from_secs(20),
+            caller_concurrency_limit: None,
+            request_read_timeout: Duration::from_secs(10),
+            max_streams_per_connection: 100,
+            max_connections: 4096,
+            max_connection_age: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl ServerSettings {
+    /// The limits the admission layer applies.
+    pub fn admission(&self) -> AdmissionLimits {
+        let mut limits = AdmissionLimits::new(self.concurrency_limit, self.max_message_bytes);
+        if let Some(per_caller) = self.caller_concurrency_limit {
+            limits.per_caller = per_caller.max(1);
+        }
+        limits.body_timeout = self.request_read_timeout;
+        limits
+    }
+
+    /// The limits on connections.
+    pub fn connections(&self) -> ConnLimits {
+        ConnLimits {
+            max_connections: self.max_connections,
+            ..ConnLimits::default()
         }
     }
 }
@@ -142,13 +195,15 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(scir_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let limit = crate::shed::ShedLayer::new(settings.concurrency_limit);
     let in_flight = InFlight::default();
+    let audit_counts = auth.clone();
+    // Authentication comes before admission: a call without a valid token is
+    // refused before it can take a caller's share, a permit or a buffer.
     let layers = tower::ServiceBuilder::new()
         .layer(in_flight.clone())
         .layer(TraceLayer)
-        .layer(limit)
         .layer(auth)
+        .layer(AdmissionLayer::new(settings.admission()))
         .into_inner();
     let routes = routes.add_service(health).add_service(reflection);
 
@@ -156,20 +211,17 @@ pub async fn serve(
         .timeout(settings.request_timeout)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .max_concurrent_streams(settings.max_streams_per_connection)
+        .max_connection_age(settings.max_connection_age)
         .layer(layers)
         .add_routes(routes);
     let mut drain_signal = shutdown.clone();
     let stopped = async move { drain_signal.fired().await };
-    match transport.accept(listener) {
-        Incoming::Plain(incoming) => {
-            let server = router.serve_with_incoming_shutdown(incoming, stopped);
-            drain(server, settings, &in_flight, shutdown).await
-        }
-        Incoming::Mutual(incoming) => {
-            let server = router.serve_with_incoming_shutdown(incoming, stopped);
-            drain(server, settings, &in_flight, shutdown).await
-        }
-    }
+    let incoming = transport.accept(listener, settings.connections());
+    let server = router.serve_with_incoming_shutdown(incoming, stopped);
+    let result = drain(server, settings, &in_flight, shutdown).await;
+    audit_counts.flush().await;
+    result
 }
 
 /// Runs `server` until shutdown fires, then until the calls in flight have

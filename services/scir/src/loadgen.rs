@@ -461,7 +461,9 @@ pub async fn ceiling(
         .max_encoding_message_size(settings.max_message_bytes);
     tonic::transport::Server::builder()
         .timeout(settings.request_timeout)
-        .layer(scir_kit::shed::ShedLayer::new(settings.concurrency_limit))
+        .layer(scir_kit::admission::AdmissionLayer::new(
+            settings.admission(),
+        ))
         .add_service(service)
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),

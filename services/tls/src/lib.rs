@@ -11,5 +11,5 @@ pub mod transport;
 
 pub use files::{TlsArgs, TlsError};
 pub use identity::Identity;
-pub use incoming::TlsConn;
+pub use incoming::{Conn, ConnLimits, HANDSHAKE_TIMEOUT};
 pub use transport::Transport;

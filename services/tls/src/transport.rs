@@ -12,7 +12,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::files::{TlsArgs, TlsError};
 use crate::identity::Identity;
-use crate::incoming::{TlsConn, incoming};
+use crate::incoming::{Conn, ConnLimits, incoming};
 
 /// Plaintext, or mutual TLS with an identity; cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -61,26 +61,15 @@ impl Transport {
         })
     }
 
-    /// Serves connections from `listener`: accepted as they come when
-    /// plaintext, after a mutual TLS handshake otherwise.
-    pub fn accept(&self, listener: TcpListener) -> Incoming {
-        match &self.identity {
-            None => Incoming::Plain(
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            ),
-            Some(identity) => Incoming::Mutual(incoming(listener, identity.clone())),
-        }
+    /// Serves connections from `listener` within `limits`: accepted as they
+    /// come when plaintext, after a mutual TLS handshake otherwise.
+    pub fn accept(&self, listener: TcpListener, limits: ConnLimits) -> Incoming {
+        incoming(listener, self.identity.clone(), limits)
     }
 }
 
 /// Inbound connections, plaintext or TLS.
-#[derive(Debug)]
-pub enum Incoming {
-    /// Plain TCP.
-    Plain(tonic::transport::server::TcpIncoming),
-    /// Connections that completed a mutual TLS handshake.
-    Mutual(tokio_stream::wrappers::ReceiverStream<io::Result<TlsConn>>),
-}
+pub type Incoming = tokio_stream::wrappers::ReceiverStream<io::Result<Conn>>;
 
 async fn connect(
     identity: Arc<Identity>,

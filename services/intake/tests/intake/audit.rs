@@ -127,7 +127,7 @@ async fn a_tampered_audit_row_is_found(backend: Backend) {
             ("GetIncident".to_owned(), "denied: jurisdiction".to_owned()),
             (
                 "GetIncident".to_owned(),
-                "denied: unauthenticated".to_owned()
+                "denied: unauthenticated x1".to_owned()
             ),
         ]
     );
