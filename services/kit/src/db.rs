@@ -383,6 +383,9 @@ fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
     {
         std::fs::create_dir_all(dir).map_err(|e| DbError::Other(e.into()))?;
     }
+    if !file.is_empty() && file != ":memory:" && !url.contains("mode=memory") {
+        create_private(std::path::Path::new(file)).map_err(|e| DbError::Other(e.into()))?;
+    }
     Ok(if url.contains("mode=") {
         url.to_owned()
     } else if url.contains('?') {
@@ -390,6 +393,30 @@ fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
     } else {
         format!("{url}?mode=rwc")
     })
+}
+
+/// Creates the database file readable by its owner only, when it does not
+/// exist yet. SQLite gives its write-ahead log and shared-memory files the
+/// permissions of the database file, so they are private too; an existing
+/// file keeps the permissions its operator chose.
+#[cfg(unix)]
+fn create_private(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private(_file: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Numbers `$N` placeholders for SQL built from optional filters; only
@@ -439,6 +466,33 @@ mod tests {
         postgres: &[],
         sqlite: &[],
     };
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn sqlite_files_are_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("data").join("private.db");
+        let url = format!("sqlite://{}", file.display());
+        let db = Database::connect(&url, &NO_MIGRATIONS, &DbOptions::default())
+            .await
+            .expect("connect");
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .expect("write");
+        tx.commit().await.expect("commit");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(file.parent().expect("dir")).expect("list") {
+            let entry = entry.expect("entry");
+            let mode = entry.metadata().expect("metadata").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", entry.path().display());
+            checked += 1;
+        }
+        assert!(checked >= 2, "the database and its log");
+        db.close().await;
+    }
 
     /// Writes land in the database file within moments, from the background,
     /// so the log stays small without any commit paying for the copy.

@@ -7,7 +7,7 @@
 //!
 //! Statuses follow the gRPC status-code guide: a request that is not valid
 //! protobuf is INTERNAL ("error parsing request"), a message over the size
-//! limit is OUT_OF_RANGE (tonic's decoder), everything that parses but is
+//! limit is RESOURCE_EXHAUSTED (refused from its header), everything that parses but is
 //! wrong is INVALID_ARGUMENT with a field violation naming the field.
 
 use std::net::SocketAddr;
@@ -123,7 +123,7 @@ async fn crafted_requests_get_precise_statuses_and_change_nothing() {
                 "hostile-2",
                 with(&|f| f.reporting_agency = "A".repeat(5 << 20)),
             ),
-            code: Code::OutOfRange,
+            code: Code::ResourceExhausted,
             field: None,
         },
         Case {

@@ -8,7 +8,65 @@ use tonic::Code;
 
 use super::harness::{REVIEWER, System, episode, staff};
 
-scir_testkit::on_both_backends!(notes_stay_with_the_team_and_jurisdictions_stay_apart);
+scir_testkit::on_both_backends!(
+    notes_stay_with_the_team_and_jurisdictions_stay_apart,
+    leads_racing_for_a_review_leave_one
+);
+
+/// Ten SCR leads add themselves to the same lead-less review at once: the
+/// database lets exactly one in, whatever the interleaving.
+async fn leads_racing_for_a_review_leave_one(backend: Backend) {
+    let system = System::start(backend).await;
+    let incident = system.report("lead-race", wisconsin_death()).await;
+    let review = system.review_of(&incident.name).await.expect("review").name;
+    let attempts: Vec<_> = (0..10)
+        .map(|i| {
+            let subject = format!("racing-lead-{i}");
+            let mut client = system.client_as(&subject, &[Role::ScrLead], "us-wi");
+            let review = review.clone();
+            tokio::spawn(async move {
+                client
+                    .add_team_member(pb::AddTeamMemberRequest {
+                        parent: review,
+                        member: Some(pb::TeamMember {
+                            subject,
+                            role: pb::TeamRole::ScrLead as i32,
+                            ..Default::default()
+                        }),
+                    })
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| s.code())
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for attempt in attempts {
+        outcomes.push(attempt.await.expect("task"));
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(()) | Err(Code::FailedPrecondition | Code::PermissionDenied))),
+        "{outcomes:?}"
+    );
+    let team = system
+        .lead()
+        .list_team_members(pb::ListTeamMembersRequest {
+            parent: review.clone(),
+        })
+        .await
+        .expect("team")
+        .into_inner();
+    let leads = team
+        .members
+        .iter()
+        .filter(|m| m.role == pb::TeamRole::ScrLead as i32)
+        .count();
+    assert_eq!(leads, 1);
+    system.stop().await;
+}
 
 async fn notes_stay_with_the_team_and_jurisdictions_stay_apart(backend: Backend) {
     let system = System::start(backend).await;
@@ -58,6 +116,17 @@ async fn notes_stay_with_the_team_and_jurisdictions_stay_apart(backend: Backend)
         .expect("list")
         .into_inner();
     assert!(listed.debriefings.iter().all(|d| d.notes.is_empty()));
+    // A team member's subject in an analyst's token is still an analyst.
+    let same_subject = system
+        .client_as(REVIEWER, &[Role::Analyst], "us-wi")
+        .get_debriefing(get.clone())
+        .await
+        .expect("analyst reads")
+        .into_inner();
+    assert!(
+        same_subject.notes.is_empty(),
+        "membership counts only through a team role"
+    );
     let outsider = system
         .client_as("reviewer-9", &[Role::Reviewer], "us-wi")
         .get_debriefing(get.clone())

@@ -318,10 +318,66 @@ async fn a_review_walks_from_the_intake_event_to_finalised(backend: Backend) {
         .update_recommendation(pb::UpdateRecommendationRequest {
             recommendation: Some(implemented),
             update_mask: mask(&["status", "done_date"]),
-            etag: rec.etag,
+            etag: rec.etag.clone(),
         })
         .await
         .expect("implemented");
+    // Nothing else of it changes, not even for an admin, and none is added or removed.
+    let mut admin = system.client_as("admin-1", &[Role::Admin], "us-wi");
+    let mut rewritten = rec.clone();
+    rewritten.description = "Rewritten after the fact.".into();
+    rewritten.strength = pb::ActionStrength::Weaker as i32;
+    let refusals = [
+        admin
+            .update_recommendation(pb::UpdateRecommendationRequest {
+                recommendation: Some(rewritten),
+                update_mask: mask(&["description", "strength"]),
+                etag: String::new(),
+            })
+            .await
+            .map(|_| ()),
+        admin
+            .update_recommendation(pb::UpdateRecommendationRequest {
+                recommendation: Some(rec.clone()),
+                update_mask: mask(&["*"]),
+                etag: String::new(),
+            })
+            .await
+            .map(|_| ()),
+        admin
+            .create_recommendation(pb::CreateRecommendationRequest {
+                parent: name.clone(),
+                recommendation: Some(pb::Recommendation {
+                    description: "Added after the fact.".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map(|_| ()),
+        admin
+            .delete_recommendation(pb::DeleteRecommendationRequest {
+                name: rec.name.clone(),
+                etag: String::new(),
+            })
+            .await
+            .map(|_| ()),
+    ];
+    for refused in refusals {
+        assert_eq!(
+            refused.expect_err("final").code(),
+            Code::FailedPrecondition
+        );
+    }
+    let kept = admin
+        .get_recommendation(pb::GetRecommendationRequest {
+            name: rec.name.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(kept.description, rec.description);
+    assert_eq!(kept.strength, pb::ActionStrength::Stronger as i32);
+    assert_eq!(kept.status, pb::RecommendationStatus::Implemented as i32);
     let withdraw = lead
         .withdraw_review(pb::WithdrawReviewRequest {
             name: name.clone(),
