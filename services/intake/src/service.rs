@@ -161,8 +161,7 @@ impl Intake {
                 .map(Message::encode_to_vec)
                 .unwrap_or_default(),
         };
-        let request_print =
-            RequestPrint::of(self.store.sealer(), &given.facts, &given.identity);
+        let request_print = RequestPrint::of(self.store.sealer(), &given.facts, &given.identity);
         if let Some(existing) = self
             .store
             .find_by_request(&jurisdiction, &request.request_id)

@@ -345,9 +345,7 @@ async fn read_message(
 fn too_large(declared: usize, max_message: usize) -> ApiError {
     ApiError::LimitExceeded {
         reason: "MESSAGE_TOO_LARGE",
-        message: format!(
-            "the request message is {declared} bytes; the limit is {max_message}"
-        ),
+        message: format!("the request message is {declared} bytes; the limit is {max_message}"),
         retry_after: None,
     }
 }
@@ -448,11 +446,11 @@ mod tests {
         // The attacker opens its whole share with bodies that never come.
         let mut stalled = Vec::new();
         for _ in 0..2 {
-            let call = service
-                .ready()
-                .await
-                .expect("ready")
-                .call(request("/a/B", Some("attacker"), silent()));
+            let call = service.ready().await.expect("ready").call(request(
+                "/a/B",
+                Some("attacker"),
+                silent(),
+            ));
             stalled.push(tokio::spawn(call));
         }
         tokio::task::yield_now().await;
@@ -467,16 +465,19 @@ mod tests {
         // Every permit is still free for someone else.
         let mut others = Vec::new();
         for _ in 0..2 {
-            let call = service
-                .ready()
-                .await
-                .expect("ready")
-                .call(request("/a/B", Some("other"), full(framed(&[b"x"]))));
+            let call = service.ready().await.expect("ready").call(request(
+                "/a/B",
+                Some("other"),
+                full(framed(&[b"x"])),
+            ));
             others.push(tokio::spawn(call));
         }
         release.send(true).expect("release");
         for call in others {
-            assert_eq!(code(&call.await.expect("task").expect("response")), tonic::Code::Ok);
+            assert_eq!(
+                code(&call.await.expect("task").expect("response")),
+                tonic::Code::Ok
+            );
         }
         // The stalled calls end at the body timeout, and give their share back.
         for call in stalled {
@@ -533,16 +534,17 @@ mod tests {
             let chunk: Result<http_body::Frame<Bytes>, Status> =
                 Ok(http_body::Frame::data(Bytes::from(prefix)));
             tonic::body::Body::new(http_body_util::StreamBody::new(
-                tokio_stream::StreamExt::chain(tokio_stream::iter([chunk]), tokio_stream::pending()),
+                tokio_stream::StreamExt::chain(
+                    tokio_stream::iter([chunk]),
+                    tokio_stream::pending(),
+                ),
             ))
         };
-        let first = tokio::spawn(
-            service
-                .ready()
-                .await
-                .expect("ready")
-                .call(request("/a/B", Some("u"), partial())),
-        );
+        let first = tokio::spawn(service.ready().await.expect("ready").call(request(
+            "/a/B",
+            Some("u"),
+            partial(),
+        )));
         tokio::time::sleep(Duration::from_millis(20)).await;
         let second = service
             .ready()
@@ -564,11 +566,11 @@ mod tests {
         let mut service = AdmissionLayer::new(limits(2)).layer(inner);
         let mut held_calls = Vec::new();
         for who in ["a", "b"] {
-            let call = service
-                .ready()
-                .await
-                .expect("ready")
-                .call(request("/a/B", Some(who), full(framed(&[b"x"]))));
+            let call = service.ready().await.expect("ready").call(request(
+                "/a/B",
+                Some(who),
+                full(framed(&[b"x"])),
+            ));
             held_calls.push(tokio::spawn(call));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -505,8 +505,7 @@ struct AuthState {
 }
 
 /// How often the count of unauthenticated calls is written to the audit log.
-pub const UNAUTHENTICATED_AUDIT_INTERVAL: std::time::Duration =
-    std::time::Duration::from_secs(5);
+pub const UNAUTHENTICATED_AUDIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What an unauthenticated call to a method no table names is counted as.
 const UNKNOWN_METHOD: &str = "(unknown method)";
@@ -521,7 +520,10 @@ impl AuthState {
             .iter()
             .find(|r| r.method == path)
             .map_or(UNKNOWN_METHOD, |r| r.method);
-        let mut counts = self.unauthenticated.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = self
+            .unauthenticated
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *counts.entry(method).or_default() += 1;
     }
 
@@ -529,7 +531,10 @@ impl AuthState {
     async fn flush_unauthenticated(&self) {
         let Some(audit) = &self.audit else { return };
         let counts = std::mem::take(
-            &mut *self.unauthenticated.lock().unwrap_or_else(|e| e.into_inner()),
+            &mut *self
+                .unauthenticated
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
         );
         for (method, count) in counts {
             let record = AuditRecord {

@@ -2,6 +2,7 @@
 //! bootstrap, authentication and authorisation, audit, errors, storage and
 //! event streams. Services build on it so that all four behave alike.
 
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod client;
@@ -16,7 +17,6 @@ pub mod metrics;
 pub mod pagination;
 pub mod sealing;
 pub mod server;
-pub mod admission;
 pub mod shutdown;
 pub mod telemetry;
 pub mod validate;

@@ -146,7 +146,12 @@ impl Sealer {
     /// Whether `fingerprint` (from [`Sealer::fingerprint`], under any listed
     /// key) is that of `data` for `purpose`; `None` when it names a key that
     /// is no longer listed or is not a fingerprint at all.
-    pub fn matches_fingerprint(&self, fingerprint: &str, purpose: &str, data: &[u8]) -> Option<bool> {
+    pub fn matches_fingerprint(
+        &self,
+        fingerprint: &str,
+        purpose: &str,
+        data: &[u8],
+    ) -> Option<bool> {
         let (id, mac) = fingerprint.split_once(':')?;
         let mac = hex::decode(mac).ok()?;
         let key = self.macs.get(id)?;
@@ -312,21 +317,40 @@ mod tests {
         let print = old.fingerprint("request", b"facts");
         assert!(print.starts_with("k1:"));
         assert_eq!(print, old.fingerprint("request", b"facts"), "stable");
-        assert_ne!(print, old.fingerprint("identity", b"facts"), "purpose-bound");
+        assert_ne!(
+            print,
+            old.fingerprint("identity", b"facts"),
+            "purpose-bound"
+        );
         let unkeyed = {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(b"facts"))
         };
         assert!(!print.contains(&unkeyed), "not a plain hash");
-        assert_eq!(old.matches_fingerprint(&print, "request", b"facts"), Some(true));
-        assert_eq!(old.matches_fingerprint(&print, "request", b"other"), Some(false));
+        assert_eq!(
+            old.matches_fingerprint(&print, "request", b"facts"),
+            Some(true)
+        );
+        assert_eq!(
+            old.matches_fingerprint(&print, "request", b"other"),
+            Some(false)
+        );
         let rotated = sealer(&format!("k1:{},k2:{}", key(1), key(2)), Some("k2"));
-        assert_eq!(rotated.matches_fingerprint(&print, "request", b"facts"), Some(true));
+        assert_eq!(
+            rotated.matches_fingerprint(&print, "request", b"facts"),
+            Some(true)
+        );
         let impostor = sealer(&format!("k1:{}", key(9)), None);
-        assert_eq!(impostor.matches_fingerprint(&print, "request", b"facts"), Some(false));
+        assert_eq!(
+            impostor.matches_fingerprint(&print, "request", b"facts"),
+            Some(false)
+        );
         let other = sealer(&format!("k3:{}", key(1)), None);
         assert_eq!(other.matches_fingerprint(&print, "request", b"facts"), None);
-        assert_eq!(old.matches_fingerprint("0123abcd", "request", b"facts"), None);
+        assert_eq!(
+            old.matches_fingerprint("0123abcd", "request", b"facts"),
+            None
+        );
     }
 
     #[test]

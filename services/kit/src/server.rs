@@ -42,7 +42,10 @@ pub struct ServerSettings {
     /// Calls of one caller (token subject and jurisdiction) in flight at once,
     /// including those still sending their request; default half the
     /// concurrency limit, so no one caller can take every permit.
-    #[arg(long = "caller-concurrency-limit", env = "SCIR_CALLER_CONCURRENCY_LIMIT")]
+    #[arg(
+        long = "caller-concurrency-limit",
+        env = "SCIR_CALLER_CONCURRENCY_LIMIT"
+    )]
     pub caller_concurrency_limit: Option<usize>,
     /// How long a call's request message may take to arrive.
     #[arg(long = "request-read-timeout", env = "SCIR_REQUEST_READ_TIMEOUT", value_parser = parse_duration, default_value = "10s")]

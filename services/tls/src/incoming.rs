@@ -76,7 +76,12 @@ pub struct Conn {
 }
 
 impl Conn {
-    fn new(stream: Stream, info: TcpConnectInfo, slot: OwnedSemaphorePermit, limits: ConnLimits) -> Self {
+    fn new(
+        stream: Stream,
+        info: TcpConnectInfo,
+        slot: OwnedSemaphorePermit,
+        limits: ConnLimits,
+    ) -> Self {
         Self {
             stream,
             info,
@@ -204,7 +209,11 @@ pub fn incoming(
             let _ = tcp.set_nodelay(true);
             let info = tcp.connect_info();
             let Some(identity) = &identity else {
-                if tx.send(Ok(Conn::new(Stream::Plain(tcp), info, slot, limits))).await.is_err() {
+                if tx
+                    .send(Ok(Conn::new(Stream::Plain(tcp), info, slot, limits)))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 continue;

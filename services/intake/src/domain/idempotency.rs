@@ -81,7 +81,13 @@ mod tests {
             same_request(&s, stored, b"facts", b"Jane Roe", false),
             same_request(&s, stored, b"facts", b"John Doe", false)
         );
-        assert!(!same_request(&s, stored, b"other facts", b"Jane Roe", false));
+        assert!(!same_request(
+            &s,
+            stored,
+            b"other facts",
+            b"Jane Roe",
+            false
+        ));
     }
 
     #[test]
@@ -90,8 +96,20 @@ mod tests {
         let stored = RequestPrint::of(&s, b"facts", b"Jane Roe");
         assert!(!stored.as_str().contains("Jane"));
         // Another deployment's key (or none) cannot test a guess.
-        assert!(!same_request(&sealer(2), stored.as_str(), b"facts", b"Jane Roe", true));
+        assert!(!same_request(
+            &sealer(2),
+            stored.as_str(),
+            b"facts",
+            b"Jane Roe",
+            true
+        ));
         // A legacy unkeyed hash matches nothing.
-        assert!(!same_request(&s, &"a".repeat(64), b"facts", b"Jane Roe", false));
+        assert!(!same_request(
+            &s,
+            &"a".repeat(64),
+            b"facts",
+            b"Jane Roe",
+            false
+        ));
     }
 }

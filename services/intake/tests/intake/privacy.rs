@@ -125,78 +125,100 @@ mod oracle {
     use super::*;
     scir_testkit::on_both_backends!(a_replayed_request_id_is_no_identity_oracle);
 
+    /// Another reporter, who may not read identities, replays a request id with
+    /// guessed identities: a wrong guess and the right one get the same answer.
+    /// The reporter who sent it, and callers who may read identities, still get
+    /// ALREADY_EXISTS for an identity that differs. The database keeps keyed
+    /// fingerprints only, so no guess can be tested against it offline.
+    async fn a_replayed_request_id_is_no_identity_oracle(backend: Backend) {
+        let intake = TestIntake::start(backend).await;
+        let mut facts = wisconsin_death();
+        facts.restricted = Some(restricted_identity());
+        let mut original = intake.client_with(Some(&reporter_token("reporter-a")));
+        original
+            .report_incident(report("oracle-1", facts.clone()))
+            .await
+            .expect("reported");
 
-/// Another reporter, who may not read identities, replays a request id with
-/// guessed identities: a wrong guess and the right one get the same answer.
-/// The reporter who sent it, and callers who may read identities, still get
-/// ALREADY_EXISTS for an identity that differs. The database keeps keyed
-/// fingerprints only, so no guess can be tested against it offline.
-async fn a_replayed_request_id_is_no_identity_oracle(backend: Backend) {
-    let intake = TestIntake::start(backend).await;
-    let mut facts = wisconsin_death();
-    facts.restricted = Some(restricted_identity());
-    let mut original = intake.client_with(Some(&reporter_token("reporter-a")));
-    original
-        .report_incident(report("oracle-1", facts.clone()))
-        .await
-        .expect("reported");
+        let mut wrong = facts.clone();
+        wrong.restricted = Some(pb::RestrictedIdentity {
+            child_name: "Guessed Name".into(),
+            ..restricted_identity()
+        });
+        let mut other = intake.client_with(Some(&reporter_token("reporter-b")));
+        let code = |r: Result<tonic::Response<pb::Incident>, tonic::Status>| {
+            r.map(|_| tonic::Code::Ok).unwrap_or_else(|s| s.code())
+        };
+        let right_guess = code(
+            other
+                .report_incident(report("oracle-1", facts.clone()))
+                .await,
+        );
+        let wrong_guess = code(
+            other
+                .report_incident(report("oracle-1", wrong.clone()))
+                .await,
+        );
+        let no_guess = {
+            let mut none = facts.clone();
+            none.restricted = None;
+            code(other.report_incident(report("oracle-1", none)).await)
+        };
+        assert_eq!(
+            right_guess, wrong_guess,
+            "the answer must not depend on the identity"
+        );
+        assert_eq!(right_guess, no_guess);
+        // Facts the other reporter may read still decide.
+        let mut other_facts = facts.clone();
+        other_facts.child_age_months = Some(5);
+        assert_eq!(
+            code(other.report_incident(report("oracle-1", other_facts)).await),
+            tonic::Code::AlreadyExists
+        );
+        // Those entitled to the identity are told when it differs.
+        assert_eq!(
+            code(
+                original
+                    .report_incident(report("oracle-1", wrong.clone()))
+                    .await
+            ),
+            tonic::Code::AlreadyExists
+        );
+        assert_eq!(
+            code(
+                original
+                    .report_incident(report("oracle-1", facts.clone()))
+                    .await
+            ),
+            tonic::Code::Ok
+        );
+        let mut admin = intake.client(&[Role::Admin], "us-wi");
+        assert_eq!(
+            code(admin.report_incident(report("oracle-1", wrong)).await),
+            tonic::Code::AlreadyExists
+        );
 
-    let mut wrong = facts.clone();
-    wrong.restricted = Some(pb::RestrictedIdentity {
-        child_name: "Guessed Name".into(),
-        ..restricted_identity()
-    });
-    let mut other = intake.client_with(Some(&reporter_token("reporter-b")));
-    let code = |r: Result<tonic::Response<pb::Incident>, tonic::Status>| {
-        r.map(|_| tonic::Code::Ok).unwrap_or_else(|s| s.code())
-    };
-    let right_guess = code(other.report_incident(report("oracle-1", facts.clone())).await);
-    let wrong_guess = code(other.report_incident(report("oracle-1", wrong.clone())).await);
-    let no_guess = {
-        let mut none = facts.clone();
-        none.restricted = None;
-        code(other.report_incident(report("oracle-1", none)).await)
-    };
-    assert_eq!(right_guess, wrong_guess, "the answer must not depend on the identity");
-    assert_eq!(right_guess, no_guess);
-    // Facts the other reporter may read still decide.
-    let mut other_facts = facts.clone();
-    other_facts.child_age_months = Some(5);
-    assert_eq!(
-        code(other.report_incident(report("oracle-1", other_facts)).await),
-        tonic::Code::AlreadyExists
-    );
-    // Those entitled to the identity are told when it differs.
-    assert_eq!(
-        code(original.report_incident(report("oracle-1", wrong.clone())).await),
-        tonic::Code::AlreadyExists
-    );
-    assert_eq!(
-        code(original.report_incident(report("oracle-1", facts.clone())).await),
-        tonic::Code::Ok
-    );
-    let mut admin = intake.client(&[Role::Admin], "us-wi");
-    assert_eq!(
-        code(admin.report_incident(report("oracle-1", wrong)).await),
-        tonic::Code::AlreadyExists
-    );
-
-    let database = intake.stop().await;
-    let db = scir_kit::db::Database::open(&database.url, &scir_kit::db::DbOptions::default())
-        .await
-        .expect("open");
-    let stored: String = sqlx::query_scalar("SELECT request_hash FROM incidents")
-        .fetch_one(db.pool())
-        .await
-        .expect("hash");
-    let mut public = facts.clone();
-    let identity = public.restricted.take().expect("identity");
-    for plain in [facts.encode_to_vec(), public.encode_to_vec(), identity.encode_to_vec()] {
-        use sha2::Digest;
-        let unkeyed = hex::encode(sha2::Sha256::digest(&plain));
-        assert!(!stored.contains(&unkeyed), "no unkeyed hash is stored");
+        let database = intake.stop().await;
+        let db = scir_kit::db::Database::open(&database.url, &scir_kit::db::DbOptions::default())
+            .await
+            .expect("open");
+        let stored: String = sqlx::query_scalar("SELECT request_hash FROM incidents")
+            .fetch_one(db.pool())
+            .await
+            .expect("hash");
+        let mut public = facts.clone();
+        let identity = public.restricted.take().expect("identity");
+        for plain in [
+            facts.encode_to_vec(),
+            public.encode_to_vec(),
+            identity.encode_to_vec(),
+        ] {
+            use sha2::Digest;
+            let unkeyed = hex::encode(sha2::Sha256::digest(&plain));
+            assert!(!stored.contains(&unkeyed), "no unkeyed hash is stored");
+        }
+        assert!(RESTRICTED_MARKERS.iter().all(|m| !stored.contains(m)));
+        db.close().await;
     }
-    assert!(RESTRICTED_MARKERS.iter().all(|m| !stored.contains(m)));
-    db.close().await;
-}
 }

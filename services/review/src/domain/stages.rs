@@ -63,7 +63,8 @@ pub fn part_change_allowed(
     let stage_name = stage.as_str_name();
     match (stage, change) {
         (Stage::Finalised, PartChange::Update(paths))
-            if !after_final.is_empty() && paths.iter().all(|p| after_final.contains(&p.as_str())) =>
+            if !after_final.is_empty()
+                && paths.iter().all(|p| after_final.contains(&p.as_str())) =>
         {
             Ok(())
         }
@@ -71,7 +72,9 @@ pub fn part_change_allowed(
             "the review is {stage_name}: only {} may change",
             after_final.join(" and ")
         )),
-        _ => Err(format!("the review is {stage_name} and can no longer change")),
+        _ => Err(format!(
+            "the review is {stage_name} and can no longer change"
+        )),
     }
 }
 
@@ -269,7 +272,9 @@ mod tests {
         ] {
             assert!(part_change_allowed(Stage::Recommendations, change, &[]).is_ok());
         }
-        assert!(part_change_allowed(Stage::Finalised, PartChange::Update(&status), follow_up).is_ok());
+        assert!(
+            part_change_allowed(Stage::Finalised, PartChange::Update(&status), follow_up).is_ok()
+        );
         for refused in [
             PartChange::Create,
             PartChange::Delete,
@@ -279,7 +284,9 @@ mod tests {
         }
         // Kinds without follow-up fields, and withdrawn reviews, change no more.
         assert!(part_change_allowed(Stage::Finalised, PartChange::Update(&status), &[]).is_err());
-        assert!(part_change_allowed(Stage::Withdrawn, PartChange::Update(&status), follow_up).is_err());
+        assert!(
+            part_change_allowed(Stage::Withdrawn, PartChange::Update(&status), follow_up).is_err()
+        );
     }
 
     #[test]

@@ -44,11 +44,16 @@ async fn leads_racing_for_a_review_leave_one(backend: Backend) {
     for attempt in attempts {
         outcomes.push(attempt.await.expect("task"));
     }
-    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
     assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, Ok(()) | Err(Code::FailedPrecondition | Code::PermissionDenied))),
+        outcomes.iter().all(|o| matches!(
+            o,
+            Ok(()) | Err(Code::FailedPrecondition | Code::PermissionDenied)
+        )),
         "{outcomes:?}"
     );
     let team = system

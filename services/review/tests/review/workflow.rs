@@ -363,10 +363,7 @@ async fn a_review_walks_from_the_intake_event_to_finalised(backend: Backend) {
             .map(|_| ()),
     ];
     for refused in refusals {
-        assert_eq!(
-            refused.expect_err("final").code(),
-            Code::FailedPrecondition
-        );
+        assert_eq!(refused.expect_err("final").code(), Code::FailedPrecondition);
     }
     let kept = admin
         .get_recommendation(pb::GetRecommendationRequest {
