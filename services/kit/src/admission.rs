@@ -405,6 +405,27 @@ mod tests {
         tokio_stream::pending()
     }
 
+    /// Sends `request` through `service` and waits for its answer.
+    async fn answered<S>(
+        service: &mut S,
+        request: http::Request<tonic::body::Body>,
+    ) -> http::Response<tonic::body::Body>
+    where
+        S: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+            >,
+        S::Error: std::fmt::Debug,
+    {
+        service
+            .ready()
+            .await
+            .expect("ready")
+            .call(request)
+            .await
+            .expect("response")
+    }
+
     fn code(response: &http::Response<tonic::body::Body>) -> tonic::Code {
         Status::from_header_map(response.headers()).map_or(tonic::Code::Ok, |s| s.code())
     }
@@ -454,13 +475,11 @@ mod tests {
             stalled.push(tokio::spawn(call));
         }
         tokio::task::yield_now().await;
-        let over_share = service
-            .ready()
-            .await
-            .expect("ready")
-            .call(request("/a/B", Some("attacker"), full(framed(&[b"x"]))))
-            .await
-            .expect("response");
+        let over_share = answered(
+            &mut service,
+            request("/a/B", Some("attacker"), full(framed(&[b"x"]))),
+        )
+        .await;
         assert_eq!(code(&over_share), tonic::Code::ResourceExhausted);
         // Every permit is still free for someone else.
         let mut others = Vec::new();
@@ -484,13 +503,11 @@ mod tests {
             let response = call.await.expect("task").expect("response");
             assert_eq!(code(&response), tonic::Code::DeadlineExceeded);
         }
-        let after = service
-            .ready()
-            .await
-            .expect("ready")
-            .call(request("/a/B", Some("attacker"), full(framed(&[b"x"]))))
-            .await
-            .expect("response");
+        let after = answered(
+            &mut service,
+            request("/a/B", Some("attacker"), full(framed(&[b"x"]))),
+        )
+        .await;
         assert_eq!(code(&after), tonic::Code::Ok);
     }
 
@@ -507,13 +524,7 @@ mod tests {
             (framed(&[&big]), tonic::Code::ResourceExhausted),
             (framed(&[b"one", b"two"]), tonic::Code::InvalidArgument),
         ] {
-            let response = service
-                .ready()
-                .await
-                .expect("ready")
-                .call(request("/a/B", Some("u"), full(body)))
-                .await
-                .expect("response");
+            let response = answered(&mut service, request("/a/B", Some("u"), full(body))).await;
             assert_eq!(code(&response), expected);
         }
     }
@@ -546,13 +557,7 @@ mod tests {
             partial(),
         )));
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let second = service
-            .ready()
-            .await
-            .expect("ready")
-            .call(request("/a/B", Some("u"), partial()))
-            .await
-            .expect("response");
+        let second = answered(&mut service, request("/a/B", Some("u"), partial())).await;
         assert_eq!(code(&second), tonic::Code::ResourceExhausted);
         let first = first.await.expect("task").expect("response");
         assert_eq!(code(&first), tonic::Code::DeadlineExceeded);
@@ -574,13 +579,11 @@ mod tests {
             held_calls.push(tokio::spawn(call));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let refused = service
-            .ready()
-            .await
-            .expect("ready")
-            .call(request("/a/B", Some("c"), full(framed(&[b"x"]))))
-            .await
-            .expect("response");
+        let refused = answered(
+            &mut service,
+            request("/a/B", Some("c"), full(framed(&[b"x"]))),
+        )
+        .await;
         let status = Status::from_header_map(refused.headers()).expect("a status");
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
         let details = tonic_types::StatusExt::get_error_details(&status);
