@@ -123,11 +123,6 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Whether the caller holds `role`.
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-
     /// Whether any of the roles that let the caller into this RPC is one of `roles`.
     pub fn granted_any(&self, roles: &[Role]) -> bool {
         self.granted.iter().any(|r| roles.contains(r))
@@ -436,14 +431,6 @@ pub fn mint_hs256(
     .map_err(|e| AuthError::Config(e.to_string()))
 }
 
-/// The subject and roles of a token that verifies, for the audit record of a
-/// denied call.
-fn verified_subject(verifier: &Verifier, authorization: Option<&str>) -> Option<(String, String)> {
-    let token = authorization?.strip_prefix("Bearer ")?;
-    let caller = verifier.verify(token.trim()).ok()?;
-    Some((caller.subject.clone(), caller.roles_string()))
-}
-
 /// Paths that need no token: health checks and reflection.
 fn is_public(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/")
@@ -458,15 +445,24 @@ pub fn authorize(
     path: &str,
     authorization: Option<&str>,
 ) -> Result<Caller, ApiError> {
+    grant(rules, path, authenticate(verifier, authorization)?)
+}
+
+/// The caller a bearer `authorization` header identifies.
+fn authenticate(verifier: &Verifier, authorization: Option<&str>) -> Result<Caller, ApiError> {
     let token = authorization
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .ok_or_else(|| ApiError::Unauthenticated("missing bearer token".to_owned()))?;
-    let mut caller = verifier
+    verifier
         .verify(token.trim())
-        .map_err(|e| ApiError::Unauthenticated(e.to_string()))?;
+        .map_err(|e| ApiError::Unauthenticated(e.to_string()))
+}
+
+/// `caller` with the roles that let it into `path`, or PERMISSION_DENIED.
+fn grant(rules: &[MethodRule], path: &str, mut caller: Caller) -> Result<Caller, ApiError> {
     let rule = rules.iter().find(|r| r.method == path).ok_or_else(|| {
         ApiError::PermissionDenied("the method is not open to any role".to_owned())
     })?;
@@ -645,29 +641,25 @@ where
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let decision = authorize(
-            &self.state.verifier,
-            &self.state.rules,
-            &path,
-            authorization,
-        );
-        match decision {
+        let caller = match authenticate(&self.state.verifier, authorization) {
+            Ok(caller) => caller,
+            Err(error) => {
+                self.state.tally_unauthenticated(&path);
+                let response = Status::from(error).into_http();
+                return Box::pin(async move { Ok(response) });
+            }
+        };
+        // A verified caller's denial is recorded one by one, with who.
+        let (subject, roles) = (caller.subject.clone(), caller.roles_string());
+        match grant(&self.state.rules, &path, caller) {
             Ok(caller) => {
                 request.extensions_mut().insert(caller);
                 Box::pin(inner.call(request))
             }
-            Err(error @ ApiError::Unauthenticated(_)) => {
-                self.state.tally_unauthenticated(&path);
-                let response = Status::from(error).into_http();
-                Box::pin(async move { Ok(response) })
-            }
             Err(error) => {
                 let state = self.state.clone();
-                // A verified caller's denial is recorded one by one, with who.
-                let caller = verified_subject(&self.state.verifier, authorization);
                 Box::pin(async move {
                     if let Some(audit) = &state.audit {
-                        let (subject, roles) = caller.unwrap_or_default();
                         let record = AuditRecord {
                             subject,
                             roles,
