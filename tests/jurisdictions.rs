@@ -68,13 +68,15 @@ fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> Dyn
         let value = match (field.name(), field.kind().as_message()) {
             ("name", None) => Value::String(res.of_method(method)),
             ("parent", None) if method == "ListIncidents" || method == "ListReviews" => {
-                Value::String("jurisdictions/us-wi".into())
+                Value::String(format!("jurisdictions/{}", res.get("jurisdiction")))
             }
             ("parent", None) => Value::String(res.get("review")),
             ("incident" | "review" | "key_observation", None) => {
                 Value::String(res.get(field.name()))
             }
-            ("jurisdiction", None) => Value::String("jurisdictions/us-wi".into()),
+            ("jurisdiction", None) => {
+                Value::String(format!("jurisdictions/{}", res.get("jurisdiction")))
+            }
             // Filters (dates, masks) stay unset.
             (_, Some(nested))
                 if nested.full_name().starts_with("google.protobuf.")
@@ -87,7 +89,7 @@ fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> Dyn
                 for (key, value) in [
                     ("name", res.of_method(method)),
                     ("key_observation", res.get("key_observation")),
-                    ("jurisdiction", "us-wi".to_owned()),
+                    ("jurisdiction", res.get("jurisdiction")),
                     ("subject", "intruder".to_owned()),
                 ] {
                     if let Some(f) = nested.get_field_by_name(key)
@@ -115,21 +117,23 @@ async fn first<T>(what: &str, items: Vec<T>, name: impl Fn(&T) -> String) -> Str
         .unwrap_or_else(|| panic!("no {what}"))
 }
 
-#[tokio::test]
-async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
-    let up = Up::start().await;
+/// A review in `jurisdiction` taken to its last stage, with one resource of
+/// every kind; the resources and the review's name.
+async fn a_whole_review(up: &Up, jurisdiction: &str) -> (Resources, String) {
     let driver = up.driver();
     let lead = driver
-        .caller("lead-e2e", &[Role::ScrLead], "us-wi")
+        .caller("lead-e2e", &[Role::ScrLead], jurisdiction)
         .expect("caller");
     let instrument = driver.active_instrument(&lead).await.expect("instrument");
-    let mut case = wisconsin_case("matrix-1", &instrument);
+    let mut case = wisconsin_case(&format!("matrix-{jurisdiction}"), &instrument);
+    case.facts.jurisdiction = jurisdiction.to_owned();
     // Stop before the end, so every write would still be allowed to the team.
     case.until = review::Stage::Recommendations;
     let outcome = driver.run(&case).await.expect("journey");
     let review_name = outcome.review.expect("review").name;
 
     let mut res = Resources::default();
+    res.0.insert("jurisdiction", jurisdiction.to_owned());
     res.0.insert("incident", outcome.incident.name.clone());
     res.0.insert("review", review_name.clone());
     res.0.insert("instrument", instrument.name.clone());
@@ -225,11 +229,15 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
         .into_inner();
     res.0.insert("recommendation", recommendation.name);
 
-    let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    (res, review_name)
+}
+
+/// Every service with its address in `up`.
+fn services(up: &Up) -> [(&'static str, std::net::SocketAddr); 4] {
     let address = |url: &str| -> std::net::SocketAddr {
         url.trim_start_matches("http://").parse().expect("address")
     };
-    let services = [
+    [
         (
             "scir.intake.v1.IntakeService",
             address(&up.endpoints.intake),
@@ -246,7 +254,17 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
             "scir.insights.v1.InsightsService",
             address(&up.endpoints.insights),
         ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
+    let up = Up::start().await;
+    let driver = up.driver();
+    let (res, review_name) = a_whole_review(&up, "us-wi").await;
+    let outcome_incident = res.get("incident");
+    let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let services = services(&up);
     let admin_wi = up
         .signer
         .token("admin-wi", &[Role::Admin], "us-wi")
@@ -315,7 +333,7 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
     let incident = admin
         .intake()
         .get_incident(intake::GetIncidentRequest {
-            name: outcome.incident.name.clone(),
+            name: outcome_incident.clone(),
         })
         .await
         .expect("incident")
@@ -355,4 +373,55 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
         .expect("ask")
         .into_inner();
     assert_eq!(table.population.and_then(|p| p.value), Some(0), "{table:?}");
+}
+
+/// Every read of a county's review, in every service, by a caller of its state
+/// succeeds; by a caller of a sibling county, none does. The directory all four
+/// services read says who acts where.
+#[tokio::test]
+async fn a_state_reads_its_counties_in_every_service_and_a_sibling_does_not() {
+    let up = Up::start().await;
+    let (res, _) = a_whole_review(&up, "us-wi-dane").await;
+    let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let token = |subject: &str, roles: &[Role], jurisdiction: &str| {
+        up.signer
+            .token(subject, roles, jurisdiction)
+            .expect("token")
+    };
+    let state = token("admin-wi", &[Role::Admin], "us-wi");
+    let sibling = token("admin-milwaukee", &[Role::Admin], "us-wi-milwaukee");
+    let mut failures = Vec::new();
+    let mut reads = 0;
+    for (service, address) in services(&up) {
+        for method in pool
+            .get_service_by_name(service)
+            .expect("service")
+            .methods()
+        {
+            let name = method.name().to_owned();
+            let read = name.starts_with("Get") || name.starts_with("List");
+            if !read || JURISDICTION_FREE.contains(&name.as_str()) {
+                continue;
+            }
+            let path = format!("/{service}/{name}");
+            let body = prost::Message::encode_to_vec(&request(&method.input(), &name, &res));
+            let streaming = method.is_server_streaming();
+            reads += 1;
+            let by_state = scir_testkit::raw::call(address, &path, body.clone(), streaming, &state)
+                .await
+                .code();
+            if by_state != Code::Ok {
+                failures.push(format!("{name} by the state: {by_state:?}"));
+            }
+            let by_sibling =
+                scir_testkit::raw::call(address, &path, body.clone(), streaming, &sibling)
+                    .await
+                    .code();
+            if !matches!(by_sibling, Code::PermissionDenied | Code::NotFound) {
+                failures.push(format!("{name} by a sibling county: {by_sibling:?}"));
+            }
+        }
+    }
+    assert!(reads >= 20, "only {reads} reads");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -24,20 +24,6 @@ pub struct InsightsConfig {
     /// Small-cell threshold: pooled counts from 1 to k-1 are hidden.
     #[arg(long = "k", env = "SCIR_INSIGHTS_K", default_value_t = 10, value_parser = clap::value_parser!(i64).range(2..))]
     pub k: i64,
-    /// Jurisdiction ids left out of pooled answers, comma-separated.
-    #[arg(
-        long = "pool-opt-out",
-        env = "SCIR_INSIGHTS_POOL_OPT_OUT",
-        value_delimiter = ','
-    )]
-    pub pool_opt_out: Vec<String>,
-    /// Jurisdiction ids shown as `withheld` in pooled answers, comma-separated.
-    #[arg(
-        long = "withheld-names",
-        env = "SCIR_INSIGHTS_WITHHELD_NAMES",
-        value_delimiter = ','
-    )]
-    pub withheld_names: Vec<String>,
     /// Secret salt of the pseudonymous keys that replace resource names.
     #[arg(
         long = "key-salt",

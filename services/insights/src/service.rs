@@ -1,10 +1,11 @@
 //! Insights' use cases: who sees what (own jurisdiction, or pooled and
 //! suppressed), the filters each scope allows, and the answers.
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
+use scir_kit::directory::Directory;
 use scir_kit::validate::Check;
 use scir_kit::{ApiError, FieldViolation};
 use scir_proto::insights::v1::{self as pb, Question, Table};
@@ -21,14 +22,28 @@ use crate::index::Index;
 pub const MAX_POOLED_FILTERS: usize = 3;
 
 /// Who shares what with the partnership.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Sharing {
     /// The suppression threshold k.
     pub k: i64,
-    /// Jurisdictions left out of pooled answers.
-    pub opted_out: BTreeSet<String>,
-    /// Jurisdictions whose names pooled answers show as `withheld`.
-    pub withheld: BTreeSet<String>,
+    /// The member jurisdictions: whose names are shared, whose reviews pooled.
+    pub directory: Arc<Directory>,
+}
+
+impl Sharing {
+    /// Whether pooled answers show `withheld` for this jurisdiction: it asked
+    /// so, or the directory does not list it (names are shown only by consent).
+    pub fn withholds(&self, jurisdiction: &str) -> bool {
+        !self
+            .directory
+            .get(jurisdiction)
+            .is_some_and(|j| j.share_name)
+    }
+
+    /// Whether its reviews count in pooled answers.
+    pub fn pools(&self, jurisdiction: &str) -> bool {
+        self.directory.get(jurisdiction).is_none_or(|j| j.pooled)
+    }
 }
 
 /// Insights' logic.
@@ -164,9 +179,7 @@ impl Insights {
                 );
             }
             for (i, j) in f.jurisdictions.iter().enumerate() {
-                if j != "withheld"
-                    && (self.sharing.withheld.contains(j) || self.sharing.opted_out.contains(j))
-                {
+                if j != "withheld" && (self.sharing.withholds(j) || !self.sharing.pools(j)) {
                     check.bad(
                         &format!("filters.jurisdictions[{i}]"),
                         "is not a jurisdiction that shares its name; use `withheld`",
@@ -189,7 +202,7 @@ impl Insights {
         }
         let label = |j: u32| {
             let name = dicts.jurisdictions.name(j);
-            if pooled && self.sharing.withheld.contains(name) {
+            if pooled && self.sharing.withholds(name) {
                 "withheld"
             } else {
                 name
@@ -277,12 +290,12 @@ impl Insights {
                 let name = dicts.jurisdictions.name(j);
                 match scope {
                     Some(own) => name == own,
-                    None => !self.sharing.opted_out.contains(name),
+                    None => self.sharing.pools(name),
                 }
             })
             .collect();
         let withheld = jurisdictions
-            .map(|j| pooled && self.sharing.withheld.contains(dicts.jurisdictions.name(j)))
+            .map(|j| pooled && self.sharing.withholds(dicts.jurisdictions.name(j)))
             .collect();
         Ok(Query {
             question: question.unwrap_or_default(),
@@ -352,7 +365,10 @@ impl Insights {
             .ok_or_else(|| {
                 ApiError::invalid("jurisdiction", "must be jurisdictions/{jurisdiction}")
             })?;
-        if id != caller.jurisdiction || !caller.granted_any(&[Role::Analyst, Role::Admin]) {
+        let acts_in = caller
+            .authorize_jurisdiction(&self.sharing.directory, id)
+            .is_ok();
+        if !acts_in || !caller.granted_any(&[Role::Analyst, Role::Admin]) {
             self.audit
                 .record(AuditRecord::by(
                     caller,

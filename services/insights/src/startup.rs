@@ -1,7 +1,6 @@
 //! Builds the insights service: opens the database, loads the index, starts the
 //! consumers of review's and scoring's events; then serves until shutdown.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -98,18 +97,7 @@ impl Application {
             .collect();
         let sharing = Sharing {
             k: config.k,
-            opted_out: config
-                .pool_opt_out
-                .iter()
-                .filter(|s| !s.is_empty())
-                .cloned()
-                .collect::<BTreeSet<_>>(),
-            withheld: config
-                .withheld_names
-                .iter()
-                .filter(|s| !s.is_empty())
-                .cloned()
-                .collect::<BTreeSet<_>>(),
+            directory: base.directory.clone(),
         };
         let insights = Insights::new(index.clone(), AuditLog::new(db.clone()), sharing);
         let max = config.common.server.max_message_bytes;

@@ -16,8 +16,8 @@ pub struct IntakeConfig {
     /// Settings every service shares.
     #[command(flatten)]
     pub common: CommonConfig,
-    /// Directory of rule-set files and `jurisdictions.toml`; the shipped rule
-    /// sets and sample jurisdictions when unset.
+    /// Directory of rule-set files; the shipped rule sets when unset (the
+    /// jurisdictions they govern are `SCIR_JURISDICTIONS_FILE`).
     #[arg(long = "rules-dir", env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
     /// Keys sealing restricted identities at rest.

@@ -85,11 +85,7 @@ impl Intake {
         resource: &str,
         jurisdiction: &str,
     ) -> Result<(), ApiError> {
-        let parent = self
-            .directory
-            .jurisdiction(jurisdiction)
-            .and_then(|j| j.parent.as_deref());
-        if let Err(e) = caller.authorize_jurisdiction(jurisdiction, parent) {
+        if let Err(e) = caller.authorize_jurisdiction(self.directory.members(), jurisdiction) {
             self.record(
                 caller,
                 method,
@@ -690,8 +686,8 @@ impl Intake {
             .ok_or_else(|| ApiError::invalid("incident", "is required"))?;
         let facts = facts::parse(&message, "incident.", &self.directory, Self::today())
             .map_err(ApiError::InvalidArgument)?;
-        let parent = self.jurisdiction(&facts.jurisdiction)?.parent.as_deref();
-        caller.authorize_jurisdiction(&facts.jurisdiction, parent)?;
+        self.jurisdiction(&facts.jurisdiction)?;
+        caller.authorize_jurisdiction(self.directory.members(), &facts.jurisdiction)?;
         let decision = eligibility::decide(self.rule_set(&facts.jurisdiction)?, &facts);
         Ok(decision_to_proto(&decision, now_micros(), 0))
     }

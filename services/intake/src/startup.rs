@@ -47,10 +47,8 @@ pub struct Application {
 
 /// Loads the rule sets and jurisdictions named by the configuration.
 pub fn load_directory(config: &IntakeConfig) -> anyhow::Result<Directory> {
-    Ok(match &config.rules_dir {
-        Some(dir) => Directory::load(dir)?,
-        None => Directory::shipped()?,
-    })
+    let members = config.common.directory.load()?;
+    Ok(Directory::load(config.rules_dir.as_deref(), members)?)
 }
 
 impl Application {

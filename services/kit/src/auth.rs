@@ -136,17 +136,14 @@ impl Caller {
     }
 
     /// Allows the call when the resource belongs to the caller's jurisdiction or
-    /// to a jurisdiction whose parent is the caller's (a state over its counties).
-    /// Services, on the methods open to them, act for every jurisdiction.
+    /// to one of its counties (as `directory` lists them). Services, on the
+    /// methods open to them, act for every jurisdiction.
     pub fn authorize_jurisdiction(
         &self,
+        directory: &crate::directory::Directory,
         resource_jurisdiction: &str,
-        parent: Option<&str>,
     ) -> Result<(), ApiError> {
-        if self.is_service()
-            || self.jurisdiction == resource_jurisdiction
-            || parent.is_some_and(|p| p == self.jurisdiction)
-        {
+        if self.is_service() || directory.acts_in(&self.jurisdiction, resource_jurisdiction) {
             Ok(())
         } else {
             Err(ApiError::PermissionDenied(
@@ -791,6 +788,7 @@ mod tests {
 
     #[test]
     fn only_a_call_the_service_role_granted_crosses_jurisdictions() {
+        let dir = crate::directory::Directory::shipped();
         let mut caller = Caller {
             subject: "s".into(),
             jurisdiction: "us-tn".into(),
@@ -798,11 +796,11 @@ mod tests {
             granted: vec![Role::Service],
             bearer: Secret::default(),
         };
-        assert!(caller.authorize_jurisdiction("us-wi", None).is_ok());
+        assert!(caller.authorize_jurisdiction(&dir, "us-wi").is_ok());
         // Held but not what let the caller in: no reach.
         caller.roles = vec![Role::Reporter, Role::Service];
         caller.granted = vec![Role::Reporter];
-        assert!(caller.authorize_jurisdiction("us-wi", None).is_err());
+        assert!(caller.authorize_jurisdiction(&dir, "us-wi").is_err());
     }
 
     #[test]
@@ -821,6 +819,7 @@ mod tests {
 
     #[test]
     fn jurisdiction_scope_allows_own_and_child_jurisdictions() {
+        let dir = crate::directory::Directory::shipped();
         let caller = Caller {
             subject: "s".into(),
             jurisdiction: "us-wi".into(),
@@ -828,13 +827,19 @@ mod tests {
             granted: vec![Role::Reviewer],
             bearer: Secret::default(),
         };
-        assert!(caller.authorize_jurisdiction("us-wi", None).is_ok());
+        assert!(caller.authorize_jurisdiction(&dir, "us-wi").is_ok());
+        assert!(caller.authorize_jurisdiction(&dir, "us-wi-dane").is_ok());
+        assert!(caller.authorize_jurisdiction(&dir, "us-tn").is_err());
+        let county = Caller {
+            jurisdiction: "us-wi-dane".into(),
+            ..caller
+        };
+        assert!(county.authorize_jurisdiction(&dir, "us-wi").is_err());
         assert!(
-            caller
-                .authorize_jurisdiction("us-wi-dane", Some("us-wi"))
-                .is_ok()
+            county
+                .authorize_jurisdiction(&dir, "us-wi-milwaukee")
+                .is_err()
         );
-        assert!(caller.authorize_jurisdiction("us-tn", None).is_err());
     }
 
     fn jwks_verifier() -> Verifier {

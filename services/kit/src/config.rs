@@ -43,4 +43,42 @@ pub struct CommonConfig {
     /// Mutual TLS with callers and with the services this one calls.
     #[command(flatten)]
     pub tls: scir_tls::TlsArgs,
+    /// The member jurisdictions.
+    #[command(flatten)]
+    pub directory: crate::directory::DirectoryArgs,
+}
+
+/// A problem in a configuration file, located.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when the file could not be read).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error at byte `offset` of `text`.
+    pub fn at(file: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Self {
+            file: file.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// A TOML error, located by its span.
+    pub fn from_toml(file: &str, text: &str, error: &toml::de::Error) -> Self {
+        let offset = error.span().map_or(0, |s| s.start);
+        Self::at(file, text, offset, error.message().trim().to_owned())
+    }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod consumer;
 pub mod credentials;
 pub mod db;
+pub mod directory;
 pub mod drain;
 pub mod error;
 pub mod events;

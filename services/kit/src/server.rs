@@ -279,6 +279,8 @@ pub struct Foundation {
     pub address: std::net::SocketAddr,
     /// Plaintext or mutual TLS, for the server and for calls to other services.
     pub transport: Transport,
+    /// The member jurisdictions (who acts in whose resources, whose name is shared).
+    pub directory: std::sync::Arc<crate::directory::Directory>,
     settings: ServerSettings,
 }
 
@@ -293,6 +295,12 @@ impl Foundation {
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
         let verifier = crate::auth::Verifier::from_config(&common.auth)?;
+        let directory = std::sync::Arc::new(
+            common
+                .directory
+                .load()
+                .context("loading the member jurisdictions")?,
+        );
         let options = crate::db::DbOptions {
             max_connections: common.db_max_connections,
             ..Default::default()
@@ -310,6 +318,7 @@ impl Foundation {
             listener,
             address,
             transport,
+            directory,
             settings: common.server.clone(),
         })
     }

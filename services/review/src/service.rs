@@ -14,6 +14,7 @@ use prost::Message;
 use scir_kit::audit::{self, AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::db::{Database, DbError, timestamp_from_micros};
+use scir_kit::directory::Directory;
 use scir_kit::events::{self, EventLog, NewEvent};
 use scir_kit::sealing::Sealer;
 use scir_kit::{ApiError, FieldViolation};
@@ -46,6 +47,7 @@ pub struct Reviews {
     scoring: Arc<dyn ScoringStatus>,
     intake: IntakeLink,
     sealer: Sealer,
+    directory: Arc<Directory>,
 }
 
 /// A parsed review name.
@@ -104,8 +106,10 @@ impl Reviews {
         scoring: Arc<dyn ScoringStatus>,
         intake: IntakeLink,
         sealer: Sealer,
+        directory: Arc<Directory>,
     ) -> Self {
         Self {
+            directory,
             sealer,
             audit: AuditLog::new(db.clone()),
             db,
@@ -148,7 +152,10 @@ impl Reviews {
         review: &ReviewRef,
         access: Access,
     ) -> Result<Loaded, ApiError> {
-        if caller.jurisdiction != review.jurisdiction {
+        if caller
+            .authorize_jurisdiction(&self.directory, &review.jurisdiction)
+            .is_err()
+        {
             self.record(
                 caller,
                 method,

@@ -133,6 +133,7 @@ impl Application {
             scoring,
             intake,
             sealer,
+            base.directory.clone(),
         );
         let max = config.common.server.max_message_bytes;
         let service = ReviewServiceServer::new(ReviewGrpc::new(reviews))

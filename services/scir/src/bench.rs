@@ -160,12 +160,11 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
             server: Default::default(),
             telemetry: Default::default(),
             tls: Default::default(),
+            directory: Default::default(),
         },
         review_addr: "http://127.0.0.1:1".into(),
         scoring_addr: "http://127.0.0.1:1".into(),
         k: 10,
-        pool_opt_out: vec!["us-wa".into()],
-        withheld_names: vec!["tribal-sample".into()],
         key_salt: "bench".parse().unwrap_or_default(),
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };

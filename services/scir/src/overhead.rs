@@ -95,6 +95,7 @@ pub async fn measure(args: &OverheadArgs) -> anyhow::Result<Vec<Pair>> {
                 ..Default::default()
             },
             tls: Default::default(),
+            directory: Default::default(),
         },
         rules_dir: None,
         sealing: sealing.clone(),

@@ -32,9 +32,12 @@ pub struct UpArgs {
     /// Port of the insights service (0 picks a free port).
     #[arg(long, env = "SCIR_INSIGHTS_PORT", default_value_t = 50054)]
     pub insights_port: u16,
-    /// Directory of intake rule sets and jurisdictions; the shipped ones when unset.
+    /// Directory of intake rule sets; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
+    /// The member jurisdictions, one file for every service.
+    #[command(flatten)]
+    pub directory: scir_kit::directory::DirectoryArgs,
     /// Logs and traces.
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
@@ -63,6 +66,7 @@ fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfi
         server: ServerSettings::default(),
         telemetry: args.telemetry.clone(),
         tls: Default::default(),
+        directory: args.directory.clone(),
     }
 }
 
@@ -111,8 +115,6 @@ pub async fn run(
         review_addr: dial(review_port),
         scoring_addr: dial(scoring_port),
         k: 10,
-        pool_opt_out: Vec::new(),
-        withheld_names: Vec::new(),
         key_salt: secret.parse().unwrap_or_default(),
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };
@@ -153,6 +155,7 @@ pub async fn spawn(
         scoring_port: 0,
         insights_port: 0,
         rules_dir: None,
+        directory: Default::default(),
         telemetry: TelemetryConfig::default(),
     };
     let shutdown = Shutdown::new();

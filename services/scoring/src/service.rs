@@ -9,6 +9,7 @@ use scir_kit::audit::{self, AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::consumer::EventHandler;
 use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
+use scir_kit::directory::Directory;
 use scir_kit::error::PreconditionViolation;
 use scir_kit::events::{self, EventLog, NewEvent};
 use scir_kit::validate::Check;
@@ -42,6 +43,7 @@ pub struct Scoring {
     events: EventLog,
     instruments: Arc<Catalogue>,
     review: ReviewLink,
+    directory: Arc<Directory>,
 }
 
 fn review_of_ko(key_observation: &str) -> Result<String, ApiError> {
@@ -89,14 +91,23 @@ impl Scoring {
         events: EventLog,
         instruments: Arc<Catalogue>,
         review: ReviewLink,
+        directory: Arc<Directory>,
     ) -> Self {
         Self {
+            directory,
             audit: AuditLog::new(db.clone()),
             db,
             events,
             instruments,
             review,
         }
+    }
+
+    /// Whether the caller acts in `jurisdiction`: its own or one of its counties.
+    fn acts_in(&self, caller: &Caller, jurisdiction: &str) -> bool {
+        caller
+            .authorize_jurisdiction(&self.directory, jurisdiction)
+            .is_ok()
     }
 
     async fn record(
@@ -124,7 +135,7 @@ impl Scoring {
 
     /// Checks the caller's jurisdiction and reads the team on their behalf.
     async fn team(&self, caller: &Caller, method: &str, review: &str) -> Result<Team, ApiError> {
-        if caller.jurisdiction != jurisdiction_of(review) {
+        if !self.acts_in(caller, jurisdiction_of(review)) {
             self.record(caller, method, review, "denied: jurisdiction")
                 .await?;
             return Err(ApiError::PermissionDenied(
@@ -507,7 +518,7 @@ impl Scoring {
                         "is not an item of the active instrument",
                     ));
                 }
-                if caller.jurisdiction != jurisdiction {
+                if !self.acts_in(caller, jurisdiction) {
                     return Err(ApiError::PermissionDenied(
                         "the reviews belong to another jurisdiction".to_owned(),
                     ));
@@ -738,7 +749,7 @@ impl Scoring {
         request: pb::GetConsensusProfileRequest,
     ) -> Result<pb::ConsensusProfile, ApiError> {
         check_review_name(&request.review)?;
-        if caller.jurisdiction != jurisdiction_of(&request.review) {
+        if !self.acts_in(caller, jurisdiction_of(&request.review)) {
             self.record(caller, method, &request.review, "denied: jurisdiction")
                 .await?;
             return Err(ApiError::PermissionDenied(

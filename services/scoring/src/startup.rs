@@ -86,7 +86,13 @@ impl Application {
             Arc::new(ReviewEvents),
             shutdown.signal(),
         );
-        let scoring = Scoring::new(db.clone(), events, Arc::new(catalogue), review);
+        let scoring = Scoring::new(
+            db.clone(),
+            events,
+            Arc::new(catalogue),
+            review,
+            base.directory.clone(),
+        );
         let max = config.common.server.max_message_bytes;
         let service = ScoringServiceServer::new(ScoringGrpc::new(scoring))
             .max_decoding_message_size(max)

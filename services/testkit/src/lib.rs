@@ -192,6 +192,7 @@ pub fn common_config(database_url: &str) -> CommonConfig {
         },
         telemetry: TelemetryConfig::default(),
         tls: Default::default(),
+        directory: Default::default(),
     }
 }
 

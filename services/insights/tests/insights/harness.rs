@@ -310,13 +310,23 @@ pub async fn start_on(db: TestDatabase, fixtures: &[Fixture], settings: Settings
         scoring_log.last().map_or(0, |e| e.cursor),
     );
     let (source_address, source) = event_source::serve(review_log, scoring_log).await;
+    // The shipped members, with Kansas keeping its reviews out of the pool.
+    let members = tempfile::NamedTempFile::new().expect("directory file");
+    std::fs::write(
+        members.path(),
+        scir_kit::directory::SHIPPED.1.replace(
+            "rule_set = \"kansas\"\n",
+            "rule_set = \"kansas\"\npooled = false\n",
+        ),
+    )
+    .expect("write directory");
+    let mut common = scir_testkit::common_config(&db.url);
+    common.directory.jurisdictions_file = Some(members.path().to_owned());
     let config = InsightsConfig {
-        common: scir_testkit::common_config(&db.url),
+        common,
         review_addr: format!("http://{source_address}"),
         scoring_addr: format!("http://{source_address}"),
         k: settings.k,
-        pool_opt_out: vec!["us-ks".into()],
-        withheld_names: vec!["tribal-sample".into()],
         key_salt: "test-salt".parse().expect("salt"),
         service_token: ServiceTokenConfig { token_file: None },
     };

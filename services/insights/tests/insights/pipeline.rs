@@ -92,8 +92,6 @@ async fn no_identity_or_narrative_reaches_insights() {
         review_addr: format!("http://{review_addr}"),
         scoring_addr: format!("http://{scoring_addr}"),
         k: 10,
-        pool_opt_out: vec![],
-        withheld_names: vec![],
         key_salt: "pipeline-salt".parse().expect("salt"),
         service_token: ServiceTokenConfig { token_file: None },
     };

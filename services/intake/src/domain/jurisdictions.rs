@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use scir_kit::directory::Directory as Members;
 use scir_proto::common::v1::JurisdictionType;
-use serde::Deserialize;
 
-use super::rules::{ConfigError, Named, RuleSet};
+use super::rules::{ConfigError, RuleSet};
 
 /// The rule sets shipped with SCIR, used when no rules directory is configured.
 pub const SHIPPED_RULE_SETS: &[(&str, &str)] = &[
@@ -29,16 +29,11 @@ pub const SHIPPED_RULE_SETS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The shipped sample jurisdictions.
-pub const SHIPPED_JURISDICTIONS: (&str, &str) = (
-    "rules/jurisdictions.toml",
-    include_str!("../../rules/jurisdictions.toml"),
-);
-
-/// The file in a rules directory that lists jurisdictions.
+/// A file a rules directory no longer holds: the member jurisdictions are one
+/// file for every service (`SCIR_JURISDICTIONS_FILE`).
 pub const JURISDICTIONS_FILE: &str = "jurisdictions.toml";
 
-/// A member jurisdiction.
+/// A member jurisdiction with its rule set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Jurisdiction {
     /// Id, e.g. `us-wi`.
@@ -55,73 +50,76 @@ pub struct Jurisdiction {
     pub share_name: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawJurisdictions {
-    jurisdictions: Vec<toml::Spanned<RawJurisdiction>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawJurisdiction {
-    id: String,
-    name: String,
-    #[serde(rename = "type")]
-    kind: Named<JurisdictionType>,
-    parent: Option<String>,
-    rule_set: String,
-    #[serde(default)]
-    share_name: bool,
-}
-
 /// Jurisdictions and rule sets, checked against each other.
 #[derive(Debug, Clone)]
 pub struct Directory {
+    members: Members,
     jurisdictions: BTreeMap<String, Jurisdiction>,
     rule_sets: BTreeMap<String, RuleSet>,
+}
+
+fn shipped_rule_sets() -> Result<Vec<RuleSet>, ConfigError> {
+    SHIPPED_RULE_SETS
+        .iter()
+        .map(|(file, text)| RuleSet::parse(file, text))
+        .collect()
+}
+
+/// Every `*.toml` rule set of `dir`.
+fn load_rule_sets(dir: &Path) -> Result<Vec<RuleSet>, ConfigError> {
+    let io = |path: &Path, e: std::io::Error| ConfigError {
+        file: path.display().to_string(),
+        line: 0,
+        column: 0,
+        message: e.to_string(),
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    entries.sort();
+    let mut rule_sets = Vec::new();
+    for path in entries {
+        if path.ends_with(JURISDICTIONS_FILE) {
+            // Refused rather than ignored: it would be a second list to keep in step.
+            return Err(ConfigError {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: "member jurisdictions are no longer read from the rules directory: \
+                          move this file and point SCIR_JURISDICTIONS_FILE at it"
+                    .to_owned(),
+            });
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        rule_sets.push(RuleSet::parse(&path.display().to_string(), &text)?);
+    }
+    Ok(rule_sets)
 }
 
 impl Directory {
     /// The shipped rule sets and sample jurisdictions.
     pub fn shipped() -> Result<Self, ConfigError> {
-        let rule_sets = SHIPPED_RULE_SETS
-            .iter()
-            .map(|(file, text)| RuleSet::parse(file, text))
-            .collect::<Result<Vec<_>, _>>()?;
-        Self::build(rule_sets, SHIPPED_JURISDICTIONS.0, SHIPPED_JURISDICTIONS.1)
+        Self::build(shipped_rule_sets()?, Members::shipped())
     }
 
-    /// Loads every `*.toml` rule set of `dir` and its `jurisdictions.toml`.
-    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
-        let io = |path: &Path, e: std::io::Error| ConfigError {
-            file: path.display().to_string(),
-            line: 0,
-            column: 0,
-            message: e.to_string(),
+    /// The rule sets of `rules_dir` (the shipped ones when `None`) for `members`.
+    pub fn load(rules_dir: Option<&Path>, members: Members) -> Result<Self, ConfigError> {
+        let rule_sets = match rules_dir {
+            Some(dir) => load_rule_sets(dir)?,
+            None => shipped_rule_sets()?,
         };
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| io(dir, e))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        entries.sort();
-        let mut rule_sets = Vec::new();
-        for path in entries.iter().filter(|p| !p.ends_with(JURISDICTIONS_FILE)) {
-            let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
-            rule_sets.push(RuleSet::parse(&path.display().to_string(), &text)?);
-        }
-        let path = dir.join(JURISDICTIONS_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        Self::build(rule_sets, &path.display().to_string(), &text)
+        Self::build(rule_sets, members)
     }
 
-    fn build(rule_sets: Vec<RuleSet>, file: &str, text: &str) -> Result<Self, ConfigError> {
+    fn build(rule_sets: Vec<RuleSet>, members: Members) -> Result<Self, ConfigError> {
         let mut sets = BTreeMap::new();
         for set in rule_sets {
             if sets.contains_key(&set.name) {
                 return Err(ConfigError {
-                    file: file.to_owned(),
+                    file: members.file().to_owned(),
                     line: 0,
                     column: 0,
                     message: format!("two rule sets are named `{}`", set.name),
@@ -129,83 +127,46 @@ impl Directory {
             }
             sets.insert(set.name.clone(), set);
         }
-        let raw: RawJurisdictions =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let mut jurisdictions = BTreeMap::new();
-        let mut spans = BTreeMap::new();
-        for spanned in raw.jurisdictions {
-            let offset = spanned.span().start;
-            let r = spanned.into_inner();
-            let err = |m: String| ConfigError::at(file, text, offset, m);
-            if r.id.is_empty()
-                || !r
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                return Err(err(format!(
-                    "jurisdiction id `{}` must be lowercase letters, digits and dashes",
-                    r.id
-                )));
-            }
-            if !sets.contains_key(&r.rule_set) {
-                return Err(err(format!(
-                    "jurisdiction `{}`: unknown rule set `{}`",
-                    r.id, r.rule_set
-                )));
-            }
-            let j = Jurisdiction {
-                id: r.id.clone(),
-                name: r.name,
-                kind: r.kind.0,
-                parent: r.parent.filter(|p| !p.is_empty()),
-                rule_set: r.rule_set,
-                share_name: r.share_name,
+        for m in members.iter() {
+            let err = |message: String| ConfigError {
+                file: members.file().to_owned(),
+                line: members.line_of(&m.id),
+                column: 1,
+                message,
             };
-            spans.insert(r.id.clone(), offset);
-            if jurisdictions.insert(r.id.clone(), j).is_some() {
-                return Err(err(format!("duplicate jurisdiction id `{}`", r.id)));
-            }
-        }
-        for j in jurisdictions.values() {
-            if let Some(parent) = &j.parent {
-                let offset = spans.get(&j.id).copied().unwrap_or(0);
-                match jurisdictions.get(parent) {
-                    None => {
-                        return Err(ConfigError::at(
-                            file,
-                            text,
-                            offset,
-                            format!("jurisdiction `{}`: unknown parent `{parent}`", j.id),
-                        ));
-                    }
-                    Some(p) if p.parent.is_some() => {
-                        return Err(ConfigError::at(
-                            file,
-                            text,
-                            offset,
-                            format!(
-                                "jurisdiction `{}`: parent `{parent}` has a parent itself",
-                                j.id
-                            ),
-                        ));
-                    }
-                    Some(_) => {}
+            let rule_set = match &m.rule_set {
+                None => return Err(err(format!("jurisdiction `{}`: no rule set", m.id))),
+                Some(name) if !sets.contains_key(name) => {
+                    return Err(err(format!(
+                        "jurisdiction `{}`: unknown rule set `{name}`",
+                        m.id
+                    )));
                 }
-            }
-        }
-        if jurisdictions.is_empty() {
-            return Err(ConfigError::at(
-                file,
-                text,
-                0,
-                "no jurisdictions configured",
-            ));
+                Some(name) => name.clone(),
+            };
+            jurisdictions.insert(
+                m.id.clone(),
+                Jurisdiction {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    kind: m.kind,
+                    parent: m.parent.clone(),
+                    rule_set,
+                    share_name: m.share_name,
+                },
+            );
         }
         Ok(Self {
+            members,
             jurisdictions,
             rule_sets: sets,
         })
+    }
+
+    /// The member jurisdictions every service shares.
+    pub fn members(&self) -> &Members {
+        &self.members
     }
 
     /// A jurisdiction by id.
@@ -251,25 +212,40 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_on_disk_reports_the_bad_file() {
+    fn a_rules_directory_on_disk_reports_the_bad_file() {
         let tmp = tempfile::tempdir().expect("tmp");
         std::fs::write(
             tmp.path().join("x.toml"),
             "name = \"x\"\nversion = \"1\"\ntitle = \"X\"\nlookback_months = 0\n[[rules]]\n",
         )
         .expect("write");
-        std::fs::write(tmp.path().join(JURISDICTIONS_FILE), SHIPPED_JURISDICTIONS.1)
-            .expect("write");
-        let e = Directory::load(tmp.path()).expect_err("bad rule set");
+        let e = Directory::load(Some(tmp.path()), Members::shipped()).expect_err("bad rule set");
         assert!(e.file.ends_with("x.toml"), "{e}");
         assert!(e.line >= 1, "{e}");
+    }
+
+    #[test]
+    fn a_second_list_of_jurisdictions_is_refused() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        for (file, text) in SHIPPED_RULE_SETS {
+            let name = file.rsplit('/').next().expect("name");
+            std::fs::write(tmp.path().join(name), text).expect("write");
+        }
+        std::fs::write(
+            tmp.path().join(JURISDICTIONS_FILE),
+            scir_kit::directory::SHIPPED.1,
+        )
+        .expect("write");
+        let e = Directory::load(Some(tmp.path()), Members::shipped()).expect_err("two lists");
+        assert!(e.message.contains("SCIR_JURISDICTIONS_FILE"), "{e}");
     }
 
     #[test]
     fn unknown_rule_sets_are_named() {
         let text =
             "[[jurisdictions]]\nid = \"a\"\nname = \"A\"\ntype = \"STATE\"\nrule_set = \"nope\"\n";
-        let e = Directory::build(Vec::new(), "j.toml", text).expect_err("unknown rule set");
+        let members = Members::parse("j.toml", text).expect("members");
+        let e = Directory::build(Vec::new(), members).expect_err("unknown rule set");
         assert_eq!(e.line, 1);
         assert!(e.message.contains("unknown rule set `nope`"));
     }

@@ -18,40 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::calendar::Unit;
 
-/// A problem in a configuration file, located.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct ConfigError {
-    /// The file.
-    pub file: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl ConfigError {
-    /// An error at byte `offset` of `text`.
-    pub fn at(file: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Self {
-            file: file.to_owned(),
-            line,
-            column,
-            message: message.into(),
-        }
-    }
-
-    /// A TOML error, located by its span.
-    pub fn from_toml(file: &str, text: &str, error: &toml::de::Error) -> Self {
-        let offset = error.span().map_or(0, |s| s.start);
-        Self::at(file, text, offset, error.message().trim().to_owned())
-    }
-}
+pub use scir_kit::config::ConfigError;
 
 /// A protobuf enum named by its value names in configuration files.
 pub trait NamedEnum: Sized + Copy {

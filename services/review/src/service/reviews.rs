@@ -251,7 +251,10 @@ impl Reviews {
         }
         check.finish()?;
         let jurisdiction = parts[1];
-        if caller.jurisdiction != jurisdiction {
+        if caller
+            .authorize_jurisdiction(&self.directory, jurisdiction)
+            .is_err()
+        {
             self.record(
                 caller,
                 method,
@@ -342,7 +345,10 @@ impl Reviews {
         };
         check.finish()?;
         let jurisdiction = jurisdiction.unwrap_or_default().to_owned();
-        if caller.jurisdiction != jurisdiction {
+        if caller
+            .authorize_jurisdiction(&self.directory, &jurisdiction)
+            .is_err()
+        {
             self.record(
                 caller,
                 method,
