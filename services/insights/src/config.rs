@@ -4,6 +4,12 @@ use scir_kit::auth::Secret;
 use scir_kit::config::CommonConfig;
 use scir_kit::credentials::ServiceTokenConfig;
 
+/// The shipped largest adjustment: k, so that no difference of two shown
+/// counts bounds a small one (docs/insights.md, "Disclosure control").
+pub const DEFAULT_NOISE_MAX: i64 = 10;
+/// The shipped standard deviation of the adjustment.
+pub const DEFAULT_NOISE_SD: f64 = 2.0;
+
 /// `scir-insights` settings: flags, or the environment variables named in `--help`.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -21,9 +27,20 @@ pub struct InsightsConfig {
     /// Address of the scoring service, e.g. `http://scoring:50053`.
     #[arg(long = "scoring-addr", env = "SCIR_INSIGHTS_SCORING_ADDR")]
     pub scoring_addr: String,
-    /// Small-cell threshold: pooled counts from 1 to k-1 are hidden.
+    /// Small-cell threshold: no pooled count from 1 to k-1 is shown.
     #[arg(long = "k", env = "SCIR_INSIGHTS_K", default_value_t = 10, value_parser = clap::value_parser!(i64).range(2..))]
     pub k: i64,
+    /// The largest adjustment of a pooled count (cell key perturbation).
+    #[arg(
+        long = "noise-max",
+        env = "SCIR_INSIGHTS_NOISE_MAX",
+        default_value_t = DEFAULT_NOISE_MAX,
+        value_parser = clap::value_parser!(i64).range(1..=100)
+    )]
+    pub noise_max: i64,
+    /// The standard deviation of the adjustment of a pooled count.
+    #[arg(long = "noise-sd", env = "SCIR_INSIGHTS_NOISE_SD", default_value_t = DEFAULT_NOISE_SD)]
+    pub noise_sd: f64,
     /// Secret salt of the pseudonymous keys that replace resource names.
     #[arg(
         long = "key-salt",

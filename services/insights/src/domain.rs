@@ -1,9 +1,9 @@
 //! Insights' domain: de-identified facts, the questions asked of them, the
-//! suppression that guards every pooled answer, and CSV and SVG renderings.
+//! disclosure control that guards every pooled answer, and CSV and SVG renderings.
 //! Plain types and functions; no transport, no storage.
 
 pub mod engine;
 pub mod export;
 pub mod facts;
 pub mod snapshot;
-pub mod suppression;
+pub mod protection;

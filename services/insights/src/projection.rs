@@ -210,6 +210,8 @@ impl Projection {
                     strength: e.strength,
                     status: e.status,
                     due_month: month_of_date(e.due_date.as_ref()),
+                    // The store keeps the key it gave the recommendation first.
+                    cell_key: 0,
                 };
                 let done = month_of_date(e.done_date.as_ref());
                 store::put_recommendation(

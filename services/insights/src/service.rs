@@ -15,7 +15,7 @@ use scir_proto::review::v1 as review;
 use crate::domain::engine::{self, Filter, Query};
 use crate::domain::facts::{AGE_BANDS, Dicts, ReviewFact};
 use crate::domain::snapshot::{Compact, month_number, quarter_key};
-use crate::domain::suppression::Rule;
+use crate::domain::protection::Perturbation;
 use crate::index::Index;
 
 /// Most filters a pooled question may combine.
@@ -24,8 +24,8 @@ pub const MAX_POOLED_FILTERS: usize = 3;
 /// Who shares what with the partnership.
 #[derive(Debug, Clone)]
 pub struct Sharing {
-    /// The suppression threshold k.
-    pub k: i64,
+    /// The perturbation of pooled counts, with its threshold k.
+    pub protection: Arc<Perturbation>,
     /// The member jurisdictions: whose names are shared, whose reviews pooled.
     pub directory: Arc<Directory>,
 }
@@ -149,8 +149,9 @@ impl Insights {
             }
         }
         if pooled {
-            // One value per filter and whole years: every pooled answer is a
-            // conjunction the suppression rule can check against each broader one.
+            // One value per filter and whole years: the query space the
+            // disclosure tests enumerate (docs/insights.md); the protection
+            // itself does not depend on it.
             for (field, n) in [
                 ("filters.jurisdictions", f.jurisdictions.len()),
                 ("filters.incident_types", f.incident_types.len()),
@@ -275,14 +276,6 @@ impl Insights {
                 format!("pooled questions combine at most {MAX_POOLED_FILTERS} filters"),
             )]));
         }
-        if !pooled && filters.len() > 1 {
-            // Unsuppressed answers need no per-filter counts: one combined test.
-            let all = std::mem::take(&mut filters);
-            filters.push(Filter {
-                name: "filters",
-                test: Box::new(move |r: &Compact| all.iter().all(|f| (f.test)(r))),
-            });
-        }
         let jurisdictions = 0..dicts.jurisdictions.len() as u32;
         let universe = jurisdictions
             .clone()
@@ -303,7 +296,7 @@ impl Insights {
             breakdown,
             level,
             code: request.code.clone(),
-            rule: pooled.then_some(Rule { k: self.sharing.k }),
+            protection: pooled.then(|| self.sharing.protection.clone()),
             universe,
             withheld,
             this_month: month_number(&chrono::Utc::now().format("%Y-%m").to_string()),

@@ -14,7 +14,10 @@ use scir_proto::insights::v1::insights_service_server::InsightsServiceServer;
 use tokio::sync::Notify;
 use tonic::service::Routes;
 
+use anyhow::Context;
+
 use crate::config::InsightsConfig;
+use crate::domain::protection::Perturbation;
 use crate::grpc::InsightsGrpc;
 use crate::index::Index;
 use crate::policy;
@@ -23,16 +26,30 @@ use crate::service::{Insights, Sharing};
 
 /// Insights' own migrations.
 pub const MIGRATIONS: Migrations = Migrations {
-    postgres: &[MigrationFile {
-        version: 100,
-        description: "facts",
-        sql: include_str!("../migrations/postgres/0100_facts.sql"),
-    }],
-    sqlite: &[MigrationFile {
-        version: 100,
-        description: "facts",
-        sql: include_str!("../migrations/sqlite/0100_facts.sql"),
-    }],
+    postgres: &[
+        MigrationFile {
+            version: 100,
+            description: "facts",
+            sql: include_str!("../migrations/postgres/0100_facts.sql"),
+        },
+        MigrationFile {
+            version: 101,
+            description: "cell keys",
+            sql: include_str!("../migrations/postgres/0101_cell_keys.sql"),
+        },
+    ],
+    sqlite: &[
+        MigrationFile {
+            version: 100,
+            description: "facts",
+            sql: include_str!("../migrations/sqlite/0100_facts.sql"),
+        },
+        MigrationFile {
+            version: 101,
+            description: "cell keys",
+            sql: include_str!("../migrations/sqlite/0101_cell_keys.sql"),
+        },
+    ],
 };
 
 /// The gRPC service name, as health reports it.
@@ -95,8 +112,10 @@ impl Application {
                 )
             })
             .collect();
+        let protection = Perturbation::new(config.k, config.noise_max, config.noise_sd)
+            .context("SCIR_INSIGHTS_K, SCIR_INSIGHTS_NOISE_MAX, SCIR_INSIGHTS_NOISE_SD")?;
         let sharing = Sharing {
-            k: config.k,
+            protection: Arc::new(protection),
             directory: base.directory.clone(),
         };
         let insights = Insights::new(index.clone(), AuditLog::new(db.clone()), sharing);

@@ -79,11 +79,17 @@ pub async fn last_change(conn: &mut AnyConnection) -> Result<i64, DbError> {
     Ok(seq.unwrap_or(0))
 }
 
+/// A new record's cell key: random, from the operating system.
+fn fresh_cell_key() -> i64 {
+    i64::from(getrandom::u32().expect("the operating system's random source"))
+}
+
 /// Inserts or replaces a review's dimensions.
 pub async fn put_review(conn: &mut AnyConnection, r: &ReviewRow) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO facts_reviews (review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, \
-         placement, stage, opened_month, next_due_month) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         placement, stage, opened_month, next_due_month, cell_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (review_key) DO UPDATE SET jurisdiction = excluded.jurisdiction, incident_type = excluded.incident_type, \
          cause = excluded.cause, quarter = excluded.quarter, age_band = excluded.age_band, sex = excluded.sex, \
          races = excluded.races, tribal = excluded.tribal, placement = excluded.placement, stage = excluded.stage, \
@@ -102,6 +108,8 @@ pub async fn put_review(conn: &mut AnyConnection, r: &ReviewRow) -> Result<(), D
     .bind(r.stage)
     .bind(&r.opened_month)
     .bind(&r.next_due_month)
+    // The key of a new review; an existing review keeps its own.
+    .bind(fresh_cell_key())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -278,14 +286,21 @@ pub async fn put_recommendation(
     review_key: &str,
     fact: Option<(&Recommendation, &str)>,
 ) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM facts_recommendations WHERE rec_key = $1")
-        .bind(rec_key)
-        .execute(&mut *conn)
-        .await?;
-    if let Some((r, done)) = fact {
+    let Some((r, done)) = fact else {
+        sqlx::query("DELETE FROM facts_recommendations WHERE rec_key = $1")
+            .bind(rec_key)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(());
+    };
+    {
+        // An update keeps the recommendation's cell key.
         sqlx::query(
-            "INSERT INTO facts_recommendations (rec_key, review_key, category, strength, status, due_month, done_month) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO facts_recommendations (rec_key, review_key, category, strength, status, due_month, done_month, cell_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (rec_key) DO UPDATE SET review_key = excluded.review_key, category = excluded.category, \
+             strength = excluded.strength, status = excluded.status, due_month = excluded.due_month, \
+             done_month = excluded.done_month",
         )
         .bind(rec_key)
         .bind(review_key)
@@ -294,10 +309,16 @@ pub async fn put_recommendation(
         .bind(r.status)
         .bind(&r.due_month)
         .bind(done)
+        .bind(fresh_cell_key())
         .execute(&mut *conn)
         .await?;
     }
     Ok(())
+}
+
+fn cell_key(row: &sqlx::any::AnyRow) -> Result<u32, DbError> {
+    let key: i64 = row.try_get("cell_key")?;
+    Ok(key as u32)
 }
 
 fn fact_of(row: ReviewRow) -> ReviewFact {
@@ -352,10 +373,12 @@ pub async fn load(
     }
     for row in fetch!(filter(
         "facts_reviews",
-        "review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, placement, stage, opened_month, next_due_month"
+        "review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, placement, stage, opened_month, next_due_month, cell_key"
     )) {
         let r = review_from_row(&row)?;
-        facts.insert(r.review_key.clone(), fact_of(r));
+        let mut fact = fact_of(r.clone());
+        fact.cell_key = cell_key(&row)?;
+        facts.insert(r.review_key, fact);
     }
     for row in fetch!(filter(
         "facts_levels",
@@ -383,7 +406,7 @@ pub async fn load(
     }
     for row in fetch!(filter(
         "facts_recommendations",
-        "review_key, category, strength, status, due_month"
+        "review_key, category, strength, status, due_month, cell_key"
     )) {
         let key: String = row.try_get("review_key")?;
         if let Some(f) = facts.get_mut(&key) {
@@ -392,6 +415,7 @@ pub async fn load(
                 strength: row.try_get("strength")?,
                 status: row.try_get("status")?,
                 due_month: row.try_get("due_month")?,
+                cell_key: cell_key(&row)?,
             });
         }
     }
@@ -405,11 +429,12 @@ pub async fn load(
     for f in facts.values_mut() {
         f.themes.sort_unstable();
         f.recommendations.sort_by(|a, b| {
-            (a.category, a.strength, a.status, &a.due_month).cmp(&(
+            (a.category, a.strength, a.status, &a.due_month, a.cell_key).cmp(&(
                 b.category,
                 b.strength,
                 b.status,
                 &b.due_month,
+                b.cell_key,
             ))
         });
     }

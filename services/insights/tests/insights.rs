@@ -4,6 +4,8 @@
 mod insights {
     pub mod harness;
 
+    mod attack;
+
     mod pipeline;
     mod projection;
     mod questions;

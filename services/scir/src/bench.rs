@@ -100,6 +100,7 @@ async fn load(db: &Database, args: &InsightsBenchArgs) -> anyhow::Result<()> {
                     strength: 1 + rng.next(3) as i32,
                     status: 1 + rng.next(5) as i32,
                     due_month: format!("{}-{:02}", year + 1, month),
+                    cell_key: 0,
                 };
                 store::put_recommendation(&mut tx, &format!("{key}-r{r}"), &key, Some((&rec, "")))
                     .await?;
@@ -165,6 +166,8 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
         review_addr: "http://127.0.0.1:1".into(),
         scoring_addr: "http://127.0.0.1:1".into(),
         k: 10,
+        noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
+        noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
         key_salt: "bench".parse().unwrap_or_default(),
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };

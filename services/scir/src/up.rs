@@ -115,6 +115,8 @@ pub async fn run(
         review_addr: dial(review_port),
         scoring_addr: dial(scoring_port),
         k: 10,
+        noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
+        noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
         key_salt: secret.parse().unwrap_or_default(),
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };

@@ -1,20 +1,20 @@
 //! The questions, answered from the facts in one pass each.
 //!
-//! Every unit (a review, or for recommendation questions a recommendation) is
-//! classified once: which filters it meets (a bit each), which breakdown values
-//! it has, which measures it satisfies. Counts for every cell and for every
-//! broader answer the suppression rule needs (each subset of the cell's
-//! constraints) come from the resulting tables, without another pass.
+//! Every unit (a review, or for recommendation questions a recommendation) that
+//! meets the filters is classified once: which breakdown values it has, which
+//! measures it satisfies. Each cell's count and cell key (the sum of its
+//! units' keys) come from the resulting tables, without another pass; pooled
+//! answers are perturbed from the two ([`super::protection`]).
 
 use std::collections::HashMap;
 
-use scir_proto::insights::v1::{self as pb, Breakdown, Question, Row, Suppression, Table};
+use scir_proto::insights::v1::{self as pb, Breakdown, Question, Row, Table};
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as review;
 
 use super::facts::{AGE_BANDS, Dicts};
+use super::protection::{self, Perturbation};
 use super::snapshot::{Compact, Snapshot};
-use super::suppression::{self, Rule};
 
 /// A filter: a name (for errors) and a test.
 pub struct Filter {
@@ -35,7 +35,7 @@ impl std::fmt::Debug for Filter {
 pub struct Query {
     /// The question.
     pub question: Question,
-    /// Filters, each a separate constraint for suppression.
+    /// Filters; a unit counts when it meets all of them.
     pub filters: Vec<Filter>,
     /// Breakdown.
     pub breakdown: Breakdown,
@@ -43,8 +43,8 @@ pub struct Query {
     pub level: i32,
     /// Item code or theme name (trend, systems map).
     pub code: String,
-    /// Suppression, for answers that leave a jurisdiction.
-    pub rule: Option<Rule>,
+    /// Perturbation, for answers that leave a jurisdiction.
+    pub protection: Option<std::sync::Arc<Perturbation>>,
     /// By jurisdiction number: whether its reviews count.
     pub universe: Vec<bool>,
     /// By jurisdiction number: whether its name is shown as `withheld`.
@@ -145,101 +145,77 @@ fn breakdown_column(query: &Query) -> Option<&'static str> {
     }
 }
 
-/// Counts by filter mask, breakdown number and measure number, in dense arrays.
+/// Counts and cell keys by breakdown number and measure number, in dense arrays.
 struct Tables {
-    filters: usize,
     nb: usize,
     nm: usize,
-    pop: Vec<i64>,
-    by_b: Vec<i64>,
-    by_m: Vec<i64>,
-    cell: Vec<i64>,
+    pop: (i64, u32),
+    by_b: Vec<(i64, u32)>,
+    by_m: Vec<(i64, u32)>,
+    cell: Vec<(i64, u32)>,
+}
+
+fn bump(slot: &mut (i64, u32), key: u32) {
+    slot.0 += 1;
+    slot.1 = slot.1.wrapping_add(key);
 }
 
 impl Tables {
-    fn new(filters: usize, nb: usize, nm: usize) -> Self {
-        let f = 1 << filters;
+    fn new(nb: usize, nm: usize) -> Self {
         Self {
-            filters,
             nb,
             nm,
-            pop: vec![0; f],
-            by_b: vec![0; f * nb],
-            by_m: vec![0; f * nm],
-            cell: vec![0; f * nb * nm],
+            pop: (0, 0),
+            by_b: vec![(0, 0); nb],
+            by_m: vec![(0, 0); nm],
+            cell: vec![(0, 0); nb * nm],
         }
     }
 
-    fn add(&mut self, fm: usize, bs: &[u32], ms: &[u32]) {
-        self.pop[fm] += 1;
+    /// Counts a unit with cell key `key`, breakdown numbers `bs` and measure
+    /// numbers `ms`.
+    fn add(&mut self, key: u32, bs: &[u32], ms: &[u32]) {
+        bump(&mut self.pop, key);
         for &b in bs {
-            self.by_b[fm * self.nb + b as usize] += 1;
+            bump(&mut self.by_b[b as usize], key);
         }
         for &m in ms {
-            self.by_m[fm * self.nm + m as usize] += 1;
+            bump(&mut self.by_m[m as usize], key);
             for &b in bs {
-                self.cell[(fm * self.nb + b as usize) * self.nm + m as usize] += 1;
+                bump(&mut self.cell[b as usize * self.nm + m as usize], key);
             }
         }
     }
 
-    fn full(&self) -> usize {
-        (1 << self.filters) - 1
-    }
-
-    /// Count of the units meeting the filters in `mask`, breakdown `b` (when
-    /// given) and measure `m` (when given): the sum over every filter mask that
-    /// includes `mask`.
-    fn count(&self, mask: usize, b: Option<usize>, m: Option<usize>) -> i64 {
-        (0..1usize << self.filters)
-            .filter(|fm| fm & mask == mask)
-            .map(|fm| match (b, m) {
-                (None, None) => self.pop[fm],
-                (Some(b), None) => self.by_b[fm * self.nb + b],
-                (None, Some(m)) => self.by_m[fm * self.nm + m],
-                (Some(b), Some(m)) => self.cell[(fm * self.nb + b) * self.nm + m],
-            })
-            .sum()
-    }
-
-    /// The suppression of the cell with every filter, `b` and `m`, under `rule`.
-    fn judge(&self, rule: Option<Rule>, b: Option<usize>, m: Option<usize>) -> (i64, Suppression) {
-        let full = self.full();
-        let n = self.count(full, b, m);
-        let Some(rule) = rule else {
-            return (n, Suppression::Shown);
-        };
-        let mut broader = Vec::new();
-        for mask in 0..=full {
-            for with_b in [false, true] {
-                for with_m in [false, true] {
-                    if (with_b && b.is_none()) || (with_m && m.is_none()) {
-                        continue;
-                    }
-                    let whole = mask == full && (with_b == b.is_some()) && (with_m == m.is_some());
-                    if whole {
-                        continue;
-                    }
-                    broader.push(self.count(
-                        mask,
-                        with_b.then_some(b).flatten(),
-                        with_m.then_some(m).flatten(),
-                    ));
-                }
-            }
+    /// Count and cell key of the units with breakdown `b` (when given) and
+    /// measure `m` (when given).
+    fn get(&self, b: Option<usize>, m: Option<usize>) -> (i64, u32) {
+        match (b, m) {
+            (None, None) => self.pop,
+            (Some(b), None) => self.by_b[b],
+            (None, Some(m)) => self.by_m[m],
+            (Some(b), Some(m)) => self.cell[b * self.nm + m],
         }
-        (n, rule.judge(n, broader))
+    }
+
+    /// The count as shown: exact, or perturbed under `protection`.
+    fn shown(
+        &self,
+        protection: Option<&Perturbation>,
+        b: Option<usize>,
+        m: Option<usize>,
+    ) -> pb::Count {
+        let (n, key) = self.get(b, m);
+        match protection {
+            Some(p) => p.protect(n, key),
+            None => protection::shown(n),
+        }
     }
 
     /// Breakdown numbers with any unit, and measure numbers with any unit.
     fn present(&self) -> (Vec<usize>, Vec<usize>) {
-        let f = 1 << self.filters;
-        let bs = (0..self.nb)
-            .filter(|b| (0..f).any(|fm| self.by_b[fm * self.nb + b] > 0))
-            .collect();
-        let ms = (0..self.nm)
-            .filter(|m| (0..f).any(|fm| self.by_m[fm * self.nm + m] > 0))
-            .collect();
+        let bs = (0..self.nb).filter(|b| self.by_b[*b].0 > 0).collect();
+        let ms = (0..self.nm).filter(|m| self.by_m[*m].0 > 0).collect();
         (bs, ms)
     }
 }
@@ -255,44 +231,53 @@ fn share(n: &pb::Count, d: &pb::Count) -> Option<f64> {
     }
 }
 
-/// The rows of the snapshot the query counts (alive, in its universe).
+/// Whether the query counts a review: alive, in its universe, meeting every filter.
+fn counts(query: &Query, c: &Compact) -> bool {
+    c.alive
+        && query
+            .universe
+            .get(c.jurisdiction as usize)
+            .copied()
+            .unwrap_or(false)
+        && query.filters.iter().all(|f| (f.test)(c))
+}
+
+/// The rows of the snapshot the query counts.
 fn rows<'a>(
     query: &'a Query,
     snap: &'a Snapshot,
 ) -> impl Iterator<Item = (usize, &'a Compact)> + 'a {
-    snap.rows.iter().enumerate().filter(|(_, c)| {
-        c.alive
-            && query
-                .universe
-                .get(c.jurisdiction as usize)
-                .copied()
-                .unwrap_or(false)
-    })
+    snap.rows
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| counts(query, c))
+}
+
+/// A table's header for a query: its question and, for pooled answers, the
+/// threshold and the perturbation's published bounds.
+fn header(query: &Query) -> Table {
+    let p = query.protection.as_deref();
+    Table {
+        question: query.question as i32,
+        k: p.map_or(0, |p| p.k as i32),
+        max_adjustment: p.map_or(0, |p| p.max as i32),
+        adjustment_sd: p.map_or(0.0, |p| p.sd),
+        ..Default::default()
+    }
 }
 
 /// Answers `query` over the snapshot, whose names `dicts` numbers.
 pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
-    let mask_of = |f: &Compact| {
-        query
-            .filters
-            .iter()
-            .enumerate()
-            .filter(|(_, flt)| (flt.test)(f))
-            .fold(0usize, |m, (i, _)| m | (1 << i))
-    };
     let level = query.level;
     match query.question {
-        Question::Recommendations => return recommendations(query, snap, mask_of),
+        Question::Recommendations => return recommendations(query, snap),
         Question::CoOccurrence | Question::SystemsMap => {
-            return pairs(query, snap, dicts, mask_of);
+            return pairs(query, snap, dicts);
         }
         _ => {}
     }
-    let mut table = Table {
-        question: query.question as i32,
-        k: query.rule.map_or(0, |r| r.k as i32),
-        ..Default::default()
-    };
+    let protection = query.protection.as_deref();
+    let mut table = header(query);
     let withheld = &query.withheld;
     let withheld_id = dicts.jurisdictions.len() as u32;
     let code_item = dicts.items.get(&query.code).map(|i| i as usize);
@@ -303,11 +288,7 @@ pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
         Question::ThemePrevalence => 32,
         _ => 1,
     };
-    let mut t = Tables::new(
-        query.filters.len(),
-        breakdown_size(query, dicts).max(1),
-        nm.max(1),
-    );
+    let mut t = Tables::new(breakdown_size(query, dicts).max(1), nm.max(1));
     let (mut bs, mut ms) = (Vec::new(), Vec::new());
     let level = level.clamp(0, 255) as u8;
     for (row, f) in rows(query, snap) {
@@ -344,7 +325,7 @@ pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
             }
             _ => {}
         }
-        t.add(mask_of(f), &bs, &ms);
+        t.add(f.key, &bs, &ms);
     }
     let b_col = breakdown_column(query);
     table.key_columns = b_col
@@ -371,35 +352,14 @@ pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
         vec![None]
     };
 
-    // Denominators per breakdown value, complemented across the breakdown.
-    let mut denominators: Vec<(i64, Suppression)> =
-        bs.iter().map(|b| t.judge(query.rule, *b, None)).collect();
-    if query.rule.is_some() && with_b {
-        suppression::complement(&mut denominators);
-    }
-    // Numerators, complemented across the breakdown for each measure.
-    let mut numerators: Vec<Vec<(i64, Suppression)>> = m_present
-        .iter()
-        .map(|m| {
-            bs.iter()
-                .map(|b| t.judge(query.rule, *b, Some(*m)))
-                .collect()
-        })
-        .collect();
-    if query.rule.is_some() && with_b {
-        for group in &mut numerators {
-            suppression::complement(group);
-        }
-    }
-    for (bi, b) in bs.iter().enumerate() {
+    for b in &bs {
         // Breakdown values only filtered-out units have make no row.
-        if denominators[bi].0 == 0 {
+        if t.get(*b, None).0 == 0 {
             continue;
         }
-        for (mi, m) in m_present.iter().enumerate() {
-            let (n, s) = numerators[mi][bi];
-            let count = suppression::count(n, s);
-            let denominator = suppression::count(denominators[bi].0, denominators[bi].1);
+        let denominator = t.shown(protection, *b, None);
+        for m in &m_present {
+            let count = t.shown(protection, *b, Some(*m));
             let mut keys: Vec<String> = b
                 .map(|b| breakdown_label(query, dicts, b as u32))
                 .into_iter()
@@ -414,8 +374,7 @@ pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
             });
         }
     }
-    let (p, ps) = t.judge(query.rule, None, None);
-    table.population = Some(suppression::count(p, ps));
+    table.population = Some(t.shown(protection, None, None));
     table
 }
 
@@ -432,26 +391,19 @@ fn measure_column(q: Question) -> &'static str {
 
 /// Co-occurrence and the aggregate systems map: items and pairs of items at or
 /// above the level, with lift.
-fn pairs(
-    query: &Query,
-    snap: &Snapshot,
-    dicts: &Dicts,
-    mask_of: impl Fn(&Compact) -> usize,
-) -> Table {
+fn pairs(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
     let level = query.level.clamp(0, 255) as u8;
     let map = query.question == Question::SystemsMap;
     let theme = review::Theme::from_str_name(&query.code).map(|t| t as i32);
-    // For a map, the theme is one more constraint, like a filter.
-    let filters = query.filters.len() + usize::from(map);
-    let theme_bit = 1 << query.filters.len();
+    let protection = query.protection.as_deref();
     let n = dicts.items.len().max(1);
     // Measures: item i is i; pair (a, b) with a < b is n + a * n + b.
-    let mut t = Tables::new(filters, 1, n + n * n);
+    let mut t = Tables::new(1, n + n * n);
     let (mut items, mut ms) = (Vec::new(), Vec::new());
     for (row, f) in rows(query, snap) {
-        let mut fm = mask_of(f);
-        if map && theme.is_some_and(|th| (0..64).contains(&th) && f.themes & (1 << th) != 0) {
-            fm |= theme_bit;
+        // For a map, the theme is one more constraint, like a filter.
+        if map && !theme.is_some_and(|th| (0..64).contains(&th) && f.themes & (1 << th) != 0) {
+            continue;
         }
         items.clear();
         items.extend(
@@ -468,27 +420,21 @@ fn pairs(
                 ms.push((n + *a as usize * n + *b as usize) as u32);
             }
         }
-        t.add(fm, &[0], &ms);
+        t.add(f.key, &[0], &ms);
     }
     let mut table = Table {
-        question: query.question as i32,
         key_columns: if map {
             vec!["kind".into(), "from".into(), "to".into()]
         } else {
             vec!["item".into(), "item".into()]
         },
-        k: query.rule.map_or(0, |r| r.k as i32),
-        ..Default::default()
+        ..header(query)
     };
-    let (p, ps) = t.judge(query.rule, Some(0), None);
-    let population = suppression::count(p, ps);
+    let population = t.shown(protection, None, None);
     let (_, present) = t.present();
     let judged: HashMap<usize, pb::Count> = present
         .iter()
-        .map(|m| {
-            let (c, s) = t.judge(query.rule, Some(0), Some(*m));
-            (*m, suppression::count(c, s))
-        })
+        .map(|m| (*m, t.shown(protection, Some(0), Some(*m))))
         .collect();
     let share_of = |c: &pb::Count| share(c, &population);
     let name = |i: usize| dicts.items.name(i as u32).to_owned();
@@ -546,24 +492,17 @@ fn pairs(
 }
 
 /// Recommendations by category and strength: count, implemented, overdue.
-fn recommendations(query: &Query, snap: &Snapshot, mask_of: impl Fn(&Compact) -> usize) -> Table {
+fn recommendations(query: &Query, snap: &Snapshot) -> Table {
     let implemented = review::RecommendationStatus::Implemented as i32;
     let declined = review::RecommendationStatus::Declined as i32;
+    let protection = query.protection.as_deref();
     // Breakdown: category * 8 + strength; measures: 0 implemented, 1 overdue.
-    let mut t = Tables::new(query.filters.len(), 16 * 8, 2);
+    let mut t = Tables::new(16 * 8, 2);
     let mut ms = Vec::new();
     for r in &snap.recommendations {
-        let f = &snap.rows[r.row as usize];
-        if !f.alive
-            || !query
-                .universe
-                .get(f.jurisdiction as usize)
-                .copied()
-                .unwrap_or(false)
-        {
+        if !counts(query, &snap.rows[r.row as usize]) {
             continue;
         }
-        let fm = mask_of(f);
         ms.clear();
         if r.status == implemented {
             ms.push(0);
@@ -573,51 +512,31 @@ fn recommendations(query: &Query, snap: &Snapshot, mask_of: impl Fn(&Compact) ->
             ms.push(1);
         }
         let b = (r.category.clamp(0, 15) * 8 + r.strength.clamp(0, 7)) as u32;
-        t.add(fm, &[b], &ms);
+        t.add(r.key, &[b], &ms);
     }
     let (bs, _) = t.present();
-    let mut counts: Vec<(i64, Suppression)> = bs
-        .iter()
-        .map(|b| t.judge(query.rule, Some(*b), None))
-        .collect();
-    let mut done: Vec<(i64, Suppression)> = bs
-        .iter()
-        .map(|b| t.judge(query.rule, Some(*b), Some(0)))
-        .collect();
-    let mut late: Vec<(i64, Suppression)> = bs
-        .iter()
-        .map(|b| t.judge(query.rule, Some(*b), Some(1)))
-        .collect();
-    if query.rule.is_some() {
-        for group in [&mut counts, &mut done, &mut late] {
-            suppression::complement(group);
-        }
-    }
     let mut table = Table {
-        question: query.question as i32,
         key_columns: vec!["category".into(), "strength".into()],
-        k: query.rule.map_or(0, |r| r.k as i32),
-        ..Default::default()
+        ..header(query)
     };
-    for (i, b) in bs.iter().enumerate() {
+    for b in bs {
         let category =
-            enum_name::<review::RecommendationCategory>((*b / 8) as i32, |v| v.as_str_name());
-        let strength = enum_name::<review::ActionStrength>((*b % 8) as i32, |v| v.as_str_name());
-        let count = suppression::count(counts[i].0, counts[i].1);
-        let implemented = suppression::count(done[i].0, done[i].1);
+            enum_name::<review::RecommendationCategory>((b / 8) as i32, |v| v.as_str_name());
+        let strength = enum_name::<review::ActionStrength>((b % 8) as i32, |v| v.as_str_name());
+        let count = t.shown(protection, Some(b), None);
+        let implemented = t.shown(protection, Some(b), Some(0));
         table.rows.push(Row {
             keys: vec![category, strength],
             share: share(&implemented, &count),
             denominator: Some(count),
             count: Some(count),
             implemented: Some(implemented),
-            overdue: Some(suppression::count(late[i].0, late[i].1)),
+            overdue: Some(t.shown(protection, Some(b), Some(1))),
             ..Default::default()
         });
     }
     table.rows.sort_by(|a, b| a.keys.cmp(&b.keys));
-    let (p, ps) = t.judge(query.rule, None, None);
-    table.population = Some(suppression::count(p, ps));
+    table.population = Some(t.shown(protection, None, None));
     table
 }
 

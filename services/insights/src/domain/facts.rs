@@ -123,6 +123,8 @@ pub struct Recommendation {
     pub status: i32,
     /// Due month, `YYYY-MM`.
     pub due_month: String,
+    /// Its permanent random cell key (never shown).
+    pub cell_key: u32,
 }
 
 /// Everything insights knows of one review.
@@ -160,6 +162,8 @@ pub struct ReviewFact {
     pub stage_days: BTreeMap<i32, i32>,
     /// Names as numbers (set by [`Dicts::intern`]).
     pub ids: Ids,
+    /// Its permanent random cell key (never shown).
+    pub cell_key: u32,
 }
 
 impl ReviewFact {

@@ -36,6 +36,8 @@ pub struct Compact {
     pub themes: u64,
     /// Whether the review still exists.
     pub alive: bool,
+    /// Its cell key.
+    pub key: u32,
 }
 
 /// A recommendation, fixed size.
@@ -51,6 +53,8 @@ pub struct CompactRecommendation {
     pub status: i32,
     /// Due month as year * 100 + month (0 when none).
     pub due: i32,
+    /// Its cell key.
+    pub key: u32,
 }
 
 /// Every review's facts, fixed size and contiguous.
@@ -164,6 +168,7 @@ impl Snapshot {
                     .filter(|t| (0..64).contains(*t))
                     .fold(0, |m, t| m | 1 << t),
                 alive: true,
+                key: f.cell_key,
             };
             for (item, level) in &f.ids.items {
                 self.items[row * self.stride + *item as usize] = (*level).clamp(0, 255) as u8;
@@ -184,6 +189,7 @@ impl Snapshot {
                     strength: r.strength,
                     status: r.status,
                     due: month_number(&r.due_month),
+                    key: r.cell_key,
                 }));
         }
     }

@@ -91,14 +91,22 @@ impl Lcg {
 /// A deterministic synthetic partnership: Wisconsin 60, Tennessee 45, a tribal
 /// nation 25 (withholding its name), Kansas 12 (out of the pool).
 pub fn partnership() -> Vec<Fixture> {
-    let mut rng = Lcg(20261125);
+    generate(
+        20261125,
+        &[
+            ("us-wi", 60),
+            ("us-tn", 45),
+            ("tribal-sample", 25),
+            ("us-ks", 12),
+        ],
+    )
+}
+
+/// A deterministic synthetic partnership of `sizes` reviews per jurisdiction.
+pub fn generate(seed: u64, sizes: &[(&'static str, usize)]) -> Vec<Fixture> {
+    let mut rng = Lcg(seed);
     let mut out = Vec::new();
-    for (jurisdiction, n) in [
-        ("us-wi", 60),
-        ("us-tn", 45),
-        ("tribal-sample", 25),
-        ("us-ks", 12),
-    ] {
+    for &(jurisdiction, n) in sizes {
         for i in 0..n {
             let cause = match rng.next(20) {
                 0 => CAUSES[3],
@@ -327,6 +335,8 @@ pub async fn start_on(db: TestDatabase, fixtures: &[Fixture], settings: Settings
         review_addr: format!("http://{source_address}"),
         scoring_addr: format!("http://{source_address}"),
         k: settings.k,
+        noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
+        noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
         key_salt: "test-salt".parse().expect("salt"),
         service_token: ServiceTokenConfig { token_file: None },
     };

@@ -92,6 +92,8 @@ async fn no_identity_or_narrative_reaches_insights() {
         review_addr: format!("http://{review_addr}"),
         scoring_addr: format!("http://{scoring_addr}"),
         k: 10,
+        noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
+        noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
         key_salt: "pipeline-salt".parse().expect("salt"),
         service_token: ServiceTokenConfig { token_file: None },
     };

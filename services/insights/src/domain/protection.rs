@@ -1,0 +1,219 @@
+//! Disclosure control of pooled answers: the cell key method.
+//!
+//! Every counted record (a review, a recommendation) carries a permanent random
+//! 32-bit key, given when it enters the projection, stored, never shown and
+//! never changed. A cell's key is the sum of its records' keys (mod 2^32), so
+//! the same population has the same key in every question, CSV and chart,
+//! and two populations that differ by even one record have independent keys.
+//! A published table (the p-table) maps the cell key to an adjustment between
+//! `-max` and `+max`, drawn from a discretised normal distribution with mean 0.
+//! Then the small-count rule applies to the perturbed count: a non-zero count
+//! whose perturbed value is below k is hidden; zero is always shown as zero.
+//!
+//! So no shown count is ever 1 to k-1, an answer repeated gives the same value
+//! (averaging repeats learns nothing), and a difference of two answers carries
+//! the noise of both: no subtraction is exact. Shares, lifts and rates are
+//! computed from the perturbed counts.
+
+use scir_proto::insights::v1::{Count, Suppression};
+
+/// The perturbation of pooled counts, with its p-table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Perturbation {
+    /// Counts whose perturbed value is from 1 to k-1 are hidden.
+    pub k: i64,
+    /// The largest adjustment.
+    pub max: i64,
+    /// The standard deviation of the adjustment (of the table, as built).
+    pub sd: f64,
+    /// Cumulative probabilities of the adjustments `-max..=max`, scaled to 2^32.
+    thresholds: Vec<u64>,
+}
+
+/// Why a perturbation's parameters are refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadParameters(String);
+
+impl Perturbation {
+    /// The p-table for threshold `k`, largest adjustment `max` and target
+    /// standard deviation `sd`.
+    pub fn new(k: i64, max: i64, sd: f64) -> Result<Self, BadParameters> {
+        if k < 2 {
+            return Err(BadParameters("k must be at least 2".into()));
+        }
+        if !(1..=100).contains(&max) {
+            return Err(BadParameters(
+                "the largest adjustment must be from 1 to 100".into(),
+            ));
+        }
+        if !(sd.is_finite() && sd >= 0.5 && sd <= max as f64) {
+            return Err(BadParameters(
+                "the standard deviation must be from 0.5 to the largest adjustment".into(),
+            ));
+        }
+        let weights: Vec<f64> = (-max..=max)
+            .map(|e| (-((e * e) as f64) / (2.0 * sd * sd)).exp())
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let scale = (1u64 << 32) as f64;
+        let mut cumulative = 0.0;
+        let mut thresholds: Vec<u64> = weights
+            .iter()
+            .map(|w| {
+                cumulative += w / total;
+                (cumulative * scale).round() as u64
+            })
+            .collect();
+        if let Some(last) = thresholds.last_mut() {
+            *last = 1 << 32;
+        }
+        let mut table = Self {
+            k,
+            max,
+            sd: 0.0,
+            thresholds,
+        };
+        table.sd = table.variance().sqrt();
+        Ok(table)
+    }
+
+    /// The probability of each adjustment `-max..=max`, as the table has it.
+    pub fn probabilities(&self) -> Vec<f64> {
+        let mut previous = 0u64;
+        self.thresholds
+            .iter()
+            .map(|t| {
+                let p = (t - previous) as f64 / (1u64 << 32) as f64;
+                previous = *t;
+                p
+            })
+            .collect()
+    }
+
+    fn variance(&self) -> f64 {
+        self.probabilities()
+            .iter()
+            .zip(-self.max..=self.max)
+            .map(|(p, e)| p * (e * e) as f64)
+            .sum()
+    }
+
+    /// The adjustment of a cell of `n` records whose keys sum to `key`.
+    pub fn adjustment(&self, n: i64, key: u32) -> i64 {
+        // The cell key and the count pick a row of the table; mixing spreads
+        // neighbouring keys over the whole range.
+        let u = mix(u64::from(key) ^ ((n as u64) << 32)) & 0xffff_ffff;
+        let i = self.thresholds.partition_point(|t| *t <= u);
+        i as i64 - self.max
+    }
+
+    /// A count as shown: 0 as 0; otherwise perturbed, and hidden when the
+    /// perturbed value is below k.
+    pub fn protect(&self, n: i64, key: u32) -> Count {
+        if n == 0 {
+            return shown(0);
+        }
+        let perturbed = n + self.adjustment(n, key);
+        if perturbed < self.k {
+            Count {
+                value: None,
+                suppression: Suppression::SmallCell as i32,
+            }
+        } else {
+            shown(perturbed)
+        }
+    }
+}
+
+/// SplitMix64's finaliser: every output bit depends on every input bit.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A count shown as it is (answers that stay in their jurisdiction).
+pub fn shown(n: i64) -> Count {
+    Count {
+        value: Some(n),
+        suppression: Suppression::Shown as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Perturbation {
+        Perturbation::new(10, 6, 2.0).expect("parameters")
+    }
+
+    #[test]
+    fn the_table_is_bounded_symmetric_and_has_the_declared_spread() {
+        let t = table();
+        let p = t.probabilities();
+        assert_eq!(p.len(), 13);
+        for (a, b) in p.iter().zip(p.iter().rev()) {
+            assert!((a - b).abs() < 1e-8, "{p:?}");
+        }
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!((t.sd - 2.0).abs() < 0.1, "{}", t.sd);
+    }
+
+    #[test]
+    fn adjustments_follow_the_table_and_stay_within_the_bound() {
+        let t = table();
+        let mut seen = vec![0usize; 13];
+        let mut key = 0x1234_5678u32;
+        for n in 0..200_000i64 {
+            key = key.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let e = t.adjustment(20 + n % 50, key);
+            assert!((-6..=6).contains(&e));
+            seen[(e + 6) as usize] += 1;
+        }
+        let mean: f64 = seen
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as f64 - 6.0) * *c as f64)
+            .sum::<f64>()
+            / 200_000.0;
+        assert!(mean.abs() < 0.02, "{mean}");
+        for (i, p) in t.probabilities().iter().enumerate() {
+            let observed = seen[i] as f64 / 200_000.0;
+            assert!((observed - p).abs() < 0.005, "{i}: {observed} vs {p}");
+        }
+    }
+
+    #[test]
+    fn no_count_from_1_to_k_minus_1_is_ever_shown_and_zero_stays_zero() {
+        let t = table();
+        for n in 0..40 {
+            for key in (0..u32::MAX).step_by(9_973_331) {
+                let c = t.protect(n, key);
+                match c.value {
+                    Some(v) => {
+                        assert!(v == 0 || v >= 10, "{n} shown as {v}");
+                        assert_eq!(v == 0, n == 0);
+                        assert!((v - n).abs() <= 6);
+                    }
+                    None => assert!(n > 0 && n < 10 + 6, "{n} hidden"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_cell_always_gets_the_same_answer() {
+        let t = table();
+        assert_eq!(t.protect(42, 7), t.protect(42, 7));
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        assert!(Perturbation::new(1, 6, 2.0).is_err());
+        assert!(Perturbation::new(10, 0, 2.0).is_err());
+        assert!(Perturbation::new(10, 6, 0.1).is_err());
+        assert!(Perturbation::new(10, 2, 3.0).is_err());
+    }
+}
