@@ -4,9 +4,9 @@ use scir_kit::auth::Secret;
 use scir_kit::config::CommonConfig;
 use scir_kit::credentials::ServiceTokenConfig;
 
-/// The shipped largest adjustment: k, so that no difference of two shown
-/// counts bounds a small one (docs/insights.md, "Disclosure control").
-pub const DEFAULT_NOISE_MAX: i64 = 10;
+/// The shipped largest adjustment: wide enough that no chain of differences
+/// of shown counts bounds a small one (docs/insights.md, "Disclosure control").
+pub const DEFAULT_NOISE_MAX: i64 = 20;
 /// The shipped standard deviation of the adjustment.
 pub const DEFAULT_NOISE_SD: f64 = 2.0;
 
@@ -38,7 +38,7 @@ pub struct InsightsConfig {
         value_parser = clap::value_parser!(i64).range(1..=100)
     )]
     pub noise_max: i64,
-    /// The standard deviation of the adjustment of a pooled count.
+    /// The standard deviation of the central part of the adjustment.
     #[arg(long = "noise-sd", env = "SCIR_INSIGHTS_NOISE_SD", default_value_t = DEFAULT_NOISE_SD)]
     pub noise_sd: f64,
     /// Secret salt of the pseudonymous keys that replace resource names.

@@ -5,5 +5,5 @@
 pub mod engine;
 pub mod export;
 pub mod facts;
-pub mod snapshot;
 pub mod protection;
+pub mod snapshot;

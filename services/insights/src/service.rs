@@ -14,8 +14,8 @@ use scir_proto::review::v1 as review;
 
 use crate::domain::engine::{self, Filter, Query};
 use crate::domain::facts::{AGE_BANDS, Dicts, ReviewFact};
-use crate::domain::snapshot::{Compact, month_number, quarter_key};
 use crate::domain::protection::Perturbation;
+use crate::domain::snapshot::{Compact, month_number, quarter_key};
 use crate::index::Index;
 
 /// Most filters a pooled question may combine.

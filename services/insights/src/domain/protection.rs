@@ -6,7 +6,8 @@
 //! the same population has the same key in every question, CSV and chart,
 //! and two populations that differ by even one record have independent keys.
 //! A published table (the p-table) maps the cell key to an adjustment between
-//! `-max` and `+max`, drawn from a discretised normal distribution with mean 0.
+//! `-max` and `+max`, drawn from a discretised normal distribution with mean 0
+//! plus a thin even floor over the whole range (see [`FLOOR`]).
 //! Then the small-count rule applies to the perturbed count: a non-zero count
 //! whose perturbed value is below k is hidden; zero is always shown as zero.
 //!
@@ -30,6 +31,12 @@ pub struct Perturbation {
     thresholds: Vec<u64>,
 }
 
+/// The share of the p-table spread evenly over every adjustment from `-max`
+/// to `+max`. It makes the published bound true (every adjustment in it can
+/// happen, none is rounded away), so an attacker reasoning from the bound
+/// cannot assume the tails never occur.
+pub const FLOOR: f64 = 0.01;
+
 /// Why a perturbation's parameters are refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -52,8 +59,14 @@ impl Perturbation {
                 "the standard deviation must be from 0.5 to the largest adjustment".into(),
             ));
         }
-        let weights: Vec<f64> = (-max..=max)
+        let gaussian: Vec<f64> = (-max..=max)
             .map(|e| (-((e * e) as f64) / (2.0 * sd * sd)).exp())
+            .collect();
+        let g_total: f64 = gaussian.iter().sum();
+        let uniform = FLOOR / (2 * max + 1) as f64;
+        let weights: Vec<f64> = gaussian
+            .iter()
+            .map(|g| (1.0 - FLOOR) * g / g_total + uniform)
             .collect();
         let total: f64 = weights.iter().sum();
         let scale = (1u64 << 32) as f64;
@@ -158,13 +171,17 @@ mod tests {
             assert!((a - b).abs() < 1e-8, "{p:?}");
         }
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
-        assert!((t.sd - 2.0).abs() < 0.1, "{}", t.sd);
+        assert!(t.sd > 2.0 && t.sd < 2.2, "{}", t.sd);
+        assert!(
+            p.iter().all(|p| *p >= FLOOR / 13.0 * 0.99),
+            "every adjustment can happen"
+        );
     }
 
     #[test]
     fn adjustments_follow_the_table_and_stay_within_the_bound() {
         let t = table();
-        let mut seen = vec![0usize; 13];
+        let mut seen = [0usize; 13];
         let mut key = 0x1234_5678u32;
         for n in 0..200_000i64 {
             key = key.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);

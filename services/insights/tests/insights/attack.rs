@@ -214,6 +214,10 @@ struct Findings {
     recovered: usize,
     rounds_right: usize,
     abs_error: f64,
+    /// The lowest upper bound of any small population (the margin of 1).
+    lowest_upper: i64,
+    /// The smallest standard error of any small population (the margin of 2).
+    smallest_se: f64,
 }
 
 fn attack(atoms: usize, equations: &[Equation], targets: &[(Vec<u32>, i64)], sd: f64) -> Findings {
@@ -221,6 +225,8 @@ fn attack(atoms: usize, equations: &[Equation], targets: &[(Vec<u32>, i64)], sd:
     let ls = LeastSquares::fit(atoms, equations, sd);
     let mut f = Findings {
         targets: targets.len(),
+        lowest_upper: UNBOUNDED,
+        smallest_se: f64::INFINITY,
         ..Default::default()
     };
     for (cells, truth) in targets {
@@ -228,10 +234,12 @@ fn attack(atoms: usize, equations: &[Equation], targets: &[(Vec<u32>, i64)], sd:
         if i.lo == i.hi {
             f.exact += 1;
         }
-        if i.lo >= 1 && i.hi <= K - 1 {
+        if i.lo >= 1 && i.hi < K {
             f.bounded += 1;
         }
+        f.lowest_upper = f.lowest_upper.min(i.hi);
         let (estimate, se) = ls.of(cells);
+        f.smallest_se = f.smallest_se.min(se);
         let right = estimate.round() as i64 == *truth;
         f.rounds_right += usize::from(right);
         f.recovered += usize::from(right && se < 0.5);
@@ -243,15 +251,18 @@ fn attack(atoms: usize, equations: &[Equation], targets: &[(Vec<u32>, i64)], sd:
 fn report(who: &str, f: &Findings) {
     let share = |n: usize| 100.0 * n as f64 / f.targets.max(1) as f64;
     eprintln!(
-        "{who}: {} small populations; exact: {} determined, {} bounded within 1..{}; \
-         statistical: {} recovered, {:.1} % round right, mean absolute error {:.2}",
+        "{who}: {} small populations; exact: {} determined, {} bounded within 1..{} \
+         (lowest upper bound {}); statistical: {} recovered, {:.1} % round right, \
+         mean absolute error {:.2}, smallest standard error {:.2}",
         f.targets,
         f.exact,
         f.bounded,
         K - 1,
+        f.lowest_upper,
         f.recovered,
         share(f.rounds_right),
         f.abs_error / f.targets.max(1) as f64,
+        f.smallest_se,
     );
 }
 

@@ -1,7 +1,7 @@
-//! Pooled answers: small cells hidden, no lone hidden cell in a total, and no
-//! two nested answers that differ by a small group.
-
-use std::collections::BTreeMap;
+//! Pooled answers: perturbed by the cell key method within the published bound,
+//! never a count from 1 to k-1, the same population the same answer in every
+//! question; withheld names never shown and refused in filters like unknown ids.
+//! The attack harness (`attack.rs`) tries to get round this with every question.
 
 use scir_kit::auth::Role;
 use scir_proto::insights::v1::{self as pb, Breakdown, Question, Suppression};
@@ -33,7 +33,6 @@ async fn pooled_answers_never_reveal_a_small_group(backend: Backend) {
     let mut partner = server.client(&[Role::Partner], "us-wa");
     let pool = pooled(&fixtures);
 
-    // The rare cause is a small group: hidden, and not recoverable from the total.
     let by_cause = partner
         .ask(ask(
             Question::ThemePrevalence,
@@ -46,12 +45,32 @@ async fn pooled_answers_never_reveal_a_small_group(backend: Backend) {
         .into_inner();
     assert_eq!(by_cause.scope, "pooled");
     assert_eq!(by_cause.k as i64, K);
-    assert_eq!(
-        value(&by_cause.population),
-        Some(pool.len() as i64),
-        "Kansas opted out of the pool"
+    let max = i64::from(by_cause.max_adjustment);
+    assert_eq!(max, scir_insights::config::DEFAULT_NOISE_MAX);
+    assert!(by_cause.adjustment_sd >= 2.0, "{}", by_cause.adjustment_sd);
+
+    // Every count: 0 exactly when the truth is 0; otherwise hidden, or shown
+    // at least k and within the published bound of the truth.
+    let check = |count: &Option<pb::Count>, truth: i64, what: &str| match value(count) {
+        Some(v) => {
+            assert_eq!(v == 0, truth == 0, "{what}: {truth} shown as {v}");
+            assert!(v == 0 || v >= K, "{what}: shown {v}");
+            assert!((v - truth).abs() <= max, "{what}: {truth} shown as {v}");
+            v != truth
+        }
+        None => {
+            assert_eq!(suppression(count), Suppression::SmallCell, "{what}");
+            assert!(truth >= 1 && truth < K + max, "{what}: {truth} hidden");
+            false
+        }
+    };
+    let population = pool.len() as i64;
+    check(
+        &by_cause.population,
+        population,
+        "population (Kansas is not pooled)",
     );
-    let mut shown_cells = 0;
+    let (mut counts, mut moved) = (0, 0);
     for row in &by_cause.rows {
         let truth_d = pool
             .iter()
@@ -65,130 +84,52 @@ async fn pooled_answers_never_reveal_a_small_group(backend: Backend) {
             })
             .count() as i64;
         for (count, truth) in [(&row.count, truth_n), (&row.denominator, truth_d)] {
-            match value(count) {
-                Some(v) => {
-                    assert_eq!(v, truth, "{:?}", row.keys);
-                    assert!(v == 0 || v >= K, "a shown count is 0 or at least k");
-                    shown_cells += 1;
-                }
-                None => assert_ne!(suppression(count), Suppression::Shown),
-            }
-            if (1..K).contains(&truth) {
-                assert_eq!(value(count), None, "{:?}: {truth} must be hidden", row.keys);
-            }
+            counts += 1;
+            moved += usize::from(check(count, truth, &row.keys.join("/")));
+        }
+        if let (Some(n), Some(d)) = (value(&row.count), value(&row.denominator)) {
+            let share = row.share.expect("share of shown counts");
+            assert!(
+                (share - n as f64 / d as f64).abs() < 1e-9,
+                "shares use the shown counts"
+            );
         }
     }
-    assert!(shown_cells > 0, "suppression leaves the large cells");
-    let drowning = intake::CauseCategory::Drowning.as_str_name();
-    assert!(
-        by_cause
+    assert!(moved > 0, "{counts} counts, none perturbed");
+    // The same population has the same answer however it is asked: a cause's
+    // row here, that cause as a filter of another question, and this again.
+    for cause in CAUSES {
+        let filtered = partner
+            .ask(ask(
+                Question::FactorPrevalence,
+                Breakdown::Unspecified,
+                pb::Filters {
+                    causes: vec![cause as i32],
+                    ..Default::default()
+                },
+                true,
+            ))
+            .await
+            .expect("ask")
+            .into_inner();
+        let row = by_cause
             .rows
             .iter()
-            .filter(|r| r.keys[0] == drowning)
-            .all(|r| value(&r.denominator).is_none())
-    );
-
-    // In every group adding up to a total, hidden non-zero cells come in twos or more.
-    let mut groups: BTreeMap<String, Vec<&pb::Row>> = BTreeMap::new();
-    for row in &by_cause.rows {
-        groups.entry(row.keys[1].clone()).or_default().push(row);
+            .find(|r| r.keys[0] == cause.as_str_name())
+            .expect("a row per cause");
+        assert_eq!(filtered.population, row.denominator, "{cause:?}");
     }
-    for (theme, rows) in &groups {
-        let hidden = rows.iter().filter(|r| value(&r.count).is_none()).count();
-        assert_ne!(
-            hidden, 1,
-            "a lone hidden cell in {theme} would be the total minus the rest"
-        );
-    }
-    let hidden_denominators: std::collections::BTreeSet<&str> = by_cause
-        .rows
-        .iter()
-        .filter(|r| value(&r.denominator).is_none())
-        .map(|r| r.keys[0].as_str())
-        .collect();
-    assert_ne!(
-        hidden_denominators.len(),
-        1,
-        "the causes' populations add up to the pool"
-    );
-
-    // Differencing: every answer filtered to one value, against the answer
-    // without that filter: nested, so their shown counts never differ by 1..k-1.
-    let unfiltered = partner
+    let again = partner
         .ask(ask(
             Question::ThemePrevalence,
-            Breakdown::Unspecified,
+            Breakdown::ByCause,
             pb::Filters::default(),
             true,
         ))
         .await
         .expect("ask")
         .into_inner();
-    let whole: BTreeMap<String, Option<i64>> = unfiltered
-        .rows
-        .iter()
-        .map(|r| (r.keys[0].clone(), value(&r.count)))
-        .collect();
-    let mut filters: Vec<pb::Filters> = CAUSES
-        .iter()
-        .map(|c| pb::Filters {
-            causes: vec![*c as i32],
-            ..Default::default()
-        })
-        .collect();
-    filters.push(pb::Filters {
-        quarter_from: "2025-Q1".into(),
-        quarter_to: "2025-Q4".into(),
-        ..Default::default()
-    });
-    filters.push(pb::Filters {
-        race_ethnicity: vec![intake::RaceEthnicity::AmericanIndianAlaskaNative as i32],
-        ..Default::default()
-    });
-    filters.push(pb::Filters {
-        tribal_statuses: vec![intake::TribalStatus::TribalMemberOrEligible as i32],
-        ..Default::default()
-    });
-    filters.push(pb::Filters {
-        jurisdictions: vec!["withheld".into()],
-        ..Default::default()
-    });
-    let mut differencing = 0;
-    for f in filters {
-        let narrow = partner
-            .ask(ask(
-                Question::ThemePrevalence,
-                Breakdown::Unspecified,
-                f.clone(),
-                true,
-            ))
-            .await
-            .expect("ask")
-            .into_inner();
-        if let (Some(a), Some(b)) = (value(&unfiltered.population), value(&narrow.population)) {
-            assert!(
-                !(1..K).contains(&(a - b)),
-                "{f:?}: populations differ by {}",
-                a - b
-            );
-        }
-        for row in &narrow.rows {
-            if let (Some(Some(a)), Some(b)) = (whole.get(&row.keys[0]), value(&row.count)) {
-                assert!(
-                    !(1..K).contains(&(a - b)),
-                    "{f:?} {}: {a} - {b} reveals a small group",
-                    row.keys[0]
-                );
-            }
-            if suppression(&row.count) == Suppression::Differencing {
-                differencing += 1;
-            }
-        }
-    }
-    assert!(
-        differencing > 0,
-        "the fixtures exercise the differencing rule"
-    );
+    assert_eq!(again, by_cause, "asking again learns nothing new");
 
     // Pooled filters take one value each and whole years.
     let two = pb::Filters {
@@ -289,5 +230,22 @@ async fn pooled_answers_never_reveal_a_small_group(backend: Backend) {
         .await
         .expect_err("withheld name");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let unknown = partner
+        .ask(ask(
+            Question::ThemePrevalence,
+            Breakdown::Unspecified,
+            pb::Filters {
+                jurisdictions: vec!["no-such-place".into()],
+                ..Default::default()
+            },
+            true,
+        ))
+        .await
+        .expect_err("unknown id");
+    assert_eq!(
+        (unknown.code(), unknown.message(), unknown.details()),
+        (status.code(), status.message(), status.details()),
+        "a withheld id is refused exactly as an unknown one"
+    );
     server.stop().await;
 }
