@@ -46,6 +46,61 @@ impl Sharing {
     }
 }
 
+/// Pooled counts against the truth.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Utility {
+    /// Non-zero true counts.
+    pub nonzero: usize,
+    /// Of those, shown.
+    pub shown: usize,
+    /// Sum of absolute errors of shown counts.
+    pub abs_error: f64,
+    /// The largest absolute error of a shown count.
+    pub largest_error: i64,
+    /// Shown counts whose truth is 50 or more.
+    pub large: usize,
+    /// Sum of their relative errors.
+    pub large_relative_error: f64,
+}
+
+impl Utility {
+    fn add(&mut self, shown: &Option<pb::Count>, truth: &Option<pb::Count>) {
+        let Some(n) = truth.as_ref().and_then(|c| c.value).filter(|n| *n > 0) else {
+            return;
+        };
+        self.nonzero += 1;
+        let Some(v) = shown.as_ref().and_then(|c| c.value) else {
+            return;
+        };
+        self.shown += 1;
+        let e = (v - n).abs();
+        self.abs_error += e as f64;
+        self.largest_error = self.largest_error.max(e);
+        if n >= 50 {
+            self.large += 1;
+            self.large_relative_error += e as f64 / n as f64;
+        }
+    }
+}
+
+impl std::fmt::Display for Utility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let per = |sum: f64, n: usize| if n == 0 { 0.0 } else { sum / n as f64 };
+        write!(
+            f,
+            "{} of {} non-zero counts shown ({:.1} %); shown counts off by {:.2} on average, \
+             {} at most; counts of 50 or more ({}) off by {:.2} % on average",
+            self.shown,
+            self.nonzero,
+            100.0 * per(self.shown as f64, self.nonzero),
+            per(self.abs_error, self.shown),
+            self.largest_error,
+            self.large,
+            100.0 * per(self.large_relative_error, self.large),
+        )
+    }
+}
+
 /// Insights' logic.
 #[derive(Debug, Clone)]
 pub struct Insights {
@@ -343,6 +398,34 @@ impl Insights {
             ))
             .await?;
         Ok(table)
+    }
+
+    /// How far the pooled answers to `requests` are from the truth: each is
+    /// answered twice from one snapshot, perturbed and exact, and every count
+    /// compared cell by cell (by its keys).
+    pub fn utility(&self, requests: &[pb::AskRequest]) -> Result<Utility, ApiError> {
+        let mut u = Utility::default();
+        for request in requests {
+            let (protected, exact) = self.index.snapshot(|snap, dicts| {
+                let mut query = self.query(request, None, dicts)?;
+                let protected = engine::answer(&query, snap, dicts);
+                query.protection = None;
+                Ok::<_, ApiError>((protected, engine::answer(&query, snap, dicts)))
+            })?;
+            u.add(&protected.population, &exact.population);
+            let truth: std::collections::HashMap<&Vec<String>, &pb::Row> =
+                exact.rows.iter().map(|r| (&r.keys, r)).collect();
+            for row in &protected.rows {
+                let Some(t) = truth.get(&row.keys) else {
+                    continue;
+                };
+                u.add(&row.count, &t.count);
+                u.add(&row.denominator, &t.denominator);
+                u.add(&row.implemented, &t.implemented);
+                u.add(&row.overdue, &t.overdue);
+            }
+        }
+        Ok(u)
     }
 
     /// `GetOperationalView`.

@@ -62,6 +62,7 @@ pub struct Application {
     db: Database,
     consumers: Vec<ConsumerHandle>,
     index: Index,
+    insights: Insights,
     serving: server::Serving,
 }
 
@@ -120,7 +121,7 @@ impl Application {
         };
         let insights = Insights::new(index.clone(), AuditLog::new(db.clone()), sharing);
         let max = config.common.server.max_message_bytes;
-        let service = InsightsServiceServer::new(InsightsGrpc::new(insights))
+        let service = InsightsServiceServer::new(InsightsGrpc::new(insights.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let serving = base.serving(
@@ -134,6 +135,7 @@ impl Application {
             db,
             consumers,
             index,
+            insights,
             serving,
         })
     }
@@ -151,6 +153,11 @@ impl Application {
     /// The in-memory index.
     pub fn index(&self) -> Index {
         self.index.clone()
+    }
+
+    /// The use cases, for measuring them in-process.
+    pub fn insights(&self) -> Insights {
+        self.insights.clone()
     }
 
     /// The database.

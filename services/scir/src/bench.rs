@@ -181,6 +181,7 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
         started.elapsed()
     );
     let address = app.address();
+    let insights = app.insights();
     let task = tokio::spawn(app.run());
 
     let token = |roles: &[Role]| {
@@ -264,6 +265,16 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
             ask(Question::FactorPrevalence, Breakdown::ByCause, "", false),
         ),
     ];
+    let pooled: Vec<pb::AskRequest> = questions
+        .iter()
+        .filter(|(_, r)| r.pooled)
+        .map(|(_, r)| r.clone())
+        .collect();
+    println!(
+        "utility of the pooled questions: {}",
+        insights.utility(&pooled)?
+    );
+    println!();
     println!("| question | calls | median | p90 | p99 | rows |");
     println!("|---|---|---|---|---|---|");
     for (label, request) in questions {

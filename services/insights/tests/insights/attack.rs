@@ -443,6 +443,22 @@ async fn no_small_count_is_disclosed_to_a_partner_asking_everything() {
     let insider = attack(atoms.len(), &theirs, &insider_targets, sd);
     report("insider (us-tn)", &insider);
 
+    // What the protection costs: every question asked, perturbed against exact.
+    let requests: Vec<pb::AskRequest> = asks
+        .iter()
+        .map(|(spec, question, breakdown, code)| {
+            let mut r = harness::ask(*question, *breakdown, spec.filters(), true);
+            r.code = (*code).to_owned();
+            r
+        })
+        .collect();
+    let utility = running.insights.utility(&requests).expect("utility");
+    eprintln!("utility: {utility}");
+    assert!(
+        utility.large == 0 || utility.large_relative_error / (utility.large as f64) < 0.05,
+        "counts of 50 or more stay within 5 % on average: {utility}"
+    );
+
     running.stop().await;
     for (who, f) in [("outsider", &outsider), ("insider", &insider)] {
         assert_eq!(f.bounded, 0, "{who}: small counts bounded within 1..k-1");

@@ -298,6 +298,8 @@ pub struct Running {
     pub address: SocketAddr,
     /// Its database.
     pub db: TestDatabase,
+    /// Its use cases, to measure in-process.
+    pub insights: scir_insights::service::Insights,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     source: tokio::task::JoinHandle<()>,
@@ -348,6 +350,7 @@ pub async fn start_on(db: TestDatabase, fixtures: &[Fixture], settings: Settings
     let consumers = app.consumers();
     let index = app.index();
     let database = app.database().clone();
+    let insights = app.insights();
     let task = tokio::spawn(app.run());
     scir_testkit::wait_serving(address, scir_insights::startup::SERVICE_NAME).await;
     assert!(
@@ -366,6 +369,7 @@ pub async fn start_on(db: TestDatabase, fixtures: &[Fixture], settings: Settings
     Running {
         address,
         db,
+        insights,
         shutdown,
         task,
         source,
