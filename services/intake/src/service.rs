@@ -754,7 +754,7 @@ impl Intake {
                 display_name: j.name.clone(),
                 r#type: j.kind as i32,
                 parent: j.parent.clone().unwrap_or_default(),
-                rule_set: format!("ruleSets/{}", j.rule_set),
+                rule_set: format!("ruleSets/{}", j.rule_set.as_deref().unwrap_or_default()),
                 share_name: j.share_name,
             })
             .collect();

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use scir_kit::directory::Directory as Members;
-use scir_proto::common::v1::JurisdictionType;
 
 use super::rules::{ConfigError, RuleSet};
 
@@ -33,28 +32,12 @@ pub const SHIPPED_RULE_SETS: &[(&str, &str)] = &[
 /// file for every service (`SCIR_JURISDICTIONS_FILE`).
 pub const JURISDICTIONS_FILE: &str = "jurisdictions.toml";
 
-/// A member jurisdiction with its rule set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Jurisdiction {
-    /// Id, e.g. `us-wi`.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// State, county or tribal.
-    pub kind: JurisdictionType,
-    /// Parent jurisdiction id.
-    pub parent: Option<String>,
-    /// Name of the governing rule set.
-    pub rule_set: String,
-    /// Whether it shares its name in partnership views.
-    pub share_name: bool,
-}
+pub use scir_kit::directory::Jurisdiction;
 
 /// Jurisdictions and rule sets, checked against each other.
 #[derive(Debug, Clone)]
 pub struct Directory {
     members: Members,
-    jurisdictions: BTreeMap<String, Jurisdiction>,
     rule_sets: BTreeMap<String, RuleSet>,
 }
 
@@ -127,7 +110,6 @@ impl Directory {
             }
             sets.insert(set.name.clone(), set);
         }
-        let mut jurisdictions = BTreeMap::new();
         for m in members.iter() {
             let err = |message: String| ConfigError {
                 file: members.file().to_owned(),
@@ -135,7 +117,7 @@ impl Directory {
                 column: 1,
                 message,
             };
-            let rule_set = match &m.rule_set {
+            match &m.rule_set {
                 None => return Err(err(format!("jurisdiction `{}`: no rule set", m.id))),
                 Some(name) if !sets.contains_key(name) => {
                     return Err(err(format!(
@@ -143,23 +125,11 @@ impl Directory {
                         m.id
                     )));
                 }
-                Some(name) => name.clone(),
-            };
-            jurisdictions.insert(
-                m.id.clone(),
-                Jurisdiction {
-                    id: m.id.clone(),
-                    name: m.name.clone(),
-                    kind: m.kind,
-                    parent: m.parent.clone(),
-                    rule_set,
-                    share_name: m.share_name,
-                },
-            );
+                Some(_) => {}
+            }
         }
         Ok(Self {
             members,
-            jurisdictions,
             rule_sets: sets,
         })
     }
@@ -171,12 +141,12 @@ impl Directory {
 
     /// A jurisdiction by id.
     pub fn jurisdiction(&self, id: &str) -> Option<&Jurisdiction> {
-        self.jurisdictions.get(id)
+        self.members.get(id)
     }
 
     /// Every jurisdiction, by id.
     pub fn jurisdictions(&self) -> impl Iterator<Item = &Jurisdiction> {
-        self.jurisdictions.values()
+        self.members.iter()
     }
 
     /// A rule set by name.
@@ -192,7 +162,8 @@ impl Directory {
     /// The rule set governing a jurisdiction.
     pub fn rule_set_for(&self, jurisdiction: &str) -> Option<&RuleSet> {
         self.jurisdiction(jurisdiction)
-            .and_then(|j| self.rule_sets.get(&j.rule_set))
+            .and_then(|j| j.rule_set.as_ref())
+            .and_then(|name| self.rule_sets.get(name))
     }
 }
 
