@@ -634,6 +634,13 @@ where
         if is_public(&path) {
             return Box::pin(inner.call(request));
         }
+        // A method this port does not serve is answered as gRPC does, before
+        // any token is read: nothing about it is worth a verification or an
+        // audit line, and an arbitrary path never reaches the tallies.
+        if !self.state.rules.iter().any(|r| r.method == path) {
+            let response = Status::unimplemented(format!("{path} is not served here")).into_http();
+            return Box::pin(async move { Ok(response) });
+        }
         let authorization = request
             .headers()
             .get(http::header::AUTHORIZATION)

@@ -192,12 +192,24 @@ pub async fn serve(
     health: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
+    service_name: &'static str,
     shutdown: ShutdownSignal,
 ) -> anyhow::Result<()> {
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(scir_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Both reflection versions (older clients ask v1alpha), each listing only
+    // what this port serves (and itself).
+    let reflection = |itself: &str| {
+        [service_name, "grpc.health.v1.Health", itself]
+            .into_iter()
+            .fold(
+                tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(scir_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+                |builder, name| builder.with_service_name(name),
+            )
+    };
+    let reflection_v1 = reflection("grpc.reflection.v1.ServerReflection").build_v1()?;
+    let reflection_v1alpha =
+        reflection("grpc.reflection.v1alpha.ServerReflection").build_v1alpha()?;
     let in_flight = InFlight::default();
     let audit_counts = auth.clone();
     // Authentication comes before admission: a call without a valid token is
@@ -208,7 +220,10 @@ pub async fn serve(
         .layer(auth)
         .layer(AdmissionLayer::new(settings.admission()))
         .into_inner();
-    let routes = routes.add_service(health).add_service(reflection);
+    let routes = routes
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
 
     let router = Server::builder()
         .timeout(settings.request_timeout)
@@ -387,6 +402,7 @@ impl Serving {
             self.auth,
             self.routes,
             health,
+            self.service_name,
             self.shutdown,
         )
         .await;
