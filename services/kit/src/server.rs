@@ -180,21 +180,26 @@ pub fn spawn_readiness(
     });
 }
 
-/// Serves `routes` (plus health and reflection) on `listener`, over
-/// `transport`, until shutdown fires, then drains in-flight calls for at most
-/// `settings.drain_timeout`.
-pub async fn serve(
-    listener: TcpListener,
-    transport: &Transport,
-    settings: &ServerSettings,
-    auth: AuthLayer,
-    routes: Routes,
+/// Serves a service's routes (plus health and reflection) on its listener,
+/// until shutdown fires, then drains in-flight calls for at most the drain
+/// timeout.
+async fn serve(
+    serving: Serving,
     health: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
-    service_name: &'static str,
-    shutdown: ShutdownSignal,
 ) -> anyhow::Result<()> {
+    let Serving {
+        listener,
+        transport,
+        settings,
+        auth,
+        routes,
+        service_name,
+        shutdown,
+        db: _,
+    } = serving;
+    let settings = &settings;
     // Both reflection versions (older clients ask v1alpha), each listing only
     // what this port serves (and itself).
     let reflection = |itself: &str| {
@@ -395,18 +400,9 @@ impl Serving {
         );
         let address = self.listener.local_addr()?;
         tracing::info!(service = self.service_name, %address, "listening");
-        let result = serve(
-            self.listener,
-            &self.transport,
-            &self.settings,
-            self.auth,
-            self.routes,
-            health,
-            self.service_name,
-            self.shutdown,
-        )
-        .await;
-        self.db.close().await;
+        let db = self.db.clone();
+        let result = serve(self, health).await;
+        db.close().await;
         result
     }
 }
