@@ -2,11 +2,14 @@
 //! scored by every assigned rater. Behind a trait so that the guard is the same
 //! whether scoring runs remotely or, in tests, in process.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use scir_kit::ApiError;
 use scir_kit::error::PreconditionViolation;
+use scir_proto::scoring::v1::KeyObservationStatus;
+
+use crate::domain::stages::Unscored;
 
 /// Reports scoring progress.
 #[tonic::async_trait]
@@ -19,7 +22,7 @@ pub trait ScoringStatus: Send + Sync + std::fmt::Debug {
         bearer: &str,
         review: &str,
         key_observations: &[String],
-    ) -> Result<Vec<String>, ApiError>;
+    ) -> Result<Vec<Unscored>, ApiError>;
 }
 
 /// The scoring service over gRPC, asked with a deadline.
@@ -44,7 +47,7 @@ impl ScoringStatus for ScoringClient {
         bearer: &str,
         review: &str,
         key_observations: &[String],
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<Vec<Unscored>, ApiError> {
         use scir_proto::scoring::v1::GetScoringStatusRequest;
         use scir_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
         let interceptor =
@@ -69,16 +72,31 @@ impl ScoringStatus for ScoringClient {
                 });
             }
         };
-        let scored: HashSet<&str> = status
+        let reported: HashMap<&str, &KeyObservationStatus> = status
             .key_observations
             .iter()
-            .filter(|k| k.scored)
-            .map(|k| k.key_observation.as_str())
+            .map(|k| (k.key_observation.as_str(), k))
             .collect();
         Ok(key_observations
             .iter()
-            .filter(|k| !scored.contains(k.as_str()))
-            .cloned()
+            .filter_map(|ko| match reported.get(ko.as_str()) {
+                Some(k) if k.scored => None,
+                Some(k) => Some(Unscored {
+                    key_observation: ko.clone(),
+                    awaiting: k
+                        .raters
+                        .iter()
+                        .filter(|r| !k.submitted.contains(r))
+                        .cloned()
+                        .collect(),
+                    needs_consensus: !k.consensus_recorded,
+                }),
+                // Not known to scoring yet (its event is still on the way).
+                None => Some(Unscored {
+                    key_observation: ko.clone(),
+                    ..Default::default()
+                }),
+            })
             .collect())
     }
 }
@@ -95,7 +113,7 @@ impl ScoringStatus for NoScoringService {
         _bearer: &str,
         review: &str,
         _key_observations: &[String],
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<Vec<Unscored>, ApiError> {
         Err(ApiError::FailedPrecondition(vec![PreconditionViolation {
             kind: "SSIT_SCORES".to_owned(),
             subject: review.to_owned(),
@@ -129,12 +147,15 @@ impl ScoringStatus for RecordedScores {
         _bearer: &str,
         _review: &str,
         key_observations: &[String],
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<Vec<Unscored>, ApiError> {
         let scored = self.scored.lock().unwrap_or_else(|e| e.into_inner());
         Ok(key_observations
             .iter()
             .filter(|k| !scored.contains(*k))
-            .cloned()
+            .map(|k| Unscored {
+                key_observation: k.clone(),
+                ..Default::default()
+            })
             .collect())
     }
 }

@@ -21,13 +21,39 @@ pub struct ReviewParts {
     pub key_observations: Vec<String>,
     /// Key observations the scoring service does not report as scored; `None`
     /// when the guard being checked does not need scores.
-    pub unscored: Option<Vec<String>>,
+    pub unscored: Option<Vec<Unscored>>,
     /// For each systems map: its name and number of nodes.
     pub systems_maps: Vec<(String, usize)>,
     /// For each learning opportunity: its name and the fields it lacks.
     pub learning_opportunities: Vec<(String, Vec<&'static str>)>,
     /// For each recommendation: its name and the fields it lacks.
     pub recommendations: Vec<(String, Vec<&'static str>)>,
+}
+
+/// A key observation not scored yet, and what it still needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unscored {
+    /// The key observation.
+    pub key_observation: String,
+    /// Assigned raters who have not submitted their ratings.
+    pub awaiting: Vec<String>,
+    /// Whether the consensus is still to be recorded.
+    pub needs_consensus: bool,
+}
+
+impl Unscored {
+    /// What is missing, in words.
+    pub fn describe(&self) -> String {
+        let ratings = (!self.awaiting.is_empty())
+            .then(|| format!("ratings from {}", self.awaiting.join(", ")));
+        let consensus = self.needs_consensus.then(|| "a consensus".to_owned());
+        let missing: Vec<String> = ratings.into_iter().chain(consensus).collect();
+        if missing.is_empty() {
+            "the key observation is not scored yet".to_owned()
+        } else {
+            format!("the key observation still needs {}", missing.join(" and "))
+        }
+    }
 }
 
 /// Whether a stage is final (nothing changes but recommendation status).
@@ -133,11 +159,7 @@ pub fn advance(
     let mut violations = Vec::new();
     let unscored = |violations: &mut Vec<PreconditionViolation>| {
         for ko in parts.unscored.iter().flatten() {
-            violations.push(missing(
-                "SSIT_SCORES",
-                ko,
-                "the key observation is not scored yet: every assigned rater's ratings and a consensus are needed",
-            ));
+            violations.push(missing("SSIT_SCORES", &ko.key_observation, ko.describe()));
         }
     };
     match stage {
@@ -307,10 +329,35 @@ mod tests {
     }
 
     #[test]
+    fn an_unscored_observation_says_what_it_still_needs() {
+        let only_consensus = Unscored {
+            key_observation: "k".into(),
+            awaiting: vec![],
+            needs_consensus: true,
+        };
+        assert_eq!(
+            only_consensus.describe(),
+            "the key observation still needs a consensus"
+        );
+        let both = Unscored {
+            awaiting: vec!["rater-1".into(), "rater-2".into()],
+            ..only_consensus
+        };
+        assert_eq!(
+            both.describe(),
+            "the key observation still needs ratings from rater-1, rater-2 and a consensus"
+        );
+    }
+
+    #[test]
     fn scoring_guards_list_each_unscored_observation() {
         let parts = ReviewParts {
             key_observations: vec!["k1".into(), "k2".into()],
-            unscored: Some(vec!["k2".into()]),
+            unscored: Some(vec![Unscored {
+                key_observation: "k2".into(),
+                awaiting: vec![],
+                needs_consensus: true,
+            }]),
             ..Default::default()
         };
         assert_eq!(

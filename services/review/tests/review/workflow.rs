@@ -158,7 +158,7 @@ async fn a_review_walks_from_the_intake_event_to_finalised(backend: Backend) {
         [(
             "SSIT_SCORES".to_owned(),
             ko.name.clone(),
-            "the key observation is not scored yet: every assigned rater's ratings and a consensus are needed".to_owned()
+            "the key observation is not scored yet".to_owned()
         )]
     );
     system.scores.record(&ko.name);
