@@ -118,6 +118,47 @@ fn quarter_ok(q: &str) -> bool {
         && matches!(quarter, "1" | "2" | "3" | "4")
 }
 
+/// What is wrong with a pooled period: one whole calendar year (`YYYY-Q1` to
+/// `YYYY-Q4`) or none. Each violation names the field the caller sent.
+fn whole_year_violations(from: &str, to: &str) -> Vec<(&'static str, &'static str)> {
+    const FROM: &str = "filters.quarter_from";
+    const TO: &str = "filters.quarter_to";
+    match (from.split_once("-Q"), to.split_once("-Q")) {
+        _ if from.is_empty() && to.is_empty() => vec![],
+        (_, _) if from.is_empty() => vec![(
+            TO,
+            "needs filters.quarter_from: pooled questions take one whole calendar year (YYYY-Q1 to YYYY-Q4)",
+        )],
+        (_, _) if to.is_empty() => vec![(
+            FROM,
+            "needs filters.quarter_to: pooled questions take one whole calendar year (YYYY-Q1 to YYYY-Q4)",
+        )],
+        (Some((y1, q1)), Some((y2, q2))) => {
+            let mut out = Vec::new();
+            if q1 != "1" {
+                out.push((
+                    FROM,
+                    "must be the first quarter of a year (YYYY-Q1) in pooled questions",
+                ));
+            }
+            if q2 != "4" {
+                out.push((
+                    TO,
+                    "must be the last quarter of a year (YYYY-Q4) in pooled questions",
+                ));
+            } else if y1 != y2 {
+                out.push((
+                    TO,
+                    "must be in the same year as filters.quarter_from in pooled questions",
+                ));
+            }
+            out
+        }
+        // Malformed quarters are reported by the format check.
+        _ => vec![],
+    }
+}
+
 impl Insights {
     /// Insights over its index, audit log and sharing settings.
     pub fn new(index: Index, audit: AuditLog, sharing: Sharing) -> Self {
@@ -220,19 +261,8 @@ impl Insights {
                     check.bad(field, "pooled questions take at most one value per filter");
                 }
             }
-            let whole_year = match (
-                f.quarter_from.split_once("-Q"),
-                f.quarter_to.split_once("-Q"),
-            ) {
-                (None, None) => f.quarter_from.is_empty() && f.quarter_to.is_empty(),
-                (Some((y1, "1")), Some((y2, "4"))) => y1 == y2,
-                _ => false,
-            };
-            if !whole_year {
-                check.bad(
-                    "filters.quarter_from",
-                    "pooled questions take one whole calendar year (YYYY-Q1 to YYYY-Q4) or none",
-                );
+            for (field, message) in whole_year_violations(&f.quarter_from, &f.quarter_to) {
+                check.bad(field, message);
             }
             for (i, j) in f.jurisdictions.iter().enumerate() {
                 if j != "withheld" && (self.sharing.withholds(j) || !self.sharing.pools(j)) {
@@ -502,5 +532,36 @@ impl Insights {
             .record(AuditRecord::by(caller, method, jurisdiction, id, "ok"))
             .await?;
         Ok(view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_year_violations;
+
+    #[test]
+    fn a_partial_year_names_the_field_sent() {
+        assert!(whole_year_violations("", "").is_empty());
+        assert!(whole_year_violations("2024-Q1", "2024-Q4").is_empty());
+        assert_eq!(
+            whole_year_violations("", "2024-Q4")[0].0,
+            "filters.quarter_to"
+        );
+        assert_eq!(
+            whole_year_violations("2024-Q1", "")[0].0,
+            "filters.quarter_from"
+        );
+        assert_eq!(
+            whole_year_violations("2024-Q2", "2024-Q4")[0].0,
+            "filters.quarter_from"
+        );
+        assert_eq!(
+            whole_year_violations("2024-Q1", "2024-Q3")[0].0,
+            "filters.quarter_to"
+        );
+        assert_eq!(
+            whole_year_violations("2024-Q1", "2025-Q4")[0].0,
+            "filters.quarter_to"
+        );
     }
 }

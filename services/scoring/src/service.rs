@@ -557,18 +557,12 @@ impl Scoring {
                 }
             }
         }
-        // Fleiss' and Cohen's kappa need the same number of raters for every unit;
-        // keep the most common count.
-        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-        for unit in &matrix {
-            *counts.entry(unit.len()).or_default() += 1;
+        // Every complete unit counts, whatever its number of raters (see
+        // domain::agreement for how teams of two and of three combine); a
+        // single rater's units compare nothing, unless there is nothing else.
+        if matrix.iter().any(|u| u.len() >= 2) {
+            matrix.retain(|u| u.len() >= 2);
         }
-        let common = counts
-            .iter()
-            .max_by_key(|(_, n)| **n)
-            .map(|(k, _)| *k)
-            .unwrap_or(0);
-        matrix.retain(|u| u.len() == common);
         let levels = self
             .instruments
             .get(&instrument_used)
@@ -578,7 +572,7 @@ impl Scoring {
         Ok(pb::Agreement {
             raters: a.raters as i32,
             units: a.units as i32,
-            ratings: (a.raters * a.units) as i32,
+            ratings: a.ratings as i32,
             percent_agreement: figure(&a.percent_agreement),
             cohen_kappa: figure(&a.cohen_kappa),
             fleiss_kappa: figure(&a.fleiss_kappa),

@@ -5,6 +5,14 @@
 //! reason, never as 0 or NaN. The formulas match scikit-learn's
 //! `cohen_kappa_score` (with the full scale as labels) and statsmodels'
 //! `fleiss_kappa`; `tests/fixtures/agreement_reference.json` holds the vectors.
+//!
+//! Units may have different numbers of raters (a jurisdiction's reviews are
+//! rated by teams of two and of three). Every complete unit counts: percent
+//! agreement over every pair of raters of every unit; Fleiss' kappa in its
+//! general form, each unit's observed agreement over its own pairs and the
+//! chance agreement from the pooled shares of all ratings (with equal numbers
+//! of raters this is statsmodels' figure); Cohen's kappas only when every unit
+//! has exactly two raters.
 
 /// A figure, or why it is undefined.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,13 +33,15 @@ impl Figure {
     }
 }
 
-/// Agreement over a set of units each rated by the same raters.
+/// Agreement over a set of rated units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Agreement {
-    /// Raters.
+    /// The most raters of any unit.
     pub raters: usize,
     /// Units rated.
     pub units: usize,
+    /// Ratings behind the figures.
+    pub ratings: usize,
     /// Share of agreeing rater pairs.
     pub percent_agreement: Figure,
     /// Cohen's kappa.
@@ -42,25 +52,27 @@ pub struct Agreement {
     pub quadratic_weighted_kappa: Figure,
 }
 
-const TWO_RATERS: &str = "needs exactly two raters";
-const THREE_RATERS: &str = "needs three or more raters";
+const TWO_RATERS: &str = "needs exactly two raters on every unit";
+const THREE_RATERS: &str = "needs a unit with three or more raters";
 
-/// Computes agreement; `units[u][r]` is rater `r`'s level for unit `u`, and
-/// levels are `0..categories`.
+/// Computes agreement; `units[u]` holds each rater's level for unit `u` (any
+/// number of raters), and levels are `0..categories`.
 pub fn agreement(units: &[Vec<i32>], categories: usize) -> Agreement {
-    let raters = units.first().map_or(0, Vec::len);
+    let raters = units.iter().map(Vec::len).max().unwrap_or(0);
+    let fewest = units.iter().map(Vec::len).min().unwrap_or(0);
     let mut out = Agreement {
         raters,
         units: units.len(),
+        ratings: units.iter().map(Vec::len).sum(),
         percent_agreement: Figure::Undefined("no ratings"),
         cohen_kappa: Figure::Undefined(TWO_RATERS),
         fleiss_kappa: Figure::Undefined(THREE_RATERS),
         quadratic_weighted_kappa: Figure::Undefined(TWO_RATERS),
     };
-    if units.is_empty() || categories == 0 || units.iter().any(|u| u.len() != raters) {
+    if units.is_empty() || categories == 0 {
         return out;
     }
-    if raters < 2 {
+    if fewest < 2 {
         out.percent_agreement = Figure::Undefined("one rater");
         out.cohen_kappa = Figure::Undefined("one rater");
         out.fleiss_kappa = Figure::Undefined("one rater");
@@ -129,15 +141,17 @@ fn weighted_kappa(
     Figure::Value(1.0 - num / den)
 }
 
+/// Fleiss' kappa in its general form: unit `i` with `n_i` raters agrees in
+/// `sum_j c_ij (c_ij - 1) / (n_i (n_i - 1))` of its pairs; chance agreement is
+/// `sum_j p_j^2` with `p_j` the share of all ratings at level `j`.
 fn fleiss(units: &[Vec<i32>], k: usize) -> Figure {
-    let n = units[0].len() as f64;
-    let total = units.len() as f64;
     let mut column = vec![0.0; k];
-    let mut p_bar = 0.0;
+    let (mut p_bar, mut ratings) = (0.0, 0.0);
     for unit in units {
+        let n = unit.len() as f64;
         let mut counts = vec![0.0; k];
         for &level in unit {
-            let Some(c) = counts.get_mut(level as usize) else {
+            let Some(c) = usize::try_from(level).ok().and_then(|l| counts.get_mut(l)) else {
                 return Figure::Undefined("a level is outside the scale");
             };
             *c += 1.0;
@@ -147,9 +161,10 @@ fn fleiss(units: &[Vec<i32>], k: usize) -> Figure {
         for (j, c) in counts.iter().enumerate() {
             column[j] += c;
         }
+        ratings += n;
     }
-    p_bar /= total;
-    let p_e: f64 = column.iter().map(|c| (c / (total * n)).powi(2)).sum();
+    p_bar /= units.len() as f64;
+    let p_e: f64 = column.iter().map(|c| (c / ratings).powi(2)).sum();
     if (1.0 - p_e).abs() < f64::EPSILON {
         return Figure::Undefined("no variance: every rating is the same level");
     }
@@ -224,6 +239,52 @@ mod tests {
                 );
                 assert!(got.cohen_kappa.value().is_none());
             }
+        }
+    }
+
+    #[test]
+    fn units_with_two_and_three_raters_all_count() {
+        // 3 units by three raters and 2 by two: 13 ratings over levels 0..4.
+        let units = [
+            vec![0, 0, 1],
+            vec![2, 2, 2],
+            vec![3, 1, 3],
+            vec![1, 1],
+            vec![0, 2],
+        ];
+        let got = agreement(&units, 4);
+        assert_eq!((got.raters, got.units, got.ratings), (3, 5, 13));
+        // Pairs: 3 + 3 + 3 + 1 + 1 = 11, agreeing: 1 + 3 + 1 + 1 + 0 = 6.
+        close(
+            "mixed",
+            "percent agreement",
+            &got.percent_agreement,
+            Some(6.0 / 11.0),
+        );
+        // Units agree in 1/3, 1, 1/3, 1, 0 of their pairs: mean 8/15. Levels
+        // 0:3, 1:4, 2:4, 3:2 of 13, so chance is (9 + 16 + 16 + 4) / 169.
+        let (p, e) = (8.0 / 15.0, 45.0 / 169.0);
+        close(
+            "mixed",
+            "Fleiss' kappa",
+            &got.fleiss_kappa,
+            Some((p - e) / (1.0 - e)),
+        );
+        assert_eq!(got.cohen_kappa, Figure::Undefined(TWO_RATERS));
+    }
+
+    #[test]
+    fn with_equal_teams_the_general_form_is_the_usual_one() {
+        let text = include_str!("../../tests/fixtures/agreement_reference.json");
+        let reference: Reference = serde_json::from_str(text).expect("reference vectors");
+        for case in reference.cases.iter().filter(|c| c.fleiss_kappa.is_some()) {
+            let got = agreement(&case.ratings, 4);
+            close(
+                &case.name,
+                "Fleiss' kappa",
+                &got.fleiss_kappa,
+                case.fleiss_kappa,
+            );
         }
     }
 

@@ -10,7 +10,11 @@ use tonic::Code;
 
 use super::harness::{LEAD, System, advance, ratings};
 
-scir_testkit::on_both_backends!(two_raters, three_raters);
+scir_testkit::on_both_backends!(
+    two_raters,
+    three_raters,
+    teams_of_two_and_three_count_together
+);
 
 async fn two_raters(backend: Backend) {
     flow(
@@ -28,6 +32,47 @@ async fn three_raters(backend: Backend) {
         &[&[0, 1, 2, 3, 2], &[0, 1, 3, 3, 2], &[1, 1, 2, 3, 2]],
     )
     .await;
+}
+
+/// One item across the jurisdiction: a review rated by two raters and one by
+/// three both count (two units, five ratings), not only the larger team's.
+async fn teams_of_two_and_three_count_together(backend: Backend) {
+    let system = System::start(backend, None).await;
+    let teams: [&[&str]; 2] = [&["pair-a", "pair-b"], &["trio-a", "trio-b", "trio-c"]];
+    for (i, team) in teams.iter().enumerate() {
+        let (_, ko) = system.review_in_scoring(&format!("mixed-{i}"), team).await;
+        for (r, rater) in team.iter().enumerate() {
+            system
+                .scoring_as(rater, &[Role::Reviewer])
+                .submit_ratings(ratings(&ko, &[(r % 2) as i32 + 1]))
+                .await
+                .expect("submitted");
+        }
+    }
+    let item = scir_scoring::domain::instruments::Catalogue::load(None, None)
+        .expect("instrument")
+        .active()
+        .items[0]
+        .clone();
+    let got = system
+        .scoring_as(LEAD, &[Role::ScrLead])
+        .get_agreement(pb::GetAgreementRequest {
+            scope: Some(pb::get_agreement_request::Scope::ItemCode(item)),
+            jurisdiction: "jurisdictions/us-wi".into(),
+        })
+        .await
+        .expect("agreement")
+        .into_inner();
+    assert_eq!((got.units, got.raters, got.ratings), (2, 3, 5), "{got:?}");
+    // Pairs: the two disagree (1, 2); the three agree in one of three pairs
+    // (1, 2, 1): 1 of 4 pairs.
+    let percent = got.percent_agreement.and_then(|s| s.value);
+    assert!(
+        percent.is_some_and(|p| (p - 0.25).abs() < 1e-9),
+        "{percent:?}"
+    );
+    assert!(got.cohen_kappa.and_then(|s| s.value).is_none());
+    assert!(got.fleiss_kappa.and_then(|s| s.value).is_some());
 }
 
 async fn flow(backend: Backend, raters: &[&str], levels: &[&[i32]]) {
