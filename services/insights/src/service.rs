@@ -49,7 +49,7 @@ impl Sharing {
 /// Pooled counts against the truth.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Utility {
-    /// Non-zero true counts.
+    /// Non-zero true counts (each population once).
     pub nonzero: usize,
     /// Of those, shown.
     pub shown: usize,
@@ -432,9 +432,12 @@ impl Insights {
 
     /// How far the pooled answers to `requests` are from the truth: each is
     /// answered twice from one snapshot, perturbed and exact, and every count
-    /// compared cell by cell (by its keys).
+    /// compared cell by cell (by its keys). A population that several answers
+    /// show (a breakdown value's denominator beside every measure, the same
+    /// filters in several questions) counts once.
     pub fn utility(&self, requests: &[pb::AskRequest]) -> Result<Utility, ApiError> {
         let mut u = Utility::default();
+        let mut seen = std::collections::HashSet::new();
         for request in requests {
             let (protected, exact) = self.index.snapshot(|snap, dicts| {
                 let mut query = self.query(request, None, dicts)?;
@@ -442,17 +445,38 @@ impl Insights {
                 query.protection = None;
                 Ok::<_, ApiError>((protected, engine::answer(&query, snap, dicts)))
             })?;
-            u.add(&protected.population, &exact.population);
+            let question = Question::try_from(request.question).unwrap_or_default();
+            let filters = format!("{:?}", request.filters);
+            // The systems map's population is the reviews with its theme.
+            let population = match question {
+                Question::SystemsMap => format!("{filters} {}", request.code),
+                _ => filters.clone(),
+            };
+            let measure = format!("{filters} {question:?} {} {}", request.code, request.level);
+            if seen.insert((population.clone(), Vec::new(), "population")) {
+                u.add(&protected.population, &exact.population);
+            }
             let truth: std::collections::HashMap<&Vec<String>, &pb::Row> =
                 exact.rows.iter().map(|r| (&r.keys, r)).collect();
             for row in &protected.rows {
                 let Some(t) = truth.get(&row.keys) else {
                     continue;
                 };
-                u.add(&row.count, &t.count);
-                u.add(&row.denominator, &t.denominator);
-                u.add(&row.implemented, &t.implemented);
-                u.add(&row.overdue, &t.overdue);
+                if seen.insert((measure.clone(), row.keys.clone(), "count")) {
+                    u.add(&row.count, &t.count);
+                    u.add(&row.implemented, &t.implemented);
+                    u.add(&row.overdue, &t.overdue);
+                }
+                // A prevalence row's denominator is its breakdown value's
+                // population; the other questions repeat a count or the total.
+                let prevalence = !matches!(
+                    question,
+                    Question::Recommendations | Question::CoOccurrence | Question::SystemsMap
+                );
+                let group = row.keys[..row.keys.len().saturating_sub(1)].to_vec();
+                if prevalence && seen.insert((population.clone(), group, "denominator")) {
+                    u.add(&row.denominator, &t.denominator);
+                }
             }
         }
         Ok(u)

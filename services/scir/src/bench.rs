@@ -30,6 +30,56 @@ pub struct InsightsBenchArgs {
     /// Database URL to load into (a fresh SQLite file in a temporary directory when unset).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Use the database as it is, without loading (with `--database-url`, e.g.
+    /// the `insights.db` of a stopped `scir up` after `scir demo`).
+    #[arg(long, requires = "database_url")]
+    pub existing: bool,
+}
+
+/// Every pooled question with every breakdown, unfiltered and for each year:
+/// the answers whose cost the perturbation's utility figures measure.
+fn utility_requests(years: &[i32]) -> Vec<pb::AskRequest> {
+    let questions = [
+        (Question::FactorPrevalence, ""),
+        (Question::DomainPrevalence, ""),
+        (Question::ThemePrevalence, ""),
+        (Question::CoOccurrence, ""),
+        (Question::Trend, "SAFE_SLEEP"),
+        (Question::Recommendations, ""),
+        (Question::SystemsMap, "SAFE_SLEEP"),
+    ];
+    let breakdowns = [
+        Breakdown::Unspecified,
+        Breakdown::ByCause,
+        Breakdown::ByIncidentType,
+        Breakdown::ByRaceEthnicity,
+        Breakdown::ByTribalStatus,
+        Breakdown::ByAgeBand,
+        Breakdown::BySex,
+        Breakdown::ByJurisdiction,
+    ];
+    let periods = std::iter::once(None).chain(years.iter().copied().map(Some));
+    let mut out = Vec::new();
+    for year in periods {
+        for (question, code) in questions {
+            for breakdown in breakdowns {
+                let filters = year.map(|y| pb::Filters {
+                    quarter_from: format!("{y}-Q1"),
+                    quarter_to: format!("{y}-Q4"),
+                    ..Default::default()
+                });
+                out.push(pb::AskRequest {
+                    question: question as i32,
+                    filters,
+                    breakdown: breakdown as i32,
+                    level: 2,
+                    code: code.into(),
+                    pooled: true,
+                });
+            }
+        }
+    }
+    out
 }
 
 struct Rng(u64);
@@ -141,7 +191,9 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
         &DbOptions::default(),
     )
     .await?;
-    load(&db, &args).await?;
+    if !args.existing {
+        load(&db, &args).await?;
+    }
     if db.backend() == scir_kit::db::Backend::Postgres {
         // Otherwise autovacuum wakes for the fresh tables while questions are
         // timed and takes a core from the service.
@@ -265,14 +317,11 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
             ask(Question::FactorPrevalence, Breakdown::ByCause, "", false),
         ),
     ];
-    let pooled: Vec<pb::AskRequest> = questions
-        .iter()
-        .filter(|(_, r)| r.pooled)
-        .map(|(_, r)| r.clone())
-        .collect();
+    let battery = utility_requests(&[2023, 2024, 2025]);
     println!(
-        "utility of the pooled questions: {}",
-        insights.utility(&pooled)?
+        "utility over {} pooled questions (every question and breakdown; all years, and each of 2023-2025): {}",
+        battery.len(),
+        insights.utility(&battery)?
     );
     println!();
     println!("| question | calls | median | p90 | p99 | rows |");

@@ -218,9 +218,17 @@ pub fn render(table: &pb::Table) -> String {
         count(table.population.as_ref()),
         table.scope
     ));
-    if table.k > 0 {
+    if table.max_adjustment > 0 {
         text.push_str(&format!(
-            "   counts from 1 to {} hidden (\"small\"), with companions (\"hidden\")",
+            "\ncounts perturbed by the cell key method (standard deviation {:.1}, {} at most); \
+             none from 1 to {} shown (\"small\")",
+            table.adjustment_sd,
+            table.max_adjustment,
+            table.k - 1
+        ));
+    } else if table.k > 0 {
+        text.push_str(&format!(
+            "   counts from 1 to {} hidden (\"small\")",
             table.k - 1
         ));
     }

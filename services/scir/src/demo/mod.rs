@@ -356,15 +356,15 @@ async fn themes_against_suid(partner: &Caller) -> anyhow::Result<()> {
         t.population
             .as_ref()
             .and_then(|p| p.value)
-            .map_or("hidden".to_owned(), |v| v.to_string())
+            .map_or("small".to_owned(), |v| v.to_string())
     };
     println!(
         "\n== Themes of key observations: all reviews and sudden unexpected infant deaths ==\n"
     );
     println!("{}", table.render());
     println!(
-        "\nreviews counted: {} in all, {} SUID. \"small\": fewer than k reviews; \"hidden\": showing it\n\
-         would let a reader subtract one answer from another and find fewer than k (docs/insights.md).",
+        "\nreviews counted: {} in all, {} SUID. Pooled counts are perturbed by the cell key method, so\n\
+         no subtraction of answers is exact; \"small\": below k after perturbation (docs/insights.md).",
         population(&all),
         population(&suid)
     );
