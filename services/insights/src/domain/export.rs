@@ -83,7 +83,14 @@ pub fn svg(table: &Table) -> Option<String> {
         .fold(0.0f64, f64::max)
         .max(f64::EPSILON);
     let (label_w, bar_w, row_h) = (260.0, 420.0, 22.0);
-    let height = 50.0 + row_h * rows.len() as f64;
+    let note = (table.max_adjustment > 0).then(|| {
+        format!(
+            "Pooled counts perturbed by the cell key method (at most {} either way); none from 1 to {} is shown.",
+            table.max_adjustment,
+            table.k - 1
+        )
+    });
+    let height = 50.0 + row_h * rows.len() as f64 + if note.is_some() { 20.0 } else { 0.0 };
     let mut out = String::new();
     let _ = write!(
         out,
@@ -120,6 +127,14 @@ pub fn svg(table: &Table) -> Option<String> {
                 );
             }
         }
+    }
+    if let Some(note) = note {
+        let _ = write!(
+            out,
+            r##"<text x="10" y="{}" font-size="11" fill="#555">{}</text>"##,
+            height - 10.0,
+            xml(&note)
+        );
     }
     out.push_str("</svg>\n");
     Some(out)
@@ -166,6 +181,14 @@ mod tests {
         };
         let svg = svg(&table).expect("chart");
         assert!(svg.starts_with("<svg") && svg.contains("&lt;x&gt;") && svg.contains("suppressed"));
+        assert!(!svg.contains("perturbed"), "exact answers carry no note");
+        let pooled = super::svg(&Table {
+            k: 10,
+            max_adjustment: 20,
+            ..table.clone()
+        })
+        .expect("chart");
+        assert!(pooled.contains("at most 20 either way") && pooled.contains("from 1 to 9"));
         assert!(
             super::svg(&Table {
                 question: Question::Recommendations as i32,
