@@ -1,6 +1,7 @@
 //! The `scir` command: every SCIR service in one process on SQLite files
 //! (`scir up`), development tokens (`scir token`), and operator tools.
 
+pub mod api_reference;
 pub mod audit;
 pub mod bench;
 pub mod cli;

@@ -65,6 +65,9 @@ enum Command {
         #[command(subcommand)]
         command: scir::cli::insights::InsightsCommand,
     },
+    /// Print the API reference and data dictionary (Markdown), generated from
+    /// the contract's comments and the services' method tables.
+    ApiReference,
     /// Audit-log tools.
     Audit {
         #[command(subcommand)]
@@ -206,6 +209,10 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Incident { command } => scir::cli::incident::run(command).await.map(|()| exit::OK),
         Command::Review { command } => scir::cli::review::run(command).await.map(|()| exit::OK),
         Command::Insights { command } => scir::cli::insights::run(command).await.map(|()| exit::OK),
+        Command::ApiReference => {
+            print!("{}", scir::api_reference::render()?);
+            Ok(exit::OK)
+        }
         Command::Audit {
             command: AuditCommand::Verify(args),
         } => {

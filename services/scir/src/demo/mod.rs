@@ -174,6 +174,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Report> {
         .flat_map(|d| d.items.iter().map(|i| i.code.clone()))
         .collect();
     let cases = synth::partnership(args.seed, args.incidents as usize, &items);
+    let jurisdictions: std::collections::BTreeSet<String> =
+        cases.iter().map(|c| c.facts.jurisdiction.clone()).collect();
     if !args.quiet {
         eprintln!(
             "Reporting {} synthetic incidents (seed {}) and walking their reviews through {}…",
@@ -183,8 +185,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Report> {
         );
     }
     let report = drive(&driver, cases, args.concurrency as usize, args.quiet).await;
+    let analysts = jurisdictions
+        .iter()
+        .map(|j| driver.caller("demo-analyst", &[Role::Analyst], j))
+        .collect::<Result<Vec<_>, _>>()?;
+    wait_for_insights(&analysts, report.reviews()).await;
     let analyst = driver.caller("demo-partner", &[Role::Partner], "us-wi")?;
-    wait_for_insights(&analyst, report.reviews()).await;
     print_report(&report);
     print_insights(&analyst).await?;
     Ok(report)
@@ -235,21 +241,26 @@ async fn drive(
 }
 
 /// Waits until insights counts every review (its projection follows review's
-/// and scoring's events), for at most a minute.
-async fn wait_for_insights(partner: &Caller, reviews: usize) {
+/// and scoring's events), for at most a minute. Each jurisdiction's analyst
+/// counts its own reviews exactly (pooled counts are perturbed, so they cannot
+/// tell when every review is in).
+async fn wait_for_insights(analysts: &[Caller], reviews: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let counted = partner
-            .insights()
-            .ask(insights::AskRequest {
-                question: insights::Question::ThemePrevalence as i32,
-                pooled: true,
-                ..Default::default()
-            })
-            .await
-            .ok()
-            .and_then(|t| t.into_inner().population.and_then(|p| p.value));
-        if counted.is_some_and(|c| usize::try_from(c).unwrap_or(0) >= reviews) {
+        let mut counted = 0usize;
+        for analyst in analysts {
+            let own = analyst
+                .insights()
+                .ask(insights::AskRequest {
+                    question: insights::Question::ThemePrevalence as i32,
+                    ..Default::default()
+                })
+                .await
+                .ok()
+                .and_then(|t| t.into_inner().population.and_then(|p| p.value));
+            counted += own.map_or(0, |c| usize::try_from(c).unwrap_or(0));
+        }
+        if counted >= reviews {
             return;
         }
         if Instant::now() > deadline {
