@@ -6,10 +6,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use scir_kit::ApiError;
+use scir_kit::client::Peer;
 use scir_kit::error::PreconditionViolation;
 use scir_proto::scoring::v1::KeyObservationStatus;
 
 use crate::domain::stages::Unscored;
+
+const SCORING: Peer = Peer { name: "scoring" };
 
 /// Reports scoring progress.
 #[tonic::async_trait]
@@ -53,25 +56,14 @@ impl ScoringStatus for ScoringClient {
         let interceptor =
             scir_kit::client::ClientInterceptor::new(Some(bearer)).map_err(ApiError::internal)?;
         let mut client = ScoringServiceClient::with_interceptor(self.channel.clone(), interceptor);
-        let mut request = tonic::Request::new(GetScoringStatusRequest {
+        let request = SCORING.request(GetScoringStatusRequest {
             review: review.to_owned(),
         });
-        request.set_timeout(std::time::Duration::from_secs(5));
-        let status = match client.get_scoring_status(request).await {
-            Ok(r) => r.into_inner(),
-            Err(s) if s.code() == tonic::Code::PermissionDenied => {
-                return Err(ApiError::PermissionDenied(
-                    "scoring refused to report this review's scores to the caller".to_owned(),
-                ));
-            }
-            Err(s) => {
-                tracing::warn!(code = ?s.code(), "scoring call failed");
-                return Err(ApiError::Unavailable {
-                    message: "the scoring service is unavailable".to_owned(),
-                    retry_after: std::time::Duration::from_secs(2),
-                });
-            }
-        };
+        let status = client
+            .get_scoring_status(request)
+            .await
+            .map_err(|status| SCORING.error(&status, "review", review))?
+            .into_inner();
         let reported: HashMap<&str, &KeyObservationStatus> = status
             .key_observations
             .iter()

@@ -2,14 +2,13 @@
 //! token, so review applies its own access rules and rater identities stay out
 //! of event streams.
 
-use std::time::Duration;
-
 use scir_kit::ApiError;
-use scir_kit::client::ClientInterceptor;
+use scir_kit::client::{ClientInterceptor, Peer};
 use scir_proto::review::v1::review_service_client::ReviewServiceClient;
 use scir_proto::review::v1::{ListTeamMembersRequest, TeamMember, TeamRole};
-use tonic::Code;
 use tonic::transport::Channel;
+
+const REVIEW: Peer = Peer { name: "review" };
 
 /// A connection to review.
 #[derive(Debug, Clone)]
@@ -40,30 +39,15 @@ impl ReviewLink {
     pub async fn team(&self, bearer: &str, review: &str) -> Result<Team, ApiError> {
         let interceptor = ClientInterceptor::new(Some(bearer)).map_err(ApiError::internal)?;
         let mut client = ReviewServiceClient::with_interceptor(self.channel.clone(), interceptor);
-        let mut request = tonic::Request::new(ListTeamMembersRequest {
+        let request = REVIEW.request(ListTeamMembersRequest {
             parent: review.to_owned(),
         });
-        request.set_timeout(Duration::from_secs(5));
-        let members: Vec<TeamMember> = match client.list_team_members(request).await {
-            Ok(r) => r.into_inner().members,
-            Err(status) => {
-                return Err(match status.code() {
-                    Code::NotFound => ApiError::NotFound {
-                        resource: review.to_owned(),
-                    },
-                    Code::PermissionDenied | Code::Unauthenticated => ApiError::PermissionDenied(
-                        "review refused to show the team to this caller".to_owned(),
-                    ),
-                    _ => {
-                        tracing::warn!(code = ?status.code(), "review call failed");
-                        ApiError::Unavailable {
-                            message: "the review service is unavailable".to_owned(),
-                            retry_after: Duration::from_secs(2),
-                        }
-                    }
-                });
-            }
-        };
+        let members: Vec<TeamMember> = client
+            .list_team_members(request)
+            .await
+            .map_err(|status| REVIEW.error(&status, "review", review))?
+            .into_inner()
+            .members;
         let of = |role: TeamRole| {
             let mut v: Vec<String> = members
                 .iter()
