@@ -22,10 +22,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // protox's `compile_fds` ignores `file_descriptor_set_path`, so write it here.
     std::fs::write(out.join("scir_descriptor.bin"), fds.encode_to_vec())?;
 
+    // Messages know their own full names (`prost::Name`), so an event's type
+    // is always its payload's type.
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         .emit_rerun_if_changed(false)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

@@ -4,9 +4,9 @@
 //! ages by bands; narrative, notes and identities are never read from the
 //! events (the events carry none), and nothing else is kept.
 
-use prost::Message;
 use scir_kit::ApiError;
 use scir_kit::consumer::EventHandler;
+use scir_kit::events;
 use scir_proto::common::v1::Event;
 use scir_proto::review::v1 as review;
 use scir_proto::scoring::v1 as scoring;
@@ -132,111 +132,102 @@ impl Projection {
         &self,
         conn: &mut AnyConnection,
         event: &Event,
-        payload: &[u8],
     ) -> Result<Option<String>, ApiError> {
-        let decode = |e: prost::DecodeError| ApiError::internal(e);
-        Ok(Some(match event.r#type.as_str() {
-            "scir.review.v1.ReviewOpened" => {
-                let e = review::ReviewOpened::decode(payload).map_err(decode)?;
-                let facts = e.facts.unwrap_or_default();
-                self.put_facts(
-                    conn,
-                    &e.review,
-                    Some(&e.jurisdiction),
-                    &facts,
-                    None,
-                    Some(month_of(event)),
-                    Some(&e.next_due_month),
-                )
-                .await?
+        let key = if let Some(e) = events::decode::<review::ReviewOpened>(event) {
+            let e = e?;
+            let facts = e.facts.unwrap_or_default();
+            self.put_facts(
+                conn,
+                &e.review,
+                Some(&e.jurisdiction),
+                &facts,
+                None,
+                Some(month_of(event)),
+                Some(&e.next_due_month),
+            )
+            .await?
+        } else if let Some(e) = events::decode::<review::ReviewFactsChanged>(event) {
+            let e = e?;
+            self.put_facts(
+                conn,
+                &e.review,
+                None,
+                &e.facts.unwrap_or_default(),
+                None,
+                None,
+                None,
+            )
+            .await?
+        } else if let Some(e) = events::decode::<review::ReviewStageChanged>(event) {
+            let e = e?;
+            let key = self.keys.of(&e.review);
+            store::set_stage(conn, &key, e.to).await?;
+            store::put_stage_days(conn, &key, e.from, e.days_in_stage).await?;
+            key
+        } else if let Some(e) = events::decode::<review::ReviewDeadlinesChanged>(event) {
+            let e = e?;
+            let key = self.keys.of(&e.review);
+            store::set_next_due(conn, &key, &e.next_due_month).await?;
+            key
+        } else if let Some(e) = events::decode::<review::KeyObservationChanged>(event) {
+            let e = e?;
+            let key = self.keys.of(&e.review);
+            let source = self.keys.of(&e.key_observation);
+            if e.deleted {
+                store::drop_source(conn, &key, &source).await?;
+            } else {
+                store::put_themes(conn, &key, &source, &e.themes).await?;
             }
-            "scir.review.v1.ReviewFactsChanged" => {
-                let e = review::ReviewFactsChanged::decode(payload).map_err(decode)?;
-                self.put_facts(
-                    conn,
-                    &e.review,
-                    None,
-                    &e.facts.unwrap_or_default(),
-                    None,
-                    None,
-                    None,
-                )
-                .await?
+            key
+        } else if let Some(e) = events::decode::<review::LearningOpportunityRecorded>(event) {
+            let e = e?;
+            let key = self.keys.of(&e.review);
+            let source = self.keys.of(&e.learning_opportunity);
+            if e.deleted {
+                store::drop_source(conn, &key, &source).await?;
+                store::put_learning(conn, &source, &key, None).await?;
+            } else {
+                store::put_themes(conn, &key, &source, &e.themes).await?;
+                store::put_learning(conn, &source, &key, Some((e.status, e.practice_function)))
+                    .await?;
             }
-            "scir.review.v1.ReviewStageChanged" => {
-                let e = review::ReviewStageChanged::decode(payload).map_err(decode)?;
-                let key = self.keys.of(&e.review);
-                store::set_stage(conn, &key, e.to).await?;
-                store::put_stage_days(conn, &key, e.from, e.days_in_stage).await?;
-                key
-            }
-            "scir.review.v1.ReviewDeadlinesChanged" => {
-                let e = review::ReviewDeadlinesChanged::decode(payload).map_err(decode)?;
-                let key = self.keys.of(&e.review);
-                store::set_next_due(conn, &key, &e.next_due_month).await?;
-                key
-            }
-            "scir.review.v1.KeyObservationChanged" => {
-                let e = review::KeyObservationChanged::decode(payload).map_err(decode)?;
-                let key = self.keys.of(&e.review);
-                let source = self.keys.of(&e.key_observation);
-                if e.deleted {
-                    store::drop_source(conn, &key, &source).await?;
-                } else {
-                    store::put_themes(conn, &key, &source, &e.themes).await?;
-                }
-                key
-            }
-            "scir.review.v1.LearningOpportunityRecorded" => {
-                let e = review::LearningOpportunityRecorded::decode(payload).map_err(decode)?;
-                let key = self.keys.of(&e.review);
-                let source = self.keys.of(&e.learning_opportunity);
-                if e.deleted {
-                    store::drop_source(conn, &key, &source).await?;
-                    store::put_learning(conn, &source, &key, None).await?;
-                } else {
-                    store::put_themes(conn, &key, &source, &e.themes).await?;
-                    store::put_learning(conn, &source, &key, Some((e.status, e.practice_function)))
-                        .await?;
-                }
-                key
-            }
-            "scir.review.v1.RecommendationChanged" => {
-                let e = review::RecommendationChanged::decode(payload).map_err(decode)?;
-                let key = self.keys.of(&e.review);
-                let rec_key = self.keys.of(&e.recommendation);
-                let fact = Recommendation {
-                    category: e.category,
-                    strength: e.strength,
-                    status: e.status,
-                    due_month: month_of_date(e.due_date.as_ref()),
-                    // The store keeps the key it gave the recommendation first.
-                    cell_key: 0,
-                };
-                let done = month_of_date(e.done_date.as_ref());
-                store::put_recommendation(
-                    conn,
-                    &rec_key,
-                    &key,
-                    (!e.deleted).then_some((&fact, done.as_str())),
-                )
-                .await?;
-                key
-            }
-            _ => return Ok(None),
-        }))
+            key
+        } else if let Some(e) = events::decode::<review::RecommendationChanged>(event) {
+            let e = e?;
+            let key = self.keys.of(&e.review);
+            let rec_key = self.keys.of(&e.recommendation);
+            let fact = Recommendation {
+                category: e.category,
+                strength: e.strength,
+                status: e.status,
+                due_month: month_of_date(e.due_date.as_ref()),
+                // The store keeps the key it gave the recommendation first.
+                cell_key: 0,
+            };
+            let done = month_of_date(e.done_date.as_ref());
+            store::put_recommendation(
+                conn,
+                &rec_key,
+                &key,
+                (!e.deleted).then_some((&fact, done.as_str())),
+            )
+            .await?;
+            key
+        } else {
+            return Err(events::unhandled(event));
+        };
+        Ok(Some(key))
     }
 
     async fn apply_scoring(
         &self,
         conn: &mut AnyConnection,
         event: &Event,
-        payload: &[u8],
     ) -> Result<Option<String>, ApiError> {
-        if event.r#type != "scir.scoring.v1.ConsensusRecorded" {
-            return Ok(None);
-        }
-        let e = scoring::ConsensusRecorded::decode(payload).map_err(ApiError::internal)?;
+        let Some(e) = events::decode::<scoring::ConsensusRecorded>(event) else {
+            return Err(events::unhandled(event));
+        };
+        let e = e?;
         let key = self.keys.of(&e.review);
         let ko = self.keys.of(&e.key_observation);
         let levels: Vec<(String, String, i32)> = e
@@ -249,18 +240,33 @@ impl Projection {
     }
 }
 
+impl Projection {
+    /// The review events the projection handles: its subscription to review.
+    pub fn review_types() -> Vec<String> {
+        vec![
+            events::type_of::<review::ReviewOpened>(),
+            events::type_of::<review::ReviewFactsChanged>(),
+            events::type_of::<review::ReviewStageChanged>(),
+            events::type_of::<review::ReviewDeadlinesChanged>(),
+            events::type_of::<review::KeyObservationChanged>(),
+            events::type_of::<review::LearningOpportunityRecorded>(),
+            events::type_of::<review::RecommendationChanged>(),
+        ]
+    }
+
+    /// The scoring events the projection handles: its subscription to scoring.
+    pub fn scoring_types() -> Vec<String> {
+        vec![events::type_of::<scoring::ConsensusRecorded>()]
+    }
+}
+
 #[tonic::async_trait]
 impl EventHandler for Projection {
     async fn apply(&self, conn: &mut AnyConnection, event: &Event) -> Result<(), ApiError> {
-        let payload = event
-            .payload
-            .as_ref()
-            .map(|p| p.value.as_slice())
-            .unwrap_or_default();
         let key = if event.r#type.starts_with("scir.scoring.") {
-            self.apply_scoring(conn, event, payload).await?
+            self.apply_scoring(conn, event).await?
         } else {
-            self.apply_review(conn, event, payload).await?
+            self.apply_review(conn, event).await?
         };
         if let Some(key) = key {
             store::changed(conn, self.backend, &key).await?;

@@ -90,14 +90,14 @@ impl Application {
                 name: "review".to_owned(),
                 address: config.review_addr.clone(),
                 method: "/scir.review.v1.ReviewService/WatchEvents",
-                types: Vec::new(),
+                types: Projection::review_types(),
                 transport: transport.clone(),
             },
             Source {
                 name: "scoring".to_owned(),
                 address: config.scoring_addr.clone(),
                 method: "/scir.scoring.v1.ScoringService/WatchEvents",
-                types: vec!["scir.scoring.v1.ConsensusRecorded".to_owned()],
+                types: Projection::scoring_types(),
                 transport,
             },
         ];

@@ -27,11 +27,6 @@ use crate::store::{self, ListFilter, NewIncident, Store, StoredIncident, StoredR
 /// Longest amendment reason accepted.
 pub const MAX_REASON: usize = 2000;
 
-/// Event type of `IncidentReported`.
-pub const INCIDENT_REPORTED: &str = "scir.intake.v1.IncidentReported";
-/// Event type of `IncidentAmended`.
-pub const INCIDENT_AMENDED: &str = "scir.intake.v1.IncidentAmended";
-
 /// A report's request as its fingerprints see it: the encoded public facts and
 /// the encoded restricted identity (empty when none was given).
 #[derive(Debug)]
@@ -234,12 +229,7 @@ impl Intake {
         events::append(
             &mut tx,
             db.backend(),
-            &NewEvent::new(
-                INCIDENT_REPORTED,
-                name.clone(),
-                jurisdiction.clone(),
-                &event,
-            ),
+            &NewEvent::of(name.clone(), jurisdiction.clone(), &event),
         )
         .await?;
         tx.commit().await.map_err(DbError::from)?;
@@ -659,12 +649,7 @@ impl Intake {
         events::append(
             &mut tx,
             db.backend(),
-            &NewEvent::new(
-                INCIDENT_AMENDED,
-                request.name.clone(),
-                jurisdiction.clone(),
-                &event,
-            ),
+            &NewEvent::of(request.name.clone(), jurisdiction.clone(), &event),
         )
         .await?;
         tx.commit().await.map_err(DbError::from)?;

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use prost::Message;
+use prost::{Message, Name};
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::{mpsc, watch};
@@ -36,26 +36,63 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// An event whose payload is `message`, of type `type_name` (a full protobuf name).
-    pub fn new<M: Message>(
-        type_name: &str,
-        subject: String,
-        jurisdiction: String,
-        message: &M,
-    ) -> Self {
+    /// An event whose payload is `message`; its type is the message's own
+    /// full protobuf name, so the two cannot disagree.
+    pub fn of<M: Message + Name>(subject: String, jurisdiction: String, message: &M) -> Self {
+        Self::with_payload(subject, jurisdiction, payload(message))
+    }
+
+    /// An event with a payload made by [`payload`].
+    pub fn with_payload(subject: String, jurisdiction: String, payload: prost_types::Any) -> Self {
         Self {
             subject,
             jurisdiction,
-            payload: prost_types::Any {
-                type_url: format!("type.googleapis.com/{type_name}"),
-                value: message.encode_to_vec(),
-            },
+            payload,
         }
     }
 
     fn event_type(&self) -> &str {
         self.payload.type_url.rsplit('/').next().unwrap_or_default()
     }
+}
+
+/// A message as an event payload, typed by its own full protobuf name.
+pub fn payload<M: Message + Name>(message: &M) -> prost_types::Any {
+    prost_types::Any {
+        type_url: format!("type.googleapis.com/{}", M::full_name()),
+        value: message.encode_to_vec(),
+    }
+}
+
+/// The event type of messages `M` (their full protobuf name), for subscriptions.
+pub fn type_of<M: Name>() -> String {
+    M::full_name()
+}
+
+/// The payload of `event` as an `M`, when the event is of `M`'s type (`None`
+/// otherwise); a payload that does not decode is an error, never skipped.
+pub fn decode<M: Message + Name + Default>(event: &Event) -> Option<Result<M, ApiError>> {
+    (event.r#type == M::full_name()).then(|| {
+        let bytes = event
+            .payload
+            .as_ref()
+            .map(|p| p.value.as_slice())
+            .unwrap_or_default();
+        M::decode(bytes).map_err(|e| {
+            ApiError::internal(anyhow::anyhow!(
+                "event {} does not decode: {e}",
+                event.r#type
+            ))
+        })
+    })
+}
+
+/// The error for an event a consumer subscribed to but has no handler for.
+pub fn unhandled(event: &Event) -> ApiError {
+    ApiError::internal(anyhow::anyhow!(
+        "event type {} is subscribed to but has no handler",
+        event.r#type
+    ))
 }
 
 /// Appends an event inside the caller's transaction; returns its cursor.
@@ -206,4 +243,44 @@ fn event_from_row(row: &sqlx::any::AnyRow) -> Result<Event, DbError> {
             prost_types::Any::decode(payload.as_slice()).map_err(|e| DbError::Other(e.into()))?,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use scir_proto::intake::v1::{IncidentAmended, IncidentReported};
+
+    use super::*;
+
+    #[test]
+    fn an_events_type_is_its_payloads_own_name_and_decoding_never_skips() {
+        let new = NewEvent::of(
+            "jurisdictions/us-wi/incidents/1".into(),
+            "us-wi".into(),
+            &IncidentReported::default(),
+        );
+        assert_eq!(
+            new.payload.type_url,
+            "type.googleapis.com/scir.intake.v1.IncidentReported"
+        );
+        assert_eq!(new.event_type(), type_of::<IncidentReported>());
+        let event = Event {
+            r#type: new.event_type().to_owned(),
+            payload: Some(new.payload.clone()),
+            ..Default::default()
+        };
+        assert!(decode::<IncidentReported>(&event).is_some_and(|r| r.is_ok()));
+        assert!(decode::<IncidentAmended>(&event).is_none());
+        let garbled = Event {
+            payload: Some(prost_types::Any {
+                value: vec![0xff, 0xff, 0xff],
+                ..new.payload
+            }),
+            ..event.clone()
+        };
+        assert!(
+            decode::<IncidentReported>(&garbled).is_some_and(|r| r.is_err()),
+            "a payload that does not decode is an error"
+        );
+        assert_eq!(unhandled(&event).code(), tonic::Code::Internal);
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use prost::Message;
 use prost_types::Timestamp;
+use scir_kit::events;
 use scir_kit::validate::Check;
 use scir_proto::review::v1 as pb;
 
@@ -55,8 +56,8 @@ pub struct Meta<'a> {
     pub findings: &'a mut Vec<pb::LanguageFinding>,
 }
 
-/// An event body: its full type name and the message.
-pub type EventBody = (&'static str, Vec<u8>);
+/// An event body: the message, typed by its own full name.
+pub type EventBody = prost_types::Any;
 
 /// One kind of review part.
 pub trait Item: Message + Default + Clone + Send + Sync + 'static {
@@ -249,7 +250,7 @@ impl Item for pb::KeyObservation {
             contributory_factors: self.contributory_factors.clone(),
             themes: self.themes.clone(),
         };
-        Some(("scir.review.v1.KeyObservationChanged", e.encode_to_vec()))
+        Some(events::payload(&e))
     }
 }
 
@@ -357,10 +358,7 @@ impl Item for pb::LearningOpportunity {
             practice_function: self.practice_function,
             themes: self.themes.clone(),
         };
-        Some((
-            "scir.review.v1.LearningOpportunityRecorded",
-            e.encode_to_vec(),
-        ))
+        Some(events::payload(&e))
     }
 }
 
@@ -416,7 +414,7 @@ impl Item for pb::Recommendation {
             due_date: self.due_date,
             done_date: self.done_date,
         };
-        Some(("scir.review.v1.RecommendationChanged", e.encode_to_vec()))
+        Some(events::payload(&e))
     }
 }
 

@@ -244,7 +244,7 @@ impl Reviews {
         resource: &str,
         action: &str,
         reason: &str,
-        event: Option<(&str, Vec<u8>)>,
+        event: Option<prost_types::Any>,
     ) -> Result<(), ApiError> {
         let now = scir_kit::db::now_micros();
         store::append_history(
@@ -263,15 +263,9 @@ impl Reviews {
             &AuditRecord::by(caller, method, resource, &review.jurisdiction, "ok"),
         )
         .await?;
-        if let Some((type_name, bytes)) = event {
-            let new = NewEvent {
-                subject: resource.to_owned(),
-                jurisdiction: review.jurisdiction.clone(),
-                payload: prost_types::Any {
-                    type_url: format!("type.googleapis.com/{type_name}"),
-                    value: bytes,
-                },
-            };
+        if let Some(payload) = event {
+            let new =
+                NewEvent::with_payload(resource.to_owned(), review.jurisdiction.clone(), payload);
             events::append(conn, self.db.backend(), &new).await?;
         }
         Ok(())

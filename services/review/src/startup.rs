@@ -118,10 +118,7 @@ impl Application {
             name: "intake".to_owned(),
             address: config.intake_addr.clone(),
             method: INTAKE_EVENTS,
-            types: vec![
-                "scir.intake.v1.IncidentReported".to_owned(),
-                "scir.intake.v1.IncidentAmended".to_owned(),
-            ],
+            types: IntakeEvents::types(),
             transport,
         };
         let consumer = consumer::spawn(db.clone(), source, token, handler, shutdown.signal());

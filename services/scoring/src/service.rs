@@ -362,8 +362,7 @@ impl Scoring {
             events::append(
                 &mut tx,
                 backend,
-                &NewEvent::new(
-                    "scir.scoring.v1.RatingsComplete",
+                &NewEvent::of(
                     set.key_observation.clone(),
                     jurisdiction_of(&review).to_owned(),
                     &event,
@@ -722,8 +721,7 @@ impl Scoring {
         events::append(
             &mut tx,
             backend,
-            &NewEvent::new(
-                "scir.scoring.v1.ConsensusRecorded",
+            &NewEvent::of(
                 consensus.key_observation.clone(),
                 jurisdiction_of(&review).to_owned(),
                 &event,
@@ -821,40 +819,35 @@ fn present_consensus(c: &StoredConsensus) -> Result<pb::Consensus, ApiError> {
 #[derive(Debug, Clone)]
 pub struct ReviewEvents;
 
+impl ReviewEvents {
+    /// The event types [`ReviewEvents`] handles: its subscription.
+    pub fn types() -> Vec<String> {
+        vec![
+            events::type_of::<review_pb::ReviewOpened>(),
+            events::type_of::<review_pb::ReviewStageChanged>(),
+            events::type_of::<review_pb::KeyObservationChanged>(),
+        ]
+    }
+}
+
 #[tonic::async_trait]
 impl EventHandler for ReviewEvents {
     async fn apply(&self, conn: &mut AnyConnection, event: &Event) -> Result<(), ApiError> {
-        let payload = event
-            .payload
-            .as_ref()
-            .map(|p| p.value.as_slice())
-            .unwrap_or_default();
-        match event.r#type.as_str() {
-            "scir.review.v1.ReviewOpened" => {
-                let e = review_pb::ReviewOpened::decode(payload).map_err(ApiError::internal)?;
-                store::upsert_review(
-                    conn,
-                    &e.review,
-                    &e.jurisdiction,
-                    review_pb::Stage::Opened as i32,
-                )
-                .await?;
+        if let Some(e) = events::decode::<review_pb::ReviewOpened>(event) {
+            let e = e?;
+            let opened = review_pb::Stage::Opened as i32;
+            store::upsert_review(conn, &e.review, &e.jurisdiction, opened).await?;
+        } else if let Some(e) = events::decode::<review_pb::ReviewStageChanged>(event) {
+            let e = e?;
+            store::upsert_review(conn, &e.review, &e.jurisdiction, e.to).await?;
+            for ko in &e.key_observations {
+                store::upsert_key_observation(conn, ko, &e.review, false).await?;
             }
-            "scir.review.v1.ReviewStageChanged" => {
-                let e =
-                    review_pb::ReviewStageChanged::decode(payload).map_err(ApiError::internal)?;
-                store::upsert_review(conn, &e.review, &e.jurisdiction, e.to).await?;
-                for ko in &e.key_observations {
-                    store::upsert_key_observation(conn, ko, &e.review, false).await?;
-                }
-            }
-            "scir.review.v1.KeyObservationChanged" => {
-                let e = review_pb::KeyObservationChanged::decode(payload)
-                    .map_err(ApiError::internal)?;
-                store::upsert_key_observation(conn, &e.key_observation, &e.review, e.deleted)
-                    .await?;
-            }
-            _ => {}
+        } else if let Some(e) = events::decode::<review_pb::KeyObservationChanged>(event) {
+            let e = e?;
+            store::upsert_key_observation(conn, &e.key_observation, &e.review, e.deleted).await?;
+        } else {
+            return Err(events::unhandled(event));
         }
         Ok(())
     }

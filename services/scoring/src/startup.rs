@@ -72,11 +72,7 @@ impl Application {
             name: "review".to_owned(),
             address: config.review_addr.clone(),
             method: REVIEW_EVENTS,
-            types: vec![
-                "scir.review.v1.ReviewOpened".to_owned(),
-                "scir.review.v1.ReviewStageChanged".to_owned(),
-                "scir.review.v1.KeyObservationChanged".to_owned(),
-            ],
+            types: ReviewEvents::types(),
             transport,
         };
         let consumer = consumer::spawn(

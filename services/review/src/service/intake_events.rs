@@ -1,7 +1,6 @@
 //! Applies intake's events: a qualifying incident opens its review (once), and
 //! an amendment updates the review's facts and deadlines.
 
-use prost::Message;
 use scir_kit::ApiError;
 use scir_kit::consumer::EventHandler;
 use scir_kit::db::{Backend, now_micros};
@@ -104,21 +103,11 @@ impl IntakeEvents {
             review: body.name.clone(),
             facts: body.incident_facts.as_ref().map(review_facts),
         };
-        let new = NewEvent::new(
-            "scir.review.v1.ReviewFactsChanged",
-            body.name.clone(),
-            existing.jurisdiction.clone(),
-            &event,
-        );
+        let new = NewEvent::of(body.name.clone(), existing.jurisdiction.clone(), &event);
         events::append(conn, self.backend, &new).await?;
         if due_month(&body) != due_month(&existing.body) {
             let moved = deadlines_changed(&body);
-            let new = NewEvent::new(
-                "scir.review.v1.ReviewDeadlinesChanged",
-                body.name.clone(),
-                existing.jurisdiction.clone(),
-                &moved,
-            );
+            let new = NewEvent::of(body.name.clone(), existing.jurisdiction.clone(), &moved);
             events::append(conn, self.backend, &new).await?;
         }
         existing.body = body;
@@ -126,26 +115,27 @@ impl IntakeEvents {
     }
 }
 
+impl IntakeEvents {
+    /// The event types [`IntakeEvents`] handles: its subscription.
+    pub fn types() -> Vec<String> {
+        vec![
+            events::type_of::<intake::IncidentReported>(),
+            events::type_of::<intake::IncidentAmended>(),
+        ]
+    }
+}
+
 #[tonic::async_trait]
 impl EventHandler for IntakeEvents {
     async fn apply(&self, conn: &mut AnyConnection, event: &Event) -> Result<(), ApiError> {
-        let payload = event
-            .payload
-            .as_ref()
-            .map(|p| p.value.as_slice())
-            .unwrap_or_default();
-        match event.r#type.as_str() {
-            "scir.intake.v1.IncidentReported" => {
-                let body = intake::IncidentReported::decode(payload).map_err(ApiError::internal)?;
-                self.incident_changed(conn, body.incident.unwrap_or_default(), false)
-                    .await
-            }
-            "scir.intake.v1.IncidentAmended" => {
-                let body = intake::IncidentAmended::decode(payload).map_err(ApiError::internal)?;
-                self.incident_changed(conn, body.incident.unwrap_or_default(), true)
-                    .await
-            }
-            _ => Ok(()),
+        if let Some(body) = events::decode::<intake::IncidentReported>(event) {
+            let incident = body?.incident.unwrap_or_default();
+            self.incident_changed(conn, incident, false).await
+        } else if let Some(body) = events::decode::<intake::IncidentAmended>(event) {
+            let incident = body?.incident.unwrap_or_default();
+            self.incident_changed(conn, incident, true).await
+        } else {
+            Err(events::unhandled(event))
         }
     }
 

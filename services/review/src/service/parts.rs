@@ -183,7 +183,7 @@ impl Reviews {
         };
         let mut tx = self.db.begin_write().await?;
         store::insert_item(&mut tx, &loaded.review.id, I::COLLECTION, &stored, None).await?;
-        let event = event.as_ref().map(|(t, b)| (*t, b.clone()));
+        let event = event.clone();
         self.log_change(
             &mut tx,
             caller,

@@ -209,8 +209,7 @@ pub(super) async fn insert_new(
         facts: review.body.incident_facts.as_ref().map(review_facts),
         next_due_month: due_month(&review.body),
     };
-    let new = scir_kit::events::NewEvent::new(
-        "scir.review.v1.ReviewOpened",
+    let new = scir_kit::events::NewEvent::of(
         review.body.name.clone(),
         review.jurisdiction.clone(),
         &event,
@@ -461,16 +460,13 @@ impl Reviews {
         body: pb::Review,
         action: &str,
         reason: &str,
-        events: Option<Vec<(&'static str, Vec<u8>)>>,
+        events: Option<Vec<prost_types::Any>>,
     ) -> Result<(), ApiError> {
         let now = now_micros();
         let due = next_due(&body).map(|d| d.to_string());
         let mut events = events.unwrap_or_default();
         if due_month(&body) != due_month(&stored.body) {
-            events.push((
-                "scir.review.v1.ReviewDeadlinesChanged",
-                deadlines_changed(&body).encode_to_vec(),
-            ));
+            events.push(scir_kit::events::payload(&deadlines_changed(&body)));
         }
         let mut tx = self.db.begin_write().await?;
         if !store::update_review(&mut tx, &stored.id, stored.version, &body, due, now).await? {
@@ -495,15 +491,12 @@ impl Reviews {
             first,
         )
         .await?;
-        for (type_name, bytes) in events {
-            let new = scir_kit::events::NewEvent {
-                subject: stored.body.name.clone(),
-                jurisdiction: stored.jurisdiction.clone(),
-                payload: prost_types::Any {
-                    type_url: format!("type.googleapis.com/{type_name}"),
-                    value: bytes,
-                },
-            };
+        for payload in events {
+            let new = scir_kit::events::NewEvent::with_payload(
+                stored.body.name.clone(),
+                stored.jurisdiction.clone(),
+                payload,
+            );
             scir_kit::events::append(&mut tx, self.db.backend(), &new).await?;
         }
         tx.commit().await.map_err(DbError::from)?;
@@ -640,14 +633,14 @@ impl Reviews {
             mapping_skipped: skipped,
             days_in_stage: days_since(stored.body.stage_enter_time.as_ref(), now),
         };
-        let mut events = vec![("scir.review.v1.ReviewStageChanged", changed.encode_to_vec())];
+        let mut events = vec![scir_kit::events::payload(&changed)];
         if to == pb::Stage::Finalised {
             let finalised = pb::ReviewFinalised {
                 review: review.name.clone(),
                 jurisdiction: review.jurisdiction.clone(),
                 finalise_time: timestamp(now),
             };
-            events.push(("scir.review.v1.ReviewFinalised", finalised.encode_to_vec()));
+            events.push(scir_kit::events::payload(&finalised));
         }
         let action = format!("stage {} -> {}", stage.as_str_name(), to.as_str_name());
         self.save(
@@ -709,10 +702,7 @@ impl Reviews {
             body,
             &action,
             &request.reason,
-            Some(vec![(
-                "scir.review.v1.ReviewStageChanged",
-                changed.encode_to_vec(),
-            )]),
+            Some(vec![scir_kit::events::payload(&changed)]),
         )
         .await?;
         Ok(self.present_review(&stored))
