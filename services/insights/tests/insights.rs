@@ -2,7 +2,7 @@
 //! PostgreSQL.
 
 mod insights {
-    pub mod harness;
+    pub(crate) mod harness;
 
     mod attack;
 

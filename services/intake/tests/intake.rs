@@ -1,7 +1,7 @@
 //! Intake over gRPC: real servers on free ports, against SQLite and PostgreSQL.
 
 mod intake {
-    pub mod harness;
+    pub(crate) mod harness;
 
     mod access;
     mod audit;

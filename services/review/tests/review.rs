@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL.
 
 mod review {
-    pub mod harness;
+    pub(crate) mod harness;
 
     mod access;
     mod events;

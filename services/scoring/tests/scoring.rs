@@ -2,7 +2,7 @@
 //! against SQLite and PostgreSQL.
 
 mod scoring {
-    pub mod harness;
+    pub(crate) mod harness;
 
     mod flow;
     mod ratings;

@@ -112,7 +112,7 @@ pub(crate) struct Contents {
 }
 
 impl Contents {
-    pub fn read(paths: &Paths) -> Result<Self, TlsError> {
+    pub(crate) fn read(paths: &Paths) -> Result<Self, TlsError> {
         Ok(Self {
             cert: read(&paths.cert)?,
             key: read(&paths.key)?,
@@ -136,7 +136,7 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
-    pub fn from(paths: &Paths, contents: &Contents) -> Result<Self, TlsError> {
+    pub(crate) fn from(paths: &Paths, contents: &Contents) -> Result<Self, TlsError> {
         let pem = |path: &Path, what: String| TlsError::Pem {
             path: path.to_owned(),
             what,

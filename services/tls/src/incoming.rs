@@ -178,7 +178,7 @@ impl AsyncWrite for Conn {
 /// with `identity`, those that completed a mutual TLS handshake with its
 /// current configuration (refused handshakes are logged and dropped), within
 /// `limits`. Accepting stops when the stream is dropped.
-pub fn incoming(
+pub(crate) fn incoming(
     listener: TcpListener,
     identity: Option<Arc<Identity>>,
     limits: ConnLimits,

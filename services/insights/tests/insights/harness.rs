@@ -21,10 +21,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 /// An insights client.
-pub type Client = InsightsServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+pub(crate) type Client = InsightsServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
 /// Items of the synthetic instrument, with their domains.
-pub const ITEMS: [(&str, &str); 6] = [
+pub(crate) const ITEMS: [(&str, &str); 6] = [
     ("FAM1", "FAM"),
     ("FAM2", "FAM"),
     ("ORG1", "ORG"),
@@ -33,14 +33,14 @@ pub const ITEMS: [(&str, &str); 6] = [
     ("SYS2", "SYS"),
 ];
 /// Themes used.
-pub const THEMES: [review::Theme; 4] = [
+pub(crate) const THEMES: [review::Theme; 4] = [
     review::Theme::TeamworkAndCoordination,
     review::Theme::EconomicSupport,
     review::Theme::SafeSleep,
     review::Theme::WorkloadAndStaffing,
 ];
 /// Causes used, the last one rare.
-pub const CAUSES: [intake::CauseCategory; 4] = [
+pub(crate) const CAUSES: [intake::CauseCategory; 4] = [
     intake::CauseCategory::Suid,
     intake::CauseCategory::Neglect,
     intake::CauseCategory::PhysicalAbuse,
@@ -49,7 +49,7 @@ pub const CAUSES: [intake::CauseCategory; 4] = [
 
 /// One synthetic review, as the test knows it.
 #[derive(Debug, Clone)]
-pub struct Fixture {
+pub(crate) struct Fixture {
     /// Resource name.
     pub name: String,
     /// Jurisdiction.
@@ -90,7 +90,7 @@ impl Lcg {
 
 /// A deterministic synthetic partnership: Wisconsin 60, Tennessee 45, a tribal
 /// nation 25 (withholding its name), Kansas 12 (out of the pool).
-pub fn partnership() -> Vec<Fixture> {
+pub(crate) fn partnership() -> Vec<Fixture> {
     generate(
         20261125,
         &[
@@ -103,7 +103,7 @@ pub fn partnership() -> Vec<Fixture> {
 }
 
 /// A deterministic synthetic partnership of `sizes` reviews per jurisdiction.
-pub fn generate(seed: u64, sizes: &[(&'static str, usize)]) -> Vec<Fixture> {
+pub(crate) fn generate(seed: u64, sizes: &[(&'static str, usize)]) -> Vec<Fixture> {
     let mut rng = Lcg(seed);
     let mut out = Vec::new();
     for &(jurisdiction, n) in sizes {
@@ -178,7 +178,7 @@ pub fn generate(seed: u64, sizes: &[(&'static str, usize)]) -> Vec<Fixture> {
 }
 
 /// The event logs of a partnership: review's and scoring's.
-pub fn events(fixtures: &[Fixture]) -> (Vec<Event>, Vec<Event>) {
+pub(crate) fn events(fixtures: &[Fixture]) -> (Vec<Event>, Vec<Event>) {
     let (mut review_log, mut scoring_log) = (Vec::new(), Vec::new());
     let mut cursor = 0;
     let mut push =
@@ -293,7 +293,7 @@ pub fn events(fixtures: &[Fixture]) -> (Vec<Event>, Vec<Event>) {
 }
 
 /// An insights server fed by fixed event logs.
-pub struct Running {
+pub(crate) struct Running {
     /// Its address.
     pub address: SocketAddr,
     /// Its database.
@@ -306,14 +306,18 @@ pub struct Running {
 }
 
 /// Settings of a test server.
-pub struct Settings {
+pub(crate) struct Settings {
     /// k.
     pub k: i64,
 }
 
 /// Starts insights on `db` consuming the partnership's logs, and waits until
 /// every event is applied and indexed.
-pub async fn start_on(db: TestDatabase, fixtures: &[Fixture], settings: Settings) -> Running {
+pub(crate) async fn start_on(
+    db: TestDatabase,
+    fixtures: &[Fixture],
+    settings: Settings,
+) -> Running {
     let (review_log, scoring_log) = events(fixtures);
     let (last_review, last_scoring) = (
         review_log.last().map_or(0, |e| e.cursor),
@@ -377,13 +381,13 @@ pub async fn start_on(db: TestDatabase, fixtures: &[Fixture], settings: Settings
 }
 
 /// Starts insights on a fresh database of `backend`.
-pub async fn start(backend: Backend, fixtures: &[Fixture], settings: Settings) -> Running {
+pub(crate) async fn start(backend: Backend, fixtures: &[Fixture], settings: Settings) -> Running {
     start_on(TestDatabase::new(backend).await, fixtures, settings).await
 }
 
 impl Running {
     /// A client holding `roles` in `jurisdiction`.
-    pub fn client(&self, roles: &[Role], jurisdiction: &str) -> Client {
+    pub(crate) fn client(&self, roles: &[Role], jurisdiction: &str) -> Client {
         let token = scir_testkit::token(roles, jurisdiction);
         InsightsServiceClient::with_interceptor(
             scir_testkit::channel(self.address),
@@ -392,7 +396,7 @@ impl Running {
     }
 
     /// Stops the server and the event source; returns the database.
-    pub async fn stop(self) -> TestDatabase {
+    pub(crate) async fn stop(self) -> TestDatabase {
         self.shutdown.fire();
         self.task
             .await
@@ -404,7 +408,7 @@ impl Running {
 }
 
 /// An `Ask` request.
-pub fn ask(
+pub(crate) fn ask(
     question: pb::Question,
     breakdown: pb::Breakdown,
     filters: pb::Filters,
@@ -421,6 +425,6 @@ pub fn ask(
 }
 
 /// The value of a count, `None` when hidden.
-pub fn value(c: &Option<pb::Count>) -> Option<i64> {
+pub(crate) fn value(c: &Option<pb::Count>) -> Option<i64> {
     c.as_ref().and_then(|c| c.value)
 }

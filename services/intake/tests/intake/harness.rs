@@ -12,10 +12,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 /// A client of the intake service.
-pub type Client = IntakeServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+pub(crate) type Client = IntakeServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
 /// A running intake server.
-pub struct TestIntake {
+pub(crate) struct TestIntake {
     /// Where it listens.
     pub address: SocketAddr,
     /// Its database.
@@ -26,13 +26,13 @@ pub struct TestIntake {
 
 impl TestIntake {
     /// Starts intake on a fresh database of `backend` with the shipped rules.
-    pub async fn start(backend: Backend) -> Self {
+    pub(crate) async fn start(backend: Backend) -> Self {
         let database = TestDatabase::new(backend).await;
         Self::start_on(database).await
     }
 
     /// Starts intake on an existing database.
-    pub async fn start_on(database: TestDatabase) -> Self {
+    pub(crate) async fn start_on(database: TestDatabase) -> Self {
         let config = IntakeConfig {
             common: scir_testkit::common_config(&database.url),
             rules_dir: None,
@@ -54,23 +54,23 @@ impl TestIntake {
     }
 
     /// A client sending `token` (or none).
-    pub fn client_with(&self, token: Option<&str>) -> Client {
+    pub(crate) fn client_with(&self, token: Option<&str>) -> Client {
         let interceptor = ClientInterceptor::new(token).expect("interceptor");
         IntakeServiceClient::with_interceptor(scir_testkit::channel(self.address), interceptor)
     }
 
     /// A client holding `roles` in `jurisdiction`.
-    pub fn client(&self, roles: &[Role], jurisdiction: &str) -> Client {
+    pub(crate) fn client(&self, roles: &[Role], jurisdiction: &str) -> Client {
         self.client_with(Some(&scir_testkit::token(roles, jurisdiction)))
     }
 
     /// A reporter of Wisconsin.
-    pub fn reporter(&self) -> Client {
+    pub(crate) fn reporter(&self) -> Client {
         self.client(&[Role::Reporter], "us-wi")
     }
 
     /// Stops the server, waiting for it to drain; returns its database.
-    pub async fn stop(self) -> TestDatabase {
+    pub(crate) async fn stop(self) -> TestDatabase {
         self.shutdown.fire();
         self.task
             .await
@@ -81,7 +81,7 @@ impl TestIntake {
 }
 
 /// A report request with `request_id` and the given facts.
-pub fn report(
+pub(crate) fn report(
     request_id: &str,
     facts: scir_proto::intake::v1::IncidentFacts,
 ) -> scir_proto::intake::v1::ReportIncidentRequest {
@@ -92,7 +92,7 @@ pub fn report(
 }
 
 /// The field paths of an `INVALID_ARGUMENT` status's violations.
-pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn violated_fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;
     status
         .get_error_details()
@@ -102,7 +102,7 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
 }
 
 /// Every event a finite `WatchEvents` request returns.
-pub async fn collect_events(
+pub(crate) async fn collect_events(
     client: &mut Client,
     request: scir_proto::common::v1::WatchEventsRequest,
 ) -> Vec<scir_proto::common::v1::Event> {
@@ -118,7 +118,7 @@ pub async fn collect_events(
 }
 
 /// Replays the whole event log.
-pub fn replay_all() -> scir_proto::common::v1::WatchEventsRequest {
+pub(crate) fn replay_all() -> scir_proto::common::v1::WatchEventsRequest {
     scir_proto::common::v1::WatchEventsRequest {
         after_cursor: 0,
         types: vec![],
@@ -127,7 +127,9 @@ pub fn replay_all() -> scir_proto::common::v1::WatchEventsRequest {
 }
 
 /// The first page of Wisconsin's incidents.
-pub async fn wisconsin_incidents(client: &mut Client) -> Vec<scir_proto::intake::v1::Incident> {
+pub(crate) async fn wisconsin_incidents(
+    client: &mut Client,
+) -> Vec<scir_proto::intake::v1::Incident> {
     let request = scir_proto::intake::v1::ListIncidentsRequest {
         parent: "jurisdictions/us-wi".into(),
         ..Default::default()

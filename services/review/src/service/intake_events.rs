@@ -16,7 +16,7 @@ use super::reviews::{
 use crate::store;
 
 /// Who history entries name for changes that come from intake's events.
-pub const ACTOR: &str = "intake-event";
+pub(super) const ACTOR: &str = "intake-event";
 
 /// The handler of intake's event stream.
 #[derive(Debug, Clone)]

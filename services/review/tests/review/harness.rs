@@ -20,17 +20,17 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 /// A client of the review service.
-pub type Client = ReviewServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+pub(crate) type Client = ReviewServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 /// A client of the intake service.
-pub type IntakeClient = IntakeServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+pub(crate) type IntakeClient = IntakeServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
 /// The subject of the SCR lead in tests.
-pub const LEAD: &str = "lead-1";
+pub(crate) const LEAD: &str = "lead-1";
 /// The subject of a reviewer on the team.
-pub const REVIEWER: &str = "reviewer-1";
+pub(crate) const REVIEWER: &str = "reviewer-1";
 
 /// Intake and review, running.
-pub struct System {
+pub(crate) struct System {
     /// Intake's address.
     pub intake: SocketAddr,
     /// Review's address.
@@ -78,7 +78,7 @@ async fn start_review(
 
 impl System {
     /// Starts both services on fresh databases of `backend`.
-    pub async fn start(backend: Backend) -> Self {
+    pub(crate) async fn start(backend: Backend) -> Self {
         let intake_db = TestDatabase::new(backend).await;
         let review_db = TestDatabase::new(backend).await;
         let intake_shutdown = Shutdown::new();
@@ -113,7 +113,7 @@ impl System {
     }
 
     /// Stops review (if it runs) and starts it again on the same database.
-    pub async fn restart_review(&mut self) {
+    pub(crate) async fn restart_review(&mut self) {
         self.stop_review().await;
         self.review_shutdown = Shutdown::new();
         let (review, consumer, task) = start_review(
@@ -129,7 +129,7 @@ impl System {
     }
 
     /// Stops review only (intake keeps running).
-    pub async fn stop_review(&mut self) {
+    pub(crate) async fn stop_review(&mut self) {
         self.review_shutdown.fire();
         if let Some(task) = self.review_task.take() {
             task.await
@@ -139,7 +139,7 @@ impl System {
     }
 
     /// A review client for `subject` holding `roles` in `jurisdiction`.
-    pub fn client_as(&self, subject: &str, roles: &[Role], jurisdiction: &str) -> Client {
+    pub(crate) fn client_as(&self, subject: &str, roles: &[Role], jurisdiction: &str) -> Client {
         let token = scir_testkit::token_as(subject, roles, jurisdiction);
         ReviewServiceClient::with_interceptor(
             scir_testkit::channel(self.review),
@@ -148,17 +148,17 @@ impl System {
     }
 
     /// The SCR lead of Wisconsin.
-    pub fn lead(&self) -> Client {
+    pub(crate) fn lead(&self) -> Client {
         self.client_as(LEAD, &[Role::ScrLead], "us-wi")
     }
 
     /// A Wisconsin reviewer.
-    pub fn reviewer(&self) -> Client {
+    pub(crate) fn reviewer(&self) -> Client {
         self.client_as(REVIEWER, &[Role::Reviewer], "us-wi")
     }
 
     /// An intake client for `roles` in Wisconsin.
-    pub fn intake_as(&self, roles: &[Role]) -> IntakeClient {
+    pub(crate) fn intake_as(&self, roles: &[Role]) -> IntakeClient {
         let token = scir_testkit::token(roles, "us-wi");
         IntakeServiceClient::with_interceptor(
             scir_testkit::channel(self.intake),
@@ -167,7 +167,11 @@ impl System {
     }
 
     /// Reports an incident and waits until review has applied its event.
-    pub async fn report(&self, request_id: &str, facts: intake::IncidentFacts) -> intake::Incident {
+    pub(crate) async fn report(
+        &self,
+        request_id: &str,
+        facts: intake::IncidentFacts,
+    ) -> intake::Incident {
         let incident = self
             .intake_as(&[Role::Reporter])
             .report_incident(intake::ReportIncidentRequest {
@@ -183,7 +187,7 @@ impl System {
 
     /// Amends one top-level field of an incident as a reporter, and waits until
     /// review has applied the amendment.
-    pub async fn amend(
+    pub(crate) async fn amend(
         &self,
         incident: &str,
         facts: intake::IncidentFacts,
@@ -207,7 +211,7 @@ impl System {
     }
 
     /// Waits until review has applied every event intake has published.
-    pub async fn settle(&self) {
+    pub(crate) async fn settle(&self) {
         let events = collect_intake_events(self).await;
         let last = events.last().map(|e| e.cursor).unwrap_or(0);
         assert!(
@@ -217,7 +221,7 @@ impl System {
     }
 
     /// The review of an incident.
-    pub async fn review_of(&self, incident: &str) -> Option<pb::Review> {
+    pub(crate) async fn review_of(&self, incident: &str) -> Option<pb::Review> {
         let request = pb::ListReviewsRequest {
             parent: "jurisdictions/us-wi".into(),
             incident: incident.to_owned(),
@@ -235,7 +239,7 @@ impl System {
     }
 
     /// Stops both services.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.stop_review().await;
         self.intake_shutdown.fire();
         self.intake_task
@@ -247,7 +251,7 @@ impl System {
 }
 
 /// Every event of intake's log.
-pub async fn collect_intake_events(system: &System) -> Vec<scir_proto::common::v1::Event> {
+pub(crate) async fn collect_intake_events(system: &System) -> Vec<scir_proto::common::v1::Event> {
     use tokio_stream::StreamExt;
     let request = scir_proto::common::v1::WatchEventsRequest {
         after_cursor: 0,
@@ -266,7 +270,7 @@ pub async fn collect_intake_events(system: &System) -> Vec<scir_proto::common::v
 }
 
 /// Every event of review's log.
-pub async fn review_events(system: &System) -> Vec<scir_proto::common::v1::Event> {
+pub(crate) async fn review_events(system: &System) -> Vec<scir_proto::common::v1::Event> {
     use tokio_stream::StreamExt;
     let request = scir_proto::common::v1::WatchEventsRequest {
         after_cursor: 0,
@@ -285,7 +289,7 @@ pub async fn review_events(system: &System) -> Vec<scir_proto::common::v1::Event
 }
 
 /// Puts the SCR lead and a reviewer on a review's team.
-pub async fn staff(system: &System, review: &str) {
+pub(crate) async fn staff(system: &System, review: &str) {
     let mut lead = system.lead();
     for (subject, role) in [
         (LEAD, pb::TeamRole::ScrLead),
@@ -306,7 +310,7 @@ pub async fn staff(system: &System, review: &str) {
 }
 
 /// Advances a review from its current stage.
-pub async fn advance(
+pub(crate) async fn advance(
     client: &mut Client,
     review: &str,
     skip_reason: &str,
@@ -328,7 +332,7 @@ pub async fn advance(
 }
 
 /// The precondition violations of a status, as `kind subject: description`.
-pub fn preconditions(status: &tonic::Status) -> Vec<(String, String, String)> {
+pub(crate) fn preconditions(status: &tonic::Status) -> Vec<(String, String, String)> {
     use tonic_types::StatusExt;
     status
         .get_error_details()
@@ -343,7 +347,7 @@ pub fn preconditions(status: &tonic::Status) -> Vec<(String, String, String)> {
 }
 
 /// An episode in the period of the standard incident.
-pub fn episode(title: &str, what_happened: &str) -> pb::Episode {
+pub(crate) fn episode(title: &str, what_happened: &str) -> pb::Episode {
     pb::Episode {
         start_date: Some(scir_testkit::fixtures::date("2024-12-01")),
         end_date: Some(scir_testkit::fixtures::date("2024-12-03")),

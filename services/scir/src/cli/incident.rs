@@ -26,8 +26,10 @@ pub enum IncidentCommand {
         /// Idempotency key (default: taken from the file, else its SHA-256).
         #[arg(long)]
         request_id: Option<String>,
+        /// How to reach the services.
         #[command(flatten)]
         connection: Connection,
+        /// Table or JSON.
         #[command(flatten)]
         format: Format,
     },
@@ -35,8 +37,10 @@ pub enum IncidentCommand {
     Show {
         /// Resource name: jurisdictions/{jurisdiction}/incidents/{incident}.
         name: String,
+        /// How to reach the services.
         #[command(flatten)]
         connection: Connection,
+        /// Table or JSON.
         #[command(flatten)]
         format: Format,
     },

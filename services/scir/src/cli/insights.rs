@@ -96,8 +96,10 @@ pub struct AskArgs {
     /// Only these jurisdictions (repeatable).
     #[arg(long = "jurisdiction")]
     pub jurisdictions: Vec<String>,
+    /// How to reach the services.
     #[command(flatten)]
     pub connection: Connection,
+    /// Table or JSON.
     #[command(flatten)]
     pub format: Format,
 }

@@ -13,8 +13,10 @@ pub enum ReviewCommand {
     Show {
         /// Resource name: jurisdictions/{jurisdiction}/reviews/{review}.
         name: String,
+        /// How to reach the services.
         #[command(flatten)]
         connection: Connection,
+        /// Table or JSON.
         #[command(flatten)]
         format: Format,
     },
@@ -23,8 +25,10 @@ pub enum ReviewCommand {
         /// Jurisdiction id, e.g. us-wi.
         #[arg(long)]
         jurisdiction: String,
+        /// How to reach the services.
         #[command(flatten)]
         connection: Connection,
+        /// Table or JSON.
         #[command(flatten)]
         format: Format,
     },

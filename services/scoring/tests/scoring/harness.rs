@@ -22,12 +22,12 @@ use tonic::transport::Channel;
 
 type Intercepted = InterceptedService<Channel, ClientInterceptor>;
 /// A scoring client.
-pub type Client = ScoringServiceClient<Intercepted>;
+pub(crate) type Client = ScoringServiceClient<Intercepted>;
 /// A review client.
-pub type ReviewClient = ReviewServiceClient<Intercepted>;
+pub(crate) type ReviewClient = ReviewServiceClient<Intercepted>;
 
 /// The SCR lead's subject.
-pub const LEAD: &str = "lead-1";
+pub(crate) const LEAD: &str = "lead-1";
 
 fn free_address() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -37,7 +37,7 @@ fn free_address() -> SocketAddr {
 }
 
 /// Three services, running.
-pub struct System {
+pub(crate) struct System {
     /// Intake's address.
     pub intake: SocketAddr,
     /// Review's address.
@@ -81,7 +81,7 @@ async fn start_scoring(
 
 impl System {
     /// Starts the three services on fresh databases of `backend`.
-    pub async fn start(backend: Backend, instruments: Option<(PathBuf, String)>) -> Self {
+    pub(crate) async fn start(backend: Backend, instruments: Option<(PathBuf, String)>) -> Self {
         let (intake_db, review_db, scoring_db) = (
             TestDatabase::new(backend).await,
             TestDatabase::new(backend).await,
@@ -134,7 +134,7 @@ impl System {
     }
 
     /// Restarts scoring on its database with other instruments.
-    pub async fn restart_scoring(&mut self, instruments: Option<(PathBuf, String)>) {
+    pub(crate) async fn restart_scoring(&mut self, instruments: Option<(PathBuf, String)>) {
         self.scoring_shutdown.fire();
         if let Some(task) = self.scoring_task.take() {
             task.await
@@ -155,7 +155,7 @@ impl System {
     }
 
     /// A scoring client for `subject` with `roles` in Wisconsin.
-    pub fn scoring_as(&self, subject: &str, roles: &[Role]) -> Client {
+    pub(crate) fn scoring_as(&self, subject: &str, roles: &[Role]) -> Client {
         let token = scir_testkit::token_as(subject, roles, "us-wi");
         ScoringServiceClient::with_interceptor(
             scir_testkit::channel(self.scoring),
@@ -164,7 +164,7 @@ impl System {
     }
 
     /// A review client for `subject` with `roles` in Wisconsin.
-    pub fn review_as(&self, subject: &str, roles: &[Role]) -> ReviewClient {
+    pub(crate) fn review_as(&self, subject: &str, roles: &[Role]) -> ReviewClient {
         let token = scir_testkit::token_as(subject, roles, "us-wi");
         ReviewServiceClient::with_interceptor(
             scir_testkit::channel(self.review),
@@ -173,7 +173,7 @@ impl System {
     }
 
     /// Waits until scoring has applied every event review has published.
-    pub async fn settle(&self) {
+    pub(crate) async fn settle(&self) {
         use tokio_stream::StreamExt;
         let request = scir_proto::common::v1::WatchEventsRequest {
             after_cursor: 0,
@@ -199,7 +199,11 @@ impl System {
     /// Reports an incident, staffs its review with the lead and `raters`, and
     /// walks it to SSIT scoring with one key observation; returns the review and
     /// the key observation.
-    pub async fn review_in_scoring(&self, request_id: &str, raters: &[&str]) -> (String, String) {
+    pub(crate) async fn review_in_scoring(
+        &self,
+        request_id: &str,
+        raters: &[&str],
+    ) -> (String, String) {
         let token = scir_testkit::token(&[Role::Reporter], "us-wi");
         let mut intake_client = IntakeServiceClient::with_interceptor(
             scir_testkit::channel(self.intake),
@@ -229,7 +233,7 @@ impl System {
     }
 
     /// Stops every service.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.scoring_shutdown.fire();
         if let Some(task) = self.scoring_task.take() {
             task.await
@@ -243,10 +247,10 @@ impl System {
     }
 }
 
-pub use scir_testkit::journey::advance;
+pub(crate) use scir_testkit::journey::advance;
 
 /// A full rating set: `levels[i]` for the i-th item of the shipped instrument.
-pub fn ratings(key_observation: &str, levels: &[i32]) -> pb::SubmitRatingsRequest {
+pub(crate) fn ratings(key_observation: &str, levels: &[i32]) -> pb::SubmitRatingsRequest {
     let catalogue =
         scir_scoring::domain::instruments::Catalogue::load(None, None).expect("instrument");
     let items = &catalogue.active().items;
@@ -270,7 +274,7 @@ pub fn ratings(key_observation: &str, levels: &[i32]) -> pb::SubmitRatingsReques
 }
 
 /// The field paths of an `INVALID_ARGUMENT` status.
-pub fn fields(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;
     status
         .get_error_details()
