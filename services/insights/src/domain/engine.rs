@@ -544,3 +544,175 @@ fn recommendations(query: &Query, snap: &Snapshot) -> Table {
 pub fn is_age_band(text: &str) -> bool {
     AGE_BANDS.contains(&text)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::facts::ReviewFact;
+
+    /// `n` reviews per (jurisdiction, cause), each with theme SAFE_SLEEP when
+    /// `i` is even; keys spread over the whole range.
+    fn partnership(groups: &[(&str, intake::CauseCategory, usize)]) -> (Snapshot, Dicts) {
+        let mut dicts = Dicts::default();
+        let mut facts = HashMap::new();
+        let mut keys = Vec::new();
+        let mut n = 0u32;
+        for (jurisdiction, cause, count) in groups {
+            for i in 0..*count {
+                n += 1;
+                let mut f = ReviewFact {
+                    jurisdiction: (*jurisdiction).to_owned(),
+                    cause: *cause as i32,
+                    quarter: "2024-Q2".into(),
+                    age_band: "under-1".into(),
+                    themes: if i % 2 == 0 {
+                        vec![review::Theme::SafeSleep as i32]
+                    } else {
+                        vec![]
+                    },
+                    cell_key: n.wrapping_mul(2_654_435_761),
+                    ..Default::default()
+                };
+                dicts.intern(&mut f);
+                let key = format!("r{n}");
+                keys.push(key.clone());
+                facts.insert(key, f);
+            }
+        }
+        let mut snap = Snapshot::new();
+        snap.update(&keys, &facts, &dicts);
+        (snap, dicts)
+    }
+
+    fn query(
+        question: Question,
+        breakdown: Breakdown,
+        dicts: &Dicts,
+        protection: Option<Arc<Perturbation>>,
+        withheld: &[&str],
+    ) -> Query {
+        let names = (0..dicts.jurisdictions.len() as u32).map(|j| dicts.jurisdictions.name(j));
+        Query {
+            question,
+            filters: Vec::new(),
+            breakdown,
+            level: 2,
+            code: String::new(),
+            protection,
+            universe: vec![true; dicts.jurisdictions.len()],
+            withheld: names.map(|n| withheld.contains(&n)).collect(),
+            this_month: 202_412,
+        }
+    }
+
+    fn value(c: &Option<pb::Count>) -> Option<i64> {
+        c.as_ref().and_then(|c| c.value)
+    }
+
+    #[test]
+    fn exact_answers_count_every_cell_and_withheld_names_group() {
+        let (snap, dicts) = partnership(&[
+            ("us-wi", intake::CauseCategory::Suid, 30),
+            ("us-tn", intake::CauseCategory::Neglect, 12),
+            ("tribal-sample", intake::CauseCategory::Suid, 3),
+        ]);
+        let q = query(
+            Question::ThemePrevalence,
+            Breakdown::ByJurisdiction,
+            &dicts,
+            None,
+            &["tribal-sample"],
+        );
+        let table = answer(&q, &snap, &dicts);
+        assert_eq!(value(&table.population), Some(45));
+        assert_eq!((table.k, table.max_adjustment), (0, 0), "exact: no bound");
+        let row = |j: &str| {
+            table
+                .rows
+                .iter()
+                .find(|r| r.keys[0] == j)
+                .unwrap_or_else(|| panic!("{j}"))
+        };
+        assert_eq!(value(&row("us-wi").count), Some(15));
+        assert_eq!(value(&row("us-wi").denominator), Some(30));
+        assert_eq!(value(&row("withheld").denominator), Some(3));
+        assert!(table.rows.iter().all(|r| r.keys[0] != "tribal-sample"));
+    }
+
+    #[test]
+    fn protected_answers_stay_within_the_bound_and_one_population_has_one_answer() {
+        let (snap, dicts) = partnership(&[
+            ("us-wi", intake::CauseCategory::Suid, 80),
+            ("us-tn", intake::CauseCategory::Neglect, 60),
+            ("us-ks", intake::CauseCategory::Drowning, 4),
+        ]);
+        let p = Arc::new(Perturbation::new(10, 20, 2.0).expect("table"));
+        let by_cause = answer(
+            &query(
+                Question::ThemePrevalence,
+                Breakdown::ByCause,
+                &dicts,
+                Some(p.clone()),
+                &[],
+            ),
+            &snap,
+            &dicts,
+        );
+        let by_jurisdiction = answer(
+            &query(
+                Question::ThemePrevalence,
+                Breakdown::ByJurisdiction,
+                &dicts,
+                Some(p.clone()),
+                &[],
+            ),
+            &snap,
+            &dicts,
+        );
+        let domains = answer(
+            &query(
+                Question::DomainPrevalence,
+                Breakdown::Unspecified,
+                &dicts,
+                Some(p.clone()),
+                &[],
+            ),
+            &snap,
+            &dicts,
+        );
+        assert_eq!((by_cause.k, by_cause.max_adjustment), (10, 20));
+        // The whole pool is one population in every question: one answer.
+        assert_eq!(by_cause.population, by_jurisdiction.population);
+        assert_eq!(by_cause.population, domains.population);
+        let total = value(&by_cause.population).expect("shown");
+        assert!((total - 144).abs() <= 20);
+        let denominator = |t: &Table, key: &str| {
+            t.rows
+                .iter()
+                .find(|r| r.keys[0] == key)
+                .and_then(|r| r.denominator)
+        };
+        // Kansas's 4 drowning deaths: the same 4 reviews either way, so the
+        // same answer, never a count from 1 to 9.
+        let drowning = denominator(&by_cause, "DROWNING");
+        let kansas = denominator(&by_jurisdiction, "us-ks");
+        assert_eq!(drowning, kansas);
+        let shown = drowning.and_then(|c| c.value);
+        assert!(shown.is_none_or(|v| v >= 10), "{shown:?}");
+        for row in &by_cause.rows {
+            if let (Some(v), Some(truth)) = (
+                value(&row.denominator),
+                match row.keys[0].as_str() {
+                    "SUID" => Some(80),
+                    "NEGLECT" => Some(60),
+                    _ => None,
+                },
+            ) {
+                assert!((v - truth).abs() <= 20, "{}: {v}", row.keys[0]);
+            }
+        }
+    }
+}
