@@ -194,15 +194,13 @@ impl Insights {
         Ok(Some(own.clone()))
     }
 
-    /// Builds the query: validates the request for its scope and turns the
-    /// filters into separate constraints (one each, for suppression).
-    fn query(
+    /// Checks the request for its scope (pooled questions take a narrower
+    /// set of filters); returns the question, breakdown and level.
+    fn validate(
         &self,
         request: &pb::AskRequest,
-        scope: Option<&str>,
-        dicts: &Dicts,
-    ) -> Result<Query, ApiError> {
-        let pooled = scope.is_none();
+        pooled: bool,
+    ) -> Result<(Question, pb::Breakdown, i32), ApiError> {
         let mut check = Check::new("");
         let question = check.required_enum::<Question>("question", request.question);
         let breakdown = check
@@ -274,7 +272,12 @@ impl Insights {
             }
         }
         check.finish()?;
+        Ok((question.unwrap_or_default(), breakdown, level))
+    }
 
+    /// The request's filters as tests on a review (a pooled answer names a
+    /// withheld jurisdiction only as `withheld`).
+    fn filters(&self, f: &pb::Filters, pooled: bool, dicts: &Dicts) -> Vec<Filter> {
         let mut filters: Vec<Filter> = Vec::new();
         if !f.quarter_from.is_empty() || !f.quarter_to.is_empty() {
             let from = (!f.quarter_from.is_empty()).then(|| quarter_key(&f.quarter_from));
@@ -355,6 +358,25 @@ impl Insights {
                 test: Box::new(|r: &Compact| r.stage == review::Stage::Finalised as i32),
             });
         }
+        filters
+    }
+
+    /// Builds the query: validates the request for its scope, turns its
+    /// filters into tests, and says whose reviews count and how answers are
+    /// protected.
+    fn query(
+        &self,
+        request: &pb::AskRequest,
+        scope: Option<&str>,
+        dicts: &Dicts,
+    ) -> Result<Query, ApiError> {
+        let pooled = scope.is_none();
+        let (question, breakdown, level) = self.validate(request, pooled)?;
+        let filters = self.filters(
+            request.filters.as_ref().unwrap_or(&pb::Filters::default()),
+            pooled,
+            dicts,
+        );
         if pooled && filters.len() > MAX_POOLED_FILTERS {
             return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
                 "filters",
@@ -376,7 +398,7 @@ impl Insights {
             .map(|j| pooled && self.sharing.withholds(dicts.jurisdictions.name(j)))
             .collect();
         Ok(Query {
-            question: question.unwrap_or_default(),
+            question,
             filters,
             breakdown,
             level,
