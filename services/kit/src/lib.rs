@@ -15,6 +15,7 @@ pub mod drain;
 pub mod error;
 pub mod events;
 pub mod metrics;
+pub mod names;
 pub mod pagination;
 pub mod sealing;
 pub mod server;

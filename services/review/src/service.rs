@@ -16,6 +16,7 @@ use scir_kit::auth::{Caller, Role};
 use scir_kit::db::{Database, DbError, timestamp_from_micros};
 use scir_kit::directory::Directory;
 use scir_kit::events::{self, EventLog, NewEvent};
+use scir_kit::names::{PartName, ReviewName};
 use scir_kit::sealing::Sealer;
 use scir_kit::{ApiError, FieldViolation};
 use scir_proto::review::v1 as pb;
@@ -291,22 +292,12 @@ async fn team_of(
 
 /// Parses `jurisdictions/{j}/reviews/{id}`.
 pub fn parse_review_name(name: &str, field: &str) -> Result<ReviewRef, ApiError> {
-    let parts: Vec<_> = name.split('/').collect();
-    match parts.as_slice() {
-        ["jurisdictions", j, "reviews", id]
-            if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok() =>
-        {
-            Ok(ReviewRef {
-                jurisdiction: (*j).to_owned(),
-                id: (*id).to_owned(),
-                name: name.to_owned(),
-            })
-        }
-        _ => Err(ApiError::invalid(
-            field,
-            "must be jurisdictions/{jurisdiction}/reviews/{review}",
-        )),
-    }
+    let parsed = ReviewName::parse(name, field)?;
+    Ok(ReviewRef {
+        jurisdiction: parsed.jurisdiction,
+        id: parsed.id,
+        name: name.to_owned(),
+    })
 }
 
 /// Parses `jurisdictions/{j}/reviews/{r}/{collection}/{id}`.
@@ -315,22 +306,13 @@ pub fn parse_part_name(
     collection: &str,
     field: &str,
 ) -> Result<(ReviewRef, String), ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            field,
-            format!(
-                "must be jurisdictions/{{jurisdiction}}/reviews/{{review}}/{collection}/{{id}}"
-            ),
-        )
+    let part = PartName::parse(name, collection, field)?;
+    let review = ReviewRef {
+        name: part.review.to_string(),
+        jurisdiction: part.review.jurisdiction,
+        id: part.review.id,
     };
-    let (review, rest) = name
-        .rsplit_once(&format!("/{collection}/"))
-        .ok_or_else(bad)?;
-    if uuid::Uuid::parse_str(rest).is_err() {
-        return Err(bad());
-    }
-    let review = parse_review_name(review, field).map_err(|_| bad())?;
-    Ok((review, rest.to_owned()))
+    Ok((review, part.id))
 }
 
 /// An etag of a resource at a version.

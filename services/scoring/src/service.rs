@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use prost::Message;
+use scir_kit::ApiError;
 use scir_kit::audit::{self, AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::consumer::EventHandler;
@@ -12,8 +13,8 @@ use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
 use scir_kit::directory::Directory;
 use scir_kit::error::PreconditionViolation;
 use scir_kit::events::{self, EventLog, NewEvent};
+use scir_kit::names::{self, PartName, ReviewName};
 use scir_kit::validate::Check;
-use scir_kit::{ApiError, FieldViolation};
 use scir_proto::common::v1::Event;
 use scir_proto::review::v1 as review_pb;
 use scir_proto::scoring::v1 as pb;
@@ -47,28 +48,13 @@ pub struct Scoring {
 }
 
 fn review_of_ko(key_observation: &str) -> Result<String, ApiError> {
-    let (review, id) = key_observation
-        .rsplit_once("/keyObservations/")
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "key_observation",
-                "must be jurisdictions/{j}/reviews/{r}/keyObservations/{k}",
-            )
-        })?;
-    let parts: Vec<_> = review.split('/').collect();
-    let valid = matches!(parts.as_slice(), ["jurisdictions", j, "reviews", r] if !j.is_empty() && uuid::Uuid::parse_str(r).is_ok())
-        && uuid::Uuid::parse_str(id).is_ok();
-    if !valid {
-        return Err(ApiError::invalid(
-            "key_observation",
-            "must be jurisdictions/{j}/reviews/{r}/keyObservations/{k}",
-        ));
-    }
-    Ok(review.to_owned())
+    let part = PartName::parse(key_observation, "keyObservations", "key_observation")?;
+    Ok(part.review.to_string())
 }
 
-fn jurisdiction_of(review: &str) -> &str {
-    review.split('/').nth(1).unwrap_or_default()
+/// The jurisdiction of a resource name that was parsed on the way in.
+fn jurisdiction_of(name: &str) -> &str {
+    names::jurisdiction_of(name).unwrap_or_default()
 }
 
 fn figure(f: &Figure) -> Option<pb::Statistic> {
@@ -781,16 +767,7 @@ impl Scoring {
 
 /// Checks `jurisdictions/{j}/reviews/{r}`.
 pub fn check_review_name(review: &str) -> Result<(), ApiError> {
-    let parts: Vec<_> = review.split('/').collect();
-    if matches!(parts.as_slice(), ["jurisdictions", j, "reviews", r] if !j.is_empty() && uuid::Uuid::parse_str(r).is_ok())
-    {
-        Ok(())
-    } else {
-        Err(ApiError::InvalidArgument(vec![FieldViolation::new(
-            "review",
-            "must be jurisdictions/{jurisdiction}/reviews/{review}",
-        )]))
-    }
+    ReviewName::parse(review, "review").map(|_| ())
 }
 
 fn present(set: &StoredSet) -> pb::RatingSet {
