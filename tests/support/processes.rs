@@ -29,10 +29,25 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// A free loopback port (released at once; the child binds it).
 pub fn free_address() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
+    use std::hash::{BuildHasher, Hasher};
+    // Below Linux's ephemeral range (32768-60999): a port taken from that range
+    // and released can be given to any outgoing connection before the process
+    // meant to listen on it binds it. Ports here are only ever listened on, and
+    // each is handed out once per test process.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let port = 20_000 + (hasher.finish() % 12_000) as u16;
+        if given.contains(&port) {
+            continue;
+        }
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            given.push(port);
+            return listener.local_addr().expect("address");
+        }
+    }
 }
 
 /// A child process whose output goes to a log file.
