@@ -203,6 +203,12 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
 impl FromStr for Secret {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

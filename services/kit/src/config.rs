@@ -23,7 +23,7 @@ pub struct CommonConfig {
         env = "SCIR_DATABASE_URL",
         hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: crate::auth::Secret,
     /// Most pooled database connections (SQLite uses at most 4).
     #[arg(
         long = "db-max-connections",
@@ -80,5 +80,26 @@ impl ConfigError {
     pub fn from_toml(file: &str, text: &str, error: &toml::de::Error) -> Self {
         let offset = error.span().map_or(0, |s| s.start);
         Self::at(file, text, offset, error.message().trim().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::CommonConfig;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        common: CommonConfig,
+    }
+
+    #[test]
+    fn the_database_password_is_never_printed() {
+        let url = "postgres://scir:hunter2@db.example.gov/scir";
+        let cli = Cli::try_parse_from(["scir-x", "--database-url", url]).expect("parses");
+        assert_eq!(cli.common.database_url.expose(), url);
+        assert!(!format!("{cli:?}").contains("hunter2"), "{cli:?}");
     }
 }

@@ -325,7 +325,7 @@ impl Foundation {
             max_connections: common.db_max_connections,
             ..Default::default()
         };
-        let db = Database::connect(&common.database_url, migrations, &options)
+        let db = Database::connect(common.database_url.expose(), migrations, &options)
             .await
             .with_context(|| format!("opening the {service} database"))?;
         let listener = TcpListener::bind(common.listen_addr)

@@ -207,7 +207,7 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
     let config = scir_insights::InsightsConfig {
         common: scir_kit::config::CommonConfig {
             listen_addr: "127.0.0.1:0".parse()?,
-            database_url: url,
+            database_url: url.into(),
             db_max_connections: 4,
             auth: crate::dev_auth::auth_config(secret),
             server: Default::default(),

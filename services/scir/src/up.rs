@@ -60,7 +60,7 @@ fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfi
     let path = args.data_dir.join(database);
     CommonConfig {
         listen_addr: SocketAddr::new(args.host, port),
-        database_url: format!("sqlite://{}", path.display()),
+        database_url: format!("sqlite://{}", path.display()).into(),
         db_max_connections: 4,
         auth: dev_auth::auth_config(secret),
         server: ServerSettings::default(),

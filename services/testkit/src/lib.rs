@@ -183,7 +183,7 @@ fn jsonwebtoken_encode(claims: &scir_kit::auth::Claims) -> String {
 pub fn common_config(database_url: &str) -> CommonConfig {
     CommonConfig {
         listen_addr: "127.0.0.1:0".parse().expect("address"),
-        database_url: database_url.to_owned(),
+        database_url: database_url.to_owned().into(),
         db_max_connections: 8,
         auth: auth_config(),
         server: ServerSettings {
