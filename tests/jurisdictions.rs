@@ -232,31 +232,6 @@ async fn a_whole_review(up: &Up, jurisdiction: &str) -> (Resources, String) {
     (res, review_name)
 }
 
-/// Every service with its address in `up`.
-fn services(up: &Up) -> [(&'static str, std::net::SocketAddr); 4] {
-    let address = |url: &str| -> std::net::SocketAddr {
-        url.trim_start_matches("http://").parse().expect("address")
-    };
-    [
-        (
-            "scir.intake.v1.IntakeService",
-            address(&up.endpoints.intake),
-        ),
-        (
-            "scir.review.v1.ReviewService",
-            address(&up.endpoints.review),
-        ),
-        (
-            "scir.scoring.v1.ScoringService",
-            address(&up.endpoints.scoring),
-        ),
-        (
-            "scir.insights.v1.InsightsService",
-            address(&up.endpoints.insights),
-        ),
-    ]
-}
-
 #[tokio::test]
 async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
     let up = Up::start().await;
@@ -264,7 +239,7 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
     let (res, review_name) = a_whole_review(&up, "us-wi").await;
     let outcome_incident = res.get("incident");
     let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
-    let services = services(&up);
+    let services = up.services();
     let admin_wi = up
         .signer
         .token("admin-wi", &[Role::Admin], "us-wi")
@@ -392,7 +367,7 @@ async fn a_state_reads_its_counties_in_every_service_and_a_sibling_does_not() {
     let sibling = token("admin-milwaukee", &[Role::Admin], "us-wi-milwaukee");
     let mut failures = Vec::new();
     let mut reads = 0;
-    for (service, address) in services(&up) {
+    for (service, address) in up.services() {
         for method in pool
             .get_service_by_name(service)
             .expect("service")

@@ -432,6 +432,20 @@ pub struct Up {
 }
 
 impl Up {
+    /// Each service's gRPC name with the loopback address that serves it.
+    pub fn services(&self) -> [(&'static str, SocketAddr); 4] {
+        let address = |url: &str| -> SocketAddr {
+            url.trim_start_matches("http://").parse().expect("address")
+        };
+        let e = &self.endpoints;
+        [
+            ("scir.intake.v1.IntakeService", address(&e.intake)),
+            ("scir.review.v1.ReviewService", address(&e.review)),
+            ("scir.scoring.v1.ScoringService", address(&e.scoring)),
+            ("scir.insights.v1.InsightsService", address(&e.insights)),
+        ]
+    }
+
     /// Starts `scir up` on free ports with a fresh data directory and waits
     /// until every service is SERVING.
     pub async fn start() -> Self {

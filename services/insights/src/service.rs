@@ -14,7 +14,7 @@ use scir_proto::review::v1 as review;
 
 use crate::domain::engine::{self, Filter, Query};
 use crate::domain::facts::{AGE_BANDS, Dicts, ReviewFact};
-use crate::domain::protection::Perturbation;
+use crate::domain::protection::{Perturbation, Utility};
 use crate::domain::snapshot::{Compact, month_number, quarter_key};
 use crate::index::Index;
 
@@ -43,61 +43,6 @@ impl Sharing {
     /// Whether its reviews count in pooled answers.
     pub fn pools(&self, jurisdiction: &str) -> bool {
         self.directory.get(jurisdiction).is_none_or(|j| j.pooled)
-    }
-}
-
-/// Pooled counts against the truth.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Utility {
-    /// Non-zero true counts (each population once).
-    pub nonzero: usize,
-    /// Of those, shown.
-    pub shown: usize,
-    /// Sum of absolute errors of shown counts.
-    pub abs_error: f64,
-    /// The largest absolute error of a shown count.
-    pub largest_error: i64,
-    /// Shown counts whose truth is 50 or more.
-    pub large: usize,
-    /// Sum of their relative errors.
-    pub large_relative_error: f64,
-}
-
-impl Utility {
-    fn add(&mut self, shown: &Option<pb::Count>, truth: &Option<pb::Count>) {
-        let Some(n) = truth.as_ref().and_then(|c| c.value).filter(|n| *n > 0) else {
-            return;
-        };
-        self.nonzero += 1;
-        let Some(v) = shown.as_ref().and_then(|c| c.value) else {
-            return;
-        };
-        self.shown += 1;
-        let e = (v - n).abs();
-        self.abs_error += e as f64;
-        self.largest_error = self.largest_error.max(e);
-        if n >= 50 {
-            self.large += 1;
-            self.large_relative_error += e as f64 / n as f64;
-        }
-    }
-}
-
-impl std::fmt::Display for Utility {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let per = |sum: f64, n: usize| if n == 0 { 0.0 } else { sum / n as f64 };
-        write!(
-            f,
-            "{} of {} non-zero counts shown ({:.1} %); shown counts off by {:.2} on average, \
-             {} at most; counts of 50 or more ({}) off by {:.2} % on average",
-            self.shown,
-            self.nonzero,
-            100.0 * per(self.shown as f64, self.nonzero),
-            per(self.abs_error, self.shown),
-            self.largest_error,
-            self.large,
-            100.0 * per(self.large_relative_error, self.large),
-        )
     }
 }
 
@@ -589,25 +534,14 @@ mod tests {
     fn a_partial_year_names_the_field_sent() {
         assert!(whole_year_violations("", "").is_empty());
         assert!(whole_year_violations("2024-Q1", "2024-Q4").is_empty());
-        assert_eq!(
-            whole_year_violations("", "2024-Q4")[0].0,
-            "filters.quarter_to"
-        );
-        assert_eq!(
-            whole_year_violations("2024-Q1", "")[0].0,
-            "filters.quarter_from"
-        );
-        assert_eq!(
-            whole_year_violations("2024-Q2", "2024-Q4")[0].0,
-            "filters.quarter_from"
-        );
-        assert_eq!(
-            whole_year_violations("2024-Q1", "2024-Q3")[0].0,
-            "filters.quarter_to"
-        );
-        assert_eq!(
-            whole_year_violations("2024-Q1", "2025-Q4")[0].0,
-            "filters.quarter_to"
-        );
+        for (from, to, field) in [
+            ("", "2024-Q4", "filters.quarter_to"),
+            ("2024-Q1", "", "filters.quarter_from"),
+            ("2024-Q2", "2024-Q4", "filters.quarter_from"),
+            ("2024-Q1", "2024-Q3", "filters.quarter_to"),
+            ("2024-Q1", "2025-Q4", "filters.quarter_to"),
+        ] {
+            assert_eq!(whole_year_violations(from, to)[0].0, field, "{from}..{to}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use scir_kit::audit::AuditLog;
 use scir_kit::consumer::{self, ConsumerHandle, Source};
-use scir_kit::db::{Database, MigrationFile, Migrations};
+use scir_kit::db::{Database, Migrations};
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
 use scir_kit::tls::Transport;
@@ -25,32 +25,10 @@ use crate::projection::{Keys, Projection};
 use crate::service::{Insights, Sharing};
 
 /// Insights' own migrations.
-pub const MIGRATIONS: Migrations = Migrations {
-    postgres: &[
-        MigrationFile {
-            version: 100,
-            description: "facts",
-            sql: include_str!("../migrations/postgres/0100_facts.sql"),
-        },
-        MigrationFile {
-            version: 101,
-            description: "cell keys",
-            sql: include_str!("../migrations/postgres/0101_cell_keys.sql"),
-        },
-    ],
-    sqlite: &[
-        MigrationFile {
-            version: 100,
-            description: "facts",
-            sql: include_str!("../migrations/sqlite/0100_facts.sql"),
-        },
-        MigrationFile {
-            version: 101,
-            description: "cell keys",
-            sql: include_str!("../migrations/sqlite/0101_cell_keys.sql"),
-        },
-    ],
-};
+pub const MIGRATIONS: Migrations = scir_kit::migrations![
+    (100, "facts", "0100_facts.sql"),
+    (101, "cell keys", "0101_cell_keys.sql"),
+];
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.insights.v1.InsightsService";

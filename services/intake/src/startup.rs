@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use scir_kit::db::{Database, MigrationFile, Migrations};
+use scir_kit::db::{Database, Migrations};
 use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
@@ -21,18 +21,7 @@ use crate::service::Intake;
 use crate::store::Store;
 
 /// Intake's own migrations.
-pub const MIGRATIONS: Migrations = Migrations {
-    postgres: &[MigrationFile {
-        version: 100,
-        description: "incidents",
-        sql: include_str!("../migrations/postgres/0100_incidents.sql"),
-    }],
-    sqlite: &[MigrationFile {
-        version: 100,
-        description: "incidents",
-        sql: include_str!("../migrations/sqlite/0100_incidents.sql"),
-    }],
-};
+pub const MIGRATIONS: Migrations = scir_kit::migrations![(100, "incidents", "0100_incidents.sql"),];
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.intake.v1.IntakeService";

@@ -120,20 +120,38 @@ pub struct Migrations {
     pub sqlite: &'static [MigrationFile],
 }
 
+/// A crate's [`Migrations`] from its `migrations/postgres/` and
+/// `migrations/sqlite/` directories: each entry names its version, description
+/// and file once, and both backends' files are included.
+///
+/// ```ignore
+/// pub const MIGRATIONS: Migrations = scir_kit::migrations![
+///     (100, "reviews", "0100_reviews.sql"),
+///     (101, "team unique", "0101_team_unique.sql"),
+/// ];
+/// ```
+#[macro_export]
+macro_rules! migrations {
+    ($(($version:literal, $description:literal, $file:literal)),+ $(,)?) => {
+        $crate::db::Migrations {
+            postgres: &[$($crate::db::MigrationFile {
+                version: $version,
+                description: $description,
+                sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/", $file)),
+            }),+],
+            sqlite: &[$($crate::db::MigrationFile {
+                version: $version,
+                description: $description,
+                sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/", $file)),
+            }),+],
+        }
+    };
+}
+
 /// The kit's own tables (audit log, event outbox, consumer cursors), which every
 /// service's database carries.
-pub const KIT_MIGRATIONS: Migrations = Migrations {
-    postgres: &[MigrationFile {
-        version: 1,
-        description: "kit audit log outbox cursors",
-        sql: include_str!("../migrations/postgres/0001_kit.sql"),
-    }],
-    sqlite: &[MigrationFile {
-        version: 1,
-        description: "kit audit log outbox cursors",
-        sql: include_str!("../migrations/sqlite/0001_kit.sql"),
-    }],
-};
+pub const KIT_MIGRATIONS: Migrations =
+    crate::migrations![(1, "kit audit log outbox cursors", "0001_kit.sql")];
 
 /// Options for opening a database.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use scir_kit::consumer::{self, ConsumerHandle, Source};
-use scir_kit::db::{MigrationFile, Migrations};
+use scir_kit::db::Migrations;
 use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
@@ -23,32 +23,10 @@ use crate::scoring::{NoScoringService, ScoringClient, ScoringStatus};
 use crate::service::{IntakeEvents, Reviews};
 
 /// Review's own migrations.
-pub const MIGRATIONS: Migrations = Migrations {
-    postgres: &[
-        MigrationFile {
-            version: 100,
-            description: "reviews",
-            sql: include_str!("../migrations/postgres/0100_reviews.sql"),
-        },
-        MigrationFile {
-            version: 101,
-            description: "team unique",
-            sql: include_str!("../migrations/postgres/0101_team_unique.sql"),
-        },
-    ],
-    sqlite: &[
-        MigrationFile {
-            version: 100,
-            description: "reviews",
-            sql: include_str!("../migrations/sqlite/0100_reviews.sql"),
-        },
-        MigrationFile {
-            version: 101,
-            description: "team unique",
-            sql: include_str!("../migrations/sqlite/0101_team_unique.sql"),
-        },
-    ],
-};
+pub const MIGRATIONS: Migrations = scir_kit::migrations![
+    (100, "reviews", "0100_reviews.sql"),
+    (101, "team unique", "0101_team_unique.sql"),
+];
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.review.v1.ReviewService";

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use scir_kit::consumer::{self, ConsumerHandle, Source};
-use scir_kit::db::{MigrationFile, Migrations};
+use scir_kit::db::Migrations;
 use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
@@ -22,18 +22,7 @@ use crate::review_link::ReviewLink;
 use crate::service::{ReviewEvents, Scoring};
 
 /// Scoring's own migrations.
-pub const MIGRATIONS: Migrations = Migrations {
-    postgres: &[MigrationFile {
-        version: 100,
-        description: "scoring",
-        sql: include_str!("../migrations/postgres/0100_scoring.sql"),
-    }],
-    sqlite: &[MigrationFile {
-        version: 100,
-        description: "scoring",
-        sql: include_str!("../migrations/sqlite/0100_scoring.sql"),
-    }],
-};
+pub const MIGRATIONS: Migrations = scir_kit::migrations![(100, "scoring", "0100_scoring.sql"),];
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.scoring.v1.ScoringService";

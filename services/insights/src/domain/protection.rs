@@ -139,6 +139,62 @@ impl Perturbation {
     }
 }
 
+/// Pooled counts against the truth.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Utility {
+    /// Non-zero true counts (each population once).
+    pub nonzero: usize,
+    /// Of those, shown.
+    pub shown: usize,
+    /// Sum of absolute errors of shown counts.
+    pub abs_error: f64,
+    /// The largest absolute error of a shown count.
+    pub largest_error: i64,
+    /// Shown counts whose truth is 50 or more.
+    pub large: usize,
+    /// Sum of their relative errors.
+    pub large_relative_error: f64,
+}
+
+impl Utility {
+    /// Counts one cell: as shown, against the truth.
+    pub fn add(&mut self, shown: &Option<Count>, truth: &Option<Count>) {
+        let Some(n) = truth.as_ref().and_then(|c| c.value).filter(|n| *n > 0) else {
+            return;
+        };
+        self.nonzero += 1;
+        let Some(v) = shown.as_ref().and_then(|c| c.value) else {
+            return;
+        };
+        self.shown += 1;
+        let e = (v - n).abs();
+        self.abs_error += e as f64;
+        self.largest_error = self.largest_error.max(e);
+        if n >= 50 {
+            self.large += 1;
+            self.large_relative_error += e as f64 / n as f64;
+        }
+    }
+}
+
+impl std::fmt::Display for Utility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let per = |sum: f64, n: usize| if n == 0 { 0.0 } else { sum / n as f64 };
+        write!(
+            f,
+            "{} of {} non-zero counts shown ({:.1} %); shown counts off by {:.2} on average, \
+             {} at most; counts of 50 or more ({}) off by {:.2} % on average",
+            self.shown,
+            self.nonzero,
+            100.0 * per(self.shown as f64, self.nonzero),
+            per(self.abs_error, self.shown),
+            self.largest_error,
+            self.large,
+            100.0 * per(self.large_relative_error, self.large),
+        )
+    }
+}
+
 /// SplitMix64's finaliser: every output bit depends on every input bit.
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
