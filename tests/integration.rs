@@ -1,23 +1,24 @@
 //! The contract as an integrator meets it with the official clients of another
 //! language: `tests/python/*.py` (grpcio, grpcio-reflection,
-//! grpcio-health-checking; `tests/python/requirements.txt`) against `scir up`.
+//! grpcio-health-checking, and plain `requests` over HTTP/JSON;
+//! `tests/python/requirements.txt`) against `scir up`.
 
 use std::path::Path;
 use std::process::Command;
 
 use scir_e2e::processes::Up;
+use scir_kit::auth::Role;
 
-#[tokio::test]
-async fn the_official_python_clients_see_each_port_as_it_is() {
-    let up = Up::start().await;
-    let ports = up
-        .services()
-        .map(|(service, address)| format!("{address}={service}"));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/reflection.py");
+/// Runs `tests/python/{script}` with `args` and `env`; its output, if it succeeded.
+async fn python(script: &str, args: Vec<String>, env: Vec<(String, String)>) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
     let output = tokio::task::spawn_blocking(move || {
         Command::new("python3")
             .arg(script)
-            .args(ports)
+            .args(args)
+            .envs(env)
             .output()
             .expect("python3 runs")
     })
@@ -29,5 +30,47 @@ async fn the_official_python_clients_see_each_port_as_it_is() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "{text}");
+    println!("{text}");
+    text
+}
+
+#[tokio::test]
+async fn the_official_python_clients_see_each_port_as_it_is() {
+    let up = Up::start().await;
+    let ports = up
+        .services()
+        .map(|(service, address)| format!("{address}={service}"));
+    let text = python("reflection.py", ports.to_vec(), Vec::new()).await;
     assert_eq!(text.matches(" ok (").count(), 4, "{text}");
+}
+
+#[tokio::test]
+async fn a_whole_journey_over_http_json_with_a_plain_http_client() {
+    let up = Up::start().await;
+    let mut env: Vec<(String, String)> = up
+        .services()
+        .map(|(service, address)| {
+            let short = service.split('.').nth(1).expect("scir.<service>.v1");
+            (
+                format!("SCIR_{}", short.to_uppercase()),
+                address.to_string(),
+            )
+        })
+        .into_iter()
+        .collect();
+    let tokens = [
+        ("TOKEN_REPORTER", "reporter-http", Role::Reporter, "us-wi"),
+        ("TOKEN_LEAD", "lead-http", Role::ScrLead, "us-wi"),
+        ("TOKEN_ANALYST", "analyst-http", Role::Analyst, "us-wi"),
+        ("TOKEN_OTHER_STATE", "reporter-tn", Role::Reporter, "us-tn"),
+    ];
+    for (variable, subject, role, jurisdiction) in tokens {
+        let token = up
+            .signer
+            .token(subject, &[role], jurisdiction)
+            .expect("token");
+        env.push((variable.to_owned(), token));
+    }
+    let text = python("http_journey.py", Vec::new(), env).await;
+    assert!(text.contains("http journey ok"), "{text}");
 }

@@ -3,24 +3,33 @@
 
 use std::path::PathBuf;
 
-use prost::Message;
-
 const PROTOS: &[&str] = &[
     "scir/common/v1/common.proto",
     "scir/intake/v1/intake.proto",
     "scir/review/v1/review.proto",
     "scir/scoring/v1/scoring.proto",
     "scir/insights/v1/insights.proto",
+    // Not imported by the contracts, but in the descriptor set so that HTTP/JSON
+    // errors can print `google.rpc.Status` and its details.
+    "google/rpc/status.proto",
+    "google/rpc/error_details.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     println!("cargo:rerun-if-changed={}", root.display());
 
-    let fds = protox::compile(PROTOS, [&root])?;
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler.include_source_info(true).include_imports(true);
+    compiler.open_files(PROTOS)?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    // protox's `compile_fds` ignores `file_descriptor_set_path`, so write it here.
-    std::fs::write(out.join("scir_descriptor.bin"), fds.encode_to_vec())?;
+    // Encoded by protox itself: `prost_types` would drop the options'
+    // extensions (the `google.api.http` routes).
+    std::fs::write(
+        out.join("scir_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
+    let fds = compiler.file_descriptor_set();
 
     // Messages know their own full names (`prost::Name`), so an event's type
     // is always its payload's type.

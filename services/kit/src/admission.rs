@@ -263,13 +263,18 @@ where
             Ok(ticket) => ticket,
             Err(error) => return Box::pin(std::future::ready(Ok(refusal(error)))),
         };
+        let framing = if crate::http_json::is_json(&request) {
+            Framing::Json
+        } else {
+            Framing::Grpc
+        };
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let mut ticket = ticket;
             let limits = state.limits;
             let read = tokio::time::timeout(
                 limits.body_timeout,
-                read_message(body, limits.max_message_bytes, &mut ticket),
+                read_message(body, limits.max_message_bytes, &mut ticket, framing),
             )
             .await;
             let message = match read {
@@ -301,13 +306,24 @@ fn overloaded() -> ApiError {
     }
 }
 
-/// Reads a call's request body, which must be one gRPC message of at most
-/// `max_message` bytes, counting what it buffers on `ticket`. A body that is
-/// empty or cut short is passed on as it is, for the decoder to refuse.
+/// How a request body carries its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// One length-prefixed gRPC message.
+    Grpc,
+    /// An HTTP/JSON body, read whole.
+    Json,
+}
+
+/// Reads a call's request body, which must be one gRPC message (or an
+/// HTTP/JSON body) of at most `max_message` bytes, counting what it buffers
+/// on `ticket`. A body that is empty or cut short is passed on as it is, for
+/// the decoder to refuse.
 async fn read_message(
     mut body: tonic::body::Body,
     max_message: usize,
     ticket: &mut Ticket,
+    framing: Framing,
 ) -> Result<Bytes, ApiError> {
     let mut buffer = BytesMut::new();
     let mut expected: Option<usize> = None;
@@ -323,6 +339,12 @@ async fn read_message(
         }
         ticket.reserve(data.len())?;
         buffer.extend_from_slice(&data);
+        if framing == Framing::Json {
+            if buffer.len() > max_message {
+                return Err(too_large(buffer.len(), max_message));
+            }
+            continue;
+        }
         if expected.is_none() && buffer.len() >= PREFIX {
             let declared = (&buffer[1..PREFIX]).get_u32() as usize;
             if declared > max_message {

@@ -1,7 +1,7 @@
 //! Server bootstrap shared by every service: health (following database
-//! readiness), reflection, tracing, auth and admission layers, request
-//! timeout, per-connection and per-caller limits, and graceful drain on
-//! shutdown.
+//! readiness), reflection, HTTP/JSON beside gRPC, tracing, auth and admission
+//! layers, request timeout, per-connection and per-caller limits, and
+//! graceful drain on shutdown.
 
 use std::time::Duration;
 
@@ -14,7 +14,9 @@ use tonic_health::server::HealthReporter;
 use crate::admission::{AdmissionLayer, AdmissionLimits};
 use crate::auth::AuthLayer;
 use crate::db::Database;
+use crate::deadline::DeadlineLayer;
 use crate::drain::InFlight;
+use crate::http_json::{HttpApi, HttpJsonLayer, JsonRequestLayer};
 use crate::shutdown::ShutdownSignal;
 use crate::telemetry::TraceLayer;
 use scir_tls::{ConnLimits, Transport};
@@ -197,6 +199,7 @@ async fn serve(
         routes,
         service_name,
         shutdown,
+        rules,
         db: _,
     } = serving;
     let settings = &settings;
@@ -219,19 +222,26 @@ async fn serve(
     let audit_counts = auth.clone();
     // Authentication comes before admission: a call without a valid token is
     // refused before it can take a caller's share, a permit or a buffer.
+    // HTTP/JSON calls become gRPC calls first, so they pass every layer after.
+    let http = HttpJsonLayer::new(HttpApi::for_services(&[service_name], &rules)?);
     let layers = tower::ServiceBuilder::new()
+        .layer(http)
+        .layer(DeadlineLayer::new(settings.request_timeout))
         .layer(in_flight.clone())
         .layer(TraceLayer)
         .layer(auth)
         .layer(AdmissionLayer::new(settings.admission()))
+        .layer(JsonRequestLayer)
         .into_inner();
     let routes = routes
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
 
+    // The request timeout is the DeadlineLayer's (a client's shorter
+    // `grpc-timeout` is still tonic's).
     let router = Server::builder()
-        .timeout(settings.request_timeout)
+        .accept_http1(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .max_concurrent_streams(settings.max_streams_per_connection)
@@ -357,6 +367,7 @@ impl Foundation {
             listener: self.listener,
             transport: self.transport,
             auth: AuthLayer::new(self.verifier, rules.to_vec(), Some(audit)),
+            rules: rules.to_vec(),
             db: self.db,
             routes,
             settings: self.settings,
@@ -379,6 +390,8 @@ pub struct Serving {
     pub routes: Routes,
     /// Its authorisation layer.
     pub auth: AuthLayer,
+    /// Who may call what (for the HTTP/JSON routes' documentation).
+    pub rules: Vec<crate::auth::MethodRule>,
     /// Limits.
     pub settings: ServerSettings,
     /// The gRPC service name health reports.

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use prost_reflect::{
-    DescriptorPool, EnumDescriptor, FileDescriptor, Kind, MessageDescriptor, ServiceDescriptor,
-};
+use prost_reflect::{EnumDescriptor, FileDescriptor, Kind, MessageDescriptor, ServiceDescriptor};
 use scir_kit::auth::MethodRule;
+use scir_kit::contract::comment;
+use scir_kit::http_json::HttpApi;
 
 /// The services in the order the reference lists them, with their method tables.
 const SERVICES: [(&str, &[MethodRule]); 4] = [
@@ -25,23 +25,6 @@ const SERVICES: [(&str, &[MethodRule]); 4] = [
     ),
 ];
 
-/// The leading comment of the element at `path` in `file`, as one paragraph.
-fn comment(file: &FileDescriptor, path: &[i32]) -> String {
-    file.file_descriptor_proto()
-        .source_code_info
-        .as_ref()
-        .and_then(|info| info.location.iter().find(|l| l.path == path))
-        .and_then(|l| l.leading_comments.as_deref())
-        .map(|c| {
-            c.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
-}
-
 /// Markdown table cells may not hold a bare `|`.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|")
@@ -55,7 +38,12 @@ fn kind_name(kind: &Kind) -> String {
     }
 }
 
-fn write_service(out: &mut String, service: &ServiceDescriptor, rules: &[MethodRule]) {
+fn write_service(
+    out: &mut String,
+    service: &ServiceDescriptor,
+    rules: &[MethodRule],
+    http: &HttpApi,
+) {
     let file = service.parent_file();
     let _ = writeln!(out, "## `{}`\n", service.full_name());
     let about = comment(&file, service.path());
@@ -64,7 +52,7 @@ fn write_service(out: &mut String, service: &ServiceDescriptor, rules: &[MethodR
     }
     let _ = writeln!(
         out,
-        "| method | request | response | roles | what it does |\n|---|---|---|---|---|"
+        "| method | HTTP/JSON | request | response | roles | what it does |\n|---|---|---|---|---|---|"
     );
     for method in service.methods() {
         let path = format!("/{}/{}", service.full_name(), method.name());
@@ -84,10 +72,17 @@ fn write_service(out: &mut String, service: &ServiceDescriptor, rules: &[MethodR
         } else {
             ""
         };
+        let route = http
+            .routes()
+            .iter()
+            .find(|r| r.grpc_path() == path)
+            .map(|r| format!("`{} {}`", r.verb(), r.path()))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | {stream}`{}` | {} | {} |",
+            "| `{}` | {} | `{}` | {stream}`{}` | {} | {} |",
             method.name(),
+            cell(&route),
             method.input().name(),
             method.output().name(),
             cell(&roles),
@@ -162,21 +157,25 @@ fn write_enum(out: &mut String, e: &EnumDescriptor) {
 
 /// The reference, as Markdown.
 pub fn render() -> anyhow::Result<String> {
-    let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET)?;
+    let pool = scir_kit::contract::pool();
+    let http = http_api()?;
     let mut out = String::from(
         "# SCIR API reference\n\n\
          Generated from the protobuf contract in `proto/` and the services' method \
          tables by `scir api-reference`; do not edit by hand (a test keeps it \
          current). Every RPC needs `authorization: Bearer <JWT>`; **roles** are \
          the token roles that may call it, and a caller acts only in its own \
-         jurisdiction (a state also in its counties). Field meanings are the \
-         contract's own comments: this is also the data dictionary.\n\n",
+         jurisdiction (a state also in its counties). Every RPC is also served \
+         as HTTP/JSON on the same port (the route beside it; path parameters \
+         are the segments of the resource name; `openapi.json` has the rest). \
+         Field meanings are the contract's own comments: this is also the data \
+         dictionary.\n\n",
     );
     for (name, rules) in SERVICES {
         let service = pool
             .get_service_by_name(name)
             .ok_or_else(|| anyhow::anyhow!("{name} is not in the contract"))?;
-        write_service(&mut out, &service, rules);
+        write_service(&mut out, &service, rules, &http);
     }
     // Messages and enums, file by file, in the contract's order.
     let mut files: BTreeMap<String, FileDescriptor> = BTreeMap::new();
@@ -197,6 +196,23 @@ pub fn render() -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// The HTTP/JSON routes of all four services.
+fn http_api() -> anyhow::Result<HttpApi> {
+    let names: Vec<&str> = SERVICES.iter().map(|(name, _)| *name).collect();
+    let rules: Vec<MethodRule> = SERVICES
+        .iter()
+        .flat_map(|(_, rules)| rules.iter().cloned())
+        .collect();
+    HttpApi::for_services(&names, &rules)
+}
+
+/// The OpenAPI 3.1 document of every service's HTTP/JSON routes (each port
+/// serves its own part at `/openapi.json`).
+pub fn openapi() -> anyhow::Result<String> {
+    let api = http_api()?;
+    Ok(String::from_utf8(api.openapi().to_vec())? + "\n")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -215,6 +231,21 @@ mod tests {
         assert!(
             committed == generated,
             "docs/api/reference.md is out of date: run `SCIR_BLESS=1 cargo test -p scir api_reference`"
+        );
+    }
+
+    /// `docs/api/openapi.json` is what `scir openapi` prints.
+    #[test]
+    fn the_committed_openapi_document_is_current() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/api/openapi.json");
+        let generated = super::openapi().expect("openapi");
+        if std::env::var_os("SCIR_BLESS").is_some() {
+            std::fs::write(&path, &generated).expect("write");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/api/openapi.json is out of date: run `SCIR_BLESS=1 cargo test -p scir api_reference`"
         );
     }
 

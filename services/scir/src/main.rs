@@ -68,6 +68,8 @@ enum Command {
     /// Print the API reference and data dictionary (Markdown), generated from
     /// the contract's comments and the services' method tables.
     ApiReference,
+    /// Print the OpenAPI 3.1 document of the HTTP/JSON API (every service).
+    Openapi,
     /// Audit-log tools.
     Audit {
         #[command(subcommand)]
@@ -211,6 +213,10 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Insights { command } => scir::cli::insights::run(command).await.map(|()| exit::OK),
         Command::ApiReference => {
             print!("{}", scir::api_reference::render()?);
+            Ok(exit::OK)
+        }
+        Command::Openapi => {
+            print!("{}", scir::api_reference::openapi()?);
             Ok(exit::OK)
         }
         Command::Audit {

@@ -109,7 +109,8 @@ fn build(paths: &Paths, contents: Contents) -> Result<Current, TlsError> {
         .with_client_cert_verifier(verifier)
         .with_single_cert(parsed.chain.clone(), parsed.key.clone_key())
         .map_err(config)?;
-    server.alpn_protocols = vec![b"h2".to_vec()];
+    // HTTP/1.1 as well, for HTTP/JSON callers.
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let mut client = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(config)?
