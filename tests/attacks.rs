@@ -350,3 +350,158 @@ async fn a_person_token_claiming_the_service_role_reaches_no_other_jurisdiction(
         assert_eq!(status.code(), Code::Unauthenticated, "{path}: {status:?}");
     }
 }
+
+/// Sends the head of an HTTP/1.1 POST declaring `declared` body bytes and the
+/// first `sent` of them, then stalls; returns the connection.
+async fn stalled_http(
+    target: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    declared: usize,
+    sent: usize,
+) -> Option<TcpStream> {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = TcpStream::connect(target).await.ok()?;
+    let authorization = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {target}\r\ncontent-type: application/json\r\n\
+         {authorization}content-length: {declared}\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.ok()?;
+    tcp.write_all(&vec![b' '; sent]).await.ok()?;
+    Some(tcp)
+}
+
+/// The HTTP status a connection answers within `within`, if any.
+async fn http_status(tcp: &mut TcpStream, within: Duration) -> Option<u16> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    let read = async {
+        while !head.ends_with(b"\r\n") {
+            if tcp.read(&mut byte).await.ok()? == 0 {
+                return None;
+            }
+            head.push(byte[0]);
+        }
+        Some(())
+    };
+    tokio::time::timeout(within, read).await.ok()??;
+    String::from_utf8_lossy(&head)
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// HTTP/JSON calls cost the server what gRPC calls cost: no body byte is read
+/// before the caller is authenticated, and an authenticated caller's bodies
+/// are bounded by the same share, size and time as its gRPC messages.
+#[tokio::test]
+async fn http_json_bodies_are_bounded_like_grpc_messages() {
+    const REPORT: &str = "/v1/incidents:report";
+    let up = Up::start().await;
+    let pid = up.process.id();
+    let intake = address(&up.endpoints.intake);
+    let token = |subject: &str| {
+        up.signer
+            .token(subject, &[Role::Reporter], "us-wi")
+            .expect("token")
+    };
+    let (attacker, legitimate) = (token("http-attacker"), token("http-legitimate"));
+    let rss_before = rss_mb(pid);
+
+    // Without a token: 300 connections declaring 4 MiB bodies, sending 1 KiB.
+    // Each is answered 401 at once; nothing waits for the rest of the body.
+    let started = Instant::now();
+    let mut readers = Vec::new();
+    for _ in 0..300 {
+        if let Some(mut tcp) = stalled_http(intake, REPORT, None, 4 << 20, 1024).await {
+            readers.push(tokio::spawn(async move {
+                http_status(&mut tcp, Duration::from_secs(2)).await
+            }));
+        }
+    }
+    let mut answered = 0;
+    for reader in readers {
+        if reader.await.expect("reader") == Some(401) {
+            answered += 1;
+        }
+    }
+    let took = started.elapsed();
+    println!("unauthenticated HTTP bodies: {answered}/300 answered 401 in {took:?}");
+    assert_eq!(
+        answered, 300,
+        "every unauthenticated call is refused at once"
+    );
+
+    // With a token: 160 stalled bodies of 4 MiB - 1 byte, 64 KiB sent. The
+    // caller's share (128) waits for the read timeout, the rest is refused
+    // at once; another caller is served throughout.
+    let mut stalled = Vec::new();
+    for _ in 0..160 {
+        if let Some(tcp) =
+            stalled_http(intake, REPORT, Some(&attacker), (4 << 20) - 1, 64 << 10).await
+        {
+            stalled.push(tcp);
+        }
+    }
+    // Each connection is read as soon as its answer comes: a connection the
+    // server closes with the client's bytes unread may be reset, and a reset
+    // discards what the client had not read yet.
+    let opened = Instant::now();
+    let readers: Vec<_> = stalled
+        .into_iter()
+        .map(|mut tcp| {
+            tokio::spawn(async move {
+                let status = http_status(&mut tcp, Duration::from_secs(15)).await;
+                (opened.elapsed(), status)
+            })
+        })
+        .collect();
+    let slowest = legitimate_calls(intake, &legitimate).await;
+    let rss_peak = rss_mb(pid);
+    let mut ended = std::collections::BTreeMap::new();
+    let mut refused = 0;
+    for reader in readers {
+        let (took, status) = reader.await.expect("reader");
+        if status == Some(429) && took < Duration::from_secs(1) {
+            refused += 1;
+        }
+        *ended.entry(status).or_insert(0) += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = rss_mb(pid);
+    println!(
+        "authenticated stalled HTTP bodies: {refused} refused at once (429); all ended as \
+         {ended:?} (429: over the caller's share, 504: the read timeout); \
+         slowest legitimate call {slowest:?}; RSS {rss_before} -> {rss_peak} peak -> \
+         {rss_after} MB"
+    );
+    // The caller's share is half the server's 256 permits.
+    assert_eq!(
+        refused,
+        160 - 128,
+        "beyond the caller's share is refused at once"
+    );
+    assert_eq!(
+        ended,
+        [(Some(429), 32), (Some(504), 128)].into_iter().collect(),
+        "every stalled call ended: refused, or at the read timeout"
+    );
+    assert!(
+        rss_after <= rss_before + RSS_BOUND_MB,
+        "memory stayed up: {rss_before} -> {rss_after} MB"
+    );
+
+    // A body over the message limit is refused without being kept.
+    let mut big = stalled_http(intake, REPORT, Some(&legitimate), 5 << 20, (4 << 20) + 1024)
+        .await
+        .expect("connect");
+    assert_eq!(
+        http_status(&mut big, Duration::from_secs(5)).await,
+        Some(429),
+        "an oversized body is RESOURCE_EXHAUSTED"
+    );
+}
