@@ -85,6 +85,13 @@ async fn the_load_generator_and_the_ceiling_run() {
         &intake,
         &["--target", "evaluate", "--rate", "50"],
     ));
+    // The same calls over HTTP/JSON.
+    only_ok(&load(&up, &intake, &["--target", "evaluate", "--http"]));
+    only_ok(&load(
+        &up,
+        &intake,
+        &["--target", "report", "--http", "--concurrency", "4"],
+    ));
     only_ok(&load(
         &up,
         &format!("http://{ceiling}"),

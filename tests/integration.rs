@@ -37,9 +37,14 @@ async fn python(script: &str, args: Vec<String>, env: Vec<(String, String)>) -> 
 #[tokio::test]
 async fn the_official_python_clients_see_each_port_as_it_is() {
     let up = Up::start().await;
-    let ports = up
-        .services()
-        .map(|(service, address)| format!("{address}={service}"));
+    // Every service that publishes events also serves its webhooks.
+    let ports = up.services().map(|(service, address)| {
+        if service.contains("Insights") {
+            format!("{address}={service}")
+        } else {
+            format!("{address}={service},{}", scir_kit::webhooks::SERVICE_NAME)
+        }
+    });
     let text = python("reflection.py", ports.to_vec(), Vec::new()).await;
     assert_eq!(text.matches(" ok (").count(), 4, "{text}");
 }

@@ -37,7 +37,7 @@ data_keys="k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
             echo "SCIR_JWT_AUDIENCE=scir"
             echo "SCIR_JWT_HS256_SECRET=$jwt_secret"
             [ "$service" = insights ] && echo "SCIR_INSIGHTS_KEY_SALT=$(random 32)"
-            case "$service" in intake | review) echo "SCIR_DATA_KEYS=$data_keys" ;; esac
+            case "$service" in intake | review | scoring) echo "SCIR_DATA_KEYS=$data_keys" ;; esac
             true
         } >"$dir/$service.env"
     done

@@ -3,7 +3,8 @@ reflection (v1alpha, as grpcio-reflection asks) lists exactly the service that
 port serves, descriptors resolve, health answers, and a method the port does
 not serve is UNIMPLEMENTED without a token.
 
-Usage: reflection.py ADDRESS=SERVICE [ADDRESS=SERVICE ...]
+Usage: reflection.py ADDRESS=SERVICE[,ALSO...] [ADDRESS=SERVICE[,ALSO...] ...]
+(ALSO: services the port serves beside its own, e.g. the webhooks)
 """
 
 import sys
@@ -22,11 +23,11 @@ def methods(address: str, service: str) -> list[str]:
     return [f"/{service}/{m.name}" for m in pool.FindServiceByName(service).methods]
 
 
-def check(address: str, service: str, foreign: list[str]) -> None:
+def check(address: str, service: str, also: list[str], foreign: list[str]) -> None:
     channel = grpc.insecure_channel(address)
     database = ProtoReflectionDescriptorDatabase(channel)
     listed = set(database.get_services())
-    expected = {service, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+    expected = {service, *also, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
     assert listed == expected, f"{address}: lists {sorted(listed)}, expected {sorted(expected)}"
 
     pool = DescriptorPool(database)
@@ -52,11 +53,15 @@ def check(address: str, service: str, foreign: list[str]) -> None:
 
 
 def main() -> None:
-    ports = [arg.split("=", 1) for arg in sys.argv[1:]]
-    paths = {service: methods(address, service) for address, service in ports}
-    for address, service in ports:
+    ports = []
+    for arg in sys.argv[1:]:
+        address, services = arg.split("=", 1)
+        service, *also = services.split(",")
+        ports.append((address, service, also))
+    paths = {service: methods(address, service) for address, service, _ in ports}
+    for address, service, also in ports:
         foreign = [p for other, ps in paths.items() if other != service for p in ps]
-        check(address, service, foreign)
+        check(address, service, also, foreign)
 
 
 if __name__ == "__main__":

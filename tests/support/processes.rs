@@ -449,6 +449,11 @@ impl Up {
     /// Starts `scir up` on free ports with a fresh data directory and waits
     /// until every service is SERVING.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Up::start`] with `env` set for `scir up`.
+    pub async fn start_with(env: &[(&str, String)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary directory");
         let [intake, review, scoring, insights] = [(); 4].map(|()| free_address());
         let data = data_dir.path().display().to_string();
@@ -466,7 +471,7 @@ impl Up {
             "--insights-port",
             &ports[3],
         ];
-        let process = Process::start("scir-up", &binary("scir"), &args, &[], data_dir.path());
+        let process = Process::start("scir-up", &binary("scir"), &args, env, data_dir.path());
         wait_all([intake, review, scoring, insights], &TlsArgs::default()).await;
         let secret = scir::dev_auth::read_secret(data_dir.path()).expect("development secret");
         let url = |a: SocketAddr| format!("http://{a}");

@@ -23,4 +23,7 @@ pub struct IntakeConfig {
     /// Keys sealing restricted identities at rest.
     #[command(flatten)]
     pub sealing: SealingConfig,
+    /// Webhook deliveries of this service's events.
+    #[command(flatten)]
+    pub webhooks: scir_kit::webhooks::WebhookConfig,
 }

@@ -10,6 +10,7 @@ use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
 use scir_kit::tls::Transport;
+use scir_kit::webhooks::Webhooks;
 use scir_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use tonic::service::Routes;
 
@@ -25,6 +26,16 @@ pub const MIGRATIONS: Migrations = scir_kit::migrations![(100, "incidents", "010
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.intake.v1.IntakeService";
+
+/// The events intake publishes (webhooks may ask for any of them).
+pub fn published_events() -> Vec<String> {
+    use scir_kit::events::type_of;
+    use scir_proto::intake::v1 as pb;
+    vec![
+        type_of::<pb::IncidentReported>(),
+        type_of::<pb::IncidentAmended>(),
+    ]
+}
 
 /// A built intake service, bound and ready to serve.
 #[derive(Debug)]
@@ -51,17 +62,26 @@ impl Application {
         let (address, db) = (base.address, base.db.clone());
         let events = EventLog::new(db.clone(), shutdown.signal());
         let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;
-        let intake = Intake::new(Store::new(db.clone(), sealer), events, directory);
+        let webhooks = Webhooks::new(
+            db.clone(),
+            sealer.clone(),
+            base.directory.clone(),
+            published_events(),
+            &config.webhooks,
+        )?;
+        let intake = Intake::new(Store::new(db.clone(), sealer), events.clone(), directory);
         let max = config.common.server.max_message_bytes;
         let service = IntakeServiceServer::new(IntakeGrpc::new(intake))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let serving = base.serving(
-            Routes::new(service),
-            policy::RULES,
-            SERVICE_NAME,
-            shutdown.signal(),
-        );
+        let serving = base
+            .serving(
+                Routes::new(service),
+                policy::RULES,
+                SERVICE_NAME,
+                shutdown.signal(),
+            )
+            .with_webhooks(&webhooks, events);
         Ok(Self {
             address,
             db,

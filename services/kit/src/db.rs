@@ -148,10 +148,12 @@ macro_rules! migrations {
     };
 }
 
-/// The kit's own tables (audit log, event outbox, consumer cursors), which every
-/// service's database carries.
-pub const KIT_MIGRATIONS: Migrations =
-    crate::migrations![(1, "kit audit log outbox cursors", "0001_kit.sql")];
+/// The kit's own tables (audit log, event outbox, consumer cursors, webhook
+/// endpoints), which every service's database carries.
+pub const KIT_MIGRATIONS: Migrations = crate::migrations![
+    (1, "kit audit log outbox cursors", "0001_kit.sql"),
+    (2, "kit webhooks", "0002_webhooks.sql"),
+];
 
 /// Options for opening a database.
 #[derive(Debug, Clone)]

@@ -156,6 +156,11 @@ impl EventLog {
         self.committed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// Changes each time a transaction with events commits here.
+    pub fn committed(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+
     /// Reads up to `limit` events after `after`, oldest first.
     pub async fn read(&self, after: i64, limit: i64) -> Result<Vec<Event>, DbError> {
         let rows = sqlx::query(

@@ -25,6 +25,7 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 pub mod validate;
+pub mod webhooks;
 
 pub use error::{ApiError, FieldViolation};
 pub use scir_tls as tls;

@@ -195,19 +195,30 @@ async fn serve(
         listener,
         transport,
         settings,
-        auth,
+        verifier,
         routes,
         service_name,
+        also_serves,
         shutdown,
         rules,
-        db: _,
+        db,
     } = serving;
+    let auth = AuthLayer::new(
+        verifier,
+        rules.clone(),
+        Some(crate::audit::AuditLog::new(db)),
+    );
+    let served: Vec<&str> = std::iter::once(service_name)
+        .chain(also_serves.iter().copied())
+        .collect();
     let settings = &settings;
     // Both reflection versions (older clients ask v1alpha), each listing only
     // what this port serves (and itself).
     let reflection = |itself: &str| {
-        [service_name, "grpc.health.v1.Health", itself]
-            .into_iter()
+        served
+            .iter()
+            .copied()
+            .chain(["grpc.health.v1.Health", itself])
             .fold(
                 tonic_reflection::server::Builder::configure()
                     .register_encoded_file_descriptor_set(scir_proto::FILE_DESCRIPTOR_SET)
@@ -223,7 +234,7 @@ async fn serve(
     // Authentication comes before admission: a call without a valid token is
     // refused before it can take a caller's share, a permit or a buffer.
     // HTTP/JSON calls become gRPC calls first, so they pass every layer after.
-    let http = HttpJsonLayer::new(HttpApi::for_services(&[service_name], &rules)?);
+    let http = HttpJsonLayer::new(HttpApi::for_services(&served, &rules)?);
     let layers = tower::ServiceBuilder::new()
         .layer(http)
         .layer(DeadlineLayer::new(settings.request_timeout))
@@ -362,12 +373,12 @@ impl Foundation {
         service_name: &'static str,
         shutdown: ShutdownSignal,
     ) -> Serving {
-        let audit = crate::audit::AuditLog::new(self.db.clone());
         Serving {
             listener: self.listener,
             transport: self.transport,
-            auth: AuthLayer::new(self.verifier, rules.to_vec(), Some(audit)),
+            verifier: self.verifier,
             rules: rules.to_vec(),
+            also_serves: Vec::new(),
             db: self.db,
             routes,
             settings: self.settings,
@@ -388,10 +399,12 @@ pub struct Serving {
     pub db: Database,
     /// The service's routes.
     pub routes: Routes,
-    /// Its authorisation layer.
-    pub auth: AuthLayer,
-    /// Who may call what (for the HTTP/JSON routes' documentation).
+    /// Verifies bearer tokens.
+    pub verifier: crate::auth::Verifier,
+    /// Who may call what.
     pub rules: Vec<crate::auth::MethodRule>,
+    /// Services served beside the main one (webhooks).
+    pub also_serves: Vec<&'static str>,
     /// Limits.
     pub settings: ServerSettings,
     /// The gRPC service name health reports.
@@ -401,6 +414,22 @@ pub struct Serving {
 }
 
 impl Serving {
+    /// Serves `webhooks` beside the service (its RPCs, open to their own
+    /// roles) and starts delivering `log`'s events to the endpoints.
+    pub fn with_webhooks(
+        mut self,
+        webhooks: &crate::webhooks::Webhooks,
+        log: crate::events::EventLog,
+    ) -> Self {
+        self.routes = self
+            .routes
+            .add_service(webhooks.server(self.settings.max_message_bytes));
+        self.rules.extend_from_slice(crate::webhooks::RULES);
+        self.also_serves.push(crate::webhooks::SERVICE_NAME);
+        webhooks.spawn_delivery(log, self.shutdown.clone());
+        self
+    }
+
     /// Serves with health following the database until shutdown, then drains
     /// and closes the database.
     pub async fn run(self) -> anyhow::Result<()> {
@@ -408,7 +437,10 @@ impl Serving {
         spawn_readiness(
             self.db.clone(),
             reporter,
-            vec![self.service_name.to_owned()],
+            std::iter::once(self.service_name)
+                .chain(self.also_serves.iter().copied())
+                .map(str::to_owned)
+                .collect(),
             self.shutdown.clone(),
         );
         let address = self.listener.local_addr()?;

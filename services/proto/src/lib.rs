@@ -55,3 +55,12 @@ pub mod insights {
         tonic::include_proto!("scir.insights.v1");
     }
 }
+
+/// `scir.webhooks.v1`: event deliveries to agencies' endpoints.
+pub mod webhooks {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("scir.webhooks.v1");
+    }
+}

@@ -28,4 +28,7 @@ pub struct ReviewConfig {
     /// Keys sealing restricted content (debriefing notes) at rest.
     #[command(flatten)]
     pub sealing: scir_kit::sealing::SealingConfig,
+    /// Webhook deliveries of this service's events.
+    #[command(flatten)]
+    pub webhooks: scir_kit::webhooks::WebhookConfig,
 }

@@ -11,6 +11,7 @@ use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
 use scir_kit::tls::Transport;
+use scir_kit::webhooks::Webhooks;
 use scir_proto::review::v1::review_service_server::ReviewServiceServer;
 use tonic::service::Routes;
 
@@ -33,6 +34,22 @@ pub const SERVICE_NAME: &str = "scir.review.v1.ReviewService";
 
 /// The path of intake's `WatchEvents`.
 pub const INTAKE_EVENTS: &str = "/scir.intake.v1.IntakeService/WatchEvents";
+
+/// The events review publishes (webhooks may ask for any of them).
+pub fn published_events() -> Vec<String> {
+    use scir_kit::events::type_of;
+    use scir_proto::review::v1 as pb;
+    vec![
+        type_of::<pb::ReviewOpened>(),
+        type_of::<pb::ReviewFactsChanged>(),
+        type_of::<pb::ReviewStageChanged>(),
+        type_of::<pb::ReviewDeadlinesChanged>(),
+        type_of::<pb::KeyObservationChanged>(),
+        type_of::<pb::LearningOpportunityRecorded>(),
+        type_of::<pb::RecommendationChanged>(),
+        type_of::<pb::ReviewFinalised>(),
+    ]
+}
 
 /// A built review service, bound and consuming intake's events.
 #[derive(Debug)]
@@ -101,9 +118,16 @@ impl Application {
         };
         let consumer = consumer::spawn(db.clone(), source, token, handler, shutdown.signal());
         let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;
+        let webhooks = Webhooks::new(
+            db.clone(),
+            sealer.clone(),
+            base.directory.clone(),
+            published_events(),
+            &config.webhooks,
+        )?;
         let reviews = Reviews::new(
             db.clone(),
-            events,
+            events.clone(),
             Arc::new(language),
             scoring,
             intake,
@@ -114,12 +138,14 @@ impl Application {
         let service = ReviewServiceServer::new(ReviewGrpc::new(reviews))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let serving = base.serving(
-            Routes::new(service),
-            policy::RULES,
-            SERVICE_NAME,
-            shutdown.signal(),
-        );
+        let serving = base
+            .serving(
+                Routes::new(service),
+                policy::RULES,
+                SERVICE_NAME,
+                shutdown.signal(),
+            )
+            .with_webhooks(&webhooks, events);
         Ok(Self {
             address,
             consumer,

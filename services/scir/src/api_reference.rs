@@ -12,7 +12,7 @@ use scir_kit::contract::comment;
 use scir_kit::http_json::HttpApi;
 
 /// The services in the order the reference lists them, with their method tables.
-const SERVICES: [(&str, &[MethodRule]); 4] = [
+const SERVICES: [(&str, &[MethodRule]); 5] = [
     ("scir.intake.v1.IntakeService", scir_intake::policy::RULES),
     ("scir.review.v1.ReviewService", scir_review::policy::RULES),
     (
@@ -23,6 +23,7 @@ const SERVICES: [(&str, &[MethodRule]); 4] = [
         "scir.insights.v1.InsightsService",
         scir_insights::policy::RULES,
     ),
+    (scir_kit::webhooks::SERVICE_NAME, scir_kit::webhooks::RULES),
 ];
 
 /// Markdown table cells may not hold a bare `|`.

@@ -46,6 +46,10 @@ pub struct LoadArgs {
     /// Process id of the server, to report its CPU time and peak memory.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Call over HTTP/JSON (HTTP/1.1, a kept-alive connection per caller)
+    /// instead of gRPC.
+    #[arg(long)]
+    pub http: bool,
     /// Duration, services (only intake is called), tokens, output.
     #[command(flatten)]
     pub run: RunArgs,
@@ -157,13 +161,107 @@ type Samples = Arc<Mutex<Tally>>;
 /// Distinct payloads the load cycles through, made before the clock starts.
 const PAYLOADS: u64 = 512;
 
+/// How the load reaches intake.
+#[derive(Debug, Clone)]
+enum Client {
+    Grpc(Caller),
+    Http(HttpClient),
+}
+
+/// HTTP/JSON calls over HTTP/1.1, with the payloads already in JSON (as an
+/// HTTP client would hold them), each answer parsed.
+#[derive(Debug, Clone)]
+struct HttpClient {
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+    base: String,
+    authorization: http::HeaderValue,
+    facts: Arc<Vec<String>>,
+}
+
+impl HttpClient {
+    fn new(base: &str, token: &str, payloads: &[intake::IncidentFacts]) -> anyhow::Result<Self> {
+        let pool = scir_kit::contract::pool();
+        let descriptor = pool
+            .get_message_by_name("scir.intake.v1.IncidentFacts")
+            .ok_or_else(|| anyhow::anyhow!("IncidentFacts is not in the contract"))?;
+        let facts = payloads
+            .iter()
+            .map(|facts| {
+                let message = prost_reflect::DynamicMessage::decode(
+                    descriptor.clone(),
+                    prost::Message::encode_to_vec(facts).as_slice(),
+                )?;
+                Ok(serde_json::to_string(&message)?)
+            })
+            .collect::<anyhow::Result<Vec<String>>>()?;
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
+        Ok(Self {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            authorization: format!("Bearer {token}").parse()?,
+            facts: Arc::new(facts),
+        })
+    }
+
+    async fn call(&self, target: Target, n: u64, run: u64) -> Result<(), Status> {
+        use http_body_util::BodyExt;
+        let facts = &self.facts[usize::try_from(n % PAYLOADS).unwrap_or(0)];
+        let (path, body) = match target {
+            Target::Report => (
+                "/v1/incidents:report",
+                format!(r#"{{"requestId":"bench-{run}-{n}","incident":{facts}}}"#),
+            ),
+            Target::Evaluate => (
+                "/v1/incidents:evaluateEligibility",
+                format!(r#"{{"incident":{facts}}}"#),
+            ),
+        };
+        let request = http::Request::post(format!("{}{path}", self.base))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::AUTHORIZATION, self.authorization.clone())
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let ok = response.status() == http::StatusCode::OK;
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?
+            .to_bytes();
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| Status::internal(e.to_string()))?;
+        if ok {
+            return Ok(());
+        }
+        let code = answer["code"].as_i64().unwrap_or(2);
+        Err(Status::new(
+            tonic::Code::from_i32(i32::try_from(code).unwrap_or(2)),
+            answer["message"].as_str().unwrap_or_default(),
+        ))
+    }
+}
+
 async fn one(
-    caller: &Caller,
+    client: &Client,
     target: Target,
     payloads: &[intake::IncidentFacts],
     n: u64,
     run: u64,
 ) -> Result<(), Status> {
+    let caller = match client {
+        Client::Grpc(caller) => caller,
+        Client::Http(http) => return http.call(target, n, run).await,
+    };
     let facts = payloads[usize::try_from(n % PAYLOADS).unwrap_or(0)].clone();
     match target {
         Target::Report => caller
@@ -221,13 +319,21 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
 /// Runs a load as `args` says against a server whose tokens `signer` signs.
 pub async fn measure(args: &LoadArgs, signer: &Signer) -> anyhow::Result<Outcome> {
     let token = signer.token("bench-user", &[Role::Reporter], "us-wi")?;
-    let caller = Caller::new(&Channels::new(&args.run.endpoints)?, &token)?;
     let run = u64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
             .as_millis(),
     )?;
     let payloads: Arc<Vec<intake::IncidentFacts>> = Arc::new((0..PAYLOADS).map(facts).collect());
+    let caller = if args.http {
+        Client::Http(HttpClient::new(
+            &args.run.endpoints.intake,
+            &token,
+            &payloads,
+        )?)
+    } else {
+        Client::Grpc(Caller::new(&Channels::new(&args.run.endpoints)?, &token)?)
+    };
     let samples: Samples = Arc::default();
     let start = Instant::now();
     let (measure_from, end) = args.run.window(start);

@@ -84,6 +84,7 @@ pub async fn measure(args: &OverheadArgs) -> anyhow::Result<Vec<Pair>> {
     };
     let shutdown = Shutdown::new();
     let config = scir_intake::IntakeConfig {
+        webhooks: Default::default(),
         common: CommonConfig {
             listen_addr: "127.0.0.1:0".parse()?,
             database_url: format!("sqlite://{}", dir.path().join("on.db").display()).into(),
@@ -151,6 +152,7 @@ pub async fn measure(args: &OverheadArgs) -> anyhow::Result<Vec<Pair>> {
         concurrency,
         rate: None,
         server_pid: None,
+        http: false,
         run: RunArgs {
             warmup: args.warmup,
             duration: args.duration,

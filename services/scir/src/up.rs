@@ -41,6 +41,9 @@ pub struct UpArgs {
     /// Logs and traces.
     #[command(flatten)]
     pub telemetry: TelemetryConfig,
+    /// Webhook deliveries (intake, review and scoring).
+    #[command(flatten)]
+    pub webhooks: scir_kit::webhooks::WebhookConfig,
 }
 
 /// Addresses `scir up` serves on.
@@ -86,6 +89,7 @@ pub async fn run(
         common: common(&args, &secret, args.intake_port, "intake.db"),
         rules_dir: args.rules_dir.clone(),
         sealing: sealing.clone(),
+        webhooks: args.webhooks.clone(),
     };
     let intake = scir_intake::Application::build(&intake_config, &shutdown).await?;
     let intake_address = intake.address();
@@ -99,10 +103,13 @@ pub async fn run(
         scoring_addr: Some(dial(scoring_port)),
         language_file: None,
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
-        sealing,
+        sealing: sealing.clone(),
+        webhooks: args.webhooks.clone(),
     };
     let review = scir_review::Application::build(&review_config, &shutdown).await?;
     let scoring_config = scir_scoring::ScoringConfig {
+        webhooks: args.webhooks.clone(),
+        sealing: sealing.clone(),
         common: common(&args, &secret, scoring_port, "scoring.db"),
         review_addr: dial(review_port),
         instruments_dir: None,
@@ -159,6 +166,7 @@ pub async fn spawn(
         rules_dir: None,
         directory: Default::default(),
         telemetry: TelemetryConfig::default(),
+        webhooks: Default::default(),
     };
     let shutdown = Shutdown::new();
     let (tx, rx) = tokio::sync::oneshot::channel();

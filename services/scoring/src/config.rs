@@ -25,4 +25,10 @@ pub struct ScoringConfig {
     /// This service's token for reading review's event stream.
     #[command(flatten)]
     pub service_token: ServiceTokenConfig,
+    /// Keys sealing restricted values (webhook signing secrets) at rest.
+    #[command(flatten)]
+    pub sealing: scir_kit::sealing::SealingConfig,
+    /// Webhook deliveries of this service's events.
+    #[command(flatten)]
+    pub webhooks: scir_kit::webhooks::WebhookConfig,
 }

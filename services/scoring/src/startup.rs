@@ -11,6 +11,7 @@ use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
 use scir_kit::tls::Transport;
+use scir_kit::webhooks::Webhooks;
 use scir_proto::scoring::v1::scoring_service_server::ScoringServiceServer;
 use tonic::service::Routes;
 
@@ -29,6 +30,16 @@ pub const SERVICE_NAME: &str = "scir.scoring.v1.ScoringService";
 
 /// The path of review's `WatchEvents`.
 pub const REVIEW_EVENTS: &str = "/scir.review.v1.ReviewService/WatchEvents";
+
+/// The events scoring publishes (webhooks may ask for any of them).
+pub fn published_events() -> Vec<String> {
+    use scir_kit::events::type_of;
+    use scir_proto::scoring::v1 as pb;
+    vec![
+        type_of::<pb::RatingsComplete>(),
+        type_of::<pb::ConsensusRecorded>(),
+    ]
+}
 
 /// A built scoring service.
 #[derive(Debug)]
@@ -71,9 +82,16 @@ impl Application {
             Arc::new(ReviewEvents),
             shutdown.signal(),
         );
+        let webhooks = Webhooks::new(
+            db.clone(),
+            scir_kit::sealing::Sealer::from_config(&config.sealing)?,
+            base.directory.clone(),
+            published_events(),
+            &config.webhooks,
+        )?;
         let scoring = Scoring::new(
             db.clone(),
-            events,
+            events.clone(),
             Arc::new(catalogue),
             review,
             base.directory.clone(),
@@ -82,12 +100,14 @@ impl Application {
         let service = ScoringServiceServer::new(ScoringGrpc::new(scoring))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let serving = base.serving(
-            Routes::new(service),
-            policy::RULES,
-            SERVICE_NAME,
-            shutdown.signal(),
-        );
+        let serving = base
+            .serving(
+                Routes::new(service),
+                policy::RULES,
+                SERVICE_NAME,
+                shutdown.signal(),
+            )
+            .with_webhooks(&webhooks, events);
         Ok(Self {
             address,
             consumer,

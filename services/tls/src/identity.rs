@@ -93,7 +93,7 @@ async fn watch(identity: Weak<Identity>, interval: Duration) {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

@@ -8,8 +8,10 @@ mod files;
 mod identity;
 mod incoming;
 pub mod transport;
+mod web;
 
 pub use files::{TlsArgs, TlsError};
 pub use identity::Identity;
 pub use incoming::{Conn, ConnLimits, HANDSHAKE_TIMEOUT};
 pub use transport::Transport;
+pub use web::web_client_config;

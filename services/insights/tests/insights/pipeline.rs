@@ -47,6 +47,7 @@ async fn no_identity_or_narrative_reaches_insights() {
     let shutdown = Shutdown::new();
     let (review_addr, scoring_addr) = (free(), free());
     let config = scir_intake::IntakeConfig {
+        webhooks: Default::default(),
         common: scir_testkit::common_config(&dbs[0].url),
         rules_dir: None,
         sealing: scir_testkit::sealing_config(),
@@ -59,6 +60,7 @@ async fn no_identity_or_narrative_reaches_insights() {
     let mut common = scir_testkit::common_config(&dbs[1].url);
     common.listen_addr = review_addr;
     let config = scir_review::ReviewConfig {
+        webhooks: Default::default(),
         common,
         intake_addr: format!("http://{intake_addr}"),
         scoring_addr: Some(format!("http://{scoring_addr}")),
@@ -75,6 +77,8 @@ async fn no_identity_or_narrative_reaches_insights() {
     let mut common = scir_testkit::common_config(&dbs[2].url);
     common.listen_addr = scoring_addr;
     let config = scir_scoring::ScoringConfig {
+        webhooks: Default::default(),
+        sealing: scir_testkit::sealing_config(),
         common,
         review_addr: format!("http://{review_addr}"),
         instruments_dir: None,

@@ -34,6 +34,7 @@ impl TestIntake {
     /// Starts intake on an existing database.
     pub(crate) async fn start_on(database: TestDatabase) -> Self {
         let config = IntakeConfig {
+            webhooks: Default::default(),
             common: scir_testkit::common_config(&database.url),
             rules_dir: None,
             sealing: scir_testkit::sealing_config(),

@@ -94,6 +94,7 @@ async fn a_malformed_rule_set_stops_start_up_naming_file_and_line() {
 
     let database = TestDatabase::new(Backend::Sqlite).await;
     let config = IntakeConfig {
+        webhooks: Default::default(),
         common: scir_testkit::common_config(&database.url),
         rules_dir: Some(dir.path().to_owned()),
         sealing: scir_testkit::sealing_config(),

@@ -59,6 +59,7 @@ async fn start_review(
     tokio::task::JoinHandle<anyhow::Result<()>>,
 ) {
     let config = ReviewConfig {
+        webhooks: Default::default(),
         common: scir_testkit::common_config(&db.url),
         intake_addr: format!("http://{intake}"),
         scoring_addr: None,
@@ -83,6 +84,7 @@ impl System {
         let review_db = TestDatabase::new(backend).await;
         let intake_shutdown = Shutdown::new();
         let config = scir_intake::IntakeConfig {
+            webhooks: Default::default(),
             common: scir_testkit::common_config(&intake_db.url),
             rules_dir: None,
             sealing: scir_testkit::sealing_config(),

@@ -64,6 +64,8 @@ async fn start_scoring(
     let mut common = scir_testkit::common_config(&db.url);
     common.listen_addr = scoring;
     let config = scir_scoring::ScoringConfig {
+        webhooks: Default::default(),
+        sealing: scir_testkit::sealing_config(),
         common,
         review_addr: format!("http://{review}"),
         instruments_dir: instruments.as_ref().map(|(d, _)| d.clone()),
@@ -90,6 +92,7 @@ impl System {
         let (intake_shutdown, review_shutdown, scoring_shutdown) =
             (Shutdown::new(), Shutdown::new(), Shutdown::new());
         let config = scir_intake::IntakeConfig {
+            webhooks: Default::default(),
             common: scir_testkit::common_config(&intake_db.url),
             rules_dir: None,
             sealing: scir_testkit::sealing_config(),
@@ -105,6 +108,7 @@ impl System {
         let mut common = scir_testkit::common_config(&review_db.url);
         common.listen_addr = review;
         let config = scir_review::ReviewConfig {
+            webhooks: Default::default(),
             common,
             intake_addr: format!("http://{intake}"),
             scoring_addr: Some(format!("http://{scoring}")),

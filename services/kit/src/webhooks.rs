@@ -1,0 +1,527 @@
+//! Webhooks: a service's events delivered to the HTTPS endpoints its
+//! jurisdictions' admins register, as Standard Webhooks (see
+//! `proto/scir/webhooks/v1/webhooks.proto` for the contract).
+//!
+//! A service that publishes events mounts [`Webhooks`]: the
+//! `scir.webhooks.v1.WebhookService` RPCs beside its own, and a delivery task
+//! that follows its event log. Each endpoint has a cursor in that log; an
+//! event is delivered when the endpoint answers 2xx and only then does the
+//! cursor move, so delivery is at least once and in order. A failed attempt is
+//! recorded, retried after a backoff that doubles up to
+//! [`WebhookConfig::retry_max`], and after [`WebhookConfig::max_failures`] in a
+//! row the endpoint is disabled. Signing secrets are sealed at rest.
+
+mod delivery;
+mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scir_proto::webhooks::v1 as pb;
+use scir_proto::webhooks::v1::webhook_service_server::{WebhookService, WebhookServiceServer};
+use tonic::{Request, Response, Status};
+
+use crate::audit::{self, AuditRecord};
+use crate::auth::{Caller, MethodRule, Role};
+use crate::db::{Database, DbError};
+use crate::directory::Directory;
+use crate::error::ApiError;
+use crate::events::EventLog;
+use crate::sealing::Sealer;
+use crate::shutdown::ShutdownSignal;
+use crate::validate::Check;
+
+pub use delivery::signature;
+pub use store::Endpoint;
+
+/// The gRPC service name.
+pub const SERVICE_NAME: &str = "scir.webhooks.v1.WebhookService";
+
+/// Endpoints one jurisdiction may register with one service.
+pub const MAX_ENDPOINTS: usize = 20;
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// Who may call what: admins only.
+pub const RULES: &[MethodRule] = &[
+    MethodRule {
+        method: "/scir.webhooks.v1.WebhookService/CreateWebhook",
+        roles: ADMIN,
+    },
+    MethodRule {
+        method: "/scir.webhooks.v1.WebhookService/GetWebhook",
+        roles: ADMIN,
+    },
+    MethodRule {
+        method: "/scir.webhooks.v1.WebhookService/ListWebhooks",
+        roles: ADMIN,
+    },
+    MethodRule {
+        method: "/scir.webhooks.v1.WebhookService/DeleteWebhook",
+        roles: ADMIN,
+    },
+    MethodRule {
+        method: "/scir.webhooks.v1.WebhookService/EnableWebhook",
+        roles: ADMIN,
+    },
+    MethodRule {
+        method: "/scir.webhooks.v1.WebhookService/ReplayWebhook",
+        roles: ADMIN,
+    },
+    MethodRule {
+        method: "/scir.webhooks.v1.WebhookService/ListFailedDeliveries",
+        roles: ADMIN,
+    },
+];
+
+/// How deliveries are made.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebhookConfig {
+    /// Accept `http://` endpoints as well as `https://` (development and tests
+    /// only: deliveries would cross the network unencrypted).
+    #[arg(long = "webhooks-allow-http", env = "SCIR_WEBHOOKS_ALLOW_HTTP")]
+    pub allow_http: bool,
+    /// PEM certificates of authorities trusted for endpoints besides the
+    /// public web ones (an agency's own CA).
+    #[arg(long = "webhooks-ca-file", env = "SCIR_WEBHOOKS_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Failed attempts in a row after which an endpoint is disabled.
+    #[arg(
+        long = "webhooks-max-failures",
+        env = "SCIR_WEBHOOKS_MAX_FAILURES",
+        default_value_t = 10
+    )]
+    pub max_failures: u32,
+    /// Wait after the first failed attempt; it doubles with each failure.
+    #[arg(long = "webhooks-retry-base", env = "SCIR_WEBHOOKS_RETRY_BASE", value_parser = crate::server::parse_duration, default_value = "1s")]
+    pub retry_base: Duration,
+    /// Longest wait between attempts.
+    #[arg(long = "webhooks-retry-max", env = "SCIR_WEBHOOKS_RETRY_MAX", value_parser = crate::server::parse_duration, default_value = "10m")]
+    pub retry_max: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            ca_file: None,
+            max_failures: 10,
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(600),
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// The wait before the attempt after `failures` failures in a row.
+    fn backoff(&self, failures: u32) -> Duration {
+        let doubled = self
+            .retry_base
+            .saturating_mul(1 << failures.saturating_sub(1).min(20));
+        doubled.min(self.retry_max)
+    }
+}
+
+/// A service's webhooks: the RPCs and the delivery task.
+#[derive(Debug, Clone)]
+pub struct Webhooks {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Database,
+    sealer: Sealer,
+    directory: Arc<Directory>,
+    /// The event types this service publishes.
+    publishes: Vec<String>,
+    config: WebhookConfig,
+    client: delivery::Client,
+}
+
+impl Webhooks {
+    /// Webhooks for the events (`publishes`) of the service whose database is `db`.
+    pub fn new(
+        db: Database,
+        sealer: Sealer,
+        directory: Arc<Directory>,
+        publishes: Vec<String>,
+        config: &WebhookConfig,
+    ) -> anyhow::Result<Self> {
+        let client = delivery::Client::new(config.ca_file.as_deref())?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                sealer,
+                directory,
+                publishes,
+                config: config.clone(),
+                client,
+            }),
+        })
+    }
+
+    /// The gRPC service, for the service's routes.
+    pub fn server(&self, max_message_bytes: usize) -> WebhookServiceServer<Self> {
+        WebhookServiceServer::new(self.clone())
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    }
+
+    /// Starts delivering `log`'s events until `shutdown` fires.
+    pub fn spawn_delivery(&self, log: EventLog, shutdown: ShutdownSignal) {
+        tokio::spawn(delivery::run(self.clone(), log, shutdown));
+    }
+
+    fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+        Caller::of(request).map_err(Status::from)
+    }
+
+    /// The endpoint `name` names, if the caller acts in its jurisdiction.
+    async fn endpoint(
+        &self,
+        caller: &Caller,
+        name: &str,
+        field: &str,
+    ) -> Result<Endpoint, ApiError> {
+        let (jurisdiction, id) = parse_name(name, field)?;
+        caller.authorize_jurisdiction(&self.inner.directory, &jurisdiction)?;
+        store::get(&self.inner.db, &id)
+            .await?
+            .filter(|e| e.jurisdiction == jurisdiction)
+            .ok_or_else(|| ApiError::NotFound {
+                resource: name.to_owned(),
+            })
+    }
+
+    async fn audit(
+        &self,
+        caller: &Caller,
+        method: &str,
+        resource: &str,
+        jurisdiction: &str,
+    ) -> Result<(), DbError> {
+        let mut tx = self.inner.db.begin_write().await?;
+        audit::append(
+            &mut tx,
+            &self.inner.db,
+            &AuditRecord::by(caller, method, resource, jurisdiction, "ok"),
+        )
+        .await?;
+        tx.commit().await.map_err(DbError::from)
+    }
+
+    fn validate(&self, webhook: &pb::Webhook) -> Result<(), ApiError> {
+        let mut check = Check::new("webhook.");
+        check.text("url", &webhook.url, 2048, true);
+        match webhook.url.parse::<http::Uri>() {
+            Ok(uri) => {
+                let scheme = uri.scheme_str().unwrap_or_default();
+                if scheme != "https" && !(scheme == "http" && self.inner.config.allow_http) {
+                    check.bad("url", "must be an https:// URL");
+                }
+                if uri.host().is_none_or(str::is_empty) {
+                    check.bad("url", "must name a host");
+                }
+            }
+            Err(_) if webhook.url.is_empty() => {}
+            Err(e) => check.bad("url", format!("is not a URL: {e}")),
+        }
+        for (i, kind) in webhook.event_types.iter().enumerate() {
+            if !self.inner.publishes.contains(kind) {
+                check.bad(
+                    &format!("event_types[{i}]"),
+                    format!(
+                        "`{kind}` is not an event of this service; it publishes {}",
+                        self.inner.publishes.join(", ")
+                    ),
+                );
+            }
+        }
+        check.finish()
+    }
+}
+
+/// `jurisdictions/{jurisdiction}/webhooks/{id}`.
+fn parse_name(name: &str, field: &str) -> Result<(String, String), ApiError> {
+    match name.split('/').collect::<Vec<_>>().as_slice() {
+        ["jurisdictions", j, "webhooks", id]
+            if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok() =>
+        {
+            Ok(((*j).to_owned(), (*id).to_owned()))
+        }
+        _ => Err(ApiError::invalid(
+            field,
+            "must be jurisdictions/{jurisdiction}/webhooks/{webhook}",
+        )),
+    }
+}
+
+/// `jurisdictions/{jurisdiction}`.
+fn parse_parent(parent: &str) -> Result<String, ApiError> {
+    match parent.split('/').collect::<Vec<_>>().as_slice() {
+        ["jurisdictions", j] if !j.is_empty() => Ok((*j).to_owned()),
+        _ => Err(ApiError::invalid(
+            "parent",
+            "must be jurisdictions/{jurisdiction}",
+        )),
+    }
+}
+
+/// A new signing secret: 32 random bytes, and their `whsec_` form.
+fn new_secret() -> Result<(Vec<u8>, String), ApiError> {
+    use base64::Engine as _;
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("no randomness: {e}")))?;
+    let shown = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(&key)
+    );
+    Ok((key, shown))
+}
+
+fn sealing_context(id: &str) -> String {
+    format!("webhook-secret:{id}")
+}
+
+#[tonic::async_trait]
+impl WebhookService for Webhooks {
+    async fn create_webhook(
+        &self,
+        request: Request<pb::CreateWebhookRequest>,
+    ) -> Result<Response<pb::CreateWebhookResponse>, Status> {
+        let caller = Self::caller(&request)?;
+        let request = request.into_inner();
+        let jurisdiction = parse_parent(&request.parent)?;
+        caller.authorize_jurisdiction(&self.inner.directory, &jurisdiction)?;
+        let webhook = request
+            .webhook
+            .ok_or_else(|| ApiError::invalid("webhook", "is required"))?;
+        self.validate(&webhook)?;
+        if store::count(&self.inner.db, &jurisdiction)
+            .await
+            .map_err(ApiError::from)?
+            >= MAX_ENDPOINTS
+        {
+            return Err(
+                ApiError::FailedPrecondition(vec![crate::error::PreconditionViolation {
+                    kind: "WEBHOOK_LIMIT".to_owned(),
+                    subject: request.parent.clone(),
+                    description: format!(
+                        "a jurisdiction may register at most {MAX_ENDPOINTS} endpoints here"
+                    ),
+                }])
+                .into(),
+            );
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let (key, shown) = new_secret()?;
+        let endpoint = Endpoint {
+            id: id.clone(),
+            jurisdiction: jurisdiction.clone(),
+            url: webhook.url,
+            event_types: webhook.event_types,
+            secret: self.inner.sealer.seal(&key, &sealing_context(&id)),
+            state: pb::WebhookState::Active,
+            disabled_reason: String::new(),
+            // New endpoints receive what happens from now on; ReplayWebhook
+            // reaches back.
+            delivered_cursor: store::last_cursor(&self.inner.db)
+                .await
+                .map_err(ApiError::from)?,
+            consecutive_failures: 0,
+            next_attempt_time: 0,
+            create_time: crate::db::now_micros(),
+        };
+        let mut tx = self.inner.db.begin_write().await.map_err(ApiError::from)?;
+        store::insert(&mut tx, &endpoint)
+            .await
+            .map_err(ApiError::from)?;
+        audit::append(
+            &mut tx,
+            &self.inner.db,
+            &AuditRecord::by(
+                &caller,
+                "/scir.webhooks.v1.WebhookService/CreateWebhook",
+                &endpoint.name(),
+                &jurisdiction,
+                "ok",
+            ),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        tx.commit()
+            .await
+            .map_err(DbError::from)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::CreateWebhookResponse {
+            webhook: Some(endpoint.to_proto()),
+            secret: shown,
+        }))
+    }
+
+    async fn get_webhook(
+        &self,
+        request: Request<pb::GetWebhookRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        let caller = Self::caller(&request)?;
+        let endpoint = self
+            .endpoint(&caller, &request.get_ref().name, "name")
+            .await?;
+        Ok(Response::new(endpoint.to_proto()))
+    }
+
+    async fn list_webhooks(
+        &self,
+        request: Request<pb::ListWebhooksRequest>,
+    ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+        let caller = Self::caller(&request)?;
+        let jurisdiction = parse_parent(&request.get_ref().parent)?;
+        caller.authorize_jurisdiction(&self.inner.directory, &jurisdiction)?;
+        let webhooks = store::list(&self.inner.db, &jurisdiction)
+            .await
+            .map_err(ApiError::from)?
+            .iter()
+            .map(Endpoint::to_proto)
+            .collect();
+        Ok(Response::new(pb::ListWebhooksResponse { webhooks }))
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<pb::DeleteWebhookRequest>,
+    ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
+        let caller = Self::caller(&request)?;
+        let name = request.into_inner().name;
+        let endpoint = self.endpoint(&caller, &name, "name").await?;
+        let mut tx = self.inner.db.begin_write().await.map_err(ApiError::from)?;
+        store::delete(&mut tx, &endpoint.id)
+            .await
+            .map_err(ApiError::from)?;
+        audit::append(
+            &mut tx,
+            &self.inner.db,
+            &AuditRecord::by(
+                &caller,
+                "/scir.webhooks.v1.WebhookService/DeleteWebhook",
+                &name,
+                &endpoint.jurisdiction,
+                "ok",
+            ),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        tx.commit()
+            .await
+            .map_err(DbError::from)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::DeleteWebhookResponse {}))
+    }
+
+    async fn enable_webhook(
+        &self,
+        request: Request<pb::EnableWebhookRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        let caller = Self::caller(&request)?;
+        let name = request.into_inner().name;
+        let endpoint = self.endpoint(&caller, &name, "name").await?;
+        store::enable(&self.inner.db, &endpoint.id, None)
+            .await
+            .map_err(ApiError::from)?;
+        self.audit(
+            &caller,
+            "/scir.webhooks.v1.WebhookService/EnableWebhook",
+            &name,
+            &endpoint.jurisdiction,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let endpoint = self.endpoint(&caller, &name, "name").await?;
+        Ok(Response::new(endpoint.to_proto()))
+    }
+
+    async fn replay_webhook(
+        &self,
+        request: Request<pb::ReplayWebhookRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        let caller = Self::caller(&request)?;
+        let request = request.into_inner();
+        let endpoint = self.endpoint(&caller, &request.name, "name").await?;
+        if request.after_cursor < 0 || request.after_cursor > endpoint.delivered_cursor {
+            return Err(ApiError::invalid(
+                "after_cursor",
+                format!(
+                    "must be between 0 and the delivered cursor, {}",
+                    endpoint.delivered_cursor
+                ),
+            )
+            .into());
+        }
+        store::enable(&self.inner.db, &endpoint.id, Some(request.after_cursor))
+            .await
+            .map_err(ApiError::from)?;
+        self.audit(
+            &caller,
+            "/scir.webhooks.v1.WebhookService/ReplayWebhook",
+            &request.name,
+            &endpoint.jurisdiction,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let endpoint = self.endpoint(&caller, &request.name, "name").await?;
+        Ok(Response::new(endpoint.to_proto()))
+    }
+
+    async fn list_failed_deliveries(
+        &self,
+        request: Request<pb::ListFailedDeliveriesRequest>,
+    ) -> Result<Response<pb::ListFailedDeliveriesResponse>, Status> {
+        let caller = Self::caller(&request)?;
+        let endpoint = self
+            .endpoint(&caller, &request.get_ref().parent, "parent")
+            .await?;
+        let deliveries = store::failures(&self.inner.db, &endpoint.id, 100)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListFailedDeliveriesResponse {
+            deliveries,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_up_to_its_ceiling() {
+        let config = WebhookConfig {
+            retry_base: Duration::from_millis(100),
+            retry_max: Duration::from_secs(1),
+            ..WebhookConfig::default()
+        };
+        let waits: Vec<u128> = (1..=6).map(|n| config.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(config.backoff(u32::MAX), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn names_parse_strictly() {
+        let id = uuid::Uuid::now_v7().to_string();
+        let name = format!("jurisdictions/us-wi/webhooks/{id}");
+        assert_eq!(
+            parse_name(&name, "name").expect("name"),
+            ("us-wi".to_owned(), id)
+        );
+        for bad in [
+            "jurisdictions/us-wi/webhooks/x",
+            "jurisdictions//webhooks/x",
+            "webhooks/x",
+        ] {
+            assert!(parse_name(bad, "name").is_err(), "{bad}");
+        }
+        assert!(parse_parent("jurisdictions/us-wi").is_ok());
+        assert!(parse_parent("jurisdictions/us-wi/x").is_err());
+    }
+}
