@@ -19,6 +19,7 @@
 
 pub mod openapi;
 pub(crate) mod template;
+mod transcode;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -28,10 +29,8 @@ use std::task::{Context, Poll};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Method, StatusCode, header};
 use http_body_util::BodyExt;
-use prost::Message as _;
 use prost_reflect::{
-    DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor,
-    SerializeOptions,
+    DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor, SerializeOptions,
 };
 use serde_json::{Map, Value};
 use tonic::Status;
@@ -489,14 +488,9 @@ fn next_message(buffer: &mut BytesMut) -> Result<Option<Bytes>, Status> {
 }
 
 fn to_json(output: &MessageDescriptor, message: Bytes) -> Result<Bytes, Status> {
-    let message = DynamicMessage::decode(output.clone(), message)
-        .map_err(|e| Status::internal(format!("the answer does not decode: {e}")))?;
-    let mut json = Vec::new();
-    let mut serializer = serde_json::Serializer::new(&mut json);
-    message
-        .serialize_with_options(&mut serializer, &SerializeOptions::new())
-        .map_err(|e| Status::internal(format!("the answer does not print as JSON: {e}")))?;
-    Ok(Bytes::from(json))
+    transcode::to_json(output, &message)
+        .map(Bytes::from)
+        .map_err(|e| Status::internal(format!("the answer does not print as JSON: {}", e.message)))
 }
 
 /// `google.rpc.Status` as JSON: the details the call carried, or its code
@@ -623,11 +617,10 @@ where
                 Ok(collected) => collected.to_bytes(),
                 Err(status) => return Ok(status.into_http()),
             };
-            let message = match request_message(&call, &body) {
-                Ok(message) => message,
+            let encoded = match request_message(&call, &body) {
+                Ok(encoded) => encoded,
                 Err(error) => return Ok(Status::from(error).into_http()),
             };
-            let encoded = message.encode_to_vec();
             let mut framed = BytesMut::with_capacity(5 + encoded.len());
             framed.put_u8(0);
             framed.put_u32(u32::try_from(encoded.len()).unwrap_or(u32::MAX));
@@ -638,9 +631,9 @@ where
     }
 }
 
-/// The request message of an HTTP/JSON call: the body (all of it, or one
-/// field), then the path's variables, then the query parameters.
-fn request_message(call: &JsonCall, body: &[u8]) -> Result<DynamicMessage, ApiError> {
+/// The request message of an HTTP/JSON call, encoded: the body (all of it,
+/// or one field), then the path's variables, then the query parameters.
+fn request_message(call: &JsonCall, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let input = call.route.method.input();
     let parsed = if body.iter().all(u8::is_ascii_whitespace) {
         None
@@ -718,9 +711,8 @@ fn request_message(call: &JsonCall, body: &[u8]) -> Result<DynamicMessage, ApiEr
                 .map_err(|e| ApiError::invalid(key.as_ref(), e))?;
         }
     }
-    let options = DeserializeOptions::new();
-    DynamicMessage::deserialize_with_options(input, Value::Object(json), &options)
-        .map_err(|e| ApiError::invalid("body", e.to_string()))
+    transcode::to_wire(&input, &Value::Object(json))
+        .map_err(|e| ApiError::invalid(e.field, e.message))
 }
 
 /// A query parameter's text as the JSON value its field takes.
@@ -881,8 +873,7 @@ mod tests {
             Method::GET,
             "/v1/jurisdictions/us-wi/reviews?pageSize=5&stages=OPENED&stages=SSIT_SCORING&overdue_only=true",
         );
-        let message = request_message(&list, b"").expect("test input");
-        let json = serde_json::to_value(&message).expect("test input");
+        let json = json_of(&list, b"");
         assert_eq!(
             json,
             serde_json::json!({
@@ -898,8 +889,7 @@ mod tests {
             Method::PATCH,
             "/v1/jurisdictions/us-wi/reviews/r1/episodes/e1?updateMask=title&etag=7",
         );
-        let message = request_message(&update, br#"{"title": "t"}"#).expect("test input");
-        let json = serde_json::to_value(&message).expect("test input");
+        let json = json_of(&update, br#"{"title": "t"}"#);
         assert_eq!(
             json,
             serde_json::json!({
@@ -908,6 +898,14 @@ mod tests {
                 "etag": "7",
             })
         );
+    }
+
+    /// The message `request_message` made, as canonical JSON.
+    fn json_of(call: &JsonCall, body: &[u8]) -> Value {
+        let encoded = request_message(call, body).expect("a message");
+        let message =
+            DynamicMessage::decode(call.route.method.input(), encoded.as_slice()).expect("decodes");
+        serde_json::to_value(&message).expect("json")
     }
 
     fn patch_without_query(api: &HttpApi) -> JsonCall {
@@ -979,15 +977,16 @@ mod tests {
         assert!(format!("{error:?}").contains("takes no body"), "{error:?}");
 
         let ask = call(&api, Method::POST, "/v1/insights:ask");
-        for body in [
-            &b"{"[..],
-            b"[1]",
-            br#"{"question": "NO_SUCH_QUESTION"}"#,
-            br#"{"unknown": 1}"#,
+        for (body, field) in [
+            (&b"{"[..], "body"),
+            (b"[1]", "body"),
+            (br#"{"question": "NO_SUCH_QUESTION"}"#, "question"),
+            (br#"{"unknown": 1}"#, "unknown"),
+            (br#"{"filters": {"quarterTo": 2024}}"#, "filters.quarter_to"),
         ] {
             let error = request_message(&ask, body).expect_err("refused");
             assert!(
-                matches!(&error, ApiError::InvalidArgument(v) if v[0].field == "body"),
+                matches!(&error, ApiError::InvalidArgument(v) if v[0].field == field),
                 "{error:?}"
             );
         }

@@ -38,6 +38,7 @@ fn rules() -> Vec<MethodRule> {
         scir_review::policy::RULES,
         scir_scoring::policy::RULES,
         scir_insights::policy::RULES,
+        scir_kit::webhooks::RULES,
     ]
     .concat()
 }
@@ -82,8 +83,9 @@ async fn every_rpc_every_role_every_bad_token() {
 
     let dir = tempfile::tempdir().expect("data dir");
     let (running, shutdown, task) = up::spawn(dir.path().to_owned()).await.expect("scir up");
+    // Webhooks are served by intake, review and scoring alike; intake's stand for all.
     let address_of = |path: &str| {
-        if path.starts_with("/scir.intake.") {
+        if path.starts_with("/scir.intake.") || path.starts_with("/scir.webhooks.") {
             running.intake
         } else if path.starts_with("/scir.review.") {
             running.review
