@@ -635,6 +635,16 @@ where
 /// or one field), then the path's variables, then the query parameters.
 fn request_message(call: &JsonCall, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let input = call.route.method.input();
+    // A body that is the whole request, with nothing from the path or the
+    // query to merge: straight from the text (most POSTs).
+    if call.route.body == BodyRule::Whole
+        && call.values.is_empty()
+        && call.query.as_deref().is_none_or(str::is_empty)
+        && !body.iter().all(u8::is_ascii_whitespace)
+    {
+        return transcode::body_to_wire(&input, body)
+            .map_err(|e| ApiError::invalid(e.field, e.message));
+    }
     let parsed = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {

@@ -177,92 +177,116 @@ fn plan(message: &MessageDescriptor) -> MessagePlan {
 /// `json`, a JSON object, as the wire bytes of `message`.
 pub(crate) fn to_wire(message: &MessageDescriptor, json: &Value) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(256);
-    write_message(message.full_name(), json, "", &mut out)?;
+    write_message(message.full_name(), json, At::Root, &mut out)?;
     Ok(out)
 }
 
-fn path(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{prefix}.{name}")
+/// Where in the JSON a value is, rendered only when something is wrong there.
+#[derive(Debug, Clone, Copy)]
+enum At<'a> {
+    Root,
+    Field(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+    Key(&'a At<'a>, &'a str),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        match self {
+            At::Root => String::new(),
+            At::Field(parent, name) => match parent.render() {
+                p if p.is_empty() => (*name).to_owned(),
+                p => format!("{p}.{name}"),
+            },
+            At::Index(parent, i) => format!("{}[{i}]", parent.render()),
+            At::Key(parent, key) => format!("{}[{key}]", parent.render()),
+        }
+    }
+
+    fn error(&self, message: impl Into<String>) -> TranscodeError {
+        match self.render() {
+            root if root.is_empty() => error("body", message),
+            field => error(&field, message),
+        }
     }
 }
 
-fn write_message(full_name: &str, json: &Value, at: &str, out: &mut Vec<u8>) -> Result<()> {
+/// Appends a length-delimited field: its key, then `write`'s bytes with their
+/// length before them (written in place, then moved up by the length's size).
+fn length_delimited(
+    number: u32,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    encode_key(number, WireType::LengthDelimited, out);
+    let start = out.len();
+    write(out)?;
+    let mut prefix = [0u8; 10];
+    let mut slice = &mut prefix[..];
+    encode_varint((out.len() - start) as u64, &mut slice);
+    let used = 10 - slice.len();
+    out.splice(start..start, prefix[..used].iter().copied());
+    Ok(())
+}
+
+fn write_message(full_name: &str, json: &Value, at: At<'_>, out: &mut Vec<u8>) -> Result<()> {
     let plan = plans()
         .get(full_name)
-        .ok_or_else(|| error(at, format!("no plan for {full_name}")))?;
+        .ok_or_else(|| at.error(format!("no plan for {full_name}")))?;
     let Value::Object(object) = json else {
-        return Err(error(at, format!("must be a JSON object ({full_name})")));
+        return Err(at.error(format!("must be a JSON object ({full_name})")));
     };
     let mut oneofs: Vec<(&str, &str)> = Vec::new();
     for (key, value) in object {
         let Some(&index) = plan.by_name.get(key.as_str()) else {
-            return Err(error(
-                &path(at, key),
-                format!("{full_name} has no field `{key}`"),
-            ));
+            return Err(At::Field(&at, key).error(format!("{full_name} has no field `{key}`")));
         };
         let field = &plan.fields[index];
         if value.is_null() {
             continue;
         }
-        let here = path(at, &field.name);
+        let here = At::Field(&at, &field.name);
         if let Some(oneof) = field.oneof.as_deref() {
             if let Some((_, other)) = oneofs.iter().find(|(o, _)| *o == oneof) {
-                return Err(error(
-                    &here,
-                    format!("only one of `{other}` and `{}` may be set", field.name),
-                ));
+                return Err(here.error(format!(
+                    "only one of `{other}` and `{}` may be set",
+                    field.name
+                )));
             }
             oneofs.push((oneof, &field.name));
         }
-        write_field(field, value, &here, out)?;
+        write_field(field, value, here, out)?;
     }
     Ok(())
 }
 
-fn write_field(field: &FieldPlan, value: &Value, at: &str, out: &mut Vec<u8>) -> Result<()> {
+fn write_field(field: &FieldPlan, value: &Value, at: At<'_>, out: &mut Vec<u8>) -> Result<()> {
     if let Some(entry) = &field.map {
         let Value::Object(entries) = value else {
-            return Err(error(at, "must be a JSON object (a map)"));
+            return Err(at.error("must be a JSON object (a map)"));
         };
         for (key, item) in entries {
-            let mut body = Vec::new();
-            write_value(
-                1,
-                &entry.0,
-                &Value::String(key.clone()),
-                &format!("{at}[{key}]"),
-                &mut body,
-                true,
-            )?;
-            if !item.is_null() {
-                write_value(2, &entry.1, item, &format!("{at}[{key}]"), &mut body, false)?;
-            }
-            encode_key(field.number, WireType::LengthDelimited, out);
-            encode_varint(body.len() as u64, out);
-            out.extend_from_slice(&body);
+            let here = At::Key(&at, key);
+            length_delimited(field.number, out, |out| {
+                write_value(1, &entry.0, &Value::String(key.clone()), here, out, true)?;
+                if !item.is_null() {
+                    write_value(2, &entry.1, item, here, out, false)?;
+                }
+                Ok(())
+            })?;
         }
         return Ok(());
     }
     if field.list {
         let Value::Array(items) = value else {
-            return Err(error(at, "must be a JSON array"));
+            return Err(at.error("must be a JSON array"));
         };
         for (i, item) in items.iter().enumerate() {
+            let here = At::Index(&at, i);
             if item.is_null() {
-                return Err(error(&format!("{at}[{i}]"), "must not be null"));
+                return Err(here.error("must not be null"));
             }
-            write_value(
-                field.number,
-                &field.kind,
-                item,
-                &format!("{at}[{i}]"),
-                out,
-                false,
-            )?;
+            write_value(field.number, &field.kind, item, here, out, false)?;
         }
         return Ok(());
     }
@@ -275,7 +299,7 @@ fn write_value(
     number: u32,
     kind: &FieldKind,
     value: &Value,
-    at: &str,
+    at: At<'_>,
     out: &mut Vec<u8>,
     key_text: bool,
 ) -> Result<()> {
@@ -286,38 +310,32 @@ fn write_value(
                 Value::String(name) => *values
                     .by_name
                     .get(name)
-                    .ok_or_else(|| error(at, format!("`{name}` is not one of its values")))?,
+                    .ok_or_else(|| at.error(format!("`{name}` is not one of its values")))?,
                 Value::Number(n) => n
                     .as_i64()
                     .and_then(|n| i32::try_from(n).ok())
-                    .ok_or_else(|| error(at, "must be an enum value name or number"))?,
-                _ => return Err(error(at, "must be an enum value name")),
+                    .ok_or_else(|| at.error("must be an enum value name or number"))?,
+                _ => return Err(at.error("must be an enum value name")),
             };
             encode_key(number, WireType::Varint, out);
             encode_varint(i64::from(n) as u64, out);
             Ok(())
         }
         FieldKind::Message(name) => {
-            let mut body = Vec::new();
-            write_message(name, value, at, &mut body)?;
-            encode_key(number, WireType::LengthDelimited, out);
-            encode_varint(body.len() as u64, out);
-            out.extend_from_slice(&body);
-            Ok(())
+            length_delimited(number, out, |out| write_message(name, value, at, out))
         }
         FieldKind::WellKnown(descriptor) => {
             let message = DynamicMessage::deserialize(descriptor.clone(), value)
-                .map_err(|e| error(at, e.to_string()))?;
-            let body = prost::Message::encode_to_vec(&message);
-            encode_key(number, WireType::LengthDelimited, out);
-            encode_varint(body.len() as u64, out);
-            out.extend_from_slice(&body);
-            Ok(())
+                .map_err(|e| at.error(e.to_string()))?;
+            length_delimited(number, out, |out| {
+                prost::Message::encode_raw(&message, out);
+                Ok(())
+            })
         }
     }
 }
 
-fn integer(value: &Value, at: &str) -> Result<i128> {
+fn integer(value: &Value, at: At<'_>) -> Result<i128> {
     let parsed = match value {
         Value::Number(n) => n
             .as_i64()
@@ -331,10 +349,10 @@ fn integer(value: &Value, at: &str) -> Result<i128> {
         Value::String(s) => s.parse::<i128>().ok(),
         _ => None,
     };
-    parsed.ok_or_else(|| error(at, "must be an integer"))
+    parsed.ok_or_else(|| at.error("must be an integer"))
 }
 
-fn float(value: &Value, at: &str) -> Result<f64> {
+fn float(value: &Value, at: At<'_>) -> Result<f64> {
     match value {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => match s.as_str() {
@@ -345,18 +363,18 @@ fn float(value: &Value, at: &str) -> Result<f64> {
         },
         _ => None,
     }
-    .ok_or_else(|| error(at, "must be a number"))
+    .ok_or_else(|| at.error("must be a number"))
 }
 
-fn ranged<T: TryFrom<i128>>(value: &Value, at: &str) -> Result<T> {
-    T::try_from(integer(value, at)?).map_err(|_| error(at, "is out of range"))
+fn ranged<T: TryFrom<i128>>(value: &Value, at: At<'_>) -> Result<T> {
+    T::try_from(integer(value, at)?).map_err(|_| at.error("is out of range"))
 }
 
 fn write_scalar(
     number: u32,
     scalar: &Scalar,
     value: &Value,
-    at: &str,
+    at: At<'_>,
     out: &mut Vec<u8>,
     key_text: bool,
 ) -> Result<()> {
@@ -381,7 +399,7 @@ fn write_scalar(
             let b = match value {
                 Value::Bool(b) => *b,
                 Value::String(s) if key_text && (s == "true" || s == "false") => s == "true",
-                _ => return Err(error(at, "must be true or false")),
+                _ => return Err(at.error("must be true or false")),
             };
             varint(out, u64::from(b));
         }
@@ -411,7 +429,7 @@ fn write_scalar(
         }
         Scalar::String => {
             let Value::String(s) = value else {
-                return Err(error(at, "must be a string"));
+                return Err(at.error("must be a string"));
             };
             encode_key(number, WireType::LengthDelimited, out);
             encode_varint(s.len() as u64, out);
@@ -419,19 +437,421 @@ fn write_scalar(
         }
         Scalar::Bytes => {
             let Value::String(s) = value else {
-                return Err(error(at, "must be a base64 string"));
+                return Err(at.error("must be a base64 string"));
             };
             let trimmed = s.trim_end_matches('=');
             let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
                 .decode(trimmed)
                 .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed))
-                .map_err(|_| error(at, "must be base64"))?;
+                .map_err(|_| at.error("must be base64"))?;
             encode_key(number, WireType::LengthDelimited, out);
             encode_varint(bytes.len() as u64, out);
             out.extend_from_slice(&bytes);
         }
     }
     Ok(())
+}
+
+/// A request body, straight from its JSON text to the wire bytes of
+/// `message`, without a `serde_json::Value` between (the common case: a body
+/// that is the whole request, no path variables, no query).
+pub(crate) fn body_to_wire(message: &MessageDescriptor, body: &[u8]) -> Result<Vec<u8>> {
+    use serde::de::DeserializeSeed as _;
+    let failure = std::cell::RefCell::new(None);
+    let mut out = Vec::with_capacity(body.len());
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let seed = stream::MessageSeed {
+        name: message.full_name(),
+        out: &mut out,
+        at: At::Root,
+        failure: &failure,
+        number: None,
+    };
+    match seed.deserialize(&mut json).and_then(|_| json.end()) {
+        Ok(()) => Ok(out),
+        Err(e) => Err(failure
+            .into_inner()
+            .unwrap_or_else(|| error("body", format!("not JSON: {e}")))),
+    }
+}
+
+/// The serde side of [`body_to_wire`]: seeds that write as they read.
+mod stream {
+    use std::cell::RefCell;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    use serde_json::Value;
+
+    use super::{At, FieldKind, FieldPlan, Scalar, TranscodeError, plans};
+    use prost::encoding::{WireType, encode_key, encode_varint};
+
+    type Failure<'a> = &'a RefCell<Option<TranscodeError>>;
+
+    /// Keeps the first (innermost) failure and stops serde with it.
+    fn fail<E: de::Error>(failure: Failure<'_>, error: TranscodeError) -> E {
+        let mut slot = failure.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(error);
+        }
+        E::custom("invalid")
+    }
+
+    fn begin(out: &mut Vec<u8>, number: u32) -> usize {
+        encode_key(number, WireType::LengthDelimited, out);
+        out.len()
+    }
+
+    fn end(out: &mut Vec<u8>, start: usize) {
+        let mut prefix = [0u8; 10];
+        let mut slice = &mut prefix[..];
+        encode_varint((out.len() - start) as u64, &mut slice);
+        let used = 10 - slice.len();
+        out.splice(start..start, prefix[..used].iter().copied());
+    }
+
+    /// A message: the whole body (`number` none) or a field of one.
+    pub(super) struct MessageSeed<'a, 'o> {
+        pub(super) name: &'a str,
+        pub(super) out: &'o mut Vec<u8>,
+        pub(super) at: At<'a>,
+        pub(super) failure: Failure<'a>,
+        pub(super) number: Option<u32>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for MessageSeed<'_, '_> {
+        type Value = bool;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for MessageSeed<'_, '_> {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a JSON object ({})", self.name)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+            match self.number {
+                Some(_) => Ok(false),
+                None => Err(fail(self.failure, self.at.error("must be a JSON object"))),
+            }
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let Some(plan) = plans().get(self.name) else {
+                return Err(fail(
+                    self.failure,
+                    self.at.error(format!("no plan for {}", self.name)),
+                ));
+            };
+            let start = self.number.map(|n| begin(self.out, n));
+            let mut oneofs: Vec<(&str, &str)> = Vec::new();
+            while let Some(index) = map.next_key_seed(KeySeed {
+                plan_fields: &plan.by_name,
+                name: self.name,
+                at: self.at,
+                failure: self.failure,
+            })? {
+                let field = &plan.fields[index];
+                let here = At::Field(&self.at, &field.name);
+                let wrote = map.next_value_seed(FieldSeed {
+                    field,
+                    out: &mut *self.out,
+                    at: here,
+                    failure: self.failure,
+                })?;
+                if wrote && let Some(oneof) = field.oneof.as_deref() {
+                    if let Some((_, other)) = oneofs.iter().find(|(o, _)| *o == oneof) {
+                        return Err(fail(
+                            self.failure,
+                            here.error(format!(
+                                "only one of `{other}` and `{}` may be set",
+                                field.name
+                            )),
+                        ));
+                    }
+                    oneofs.push((oneof, &field.name));
+                }
+            }
+            if let Some(start) = start {
+                end(self.out, start);
+            }
+            Ok(true)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON object")))
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON object")))
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON object")))
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON object")))
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON object")))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<bool, A::Error> {
+            Err(fail(self.failure, self.at.error("must be a JSON object")))
+        }
+    }
+
+    /// A key: the index of the field it names.
+    struct KeySeed<'a> {
+        plan_fields: &'a std::collections::HashMap<String, usize>,
+        name: &'a str,
+        at: At<'a>,
+        failure: Failure<'a>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+        type Value = usize;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeySeed<'_> {
+        type Value = usize;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a field name")
+        }
+
+        fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
+            self.plan_fields.get(key).copied().ok_or_else(|| {
+                fail(
+                    self.failure,
+                    At::Field(&self.at, key).error(format!("{} has no field `{key}`", self.name)),
+                )
+            })
+        }
+    }
+
+    /// A field's value: a map, a list, or one value.
+    struct FieldSeed<'a, 'o> {
+        field: &'a FieldPlan,
+        out: &'o mut Vec<u8>,
+        at: At<'a>,
+        failure: Failure<'a>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for FieldSeed<'_, '_> {
+        type Value = bool;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            if self.field.map.is_some() || self.field.list {
+                return d.deserialize_any(self);
+            }
+            ValueSeed {
+                kind: &self.field.kind,
+                number: self.field.number,
+                out: self.out,
+                at: self.at,
+                failure: self.failure,
+            }
+            .deserialize(d)
+        }
+    }
+
+    impl<'de> Visitor<'de> for FieldSeed<'_, '_> {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON array or object")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            if self.field.map.is_some() {
+                return Err(fail(
+                    self.failure,
+                    self.at.error("must be a JSON object (a map)"),
+                ));
+            }
+            let mut i = 0;
+            loop {
+                let here = At::Index(&self.at, i);
+                let Some(wrote) = seq.next_element_seed(ValueSeed {
+                    kind: &self.field.kind,
+                    number: self.field.number,
+                    out: &mut *self.out,
+                    at: here,
+                    failure: self.failure,
+                })?
+                else {
+                    break;
+                };
+                if !wrote {
+                    return Err(fail(self.failure, here.error("must not be null")));
+                }
+                i += 1;
+            }
+            Ok(true)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let Some(entry) = &self.field.map else {
+                return Err(fail(self.failure, self.at.error("must be a JSON array")));
+            };
+            while let Some(key) = map.next_key::<String>()? {
+                let here = At::Key(&self.at, &key);
+                let start = begin(self.out, self.field.number);
+                super::write_value(
+                    1,
+                    &entry.0,
+                    &Value::String(key.clone()),
+                    here,
+                    self.out,
+                    true,
+                )
+                .map_err(|e| fail::<A::Error>(self.failure, e))?;
+                map.next_value_seed(ValueSeed {
+                    kind: &entry.1,
+                    number: 2,
+                    out: &mut *self.out,
+                    at: here,
+                    failure: self.failure,
+                })?;
+                end(self.out, start);
+            }
+            Ok(true)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON array")))
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON array")))
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON array")))
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON array")))
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+            Err(fail(self.failure, self.at.error("must be a JSON array")))
+        }
+    }
+
+    /// One value of a field; `false` when it was null (not written).
+    struct ValueSeed<'a, 'o> {
+        kind: &'a FieldKind,
+        number: u32,
+        out: &'o mut Vec<u8>,
+        at: At<'a>,
+        failure: Failure<'a>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
+        type Value = bool;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            match self.kind {
+                FieldKind::Message(name) => MessageSeed {
+                    name,
+                    out: self.out,
+                    at: self.at,
+                    failure: self.failure,
+                    number: Some(self.number),
+                }
+                .deserialize(d),
+                FieldKind::WellKnown(_) => {
+                    let value = <Value as serde::Deserialize>::deserialize(d)?;
+                    if value.is_null() {
+                        return Ok(false);
+                    }
+                    super::write_value(self.number, self.kind, &value, self.at, self.out, false)
+                        .map_err(|e| fail::<D::Error>(self.failure, e))?;
+                    Ok(true)
+                }
+                FieldKind::Scalar(_) | FieldKind::Enum(_) => d.deserialize_any(self),
+            }
+        }
+    }
+
+    impl ValueSeed<'_, '_> {
+        fn write<E: de::Error>(self, value: &Value) -> Result<bool, E> {
+            super::write_value(self.number, self.kind, value, self.at, self.out, false)
+                .map_err(|e| fail::<E>(self.failure, e))?;
+            Ok(true)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+            self.write(&Value::Bool(v))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+            self.write(&Value::from(v))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+            self.write(&Value::from(v))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<bool, E> {
+            self.write(&Value::from(v))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+            // Strings, the common case, go straight to the wire.
+            if let FieldKind::Scalar(Scalar::String) = self.kind {
+                encode_key(self.number, WireType::LengthDelimited, self.out);
+                encode_varint(v.len() as u64, self.out);
+                self.out.extend_from_slice(v.as_bytes());
+                return Ok(true);
+            }
+            if let FieldKind::Enum(values) = self.kind
+                && let Some(n) = values.by_name.get(v)
+            {
+                encode_key(self.number, WireType::Varint, self.out);
+                encode_varint(i64::from(*n) as u64, self.out);
+                return Ok(true);
+            }
+            self.write(&Value::String(v.to_owned()))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<bool, A::Error> {
+            Err(fail(self.failure, self.at.error("must not be an array")))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<bool, A::Error> {
+            Err(fail(self.failure, self.at.error("must not be an object")))
+        }
+    }
 }
 
 /// The wire bytes of `message` as canonical JSON (lowerCamelCase names,
@@ -905,5 +1325,63 @@ mod tests {
                 serde_json::from_slice(&to_json(&desc, &wire).expect("print")).expect("valid JSON");
             assert_eq!(printed, expected, "{name}");
         }
+    }
+
+    /// The streaming path and the `Value` path agree, on messages and on
+    /// where they find fault.
+    #[test]
+    fn streaming_and_value_paths_agree() {
+        let desc = descriptor("scir.intake.v1.ReportIncidentRequest");
+        let contact = serde_json::json!({"kind": "CONTACT_REPORT", "date": {"year": "2024", "month": 12, "day": 1}, "outcome": 1});
+        let good = [
+            serde_json::json!({}),
+            serde_json::json!({"requestId": "r", "incident": null}),
+            serde_json::json!({
+                "request_id": "r-1",
+                "incident": {"jurisdiction": "us-wi", "incident_type": "DEATH", "childAgeMonths": "0",
+                    "raceEthnicity": ["AMERICAN_INDIAN_ALASKA_NATIVE", 3], "placement": null,
+                    "priorContacts": [contact.clone(), contact]}
+            }),
+        ];
+        for json in good {
+            let text = serde_json::to_vec(&json).expect("text");
+            assert_eq!(
+                body_to_wire(&desc, &text).expect("streamed"),
+                to_wire(&desc, &json).expect("via Value"),
+                "{json}"
+            );
+        }
+        let bad = [
+            serde_json::json!({"incident": {"incidentType": "NOPE"}}),
+            serde_json::json!({"incident": {"childAgeMonths": 1e12}}),
+            serde_json::json!({"incident": {"priorContacts": [{"date": {"year": "x"}}]}}),
+            serde_json::json!({"incident": {"priorContacts": [null]}}),
+            serde_json::json!({"incident": {"bogus": 1}}),
+            serde_json::json!({"incident": []}),
+            serde_json::json!({"requestId": 5}),
+            serde_json::json!([1]),
+        ];
+        for json in bad {
+            let text = serde_json::to_vec(&json).expect("text");
+            let streamed = body_to_wire(&desc, &text).expect_err("refused");
+            let valued = to_wire(&desc, &json).expect_err("refused");
+            assert_eq!(
+                streamed.field, valued.field,
+                "{json}: {streamed:?} vs {valued:?}"
+            );
+        }
+        // Escapes in keys and strings.
+        let escaped = body_to_wire(&desc, br#"{"request\u005fid": "r\u002d1"}"#).expect("escaped");
+        assert_eq!(
+            intake::ReportIncidentRequest::decode(escaped.as_slice())
+                .expect("decodes")
+                .request_id,
+            "r-1"
+        );
+        let broken = body_to_wire(&desc, b"{\"requestId\": ").expect_err("not JSON");
+        assert_eq!(broken.field, "body");
+        assert!(broken.message.starts_with("not JSON"), "{broken:?}");
+        let trailing = body_to_wire(&desc, b"{} x").expect_err("trailing");
+        assert_eq!(trailing.field, "body");
     }
 }
