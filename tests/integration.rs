@@ -79,3 +79,29 @@ async fn a_whole_journey_over_http_json_with_a_plain_http_client() {
     let text = python("http_journey.py", Vec::new(), env).await;
     assert!(text.contains("http journey ok"), "{text}");
 }
+
+#[tokio::test]
+async fn generated_http_requests_never_meet_a_server_error() {
+    let up = Up::start().await;
+    let addresses: Vec<String> = up
+        .services()
+        .iter()
+        .map(|(_, address)| address.to_string())
+        .collect();
+    let token = up
+        .signer
+        .token(
+            "fuzzer",
+            &[
+                Role::Reporter,
+                Role::ScrLead,
+                Role::Reviewer,
+                Role::Analyst,
+                Role::Admin,
+            ],
+            "us-wi",
+        )
+        .expect("token");
+    let text = python("fuzz_http.py", addresses, vec![("TOKEN".to_owned(), token)]).await;
+    assert!(text.contains("fuzz ok"), "{text}");
+}

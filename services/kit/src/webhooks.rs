@@ -194,21 +194,33 @@ impl Webhooks {
             })
     }
 
-    async fn audit(
+    /// Ends a change: its audit record in the same transaction, then commit.
+    async fn commit_audited(
         &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
         caller: &Caller,
         method: &str,
         resource: &str,
         jurisdiction: &str,
-    ) -> Result<(), DbError> {
-        let mut tx = self.inner.db.begin_write().await?;
+    ) -> Result<(), ApiError> {
         audit::append(
             &mut tx,
             &self.inner.db,
-            &AuditRecord::by(caller, method, resource, jurisdiction, "ok"),
+            &AuditRecord::by(
+                caller,
+                &format!("/{SERVICE_NAME}/{method}"),
+                resource,
+                jurisdiction,
+                "ok",
+            ),
         )
         .await?;
-        tx.commit().await.map_err(DbError::from)
+        tx.commit().await.map_err(DbError::from)?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, ApiError> {
+        Ok(self.inner.db.begin_write().await?)
     }
 
     fn validate(&self, webhook: &pb::Webhook) -> Result<(), ApiError> {
@@ -334,27 +346,18 @@ impl WebhookService for Webhooks {
             next_attempt_time: 0,
             create_time: crate::db::now_micros(),
         };
-        let mut tx = self.inner.db.begin_write().await.map_err(ApiError::from)?;
+        let mut tx = self.begin().await?;
         store::insert(&mut tx, &endpoint)
             .await
             .map_err(ApiError::from)?;
-        audit::append(
-            &mut tx,
-            &self.inner.db,
-            &AuditRecord::by(
-                &caller,
-                "/scir.webhooks.v1.WebhookService/CreateWebhook",
-                &endpoint.name(),
-                &jurisdiction,
-                "ok",
-            ),
+        self.commit_audited(
+            tx,
+            &caller,
+            "CreateWebhook",
+            &endpoint.name(),
+            &jurisdiction,
         )
-        .await
-        .map_err(ApiError::from)?;
-        tx.commit()
-            .await
-            .map_err(DbError::from)
-            .map_err(ApiError::from)?;
+        .await?;
         Ok(Response::new(pb::CreateWebhookResponse {
             webhook: Some(endpoint.to_proto()),
             secret: shown,
@@ -395,27 +398,12 @@ impl WebhookService for Webhooks {
         let caller = Self::caller(&request)?;
         let name = request.into_inner().name;
         let endpoint = self.endpoint(&caller, &name, "name").await?;
-        let mut tx = self.inner.db.begin_write().await.map_err(ApiError::from)?;
+        let mut tx = self.begin().await?;
         store::delete(&mut tx, &endpoint.id)
             .await
             .map_err(ApiError::from)?;
-        audit::append(
-            &mut tx,
-            &self.inner.db,
-            &AuditRecord::by(
-                &caller,
-                "/scir.webhooks.v1.WebhookService/DeleteWebhook",
-                &name,
-                &endpoint.jurisdiction,
-                "ok",
-            ),
-        )
-        .await
-        .map_err(ApiError::from)?;
-        tx.commit()
-            .await
-            .map_err(DbError::from)
-            .map_err(ApiError::from)?;
+        self.commit_audited(tx, &caller, "DeleteWebhook", &name, &endpoint.jurisdiction)
+            .await?;
         Ok(Response::new(pb::DeleteWebhookResponse {}))
     }
 
@@ -426,17 +414,12 @@ impl WebhookService for Webhooks {
         let caller = Self::caller(&request)?;
         let name = request.into_inner().name;
         let endpoint = self.endpoint(&caller, &name, "name").await?;
-        store::enable(&self.inner.db, &endpoint.id, None)
+        let mut tx = self.begin().await?;
+        store::enable(&mut tx, &endpoint.id, None)
             .await
             .map_err(ApiError::from)?;
-        self.audit(
-            &caller,
-            "/scir.webhooks.v1.WebhookService/EnableWebhook",
-            &name,
-            &endpoint.jurisdiction,
-        )
-        .await
-        .map_err(ApiError::from)?;
+        self.commit_audited(tx, &caller, "EnableWebhook", &name, &endpoint.jurisdiction)
+            .await?;
         let endpoint = self.endpoint(&caller, &name, "name").await?;
         Ok(Response::new(endpoint.to_proto()))
     }
@@ -458,17 +441,18 @@ impl WebhookService for Webhooks {
             )
             .into());
         }
-        store::enable(&self.inner.db, &endpoint.id, Some(request.after_cursor))
+        let mut tx = self.begin().await?;
+        store::enable(&mut tx, &endpoint.id, Some(request.after_cursor))
             .await
             .map_err(ApiError::from)?;
-        self.audit(
+        self.commit_audited(
+            tx,
             &caller,
-            "/scir.webhooks.v1.WebhookService/ReplayWebhook",
+            "ReplayWebhook",
             &request.name,
             &endpoint.jurisdiction,
         )
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
         let endpoint = self.endpoint(&caller, &request.name, "name").await?;
         Ok(Response::new(endpoint.to_proto()))
     }

@@ -193,24 +193,26 @@ pub(super) async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), DbE
 }
 
 /// Turns an endpoint on, due now; with `cursor`, delivery restarts after it.
-pub(super) async fn enable(db: &Database, id: &str, cursor: Option<i64>) -> Result<(), DbError> {
-    let mut tx = db.begin_write().await?;
+pub(super) async fn enable(
+    conn: &mut AnyConnection,
+    id: &str,
+    cursor: Option<i64>,
+) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE webhooks SET state = $2, disabled_reason = '', consecutive_failures = 0, \
          next_attempt_time = 0 WHERE id = $1",
     )
     .bind(id)
     .bind(pb::WebhookState::Active as i32)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     if let Some(cursor) = cursor {
         sqlx::query("UPDATE webhooks SET delivered_cursor = $2 WHERE id = $1")
             .bind(id)
             .bind(cursor)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -1,0 +1,43 @@
+"""Any bytes over HTTP/JSON: schemathesis generates requests from each port's
+own OpenAPI document (valid and invalid: wrong types, missing and extra
+fields, odd strings, path segments) and every answer must be a deliberate one,
+never a server error.
+
+Usage: fuzz_http.py ADDRESS [ADDRESS ...]  (token in TOKEN: a caller holding
+every person role, so requests get past authorisation to the parsers)
+"""
+
+import os
+import subprocess
+import sys
+
+ST = os.path.join(os.path.dirname(sys.executable), "st")
+
+
+def main() -> None:
+    token = os.environ["TOKEN"]
+    for address in sys.argv[1:]:
+        result = subprocess.run(
+            [
+                ST, "run", f"http://{address}/openapi.json",
+                "-H", f"Authorization: Bearer {token}",
+                "--checks", "not_a_server_error",
+                "--max-examples", os.environ.get("EXAMPLES", "8"),
+                "--seed", "20261204",
+                "--workers", "2",
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        summary = [line for line in result.stdout.splitlines() if "generated" in line]
+        if result.returncode != 0:
+            print(result.stdout[-6000:], result.stderr[-2000:])
+            raise SystemExit(f"{address}: schemathesis found server errors")
+        print(f"{address}: {summary[-1].strip() if summary else 'ok'}")
+    print("fuzz ok")
+
+
+if __name__ == "__main__":
+    main()
