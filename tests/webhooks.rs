@@ -212,6 +212,8 @@ async fn deliveries_are_signed_ordered_retried_disabled_enabled_and_replayed() {
         ("SCIR_WEBHOOKS_RETRY_BASE", "100ms".to_owned()),
         ("SCIR_WEBHOOKS_RETRY_MAX", "200ms".to_owned()),
         ("SCIR_WEBHOOKS_MAX_FAILURES", "4".to_owned()),
+        // The receiver is on this machine; deployments refuse loopback.
+        ("SCIR_WEBHOOKS_ALLOW_LOOPBACK", "true".to_owned()),
     ])
     .await;
     let intake = up.endpoints.intake.clone();
@@ -245,6 +247,17 @@ async fn deliveries_are_signed_ordered_retried_disabled_enabled_and_replayed() {
         refused(admin.create_webhook(create(&plain, &[])).await),
         Code::InvalidArgument
     );
+    // Cloud metadata and other link-local addresses are never a destination.
+    for metadata in [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[fe80::1]/hook",
+    ] {
+        assert_eq!(
+            refused(admin.create_webhook(create(metadata, &[])).await),
+            Code::InvalidArgument,
+            "{metadata}"
+        );
+    }
     let typo = admin
         .create_webhook(create(&url, &["scir.intake.v1.IncidentReportd"]))
         .await

@@ -81,6 +81,10 @@ pub struct WebhookConfig {
     /// only: deliveries would cross the network unencrypted).
     #[arg(long = "webhooks-allow-http", env = "SCIR_WEBHOOKS_ALLOW_HTTP")]
     pub allow_http: bool,
+    /// Deliver to this machine's own addresses (development and tests only;
+    /// otherwise loopback, like link-local and metadata addresses, is refused).
+    #[arg(long = "webhooks-allow-loopback", env = "SCIR_WEBHOOKS_ALLOW_LOOPBACK")]
+    pub allow_loopback: bool,
     /// PEM certificates of authorities trusted for endpoints besides the
     /// public web ones (an agency's own CA).
     #[arg(long = "webhooks-ca-file", env = "SCIR_WEBHOOKS_CA_FILE")]
@@ -104,6 +108,7 @@ impl Default for WebhookConfig {
     fn default() -> Self {
         Self {
             allow_http: false,
+            allow_loopback: false,
             ca_file: None,
             max_failures: 10,
             retry_base: Duration::from_secs(1),
@@ -148,7 +153,7 @@ impl Webhooks {
         publishes: Vec<String>,
         config: &WebhookConfig,
     ) -> anyhow::Result<Self> {
-        let client = delivery::Client::new(config.ca_file.as_deref())?;
+        let client = delivery::Client::new(config.ca_file.as_deref(), config.allow_loopback)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -232,8 +237,18 @@ impl Webhooks {
                 if scheme != "https" && !(scheme == "http" && self.inner.config.allow_http) {
                     check.bad("url", "must be an https:// URL");
                 }
-                if uri.host().is_none_or(str::is_empty) {
-                    check.bad("url", "must name a host");
+                match uri.host() {
+                    None | Some("") => check.bad("url", "must name a host"),
+                    Some(host) => {
+                        // A literal address is checked now; names, when delivered.
+                        let literal = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>();
+                        if let Ok(ip) = literal
+                            && let Some(why) =
+                                delivery::forbidden(ip, self.inner.config.allow_loopback)
+                        {
+                            check.bad("url", format!("must not be {why}"));
+                        }
+                    }
                 }
             }
             Err(_) if webhook.url.is_empty() => {}
@@ -488,6 +503,29 @@ mod tests {
         let waits: Vec<u128> = (1..=6).map(|n| config.backoff(n).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(config.backoff(u32::MAX), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn deliveries_never_go_to_the_machine_itself_or_to_link_local_addresses() {
+        use delivery::forbidden;
+        for (ip, allowed) in [
+            ("127.0.0.1", false),
+            ("::1", false),
+            ("::ffff:127.0.0.1", false),
+            ("169.254.169.254", false),
+            ("fe80::1", false),
+            ("0.0.0.0", false),
+            ("224.0.0.1", false),
+            ("255.255.255.255", false),
+            ("10.1.2.3", true),
+            ("203.0.113.9", true),
+            ("2001:db8::1", true),
+        ] {
+            let ip: std::net::IpAddr = ip.parse().expect("ip");
+            assert_eq!(forbidden(ip, false).is_none(), allowed, "{ip}");
+        }
+        assert!(forbidden("127.0.0.1".parse().expect("ip"), true).is_none());
+        assert!(forbidden("169.254.169.254".parse().expect("ip"), true).is_some());
     }
 
     #[test]

@@ -52,6 +52,7 @@ const REMOVED: &[&str] = &[
 #[derive(Clone)]
 pub(super) struct Client {
     tls: tokio_rustls::TlsConnector,
+    allow_loopback: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -61,10 +62,11 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub(super) fn new(extra_ca: Option<&Path>) -> anyhow::Result<Self> {
+    pub(super) fn new(extra_ca: Option<&Path>, allow_loopback: bool) -> anyhow::Result<Self> {
         let config = scir_tls::web_client_config(extra_ca)?;
         Ok(Self {
             tls: tokio_rustls::TlsConnector::from(config),
+            allow_loopback,
         })
     }
 
@@ -80,7 +82,26 @@ impl Client {
         let host = uri.host().ok_or("no host")?.to_owned();
         let https = uri.scheme_str() == Some("https");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let tcp = TcpStream::connect((host.trim_matches(['[', ']']), port))
+        // Resolved here and checked before connecting: the address connected
+        // to is the one checked, whatever the name resolves to next time.
+        let addresses: Vec<std::net::SocketAddr> =
+            tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+                .await
+                .map_err(|e| format!("resolving {host}: {e}"))?
+                .collect();
+        let allowed: Vec<std::net::SocketAddr> = addresses
+            .iter()
+            .copied()
+            .filter(|a| forbidden(a.ip(), self.allow_loopback).is_none())
+            .collect();
+        let Some(address) = allowed.first() else {
+            let why = addresses
+                .first()
+                .and_then(|a| forbidden(a.ip(), self.allow_loopback))
+                .unwrap_or("no address");
+            return Err(format!("{host} is refused: {why}"));
+        };
+        let tcp = TcpStream::connect(address)
             .await
             .map_err(|e| format!("connecting: {e}"))?;
         let _ = tcp.set_nodelay(true);
@@ -118,6 +139,24 @@ impl Client {
         } else {
             Err(format!("HTTP {status}"))
         }
+    }
+}
+
+/// Why deliveries may not go to `ip`, if they may not: the machine itself
+/// (unless allowed, for development), link-local addresses (where cloud
+/// metadata services answer), and addresses that are no single host.
+pub(super) fn forbidden(ip: std::net::IpAddr, allow_loopback: bool) -> Option<&'static str> {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        _ if ip.is_loopback() && !allow_loopback => Some("a loopback address"),
+        _ if ip.is_unspecified() || ip.is_multicast() => Some("not a single host"),
+        IpAddr::V4(v4) if v4.is_link_local() || v4.is_broadcast() => Some("a link-local address"),
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => Some("a link-local address"),
+        _ => None,
     }
 }
 
