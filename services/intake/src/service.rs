@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use prost::Message;
-use scir_kit::audit::{self, AuditLog, AuditRecord};
+use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::db::{DbError, now_micros, timestamp_from_micros};
-use scir_kit::events::{self, EventLog, NewEvent};
+use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::{ApiError, FieldViolation, pagination};
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::intake::v1 as pb;
@@ -185,8 +185,7 @@ impl Intake {
         };
         let event_incident = to_incident(&stored, None, false)?;
 
-        let db = self.store.db();
-        let mut tx = db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         let new = NewIncident {
             id: &id,
             jurisdiction: &jurisdiction,
@@ -217,23 +216,18 @@ impl Intake {
             .as_ref()
             .map(|r| self.store.seal_identity(&id, &r.encode_to_vec()));
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
-        audit::append(
-            &mut tx,
-            db,
-            &AuditRecord::by(caller, method::REPORT_INCIDENT, &name, &jurisdiction, "ok"),
-        )
-        .await?;
+        tx.audit(AuditRecord::by(
+            caller,
+            method::REPORT_INCIDENT,
+            &name,
+            &jurisdiction,
+            "ok",
+        ));
         let event = pb::IncidentReported {
             incident: Some(event_incident),
         };
-        events::append(
-            &mut tx,
-            db.backend(),
-            &NewEvent::of(name.clone(), jurisdiction.clone(), &event),
-        )
-        .await?;
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        tx.publish(NewEvent::of(name.clone(), jurisdiction.clone(), &event));
+        tx.commit().await?;
         tracing::info!(incident = %name, outcome = decision.outcome.as_str_name(), "incident reported");
 
         let visible = restricted.filter(|_| may_read_restricted(caller, &jurisdiction));
@@ -604,8 +598,7 @@ impl Intake {
         updated.revisions.push(revision.clone());
         let event_incident = to_incident(&updated, None, false)?;
 
-        let db = self.store.db();
-        let mut tx = db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         let advanced = store::advance_revision(
             &mut tx,
             &id,
@@ -626,18 +619,13 @@ impl Intake {
             self.store.seal_identity(&id, &identity)
         });
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
-        audit::append(
-            &mut tx,
-            db,
-            &AuditRecord::by(
-                caller,
-                method::AMEND_INCIDENT,
-                &request.name,
-                &jurisdiction,
-                "ok",
-            ),
-        )
-        .await?;
+        tx.audit(AuditRecord::by(
+            caller,
+            method::AMEND_INCIDENT,
+            &request.name,
+            &jurisdiction,
+            "ok",
+        ));
         let event_amendment = pb::Amendment {
             amended_by: String::new(),
             ..amendment
@@ -646,14 +634,12 @@ impl Intake {
             incident: Some(event_incident),
             amendment: Some(event_amendment),
         };
-        events::append(
-            &mut tx,
-            db.backend(),
-            &NewEvent::of(request.name.clone(), jurisdiction.clone(), &event),
-        )
-        .await?;
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        tx.publish(NewEvent::of(
+            request.name.clone(),
+            jurisdiction.clone(),
+            &event,
+        ));
+        tx.commit().await?;
         tracing::info!(incident = %request.name, revision = next, outcome = decision.outcome.as_str_name(), "incident amended");
 
         let visible = restricted.filter(|_| may_read_restricted(caller, &jurisdiction));

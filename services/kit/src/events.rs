@@ -156,6 +156,16 @@ impl EventLog {
         self.committed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// The database the log is in.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Begins a unit of work whose events go to this log.
+    pub async fn begin(&self) -> Result<crate::unit::UnitOfWork, DbError> {
+        crate::unit::UnitOfWork::begin_with(self).await
+    }
+
     /// Changes each time a transaction with events commits here.
     pub fn committed(&self) -> watch::Receiver<u64> {
         self.committed.subscribe()

@@ -24,6 +24,7 @@ pub mod sealing;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod unit;
 pub mod validate;
 pub mod webhooks;
 

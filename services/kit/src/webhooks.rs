@@ -21,14 +21,15 @@ use scir_proto::webhooks::v1 as pb;
 use scir_proto::webhooks::v1::webhook_service_server::{WebhookService, WebhookServiceServer};
 use tonic::{Request, Response, Status};
 
-use crate::audit::{self, AuditRecord};
+use crate::audit::AuditRecord;
 use crate::auth::{Caller, MethodRule, Role};
-use crate::db::{Database, DbError};
+use crate::db::Database;
 use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::events::EventLog;
 use crate::sealing::Sealer;
 use crate::shutdown::ShutdownSignal;
+use crate::unit::UnitOfWork;
 use crate::validate::Check;
 
 pub use delivery::signature;
@@ -199,33 +200,28 @@ impl Webhooks {
             })
     }
 
-    /// Ends a change: its audit record in the same transaction, then commit.
+    /// Ends a change: its audit record in the same unit, then commit.
     async fn commit_audited(
         &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        mut unit: UnitOfWork,
         caller: &Caller,
         method: &str,
         resource: &str,
         jurisdiction: &str,
     ) -> Result<(), ApiError> {
-        audit::append(
-            &mut tx,
-            &self.inner.db,
-            &AuditRecord::by(
-                caller,
-                &format!("/{SERVICE_NAME}/{method}"),
-                resource,
-                jurisdiction,
-                "ok",
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(DbError::from)?;
+        unit.audit(AuditRecord::by(
+            caller,
+            &format!("/{SERVICE_NAME}/{method}"),
+            resource,
+            jurisdiction,
+            "ok",
+        ));
+        unit.commit().await?;
         Ok(())
     }
 
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, ApiError> {
-        Ok(self.inner.db.begin_write().await?)
+    async fn begin(&self) -> Result<UnitOfWork, ApiError> {
+        Ok(UnitOfWork::begin(&self.inner.db).await?)
     }
 
     fn validate(&self, webhook: &pb::Webhook) -> Result<(), ApiError> {

@@ -11,13 +11,14 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use prost::Message;
-use scir_kit::audit::{self, AuditLog, AuditRecord};
+use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::db::{Database, DbError, timestamp_from_micros};
 use scir_kit::directory::Directory;
-use scir_kit::events::{self, EventLog, NewEvent};
+use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::{PartName, ReviewName};
 use scir_kit::sealing::Sealer;
+use scir_kit::unit::UnitOfWork;
 use scir_kit::{ApiError, FieldViolation};
 use scir_proto::review::v1 as pb;
 use sha2::{Digest, Sha256};
@@ -234,11 +235,12 @@ impl Reviews {
         })
     }
 
-    /// Appends the history entry, audit record and event of a change inside `tx`.
+    /// Records a change in `unit`: its history entry, and its audit record
+    /// and event for the commit.
     #[allow(clippy::too_many_arguments)]
     async fn log_change(
         &self,
-        conn: &mut AnyConnection,
+        unit: &mut UnitOfWork,
         caller: &Caller,
         method: &str,
         review: &StoredReview,
@@ -249,7 +251,7 @@ impl Reviews {
     ) -> Result<(), ApiError> {
         let now = scir_kit::db::now_micros();
         store::append_history(
-            conn,
+            unit,
             &review.id,
             now,
             &caller.subject,
@@ -258,16 +260,19 @@ impl Reviews {
             reason,
         )
         .await?;
-        audit::append(
-            conn,
-            &self.db,
-            &AuditRecord::by(caller, method, resource, &review.jurisdiction, "ok"),
-        )
-        .await?;
+        unit.audit(AuditRecord::by(
+            caller,
+            method,
+            resource,
+            &review.jurisdiction,
+            "ok",
+        ));
         if let Some(payload) = event {
-            let new =
-                NewEvent::with_payload(resource.to_owned(), review.jurisdiction.clone(), payload);
-            events::append(conn, self.db.backend(), &new).await?;
+            unit.publish(NewEvent::with_payload(
+                resource.to_owned(),
+                review.jurisdiction.clone(),
+                payload,
+            ));
         }
         Ok(())
     }

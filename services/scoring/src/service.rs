@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use prost::Message;
 use scir_kit::ApiError;
-use scir_kit::audit::{self, AuditLog, AuditRecord};
+use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::consumer::EventHandler;
 use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
@@ -317,7 +317,7 @@ impl Scoring {
             .chain([caller.subject.as_str()])
             .collect();
         let complete = team.raters.iter().all(|r| submitted.contains(r.as_str()));
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         if !store::insert_set(&mut tx, &review, &stored).await? {
             return Err(ApiError::AlreadyExists {
                 reason: "RATINGS_SUBMITTED",
@@ -325,19 +325,13 @@ impl Scoring {
                     .to_owned(),
             });
         }
-        let backend = self.db.backend();
-        audit::append(
-            &mut tx,
-            &self.db,
-            &AuditRecord::by(
-                caller,
-                method,
-                &set.key_observation,
-                jurisdiction_of(&review),
-                "ok",
-            ),
-        )
-        .await?;
+        tx.audit(AuditRecord::by(
+            caller,
+            method,
+            &set.key_observation,
+            jurisdiction_of(&review),
+            "ok",
+        ));
         if complete {
             let event = pb::RatingsComplete {
                 review: review.clone(),
@@ -345,19 +339,13 @@ impl Scoring {
                 instrument: instrument.name().to_owned(),
                 raters: team.raters.len() as i32,
             };
-            events::append(
-                &mut tx,
-                backend,
-                &NewEvent::of(
-                    set.key_observation.clone(),
-                    jurisdiction_of(&review).to_owned(),
-                    &event,
-                ),
-            )
-            .await?;
+            tx.publish(NewEvent::of(
+                set.key_observation.clone(),
+                jurisdiction_of(&review).to_owned(),
+                &event,
+            ));
         }
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        tx.commit().await?;
         Ok(present(&stored))
     }
 
@@ -671,21 +659,15 @@ impl Scoring {
             record_time: now,
             body: stored_body.encode_to_vec(),
         };
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         store::put_consensus(&mut tx, &review, &stored).await?;
-        let backend = self.db.backend();
-        audit::append(
-            &mut tx,
-            &self.db,
-            &AuditRecord::by(
-                caller,
-                method,
-                &consensus.key_observation,
-                jurisdiction_of(&review),
-                "ok",
-            ),
-        )
-        .await?;
+        tx.audit(AuditRecord::by(
+            caller,
+            method,
+            &consensus.key_observation,
+            jurisdiction_of(&review),
+            "ok",
+        ));
         let event = pb::ConsensusRecorded {
             review: review.clone(),
             key_observation: consensus.key_observation.clone(),
@@ -704,18 +686,12 @@ impl Scoring {
                 })
                 .collect(),
         };
-        events::append(
-            &mut tx,
-            backend,
-            &NewEvent::of(
-                consensus.key_observation.clone(),
-                jurisdiction_of(&review).to_owned(),
-                &event,
-            ),
-        )
-        .await?;
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        tx.publish(NewEvent::of(
+            consensus.key_observation.clone(),
+            jurisdiction_of(&review).to_owned(),
+            &event,
+        ));
+        tx.commit().await?;
         present_consensus(&stored)
     }
 

@@ -45,7 +45,9 @@ impl IntakeEvents {
             if qualifies {
                 let review =
                     new_review(&incident, pb::OpenSource::IntakeDecision, "", now_micros());
-                insert_new(conn, self.backend, &review, ACTOR).await?;
+                if let Some(opened) = insert_new(conn, &review, ACTOR).await? {
+                    events::append(conn, self.backend, &opened).await?;
+                }
                 tracing::info!(review = %review.body.name, "review opened for a qualifying incident");
             }
             return Ok(());

@@ -181,7 +181,7 @@ impl Reviews {
             create_time: now,
             update_time: now,
         };
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         store::insert_item(&mut tx, &loaded.review.id, I::COLLECTION, &stored, None).await?;
         let event = event.clone();
         self.log_change(
@@ -195,8 +195,7 @@ impl Reviews {
             event,
         )
         .await?;
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        tx.commit().await?;
         self.present(&loaded, &stored)
     }
 
@@ -295,7 +294,7 @@ impl Reviews {
         let event = current.event(&review.name, &name, false);
         stored.restricted = self.seal_restricted(&stored.id, current.take_restricted());
         stored.body = current.encode_to_vec();
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         if !store::update_item(&mut tx, &stored, now).await? {
             return Err(ApiError::Aborted(
                 "a concurrent change won; read it again".to_owned(),
@@ -313,8 +312,7 @@ impl Reviews {
             event,
         )
         .await?;
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        tx.commit().await?;
         stored.version += 1;
         stored.update_time = now;
         self.present(&loaded, &stored)
@@ -337,7 +335,7 @@ impl Reviews {
         check_etag(given_etag, &etag(&stored.id, stored.version), false)?;
         let current = I::decode(stored.body.as_slice()).map_err(ApiError::internal)?;
         let event = current.event(&review.name, name, true);
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         if !store::delete_item(&mut tx, &stored.id, stored.version).await? {
             return Err(ApiError::Aborted(
                 "a concurrent change won; read it again".to_owned(),
@@ -354,8 +352,7 @@ impl Reviews {
             event,
         )
         .await?;
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        tx.commit().await?;
         Ok(())
     }
 
@@ -420,7 +417,7 @@ impl Reviews {
             create_time: now,
             update_time: now,
         };
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         // The checks above answer the common case precisely; the key makes the
         // database refuse a second lead (or a repeated member) that raced in
         // between the read and this write.
@@ -449,7 +446,7 @@ impl Reviews {
             None,
         )
         .await?;
-        tx.commit().await.map_err(DbError::from)?;
+        tx.commit().await?;
         Ok(pb::TeamMember {
             name,
             create_time: timestamp(now),
@@ -502,7 +499,7 @@ impl Reviews {
         let role = pb::TeamRole::try_from(member.role)
             .unwrap_or_default()
             .as_str_name();
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         if !store::delete_item(&mut tx, &id, 1).await? {
             return Err(ApiError::Aborted(
                 "the member was removed concurrently; read the team again".to_owned(),
@@ -519,7 +516,7 @@ impl Reviews {
             None,
         )
         .await?;
-        tx.commit().await.map_err(DbError::from)?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -178,17 +178,17 @@ pub(super) fn new_review(
     }
 }
 
-/// Inserts a new review with its history entry and `ReviewOpened` event;
-/// `false` when the incident already has a review.
+/// Inserts a new review with its history entry; its `ReviewOpened` event, for
+/// the caller's unit to publish, or none when the incident already has a
+/// review.
 pub(super) async fn insert_new(
     conn: &mut AnyConnection,
-    backend: scir_kit::db::Backend,
     review: &StoredReview,
     actor: &str,
-) -> Result<bool, ApiError> {
+) -> Result<Option<scir_kit::events::NewEvent>, ApiError> {
     let due = next_due(&review.body).map(|d| d.to_string());
     if !store::insert_review(conn, review, due).await? {
-        return Ok(false);
+        return Ok(None);
     }
     let source = pb::OpenSource::try_from(review.body.open_source).unwrap_or_default();
     store::append_history(
@@ -209,13 +209,11 @@ pub(super) async fn insert_new(
         facts: review.body.incident_facts.as_ref().map(review_facts),
         next_due_month: due_month(&review.body),
     };
-    let new = scir_kit::events::NewEvent::of(
+    Ok(Some(scir_kit::events::NewEvent::of(
         review.body.name.clone(),
         review.jurisdiction.clone(),
         &event,
-    );
-    scir_kit::events::append(conn, backend, &new).await?;
-    Ok(true)
+    )))
 }
 
 impl Reviews {
@@ -287,18 +285,22 @@ impl Reviews {
             &request.reason,
             now_micros(),
         );
-        let mut tx = self.db.begin_write().await?;
-        if !insert_new(&mut tx, self.db.backend(), &review, &caller.subject).await? {
+        let mut tx = self.events.begin().await?;
+        let Some(opened) = insert_new(&mut tx, &review, &caller.subject).await? else {
             return Err(ApiError::AlreadyExists {
                 reason: "REVIEW_EXISTS",
                 message: "the incident already has a review".to_owned(),
             });
-        }
-        let audit =
-            scir_kit::audit::AuditRecord::by(caller, method, &review.body.name, jurisdiction, "ok");
-        scir_kit::audit::append(&mut tx, &self.db, &audit).await?;
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        };
+        tx.audit(scir_kit::audit::AuditRecord::by(
+            caller,
+            method,
+            &review.body.name,
+            jurisdiction,
+            "ok",
+        ));
+        tx.publish(opened);
+        tx.commit().await?;
         Ok(self.present_review(&review))
     }
 
@@ -468,7 +470,7 @@ impl Reviews {
         if due_month(&body) != due_month(&stored.body) {
             events.push(scir_kit::events::payload(&deadlines_changed(&body)));
         }
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.events.begin().await?;
         if !store::update_review(&mut tx, &stored.id, stored.version, &body, due, now).await? {
             return Err(ApiError::Aborted(
                 "a concurrent change won; read the review again".to_owned(),
@@ -492,15 +494,13 @@ impl Reviews {
         )
         .await?;
         for payload in events {
-            let new = scir_kit::events::NewEvent::with_payload(
+            tx.publish(scir_kit::events::NewEvent::with_payload(
                 stored.body.name.clone(),
                 stored.jurisdiction.clone(),
                 payload,
-            );
-            scir_kit::events::append(&mut tx, self.db.backend(), &new).await?;
+            ));
         }
-        tx.commit().await.map_err(DbError::from)?;
-        self.events.notify();
+        tx.commit().await?;
         stored.version += 1;
         stored.update_time = now;
         Ok(())
