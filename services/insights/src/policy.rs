@@ -1,29 +1,16 @@
 //! Who may call which insights RPC. Scopes (own jurisdiction or pooled) are
 //! checked by the use cases.
 
-use scir_kit::auth::{MethodRule, Role};
+use scir_kit::auth::Role;
 
 const ASKERS: &[Role] = &[Role::Analyst, Role::Admin, Role::Partner];
 
-/// The authorisation table.
-pub const RULES: &[MethodRule] = &[
-    MethodRule {
-        method: "/scir.insights.v1.InsightsService/Ask",
-        roles: ASKERS,
-    },
-    MethodRule {
-        method: "/scir.insights.v1.InsightsService/ExportCsv",
-        roles: ASKERS,
-    },
-    MethodRule {
-        method: "/scir.insights.v1.InsightsService/RenderChart",
-        roles: ASKERS,
-    },
-    MethodRule {
-        method: "/scir.insights.v1.InsightsService/GetOperationalView",
-        roles: &[Role::Analyst, Role::Admin],
-    },
-];
+scir_kit::method_rules!("scir.insights.v1.InsightsService", {
+    "Ask" => ASKERS,
+    "ExportCsv" => ASKERS,
+    "RenderChart" => ASKERS,
+    "GetOperationalView" => &[Role::Analyst, Role::Admin],
+});
 
 /// The full path of a method, for audit records.
 pub fn method(name: &str) -> String {

@@ -180,6 +180,27 @@ pub struct MethodRule {
     pub roles: &'static [Role],
 }
 
+/// A service's authorisation table, `RULES`, from its method names:
+///
+/// ```ignore
+/// scir_kit::method_rules!("scir.scoring.v1.ScoringService", {
+///     "ListInstruments" => &Role::ALL,
+///     "SubmitRatings" => &[Role::Reviewer],
+/// });
+/// ```
+#[macro_export]
+macro_rules! method_rules {
+    ($service:literal, { $($method:literal => $roles:expr),* $(,)? }) => {
+        /// The authorisation table: who may call each method.
+        pub const RULES: &[$crate::auth::MethodRule] = &[
+            $($crate::auth::MethodRule {
+                method: concat!("/", $service, "/", $method),
+                roles: $roles,
+            }),*
+        ];
+    };
+}
+
 /// The verified caller and the message of a request.
 pub fn split<T>(request: tonic::Request<T>) -> Result<(Caller, T), Status> {
     let caller = Caller::of(&request)?;

@@ -22,7 +22,7 @@ use scir_proto::webhooks::v1::webhook_service_server::{WebhookService, WebhookSe
 use tonic::{Request, Response, Status};
 
 use crate::audit::AuditRecord;
-use crate::auth::{Caller, MethodRule, Role};
+use crate::auth::{Caller, Role};
 use crate::db::Database;
 use crate::directory::Directory;
 use crate::error::ApiError;
@@ -43,37 +43,16 @@ pub const MAX_ENDPOINTS: usize = 20;
 
 const ADMIN: &[Role] = &[Role::Admin];
 
-/// Who may call what: admins only.
-pub const RULES: &[MethodRule] = &[
-    MethodRule {
-        method: "/scir.webhooks.v1.WebhookService/CreateWebhook",
-        roles: ADMIN,
-    },
-    MethodRule {
-        method: "/scir.webhooks.v1.WebhookService/GetWebhook",
-        roles: ADMIN,
-    },
-    MethodRule {
-        method: "/scir.webhooks.v1.WebhookService/ListWebhooks",
-        roles: ADMIN,
-    },
-    MethodRule {
-        method: "/scir.webhooks.v1.WebhookService/DeleteWebhook",
-        roles: ADMIN,
-    },
-    MethodRule {
-        method: "/scir.webhooks.v1.WebhookService/EnableWebhook",
-        roles: ADMIN,
-    },
-    MethodRule {
-        method: "/scir.webhooks.v1.WebhookService/ReplayWebhook",
-        roles: ADMIN,
-    },
-    MethodRule {
-        method: "/scir.webhooks.v1.WebhookService/ListFailedDeliveries",
-        roles: ADMIN,
-    },
-];
+// Who may call what: admins only.
+crate::method_rules!("scir.webhooks.v1.WebhookService", {
+    "CreateWebhook" => ADMIN,
+    "GetWebhook" => ADMIN,
+    "ListWebhooks" => ADMIN,
+    "DeleteWebhook" => ADMIN,
+    "EnableWebhook" => ADMIN,
+    "ReplayWebhook" => ADMIN,
+    "ListFailedDeliveries" => ADMIN,
+});
 
 /// How deliveries are made.
 #[derive(Debug, Clone, clap::Args)]

@@ -1,7 +1,7 @@
 //! Who may call which review RPC. Membership of the review team and the SCR
 //! lead's role are checked per review by the use cases.
 
-use scir_kit::auth::{MethodRule, Role};
+use scir_kit::auth::Role;
 
 /// The service's path prefix.
 pub const PREFIX: &str = "/scir.review.v1.ReviewService/";
@@ -10,16 +10,7 @@ const READERS: &[Role] = &[Role::Reviewer, Role::ScrLead, Role::Admin, Role::Ana
 const WRITERS: &[Role] = &[Role::Reviewer, Role::ScrLead, Role::Admin];
 const LEADS: &[Role] = &[Role::ScrLead, Role::Admin];
 
-macro_rules! rules {
-    ($($method:literal => $roles:expr),* $(,)?) => {
-        /// The authorisation table.
-        pub const RULES: &[MethodRule] = &[
-            $(MethodRule { method: concat!("/scir.review.v1.ReviewService/", $method), roles: $roles }),*
-        ];
-    };
-}
-
-rules! {
+scir_kit::method_rules!("scir.review.v1.ReviewService", {
     "OpenReview" => LEADS,
     "GetReview" => READERS,
     "ListReviews" => READERS,
@@ -63,7 +54,7 @@ rules! {
     "UpdateRecommendation" => WRITERS,
     "DeleteRecommendation" => WRITERS,
     "WatchEvents" => &[Role::Service],
-}
+});
 
 /// The full path of a method, for audit records.
 pub fn method(name: &str) -> String {

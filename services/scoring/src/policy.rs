@@ -1,21 +1,12 @@
 //! Who may call which scoring RPC. Team membership and the SCR lead's role are
 //! checked per review by the use cases.
 
-use scir_kit::auth::{MethodRule, Role};
+use scir_kit::auth::Role;
 
 const TEAM: &[Role] = &[Role::Reviewer, Role::ScrLead, Role::Admin];
 const READERS: &[Role] = &[Role::Reviewer, Role::ScrLead, Role::Admin, Role::Analyst];
 
-macro_rules! rules {
-    ($($method:literal => $roles:expr),* $(,)?) => {
-        /// The authorisation table.
-        pub const RULES: &[MethodRule] = &[
-            $(MethodRule { method: concat!("/scir.scoring.v1.ScoringService/", $method), roles: $roles }),*
-        ];
-    };
-}
-
-rules! {
+scir_kit::method_rules!("scir.scoring.v1.ScoringService", {
     "ListInstruments" => &Role::ALL,
     "GetInstrument" => &Role::ALL,
     "SubmitRatings" => &[Role::Reviewer],
@@ -25,7 +16,7 @@ rules! {
     "RecordConsensus" => &[Role::ScrLead, Role::Admin],
     "GetConsensusProfile" => READERS,
     "WatchEvents" => &[Role::Service],
-}
+});
 
 /// The full path of a method, for audit records.
 pub fn method(name: &str) -> String {
