@@ -10,6 +10,7 @@ use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::db::{DbError, now_micros, timestamp_from_micros};
 use scir_kit::events::{EventLog, NewEvent};
+use scir_kit::names::IncidentName;
 use scir_kit::{ApiError, FieldViolation, pagination};
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::intake::v1 as pb;
@@ -164,7 +165,7 @@ impl Intake {
         let decision = eligibility::decide(self.rule_set(&jurisdiction)?, &facts);
         let now = now_micros();
         let id = uuid::Uuid::now_v7().to_string();
-        let name = format!("jurisdictions/{jurisdiction}/incidents/{id}");
+        let name = IncidentName::new(jurisdiction.as_str(), id.as_str()).to_string();
         let revision = StoredRevision {
             revision: 1,
             facts: public.encode_to_vec(),
@@ -350,26 +351,13 @@ impl Intake {
     }
 
     fn parse_incident_name(&self, name: &str) -> Result<(String, String), ApiError> {
-        let bad = || {
-            ApiError::invalid(
-                "name",
-                "must be jurisdictions/{jurisdiction}/incidents/{incident}",
-            )
-        };
-        let parts: Vec<_> = name.split('/').collect();
-        match parts.as_slice() {
-            ["jurisdictions", j, "incidents", id]
-                if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok() =>
-            {
-                if self.directory.jurisdiction(j).is_none() {
-                    return Err(ApiError::NotFound {
-                        resource: name.to_owned(),
-                    });
-                }
-                Ok(((*j).to_owned(), (*id).to_owned()))
-            }
-            _ => Err(bad()),
+        let parsed = IncidentName::parse(name, "name")?;
+        if self.directory.jurisdiction(&parsed.jurisdiction).is_none() {
+            return Err(ApiError::NotFound {
+                resource: name.to_owned(),
+            });
         }
+        Ok((parsed.jurisdiction, parsed.id))
     }
 
     /// `ListIncidents`.

@@ -15,39 +15,98 @@ pub fn jurisdiction_of(name: &str) -> Option<&str> {
     }
 }
 
-/// `jurisdictions/{jurisdiction}/reviews/{review}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReviewName {
-    /// Jurisdiction id.
-    pub jurisdiction: String,
-    /// Review id (a UUID).
-    pub id: String,
+/// `jurisdictions/{jurisdiction}/{collection}/{uuid}`: its jurisdiction and id.
+fn scoped(text: &str, collection: &str, field: &str) -> Result<(String, String), ApiError> {
+    match text.split('/').collect::<Vec<_>>().as_slice() {
+        ["jurisdictions", j, c, id]
+            if !j.is_empty() && *c == collection && uuid::Uuid::parse_str(id).is_ok() =>
+        {
+            Ok(((*j).to_owned(), (*id).to_owned()))
+        }
+        _ => Err(ApiError::invalid(
+            field,
+            format!("must be jurisdictions/{{jurisdiction}}/{collection}/{{id}}"),
+        )),
+    }
 }
 
-impl ReviewName {
-    /// Parses a review name sent in `field`.
-    pub fn parse(text: &str, field: &str) -> Result<Self, ApiError> {
-        let parts: Vec<&str> = text.split('/').collect();
-        match parts.as_slice() {
-            ["jurisdictions", j, "reviews", id]
-                if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok() =>
-            {
-                Ok(Self {
-                    jurisdiction: (*j).to_owned(),
-                    id: (*id).to_owned(),
-                })
+/// A resource directly under a jurisdiction, named
+/// `jurisdictions/{jurisdiction}/{collection}/{id}` with a UUID id.
+macro_rules! scoped_name {
+    ($(#[$doc:meta])* $name:ident, $collection:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            /// Jurisdiction id.
+            pub jurisdiction: String,
+            /// Its id (a UUID).
+            pub id: String,
+        }
+
+        impl $name {
+            /// The name of `id` in `jurisdiction`.
+            pub fn new(jurisdiction: impl Into<String>, id: impl Into<String>) -> Self {
+                Self {
+                    jurisdiction: jurisdiction.into(),
+                    id: id.into(),
+                }
             }
+
+            /// Parses a name sent in `field`.
+            pub fn parse(text: &str, field: &str) -> Result<Self, ApiError> {
+                let (jurisdiction, id) = scoped(text, $collection, field)?;
+                Ok(Self { jurisdiction, id })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    concat!("jurisdictions/{}/", $collection, "/{}"),
+                    self.jurisdiction, self.id
+                )
+            }
+        }
+    };
+}
+
+scoped_name!(
+    /// `jurisdictions/{jurisdiction}/incidents/{incident}`.
+    IncidentName,
+    "incidents"
+);
+scoped_name!(
+    /// `jurisdictions/{jurisdiction}/reviews/{review}`.
+    ReviewName,
+    "reviews"
+);
+scoped_name!(
+    /// `jurisdictions/{jurisdiction}/webhooks/{webhook}`.
+    WebhookName,
+    "webhooks"
+);
+
+/// `jurisdictions/{jurisdiction}`: a collection's parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JurisdictionName(pub String);
+
+impl JurisdictionName {
+    /// Parses a parent sent in `field`.
+    pub fn parse(text: &str, field: &str) -> Result<Self, ApiError> {
+        match text.split('/').collect::<Vec<_>>().as_slice() {
+            ["jurisdictions", j] if !j.is_empty() => Ok(Self((*j).to_owned())),
             _ => Err(ApiError::invalid(
                 field,
-                "must be jurisdictions/{jurisdiction}/reviews/{review}",
+                "must be jurisdictions/{jurisdiction}",
             )),
         }
     }
 }
 
-impl fmt::Display for ReviewName {
+impl fmt::Display for JurisdictionName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "jurisdictions/{}/reviews/{}", self.jurisdiction, self.id)
+        write!(f, "jurisdictions/{}", self.0)
     }
 }
 
@@ -111,6 +170,23 @@ mod tests {
         assert_eq!(part.to_string(), ko);
         assert_eq!(jurisdiction_of(&ko), Some("us-wi"));
         assert_eq!(jurisdiction_of("ruleSets/wisconsin"), None);
+        let incident = "jurisdictions/us-wi/incidents/0192e0a4-7c1b-7a3e-9f00-000000000003";
+        let parsed = IncidentName::parse(incident, "incident").expect("incident");
+        assert_eq!(
+            parsed,
+            IncidentName::new("us-wi", "0192e0a4-7c1b-7a3e-9f00-000000000003")
+        );
+        assert_eq!(parsed.to_string(), incident);
+        let parent = JurisdictionName::parse("jurisdictions/us-wi", "parent").expect("parent");
+        assert_eq!(
+            (parent.0.as_str(), parent.to_string()),
+            ("us-wi", "jurisdictions/us-wi".to_owned())
+        );
+        assert!(JurisdictionName::parse("jurisdictions/us-wi/x", "parent").is_err());
+        assert!(
+            WebhookName::parse(incident, "name").is_err(),
+            "another collection"
+        );
     }
 
     #[test]

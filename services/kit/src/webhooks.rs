@@ -27,6 +27,7 @@ use crate::db::Database;
 use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::events::EventLog;
+use crate::names::{JurisdictionName, WebhookName};
 use crate::sealing::Sealer;
 use crate::shutdown::ShutdownSignal;
 use crate::unit::UnitOfWork;
@@ -244,30 +245,13 @@ impl Webhooks {
     }
 }
 
-/// `jurisdictions/{jurisdiction}/webhooks/{id}`.
 fn parse_name(name: &str, field: &str) -> Result<(String, String), ApiError> {
-    match name.split('/').collect::<Vec<_>>().as_slice() {
-        ["jurisdictions", j, "webhooks", id]
-            if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok() =>
-        {
-            Ok(((*j).to_owned(), (*id).to_owned()))
-        }
-        _ => Err(ApiError::invalid(
-            field,
-            "must be jurisdictions/{jurisdiction}/webhooks/{webhook}",
-        )),
-    }
+    let name = WebhookName::parse(name, field)?;
+    Ok((name.jurisdiction, name.id))
 }
 
-/// `jurisdictions/{jurisdiction}`.
 fn parse_parent(parent: &str) -> Result<String, ApiError> {
-    match parent.split('/').collect::<Vec<_>>().as_slice() {
-        ["jurisdictions", j] if !j.is_empty() => Ok((*j).to_owned()),
-        _ => Err(ApiError::invalid(
-            "parent",
-            "must be jurisdictions/{jurisdiction}",
-        )),
-    }
+    Ok(JurisdictionName::parse(parent, "parent")?.0)
 }
 
 /// A new signing secret: 32 random bytes, and their `whsec_` form.

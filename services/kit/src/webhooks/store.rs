@@ -46,7 +46,7 @@ impl std::fmt::Debug for Endpoint {
 impl Endpoint {
     /// Its resource name.
     pub fn name(&self) -> String {
-        format!("jurisdictions/{}/webhooks/{}", self.jurisdiction, self.id)
+        crate::names::WebhookName::new(self.jurisdiction.as_str(), self.id.as_str()).to_string()
     }
 
     /// Whether it wants events of `kind`.

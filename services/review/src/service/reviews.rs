@@ -5,6 +5,7 @@ use chrono::{Months, NaiveDate};
 use prost::Message;
 use scir_kit::auth::Caller;
 use scir_kit::db::{DbError, now_micros};
+use scir_kit::names::{IncidentName, ReviewName};
 use scir_kit::validate::{Check, from_date, to_date};
 use scir_kit::{ApiError, pagination};
 use scir_proto::intake::v1 as intake;
@@ -129,14 +130,11 @@ pub(super) fn new_review(
     reason: &str,
     now: i64,
 ) -> StoredReview {
-    let jurisdiction = incident
-        .name
-        .split('/')
-        .nth(1)
+    let jurisdiction = scir_kit::names::jurisdiction_of(&incident.name)
         .unwrap_or_default()
         .to_owned();
     let id = uuid::Uuid::now_v7().to_string();
-    let name = format!("jurisdictions/{jurisdiction}/reviews/{id}");
+    let name = ReviewName::new(jurisdiction.as_str(), id.as_str()).to_string();
     let mut facts = incident.facts.clone().unwrap_or_default();
     facts.restricted = None;
     let incident_date = facts.incident_date.as_ref().and_then(to_date);
@@ -238,16 +236,15 @@ impl Reviews {
     ) -> Result<pb::Review, ApiError> {
         let mut check = Check::new("");
         check.text("reason", &request.reason, MAX_REASON, true);
-        let parts: Vec<_> = request.incident.split('/').collect();
-        let valid = matches!(parts.as_slice(), ["jurisdictions", j, "incidents", id] if !j.is_empty() && uuid::Uuid::parse_str(id).is_ok());
-        if !valid {
-            check.bad(
-                "incident",
-                "must be jurisdictions/{jurisdiction}/incidents/{incident}",
-            );
+        let incident_name = IncidentName::parse(&request.incident, "incident");
+        if let Err(ApiError::InvalidArgument(violations)) = &incident_name {
+            for v in violations {
+                check.bad(&v.field, v.description.clone());
+            }
         }
         check.finish()?;
-        let jurisdiction = parts[1];
+        let incident_name = incident_name?;
+        let jurisdiction = incident_name.jurisdiction.as_str();
         if caller
             .authorize_jurisdiction(&self.directory, jurisdiction)
             .is_err()
