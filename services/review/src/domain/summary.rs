@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
+use scir_proto::review::v1 as pb;
 
 /// One narrative field that goes into a summary, with where it comes from.
 #[derive(Debug, Clone)]
@@ -34,6 +35,128 @@ pub struct SummaryInput {
     pub facts: Vec<(String, String)>,
     /// Sections in order.
     pub sections: Vec<Section>,
+}
+
+/// A code's name in words (`SCREENED_OUT` -> "screened out").
+pub fn words(name: &str) -> String {
+    name.to_lowercase().replace('_', " ")
+}
+
+/// An enum field's value in words, "not recorded" when it is not a value.
+pub fn enum_words<T: TryFrom<i32>>(value: i32, name: fn(&T) -> &'static str) -> String {
+    T::try_from(value)
+        .map(|v| words(name(&v)))
+        .unwrap_or_else(|_| "not recorded".to_owned())
+}
+
+/// A field from `source`.
+pub fn field(source: String, text: String) -> Field {
+    Field { source, text }
+}
+
+fn month_of(date: Option<&scir_proto::common::v1::Date>) -> String {
+    date.and_then(scir_kit::validate::to_date)
+        .map(|d| d.format("%B %Y").to_string())
+        .unwrap_or_default()
+}
+
+/// A part of a review as a summary entry: its title line and detail lines,
+/// each naming the field it comes from (`{source}#field`).
+pub trait SummaryEntry {
+    /// The entry of the part whose resource name is `source`.
+    fn entry(&self, source: &str) -> (Field, Vec<Field>);
+}
+
+impl SummaryEntry for pb::Debriefing {
+    fn entry(&self, source: &str) -> (Field, Vec<Field>) {
+        let when = month_of(self.date.as_ref());
+        (
+            field(
+                format!("{source}#participant_roles"),
+                format!(
+                    "Debriefing ({when}) with: {}",
+                    self.participant_roles.join(", ")
+                ),
+            ),
+            vec![field(
+                format!("{source}#decision_context"),
+                self.decision_context.clone(),
+            )],
+        )
+    }
+}
+
+impl SummaryEntry for pb::Episode {
+    fn entry(&self, source: &str) -> (Field, Vec<Field>) {
+        let assessment = enum_words::<pb::Assessment>(self.assessment, |v| v.as_str_name());
+        (
+            field(
+                format!("{source}#title"),
+                format!("{} ({assessment} practice)", self.title),
+            ),
+            vec![field(
+                format!("{source}#what_happened"),
+                self.what_happened.clone(),
+            )],
+        )
+    }
+}
+
+impl SummaryEntry for pb::KeyObservation {
+    fn entry(&self, source: &str) -> (Field, Vec<Field>) {
+        (
+            field(format!("{source}#title"), self.title.clone()),
+            vec![field(
+                format!("{source}#description"),
+                self.description.clone(),
+            )],
+        )
+    }
+}
+
+impl SummaryEntry for pb::LearningOpportunity {
+    fn entry(&self, source: &str) -> (Field, Vec<Field>) {
+        let status = enum_words::<pb::NeedStatus>(self.status, |v| v.as_str_name());
+        (
+            field(
+                format!("{source}#family_need"),
+                format!("What the family needed: {}", self.family_need),
+            ),
+            vec![
+                field(
+                    format!("{source}#action_taken"),
+                    format!(
+                        "What action did or did not take place: {}",
+                        self.action_taken
+                    ),
+                ),
+                field(format!("{source}#status"), format!("Status: {status}")),
+            ],
+        )
+    }
+}
+
+impl SummaryEntry for pb::Recommendation {
+    fn entry(&self, source: &str) -> (Field, Vec<Field>) {
+        let due = self
+            .due_date
+            .as_ref()
+            .and_then(scir_kit::validate::to_date)
+            .map_or_else(|| "not set".to_owned(), |d| d.to_string());
+        let detail = format!(
+            "Category: {}. Strength: {}. Status: {}. Due: {due}.",
+            enum_words::<pb::RecommendationCategory>(self.category, |v| v.as_str_name()),
+            enum_words::<pb::ActionStrength>(self.strength, |v| v.as_str_name()),
+            enum_words::<pb::RecommendationStatus>(self.status, |v| v.as_str_name()),
+        );
+        (
+            field(format!("{source}#description"), self.description.clone()),
+            vec![
+                field(format!("{source}#owner"), format!("Owner: {}", self.owner)),
+                field(format!("{source}#status"), detail),
+            ],
+        )
+    }
 }
 
 /// Identities the system holds for an incident and its review.
@@ -125,6 +248,42 @@ pub fn render(input: &SummaryInput) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_become_entries_in_words_naming_their_sources() {
+        let learning = pb::LearningOpportunity {
+            family_need: "a safe sleep assessment".into(),
+            action_taken: "no home visit was made".into(),
+            status: pb::NeedStatus::NeedUnmet as i32,
+            ..Default::default()
+        };
+        let (title, details) = learning.entry("r/learningOpportunities/l1");
+        assert_eq!(title.source, "r/learningOpportunities/l1#family_need");
+        assert_eq!(
+            title.text,
+            "What the family needed: a safe sleep assessment"
+        );
+        assert_eq!(
+            details.iter().map(|d| d.text.as_str()).collect::<Vec<_>>(),
+            [
+                "What action did or did not take place: no home visit was made",
+                "Status: need unmet"
+            ]
+        );
+        let recommendation = pb::Recommendation {
+            description: "d".into(),
+            owner: "o".into(),
+            category: 999,
+            ..Default::default()
+        };
+        let (_, details) = recommendation.entry("r/recommendations/x");
+        assert!(
+            details[1].text.starts_with("Category: not recorded.")
+                && details[1].text.ends_with("Due: not set."),
+            "{}",
+            details[1].text
+        );
+    }
 
     fn ids() -> Identities {
         Identities {

@@ -1,7 +1,6 @@
 //! `GenerateSummary`: the 90-day and 6-month summaries, refused rather than
 //! leaked when any identity the system holds appears in them.
 
-use prost::Message;
 use scir_kit::ApiError;
 use scir_kit::auth::Caller;
 use scir_kit::db::{DbError, now_micros};
@@ -11,18 +10,11 @@ use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as pb;
 
 use super::{Access, Loaded, Reviews, parse_review_name, timestamp};
-use crate::domain::summary::{self, Field, Identities, Section, SummaryInput};
+use crate::domain::summary::{
+    self, Identities, Section, SummaryEntry, SummaryInput, enum_words, field,
+};
+use crate::items::Item;
 use crate::store;
-
-fn words(name: &str) -> String {
-    name.to_lowercase().replace('_', " ")
-}
-
-fn enum_words<T: TryFrom<i32>>(value: i32, name: fn(&T) -> &'static str) -> String {
-    T::try_from(value)
-        .map(|v| words(name(&v)))
-        .unwrap_or_else(|_| "not recorded".to_owned())
-}
 
 fn age_words(months: i32) -> String {
     match months {
@@ -31,8 +23,28 @@ fn age_words(months: i32) -> String {
     }
 }
 
-fn field(source: String, text: String) -> Field {
-    Field { source, text }
+/// Most parts of one kind a summary reads (far beyond any real review).
+const MAX_PARTS: i64 = 10_000;
+
+/// A section of every part of kind `I`, in creation order.
+async fn section<I: Item + SummaryEntry>(
+    conn: &mut sqlx::AnyConnection,
+    review: &crate::store::StoredReview,
+    heading: &str,
+) -> Result<Section, ApiError> {
+    let items = store::list_items(conn, &review.id, I::COLLECTION, 0, MAX_PARTS).await?;
+    let entries = items
+        .into_iter()
+        .map(|item| {
+            let part = I::decode(item.body.as_slice()).map_err(ApiError::internal)?;
+            let source = format!("{}/{}/{}", review.body.name, I::COLLECTION, item.id);
+            Ok(part.entry(&source))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Section {
+        heading: heading.to_owned(),
+        entries,
+    })
 }
 
 impl Reviews {
@@ -103,131 +115,28 @@ impl Reviews {
             .map(|(role, n)| format!("{n} {role}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut actions = Section {
-            heading: "Actions taken".into(),
-            entries: Vec::new(),
-        };
-        actions.entries.push((
-            field(format!("{name}#team"), format!("Review team: {team_text}")),
-            vec![],
-        ));
-        for item in store::list_items(&mut conn, &review.id, "debriefings", 0, 10_000).await? {
-            let d = pb::Debriefing::decode(item.body.as_slice()).map_err(ApiError::internal)?;
-            let source = format!("{name}/debriefings/{}", item.id);
-            let when = d
-                .date
-                .as_ref()
-                .and_then(to_date)
-                .map(|d| d.format("%B %Y").to_string())
-                .unwrap_or_default();
-            let title = field(
-                format!("{source}#participant_roles"),
-                format!(
-                    "Debriefing ({when}) with: {}",
-                    d.participant_roles.join(", ")
-                ),
-            );
-            actions.entries.push((
-                title,
-                vec![field(
-                    format!("{source}#decision_context"),
-                    d.decision_context,
-                )],
-            ));
-        }
+        let mut actions = section::<pb::Debriefing>(&mut conn, review, "Actions taken").await?;
+        actions.entries.insert(
+            0,
+            (
+                field(format!("{name}#team"), format!("Review team: {team_text}")),
+                vec![],
+            ),
+        );
         input.sections.push(actions);
-
-        let mut episodes = Section {
-            heading: "Key practice episodes".into(),
-            entries: Vec::new(),
-        };
-        for item in store::list_items(&mut conn, &review.id, "episodes", 0, 10_000).await? {
-            let e = pb::Episode::decode(item.body.as_slice()).map_err(ApiError::internal)?;
-            let source = format!("{name}/episodes/{}", item.id);
-            let assessment = enum_words::<pb::Assessment>(e.assessment, |v| v.as_str_name());
-            episodes.entries.push((
-                field(
-                    format!("{source}#title"),
-                    format!("{} ({assessment} practice)", e.title),
-                ),
-                vec![field(format!("{source}#what_happened"), e.what_happened)],
-            ));
-        }
-        input.sections.push(episodes);
-
-        let mut findings = Section {
-            heading: "Findings".into(),
-            entries: Vec::new(),
-        };
-        for item in store::list_items(&mut conn, &review.id, "keyObservations", 0, 10_000).await? {
-            let k = pb::KeyObservation::decode(item.body.as_slice()).map_err(ApiError::internal)?;
-            let source = format!("{name}/keyObservations/{}", item.id);
-            findings.entries.push((
-                field(format!("{source}#title"), k.title),
-                vec![field(format!("{source}#description"), k.description)],
-            ));
-        }
-        input.sections.push(findings);
-
-        let mut learning = Section {
-            heading: "Learning opportunities".into(),
-            entries: Vec::new(),
-        };
-        for item in
-            store::list_items(&mut conn, &review.id, "learningOpportunities", 0, 10_000).await?
-        {
-            let l = pb::LearningOpportunity::decode(item.body.as_slice())
-                .map_err(ApiError::internal)?;
-            let source = format!("{name}/learningOpportunities/{}", item.id);
-            let status = enum_words::<pb::NeedStatus>(l.status, |v| v.as_str_name());
-            learning.entries.push((
-                field(
-                    format!("{source}#family_need"),
-                    format!("What the family needed: {}", l.family_need),
-                ),
-                vec![
-                    field(
-                        format!("{source}#action_taken"),
-                        format!("What action did or did not take place: {}", l.action_taken),
-                    ),
-                    field(format!("{source}#status"), format!("Status: {status}")),
-                ],
-            ));
-        }
-        input.sections.push(learning);
-
+        input
+            .sections
+            .push(section::<pb::Episode>(&mut conn, review, "Key practice episodes").await?);
+        input
+            .sections
+            .push(section::<pb::KeyObservation>(&mut conn, review, "Findings").await?);
+        input.sections.push(
+            section::<pb::LearningOpportunity>(&mut conn, review, "Learning opportunities").await?,
+        );
         if kind == pb::SummaryKind::SixMonth {
-            let mut recommendations = Section {
-                heading: "Recommendations".into(),
-                entries: Vec::new(),
-            };
-            for item in
-                store::list_items(&mut conn, &review.id, "recommendations", 0, 10_000).await?
-            {
-                let r =
-                    pb::Recommendation::decode(item.body.as_slice()).map_err(ApiError::internal)?;
-                let source = format!("{name}/recommendations/{}", item.id);
-                let due = r
-                    .due_date
-                    .as_ref()
-                    .and_then(to_date)
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "not set".into());
-                let detail = format!(
-                    "Category: {}. Strength: {}. Status: {}. Due: {due}.",
-                    enum_words::<pb::RecommendationCategory>(r.category, |v| v.as_str_name()),
-                    enum_words::<pb::ActionStrength>(r.strength, |v| v.as_str_name()),
-                    enum_words::<pb::RecommendationStatus>(r.status, |v| v.as_str_name()),
-                );
-                recommendations.entries.push((
-                    field(format!("{source}#description"), r.description),
-                    vec![
-                        field(format!("{source}#owner"), format!("Owner: {}", r.owner)),
-                        field(format!("{source}#status"), detail),
-                    ],
-                ));
-            }
-            input.sections.push(recommendations);
+            input
+                .sections
+                .push(section::<pb::Recommendation>(&mut conn, review, "Recommendations").await?);
         }
         Ok(input)
     }
