@@ -21,7 +21,7 @@ use scir_proto::scoring::v1 as pb;
 use sqlx::AnyConnection;
 
 use crate::domain::agreement::{self, Figure};
-use crate::domain::instruments::{Catalogue, Instrument};
+use crate::domain::instruments::{Catalogue, Instrument, ItemLevel};
 use crate::review_link::{ReviewLink, Team};
 use crate::store::{self, StoredConsensus, StoredSet};
 
@@ -32,7 +32,6 @@ type RatedUnits = (String, Vec<(String, Vec<i32>)>);
 type ReviewScope = (String, Option<String>);
 
 /// Longest rationale.
-const MAX_RATIONALE: usize = 2000;
 /// Most evidence references per item.
 const MAX_EVIDENCE: usize = 20;
 
@@ -180,62 +179,39 @@ impl Scoring {
         ratings: &[pb::ItemRating],
     ) -> Result<(), ApiError> {
         let mut check = Check::new("rating_set.");
-        let mut seen = HashSet::new();
-        for (i, r) in ratings.iter().enumerate() {
-            let path = format!("ratings[{i}]");
-            if !instrument.items.contains(&r.item_code) {
-                check.bad(
-                    &format!("{path}.item_code"),
-                    format!("is not an item of {}", instrument.name()),
-                );
-            } else if !seen.insert(r.item_code.as_str()) {
-                check.bad(&format!("{path}.item_code"), "is rated twice");
-            }
-            if r.level < 0 || r.level as usize >= instrument.levels {
-                check.bad(
-                    &format!("{path}.level"),
-                    format!("must be between 0 and {}", instrument.levels - 1),
-                );
-            }
-            check.text(
-                &format!("{path}.rationale"),
-                &r.rationale,
-                MAX_RATIONALE,
-                true,
-            );
-            if r.evidence.len() > MAX_EVIDENCE {
-                check.bad(
-                    &format!("{path}.evidence"),
-                    format!("must have at most {MAX_EVIDENCE} entries"),
-                );
-            }
-            for (j, e) in r.evidence.iter().enumerate() {
-                let own = e
-                    .strip_prefix(review)
-                    .and_then(|rest| rest.strip_prefix('/'));
-                let valid = own.is_some_and(|rest| {
-                    rest.starts_with("episodes/") || rest.starts_with("debriefings/")
-                });
-                if !valid {
+        instrument.check_levels(
+            "ratings",
+            ratings.iter().map(|r| ItemLevel {
+                item_code: &r.item_code,
+                level: r.level,
+                rationale: &r.rationale,
+            }),
+            &mut check,
+            |i, check| {
+                let r = &ratings[i];
+                let path = format!("ratings[{i}]");
+                if r.evidence.len() > MAX_EVIDENCE {
                     check.bad(
-                        &format!("{path}.evidence[{j}]"),
-                        "must be an episode or debriefing of the same review",
+                        &format!("{path}.evidence"),
+                        format!("must have at most {MAX_EVIDENCE} entries"),
                     );
                 }
-            }
-        }
-        let missing: Vec<_> = instrument
-            .items
-            .iter()
-            .filter(|c| !seen.contains(c.as_str()))
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            check.bad(
-                "ratings",
-                format!("every item must be rated; missing: {}", missing.join(", ")),
-            );
-        }
+                for (j, e) in r.evidence.iter().enumerate() {
+                    let own = e
+                        .strip_prefix(review)
+                        .and_then(|rest| rest.strip_prefix('/'));
+                    let valid = own.is_some_and(|rest| {
+                        rest.starts_with("episodes/") || rest.starts_with("debriefings/")
+                    });
+                    if !valid {
+                        check.bad(
+                            &format!("{path}.evidence[{j}]"),
+                            "must be an episode or debriefing of the same review",
+                        );
+                    }
+                }
+            },
+        );
         check.finish()
     }
 
@@ -606,43 +582,16 @@ impl Scoring {
             .get(&instrument_name)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("instrument vanished")))?;
         let mut check = Check::new("consensus.");
-        let mut seen = HashSet::new();
-        for (i, item) in consensus.items.iter().enumerate() {
-            if !instrument.items.contains(&item.item_code) || !seen.insert(item.item_code.as_str())
-            {
-                check.bad(
-                    &format!("items[{i}].item_code"),
-                    format!("must be an item of {instrument_name}, once"),
-                );
-            }
-            if item.level < 0 || item.level as usize >= instrument.levels {
-                check.bad(
-                    &format!("items[{i}].level"),
-                    format!("must be between 0 and {}", instrument.levels - 1),
-                );
-            }
-            check.text(
-                &format!("items[{i}].rationale"),
-                &item.rationale,
-                MAX_RATIONALE,
-                true,
-            );
-        }
-        let missing: Vec<_> = instrument
-            .items
-            .iter()
-            .filter(|c| !seen.contains(c.as_str()))
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            check.bad(
-                "items",
-                format!(
-                    "every item needs a consensus level; missing: {}",
-                    missing.join(", ")
-                ),
-            );
-        }
+        instrument.check_levels(
+            "items",
+            consensus.items.iter().map(|i| ItemLevel {
+                item_code: &i.item_code,
+                level: i.level,
+                rationale: &i.rationale,
+            }),
+            &mut check,
+            |_, _| {},
+        );
         check.finish()?;
 
         let now = now_micros();

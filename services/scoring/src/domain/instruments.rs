@@ -63,7 +63,71 @@ pub struct Instrument {
     pub levels: usize,
 }
 
+/// Longest rationale for a level, in characters.
+pub const MAX_RATIONALE: usize = 2000;
+
+/// One item's level and why, as a rater's ratings and the consensus give them.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemLevel<'a> {
+    /// The item's code.
+    pub item_code: &'a str,
+    /// The level given.
+    pub level: i32,
+    /// Why.
+    pub rationale: &'a str,
+}
+
 impl Instrument {
+    /// Checks levels given for this instrument's items, sent in the repeated
+    /// field `list`: each item of the instrument exactly once, each level on
+    /// the scale, each with a rationale; `also` checks what else the entry at
+    /// an index carries. Every fault goes to `check`, entry by entry.
+    pub fn check_levels<'a>(
+        &self,
+        list: &str,
+        levels: impl IntoIterator<Item = ItemLevel<'a>>,
+        check: &mut scir_kit::validate::Check<'_>,
+        mut also: impl FnMut(usize, &mut scir_kit::validate::Check<'_>),
+    ) {
+        let mut seen = HashSet::new();
+        for (i, given) in levels.into_iter().enumerate() {
+            let path = format!("{list}[{i}]");
+            if !self.items.iter().any(|c| c == given.item_code) {
+                check.bad(
+                    &format!("{path}.item_code"),
+                    format!("is not an item of {}", self.name()),
+                );
+            } else if !seen.insert(given.item_code) {
+                check.bad(&format!("{path}.item_code"), "is given twice");
+            }
+            if given.level < 0 || given.level as usize >= self.levels {
+                check.bad(
+                    &format!("{path}.level"),
+                    format!("must be between 0 and {}", self.levels - 1),
+                );
+            }
+            check.text(
+                &format!("{path}.rationale"),
+                given.rationale,
+                MAX_RATIONALE,
+                true,
+            );
+            also(i, check);
+        }
+        let missing: Vec<_> = self
+            .items
+            .iter()
+            .filter(|c| !seen.contains(c.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            check.bad(
+                list,
+                format!("every item needs a level; missing: {}", missing.join(", ")),
+            );
+        }
+    }
+
     /// Resource name `instruments/{id}/versions/{version}`.
     pub fn name(&self) -> &str {
         &self.message.name
@@ -263,6 +327,47 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_are_checked_item_by_item_and_every_item_is_needed() {
+        let catalogue = Catalogue::load(None, None).expect("shipped");
+        let instrument = catalogue.active();
+        let all: Vec<ItemLevel<'_>> = instrument
+            .items
+            .iter()
+            .map(|code| ItemLevel {
+                item_code: code,
+                level: 1,
+                rationale: "why",
+            })
+            .collect();
+        let mut check = scir_kit::validate::Check::new("x.");
+        instrument.check_levels("items", all.iter().copied(), &mut check, |_, _| {});
+        assert!(check.is_empty());
+
+        let mut wrong = all.clone();
+        wrong[1].item_code = wrong[0].item_code; // twice, and item 1 missing
+        wrong[2].level = 4;
+        wrong[3].rationale = "";
+        wrong[4].item_code = "NOPE";
+        let mut check = scir_kit::validate::Check::new("x.");
+        instrument.check_levels("items", wrong, &mut check, |_, _| {});
+        let fields: Vec<String> = check
+            .into_violations()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "x.items[1].item_code",
+                "x.items[2].level",
+                "x.items[3].rationale",
+                "x.items[4].item_code",
+                "x.items"
+            ]
+        );
+    }
 
     #[test]
     fn the_shipped_instrument_has_the_ssit_shape_and_says_it_is_not_official() {
