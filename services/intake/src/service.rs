@@ -11,6 +11,8 @@ use scir_kit::auth::{Caller, Role};
 use scir_kit::db::{DbError, now_micros, timestamp_from_micros};
 use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::IncidentName;
+
+use crate::domain::amendment;
 use scir_kit::{ApiError, FieldViolation, pagination};
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::intake::v1 as pb;
@@ -25,8 +27,7 @@ use crate::domain::rules::RuleSet;
 use crate::policy::{RESTRICTED_READERS, method};
 use crate::store::{self, ListFilter, NewIncident, Store, StoredIncident, StoredRevision};
 
-/// Longest amendment reason accepted.
-pub const MAX_REASON: usize = 2000;
+pub use crate::domain::amendment::MAX_REASON;
 
 /// A report's request as its fingerprints see it: the encoded public facts and
 /// the encoded restricted identity (empty when none was given).
@@ -471,37 +472,7 @@ impl Intake {
         request: pb::AmendIncidentRequest,
     ) -> Result<pb::Incident, ApiError> {
         let (jurisdiction, id) = self.parse_incident_name(&request.name)?;
-        let mut violations = Vec::new();
-        let paths = request
-            .update_mask
-            .as_ref()
-            .map(|m| m.paths.clone())
-            .unwrap_or_default();
-        if paths.is_empty() {
-            violations.push(FieldViolation::new("update_mask", "is required"));
-        }
-        for (i, p) in paths.iter().enumerate() {
-            if p != "*" && !AMENDABLE_FIELDS.contains(&p.as_str()) {
-                violations.push(FieldViolation::new(
-                    format!("update_mask.paths[{i}]"),
-                    format!("`{p}` is not a field of IncidentFacts"),
-                ));
-            }
-        }
-        if request.reason.trim().is_empty() {
-            violations.push(FieldViolation::new("reason", "is required"));
-        } else if request.reason.chars().count() > MAX_REASON {
-            violations.push(FieldViolation::new(
-                "reason",
-                format!("must be at most {MAX_REASON} characters"),
-            ));
-        }
-        if request.incident.is_none() {
-            violations.push(FieldViolation::new("incident", "is required"));
-        }
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        let paths = amendment::check(&request)?;
         let stored = self
             .fetch(
                 caller,
@@ -530,23 +501,7 @@ impl Intake {
             None => None,
         };
         let source = request.incident.unwrap_or_default();
-        let all = paths.iter().any(|p| p == "*");
-        let selected: Vec<&str> = if all {
-            AMENDABLE_FIELDS.to_vec()
-        } else {
-            paths.iter().map(String::as_str).collect()
-        };
-        let mut changed = Vec::new();
-        for path in selected {
-            if path == "restricted"
-                && normalized_restricted(&source) == normalized_restricted(&merged)
-            {
-                continue;
-            }
-            if apply_field(path, &mut merged, &source) {
-                changed.push(path.to_owned());
-            }
-        }
+        let changed = amendment::merge(&mut merged, &source, &paths);
         if merged.jurisdiction != jurisdiction {
             return Err(ApiError::invalid(
                 "incident.jurisdiction",
@@ -759,10 +714,6 @@ fn may_read_restricted(caller: &Caller, jurisdiction: &str) -> bool {
     caller.jurisdiction == jurisdiction && caller.granted_any(RESTRICTED_READERS)
 }
 
-fn normalized_restricted(facts: &pb::IncidentFacts) -> pb::RestrictedIdentity {
-    facts.restricted.clone().unwrap_or_default()
-}
-
 fn resource_name(incident: &StoredIncident) -> String {
     format!(
         "jurisdictions/{}/incidents/{}",
@@ -774,50 +725,6 @@ fn etag(incident: &StoredIncident) -> String {
     let digest = Sha256::digest(format!("{}:{}", incident.id, incident.revision));
     format!("\"{}\"", hex::encode(&digest[..8]))
 }
-
-macro_rules! amendable {
-    ($($field:ident),* $(,)?) => {
-        /// Top-level fields of `IncidentFacts` an amendment may replace.
-        pub const AMENDABLE_FIELDS: &[&str] = &[$(stringify!($field)),*];
-
-        /// Copies `path` from `source` into `target`; whether the value changed.
-        fn apply_field(path: &str, target: &mut pb::IncidentFacts, source: &pb::IncidentFacts) -> bool {
-            match path {
-                $(stringify!($field) => {
-                    let changed = target.$field != source.$field;
-                    target.$field = source.$field.clone();
-                    changed
-                })*
-                _ => false,
-            }
-        }
-    };
-}
-
-amendable!(
-    jurisdiction,
-    reporting_agency,
-    incident_type,
-    cause_category,
-    incident_date,
-    learned_date,
-    reported_to_state_date,
-    child_age_months,
-    sex,
-    race_ethnicity,
-    tribal_status,
-    tribal_affiliation,
-    placement,
-    maltreatment_suspected,
-    maltreatment_types,
-    had_prior_contact,
-    prior_contacts,
-    in_custody,
-    substantiated,
-    leadership_designated,
-    law_enforcement_agency,
-    restricted,
-);
 
 /// The decision as its message.
 pub fn decision_to_proto(d: &Decision, time: i64, facts_revision: i32) -> pb::EligibilityDecision {
