@@ -109,21 +109,14 @@ impl ServerSettings {
     }
 }
 
-/// Parses `250ms`, `30s`, `5m` or a plain number of seconds.
+/// Parses a duration as humantime writes them (`250ms`, `30s`, `5m`,
+/// `1h 30m`) or a plain number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = text
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((text, "s"), |i| text.split_at(i));
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 30s"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{text}`: unit must be ms, s or m")),
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
     }
+    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 30s: {e}"))
 }
 
 /// Creates the health service and its reporter; every service starts NOT_SERVING.
@@ -449,5 +442,26 @@ impl Serving {
         let result = serve(self, health).await;
         db.close().await;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        for (text, expected) in [
+            ("30", Duration::from_secs(30)),
+            ("250ms", Duration::from_millis(250)),
+            ("30s", Duration::from_secs(30)),
+            ("5m", Duration::from_secs(300)),
+            ("1h 30m", Duration::from_secs(5400)),
+        ] {
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+        for bad in ["", "soon", "-1s", "5 parsecs"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }
