@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use prost::Message;
 use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
-use scir_kit::db::{DbError, now_micros, timestamp_from_micros};
+use scir_kit::db::{now_micros, timestamp_from_micros};
 use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::IncidentName;
 
@@ -199,20 +199,17 @@ impl Intake {
             reported_by: &caller.subject,
             time: now,
         };
-        if let Err(e) = store::insert_incident(&mut tx, &new).await {
-            if DbError::is_unique_violation(&e) {
-                // A concurrent call with the same request id won the race.
-                drop(tx);
-                let existing = self
-                    .store
-                    .find_by_request(&jurisdiction, &request.request_id)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::internal(anyhow::anyhow!("request id conflict without a row"))
-                    })?;
-                return self.replay(caller, existing, &given).await;
-            }
-            return Err(e.into());
+        if !store::insert_incident(&mut tx, &new).await? {
+            // A concurrent call with the same request id won the race.
+            drop(tx);
+            let existing = self
+                .store
+                .find_by_request(&jurisdiction, &request.request_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("request id conflict without a row"))
+                })?;
+            return self.replay(caller, existing, &given).await;
         }
         let restricted_bytes = restricted
             .as_ref()

@@ -292,11 +292,11 @@ fn incident_from_row(row: &AnyRow) -> Result<StoredIncident, DbError> {
 pub async fn insert_incident(
     conn: &mut AnyConnection,
     new: &NewIncident<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, DbError> {
+    let inserted = sqlx::query(
         "INSERT INTO incidents (id, jurisdiction, request_id, request_hash, incident_type, incident_date, \
          outcome, revision, reported_by, create_time, update_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $9) ON CONFLICT DO NOTHING",
     )
     .bind(new.id)
     .bind(new.jurisdiction)
@@ -308,8 +308,10 @@ pub async fn insert_incident(
     .bind(new.reported_by)
     .bind(new.time)
     .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    // No row: the request id was taken (by this request before, or a race).
+    Ok(inserted == 1)
 }
 
 /// Inserts one revision and, when given, its restricted identity.
@@ -319,7 +321,7 @@ pub async fn insert_revision(
     revision: &StoredRevision,
     restricted: Option<&[u8]>,
     time: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO incident_revisions (incident_id, revision, facts, decision, amendment, create_time) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -355,7 +357,7 @@ pub async fn advance_revision(
     incident_date: &str,
     outcome: i32,
     time: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, DbError> {
     let result = sqlx::query(
         "UPDATE incidents SET revision = revision + 1, incident_type = $1, incident_date = $2, \
          outcome = $3, update_time = $4 WHERE id = $5 AND revision = $6",

@@ -183,7 +183,8 @@ pub async fn insert_review(
 ) -> Result<bool, DbError> {
     let result = sqlx::query(
         "INSERT INTO reviews (id, jurisdiction, incident, stage, version, next_due_date, body, create_time, update_time) \
-         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7)",
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(&review.id)
     .bind(&review.jurisdiction)
@@ -194,11 +195,8 @@ pub async fn insert_review(
     .bind(review.create_time)
     .execute(&mut *conn)
     .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if DbError::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    // Already there (the review of that incident, the rater's set): no row.
+    Ok(result?.rows_affected() == 1)
 }
 
 /// Replaces a review's body if it is still at `version`; `false` otherwise.

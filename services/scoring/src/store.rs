@@ -179,7 +179,8 @@ pub async fn insert_set(
 ) -> Result<bool, DbError> {
     let result = sqlx::query(
         "INSERT INTO rating_sets (id, key_observation, review, rater, instrument, submit_time, body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(&set.id)
     .bind(&set.key_observation)
@@ -190,11 +191,8 @@ pub async fn insert_set(
     .bind(&set.body)
     .execute(&mut *conn)
     .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if DbError::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    // Already there (the review of that incident, the rater's set): no row.
+    Ok(result?.rows_affected() == 1)
 }
 
 /// Records (or replaces) a consensus.
