@@ -10,7 +10,6 @@ use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
 use scir_kit::tls::Transport;
-use scir_kit::webhooks::Webhooks;
 use scir_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use tonic::service::Routes;
 
@@ -62,13 +61,7 @@ impl Application {
         let (address, db) = (base.address, base.db.clone());
         let events = EventLog::new(db.clone(), shutdown.signal());
         let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;
-        let webhooks = Webhooks::new(
-            db.clone(),
-            sealer.clone(),
-            base.directory.clone(),
-            published_events(),
-            &config.webhooks,
-        )?;
+        let webhook_sealer = sealer.clone();
         let intake = Intake::new(Store::new(db.clone(), sealer), events.clone(), directory);
         let max = config.common.server.max_message_bytes;
         let service = IntakeServiceServer::new(IntakeGrpc::new(intake))
@@ -81,7 +74,7 @@ impl Application {
                 SERVICE_NAME,
                 shutdown.signal(),
             )
-            .with_webhooks(&webhooks, events);
+            .with_webhooks(&config.webhooks, webhook_sealer, published_events(), events)?;
         Ok(Self {
             address,
             db,

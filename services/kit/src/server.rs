@@ -195,6 +195,7 @@ async fn serve(
         shutdown,
         rules,
         db,
+        directory: _,
     } = serving;
     let auth = AuthLayer::new(
         verifier,
@@ -372,6 +373,7 @@ impl Foundation {
             verifier: self.verifier,
             rules: rules.to_vec(),
             also_serves: Vec::new(),
+            directory: self.directory,
             db: self.db,
             routes,
             settings: self.settings,
@@ -398,6 +400,8 @@ pub struct Serving {
     pub rules: Vec<crate::auth::MethodRule>,
     /// Services served beside the main one (webhooks).
     pub also_serves: Vec<&'static str>,
+    /// The member jurisdictions.
+    pub directory: std::sync::Arc<crate::directory::Directory>,
     /// Limits.
     pub settings: ServerSettings,
     /// The gRPC service name health reports.
@@ -407,20 +411,30 @@ pub struct Serving {
 }
 
 impl Serving {
-    /// Serves `webhooks` beside the service (its RPCs, open to their own
-    /// roles) and starts delivering `log`'s events to the endpoints.
+    /// Serves webhooks for the events the service `publishes` beside it
+    /// (their RPCs, open to their own roles; secrets sealed by `sealer`) and
+    /// starts delivering `log`'s events to the endpoints.
     pub fn with_webhooks(
         mut self,
-        webhooks: &crate::webhooks::Webhooks,
+        config: &crate::webhooks::WebhookConfig,
+        sealer: crate::sealing::Sealer,
+        publishes: Vec<String>,
         log: crate::events::EventLog,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
+        let webhooks = crate::webhooks::Webhooks::new(
+            self.db.clone(),
+            sealer,
+            self.directory.clone(),
+            publishes,
+            config,
+        )?;
         self.routes = self
             .routes
             .add_service(webhooks.server(self.settings.max_message_bytes));
         self.rules.extend_from_slice(crate::webhooks::RULES);
         self.also_serves.push(crate::webhooks::SERVICE_NAME);
         webhooks.spawn_delivery(log, self.shutdown.clone());
-        self
+        Ok(self)
     }
 
     /// Serves with health following the database until shutdown, then drains

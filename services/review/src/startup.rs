@@ -11,7 +11,6 @@ use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
 use scir_kit::tls::Transport;
-use scir_kit::webhooks::Webhooks;
 use scir_proto::review::v1::review_service_server::ReviewServiceServer;
 use tonic::service::Routes;
 
@@ -118,13 +117,7 @@ impl Application {
         };
         let consumer = consumer::spawn(db.clone(), source, token, handler, shutdown.signal());
         let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;
-        let webhooks = Webhooks::new(
-            db.clone(),
-            sealer.clone(),
-            base.directory.clone(),
-            published_events(),
-            &config.webhooks,
-        )?;
+        let webhook_sealer = sealer.clone();
         let reviews = Reviews::new(
             db.clone(),
             events.clone(),
@@ -145,7 +138,7 @@ impl Application {
                 SERVICE_NAME,
                 shutdown.signal(),
             )
-            .with_webhooks(&webhooks, events);
+            .with_webhooks(&config.webhooks, webhook_sealer, published_events(), events)?;
         Ok(Self {
             address,
             consumer,

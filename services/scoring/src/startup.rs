@@ -11,7 +11,6 @@ use scir_kit::events::EventLog;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
 use scir_kit::tls::Transport;
-use scir_kit::webhooks::Webhooks;
 use scir_proto::scoring::v1::scoring_service_server::ScoringServiceServer;
 use tonic::service::Routes;
 
@@ -82,13 +81,7 @@ impl Application {
             Arc::new(ReviewEvents),
             shutdown.signal(),
         );
-        let webhooks = Webhooks::new(
-            db.clone(),
-            scir_kit::sealing::Sealer::from_config(&config.sealing)?,
-            base.directory.clone(),
-            published_events(),
-            &config.webhooks,
-        )?;
+        let webhook_sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;
         let scoring = Scoring::new(
             db.clone(),
             events.clone(),
@@ -107,7 +100,7 @@ impl Application {
                 SERVICE_NAME,
                 shutdown.signal(),
             )
-            .with_webhooks(&webhooks, events);
+            .with_webhooks(&config.webhooks, webhook_sealer, published_events(), events)?;
         Ok(Self {
             address,
             consumer,
