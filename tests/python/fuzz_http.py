@@ -8,10 +8,16 @@ every person role, so requests get past authorisation to the parsers)
 """
 
 import os
+import shutil
 import subprocess
 import sys
 
-ST = os.path.join(os.path.dirname(sys.executable), "st")
+# Beside this interpreter (a virtualenv, pyenv), else wherever pip put scripts.
+ST = next(
+    path
+    for path in [os.path.join(os.path.dirname(sys.executable), "st"), shutil.which("st")]
+    if path and os.path.exists(path)
+)
 
 
 def main() -> None:
