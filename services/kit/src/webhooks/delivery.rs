@@ -94,16 +94,25 @@ impl Client {
             .copied()
             .filter(|a| forbidden(a.ip(), self.allow_loopback).is_none())
             .collect();
-        let Some(address) = allowed.first() else {
+        if allowed.is_empty() {
             let why = addresses
                 .first()
                 .and_then(|a| forbidden(a.ip(), self.allow_loopback))
                 .unwrap_or("no address");
             return Err(format!("{host} is refused: {why}"));
-        };
-        let tcp = TcpStream::connect(address)
-            .await
-            .map_err(|e| format!("connecting: {e}"))?;
+        }
+        // Each address in turn (a name may resolve to IPv6 and IPv4 alike).
+        let mut tcp = Err("no address".to_owned());
+        for address in &allowed {
+            match TcpStream::connect(address).await {
+                Ok(stream) => {
+                    tcp = Ok(stream);
+                    break;
+                }
+                Err(e) => tcp = Err(format!("connecting to {address}: {e}")),
+            }
+        }
+        let tcp = tcp?;
         let _ = tcp.set_nodelay(true);
         let authority = uri
             .authority()
