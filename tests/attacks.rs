@@ -436,13 +436,14 @@ async fn http_json_bodies_are_bounded_like_grpc_messages() {
         "every unauthenticated call is refused at once"
     );
 
-    // With a token: 160 stalled bodies of 4 MiB - 1 byte, 64 KiB sent. The
-    // caller's share (128) waits for the read timeout, the rest is refused
-    // at once; another caller is served throughout.
+    // With a token: 160 stalled bodies of 4 MiB - 1 byte, 32 KiB sent (so the
+    // caller's 128 stay within its byte budget). The caller's share (128)
+    // waits for the read timeout, the rest is refused at once; another
+    // caller is served throughout.
     let mut stalled = Vec::new();
     for _ in 0..160 {
         if let Some(tcp) =
-            stalled_http(intake, REPORT, Some(&attacker), (4 << 20) - 1, 64 << 10).await
+            stalled_http(intake, REPORT, Some(&attacker), (4 << 20) - 1, 32 << 10).await
         {
             stalled.push(tcp);
         }
