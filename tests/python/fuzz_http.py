@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 # Beside this interpreter (a virtualenv, pyenv), else wherever pip put scripts.
 ST = next(
@@ -36,6 +37,8 @@ def main() -> None:
             capture_output=True,
             text=True,
             timeout=600,
+            # schemathesis keeps a cache where it runs; not in the checkout.
+            cwd=tempfile.mkdtemp(prefix="scir-fuzz-"),
         )
         summary = [line for line in result.stdout.splitlines() if "generated" in line]
         if result.returncode != 0:
