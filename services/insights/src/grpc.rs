@@ -10,7 +10,6 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::domain::export;
-use crate::policy::method;
 use crate::service::Insights;
 
 /// Rows per CSV chunk.
@@ -37,7 +36,7 @@ impl InsightsService for InsightsGrpc {
     async fn ask(&self, request: Request<pb::AskRequest>) -> Result<pb::Table> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.insights.ask(&caller, &method("Ask"), &r).await?,
+            self.insights.ask(&caller, caller.method, &r).await?,
         ))
     }
 
@@ -47,7 +46,7 @@ impl InsightsService for InsightsGrpc {
     #[tracing::instrument(skip_all, fields(question = request.get_ref().question))]
     async fn export_csv(&self, request: Request<pb::AskRequest>) -> Result<Self::ExportCsvStream> {
         let (caller, r) = split(request)?;
-        let table = self.insights.ask(&caller, &method("ExportCsv"), &r).await?;
+        let table = self.insights.ask(&caller, caller.method, &r).await?;
         let mut chunks = vec![pb::CsvChunk {
             text: export::csv_header(&table),
         }];
@@ -64,10 +63,7 @@ impl InsightsService for InsightsGrpc {
     #[tracing::instrument(skip_all, fields(question = request.get_ref().question))]
     async fn render_chart(&self, request: Request<pb::AskRequest>) -> Result<pb::Chart> {
         let (caller, r) = split(request)?;
-        let table = self
-            .insights
-            .ask(&caller, &method("RenderChart"), &r)
-            .await?;
+        let table = self.insights.ask(&caller, caller.method, &r).await?;
         let svg = export::svg(&table).ok_or_else(|| {
             ApiError::invalid(
                 "question",
@@ -85,7 +81,7 @@ impl InsightsService for InsightsGrpc {
         let (caller, r) = split(request)?;
         Ok(Response::new(
             self.insights
-                .operational(&caller, &method("GetOperationalView"), &r.jurisdiction)
+                .operational(&caller, caller.method, &r.jurisdiction)
                 .await?,
         ))
     }

@@ -11,8 +11,3 @@ scir_kit::method_rules!("scir.insights.v1.InsightsService", {
     "RenderChart" => ASKERS,
     "GetOperationalView" => &[Role::Analyst, Role::Admin],
 });
-
-/// The full path of a method, for audit records.
-pub fn method(name: &str) -> String {
-    format!("/scir.insights.v1.InsightsService/{name}")
-}

@@ -385,6 +385,7 @@ mod tests {
             roles: vec![Role::Partner],
             granted: vec![Role::Partner],
             bearer: Secret::default(),
+            method: "",
         }
     }
 

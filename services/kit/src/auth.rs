@@ -120,6 +120,9 @@ pub struct Caller {
     pub granted: Vec<Role>,
     /// The caller's own token, for calls made on the caller's behalf.
     pub bearer: Secret,
+    /// The method called, as the authorisation table names it (for audit
+    /// records); empty until the call is granted.
+    pub method: &'static str,
 }
 
 impl Caller {
@@ -393,6 +396,7 @@ impl Verifier {
             roles,
             granted: Vec::new(),
             bearer: Secret(token.to_owned()),
+            method: "",
         })
     }
 }
@@ -496,6 +500,7 @@ fn grant(rules: &[MethodRule], path: &str, mut caller: Caller) -> Result<Caller,
         .copied()
         .filter(|r| rule.roles.contains(r))
         .collect();
+    caller.method = rule.method;
     if caller.granted.is_empty() {
         return Err(ApiError::PermissionDenied(format!(
             "the method requires one of the roles: {}",
@@ -835,6 +840,7 @@ mod tests {
             roles: vec![Role::Service],
             granted: vec![Role::Service],
             bearer: Secret::default(),
+            method: "",
         };
         assert!(caller.authorize_jurisdiction(&dir, "us-wi").is_ok());
         // Held but not what let the caller in: no reach.
@@ -866,6 +872,7 @@ mod tests {
             roles: vec![Role::Reviewer],
             granted: vec![Role::Reviewer],
             bearer: Secret::default(),
+            method: "",
         };
         assert!(caller.authorize_jurisdiction(&dir, "us-wi").is_ok());
         assert!(caller.authorize_jurisdiction(&dir, "us-wi-dane").is_ok());

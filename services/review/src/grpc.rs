@@ -10,7 +10,6 @@ use scir_proto::review::v1::review_service_server::ReviewService;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::policy::method;
 use crate::service::Reviews;
 
 /// `scir.review.v1.ReviewService` over [`Reviews`].
@@ -35,11 +34,11 @@ type Boxed<'a, T> = Pin<Box<dyn std::future::Future<Output = Result<T>> + Send +
 /// boxed form `async_trait` gives the trait (it does not see inside macros).
 macro_rules! part_methods {
     ($ty:ty, $field:ident, $list_field:ident,
-     $create:ident($create_req:ty) $create_name:literal,
-     $get:ident($get_req:ty) $get_name:literal,
-     $list:ident($list_req:ty => $list_resp:ident) $list_name:literal,
-     $update:ident($update_req:ty) $update_name:literal,
-     $delete:ident($delete_req:ty => $delete_resp:ty) $delete_name:literal) => {
+     $create:ident($create_req:ty),
+     $get:ident($get_req:ty),
+     $list:ident($list_req:ty => $list_resp:ident),
+     $update:ident($update_req:ty),
+     $delete:ident($delete_req:ty => $delete_resp:ty)) => {
         fn $create<'s, 'a>(&'s self, request: Request<$create_req>) -> Boxed<'a, $ty>
         where
             's: 'a,
@@ -49,7 +48,7 @@ macro_rules! part_methods {
                 let (caller, r) = split(request)?;
                 Ok(Response::new(
                     self.reviews
-                        .create_part(&caller, &method($create_name), &r.parent, r.$field)
+                        .create_part(&caller, caller.method, &r.parent, r.$field)
                         .await?,
                 ))
             })
@@ -63,7 +62,7 @@ macro_rules! part_methods {
                 let (caller, r) = split(request)?;
                 Ok(Response::new(
                     self.reviews
-                        .get_part(&caller, &method($get_name), &r.name)
+                        .get_part(&caller, caller.method, &r.name)
                         .await?,
                 ))
             })
@@ -79,7 +78,7 @@ macro_rules! part_methods {
                     .reviews
                     .list_parts::<$ty>(
                         &caller,
-                        &method($list_name),
+                        caller.method,
                         &r.parent,
                         r.page_size,
                         &r.page_token,
@@ -102,7 +101,7 @@ macro_rules! part_methods {
                     self.reviews
                         .update_part(
                             &caller,
-                            &method($update_name),
+                            caller.method,
                             r.$field,
                             r.update_mask.as_ref(),
                             &r.etag,
@@ -119,7 +118,7 @@ macro_rules! part_methods {
             Box::pin(async move {
                 let (caller, r) = split(request)?;
                 self.reviews
-                    .delete_part::<$ty>(&caller, &method($delete_name), &r.name, &r.etag)
+                    .delete_part::<$ty>(&caller, caller.method, &r.name, &r.etag)
                     .await?;
                 Ok(Response::new(<$delete_resp>::default()))
             })
@@ -133,7 +132,7 @@ impl ReviewService for ReviewGrpc {
     async fn open_review(&self, request: Request<pb::OpenReviewRequest>) -> Result<pb::Review> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.reviews.open(&caller, &method("OpenReview"), r).await?,
+            self.reviews.open(&caller, caller.method, r).await?,
         ))
     }
 
@@ -141,9 +140,7 @@ impl ReviewService for ReviewGrpc {
     async fn get_review(&self, request: Request<pb::GetReviewRequest>) -> Result<pb::Review> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.reviews
-                .get(&caller, &method("GetReview"), &r.name)
-                .await?,
+            self.reviews.get(&caller, caller.method, &r.name).await?,
         ))
     }
 
@@ -154,9 +151,7 @@ impl ReviewService for ReviewGrpc {
     ) -> Result<pb::ListReviewsResponse> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.reviews
-                .list(&caller, &method("ListReviews"), r)
-                .await?,
+            self.reviews.list(&caller, caller.method, r).await?,
         ))
     }
 
@@ -164,9 +159,7 @@ impl ReviewService for ReviewGrpc {
     async fn update_review(&self, request: Request<pb::UpdateReviewRequest>) -> Result<pb::Review> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.reviews
-                .update(&caller, &method("UpdateReview"), r)
-                .await?,
+            self.reviews.update(&caller, caller.method, r).await?,
         ))
     }
 
@@ -177,9 +170,7 @@ impl ReviewService for ReviewGrpc {
     ) -> Result<pb::Review> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.reviews
-                .advance(&caller, &method("AdvanceReview"), r)
-                .await?,
+            self.reviews.advance(&caller, caller.method, r).await?,
         ))
     }
 
@@ -190,9 +181,7 @@ impl ReviewService for ReviewGrpc {
     ) -> Result<pb::Review> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.reviews
-                .withdraw(&caller, &method("WithdrawReview"), r)
-                .await?,
+            self.reviews.withdraw(&caller, caller.method, r).await?,
         ))
     }
 
@@ -203,9 +192,7 @@ impl ReviewService for ReviewGrpc {
     ) -> Result<pb::ListReviewHistoryResponse> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.reviews
-                .history(&caller, &method("ListReviewHistory"), r)
-                .await?,
+            self.reviews.history(&caller, caller.method, r).await?,
         ))
     }
 
@@ -217,7 +204,7 @@ impl ReviewService for ReviewGrpc {
         let (caller, r) = split(request)?;
         Ok(Response::new(
             self.reviews
-                .generate_summary(&caller, &method("GenerateSummary"), r)
+                .generate_summary(&caller, caller.method, r)
                 .await?,
         ))
     }
@@ -239,7 +226,7 @@ impl ReviewService for ReviewGrpc {
         let (caller, r) = split(request)?;
         Ok(Response::new(
             self.reviews
-                .add_member(&caller, &method("AddTeamMember"), &r.parent, r.member)
+                .add_member(&caller, caller.method, &r.parent, r.member)
                 .await?,
         ))
     }
@@ -252,7 +239,7 @@ impl ReviewService for ReviewGrpc {
         let (caller, r) = split(request)?;
         let members = self
             .reviews
-            .list_members(&caller, &method("ListTeamMembers"), &r.parent)
+            .list_members(&caller, caller.method, &r.parent)
             .await?;
         Ok(Response::new(pb::ListTeamMembersResponse { members }))
     }
@@ -264,52 +251,52 @@ impl ReviewService for ReviewGrpc {
     ) -> Result<pb::RemoveTeamMemberResponse> {
         let (caller, r) = split(request)?;
         self.reviews
-            .remove_member(&caller, &method("RemoveTeamMember"), &r.name)
+            .remove_member(&caller, caller.method, &r.name)
             .await?;
         Ok(Response::new(pb::RemoveTeamMemberResponse {}))
     }
 
     part_methods!(pb::Episode, episode, episodes,
-        create_episode(pb::CreateEpisodeRequest) "CreateEpisode",
-        get_episode(pb::GetEpisodeRequest) "GetEpisode",
-        list_episodes(pb::ListEpisodesRequest => ListEpisodesResponse) "ListEpisodes",
-        update_episode(pb::UpdateEpisodeRequest) "UpdateEpisode",
-        delete_episode(pb::DeleteEpisodeRequest => pb::DeleteEpisodeResponse) "DeleteEpisode");
+        create_episode(pb::CreateEpisodeRequest),
+        get_episode(pb::GetEpisodeRequest),
+        list_episodes(pb::ListEpisodesRequest => ListEpisodesResponse),
+        update_episode(pb::UpdateEpisodeRequest),
+        delete_episode(pb::DeleteEpisodeRequest => pb::DeleteEpisodeResponse));
 
     part_methods!(pb::Debriefing, debriefing, debriefings,
-        create_debriefing(pb::CreateDebriefingRequest) "CreateDebriefing",
-        get_debriefing(pb::GetDebriefingRequest) "GetDebriefing",
-        list_debriefings(pb::ListDebriefingsRequest => ListDebriefingsResponse) "ListDebriefings",
-        update_debriefing(pb::UpdateDebriefingRequest) "UpdateDebriefing",
-        delete_debriefing(pb::DeleteDebriefingRequest => pb::DeleteDebriefingResponse) "DeleteDebriefing");
+        create_debriefing(pb::CreateDebriefingRequest),
+        get_debriefing(pb::GetDebriefingRequest),
+        list_debriefings(pb::ListDebriefingsRequest => ListDebriefingsResponse),
+        update_debriefing(pb::UpdateDebriefingRequest),
+        delete_debriefing(pb::DeleteDebriefingRequest => pb::DeleteDebriefingResponse));
 
     part_methods!(pb::KeyObservation, key_observation, key_observations,
-        create_key_observation(pb::CreateKeyObservationRequest) "CreateKeyObservation",
-        get_key_observation(pb::GetKeyObservationRequest) "GetKeyObservation",
-        list_key_observations(pb::ListKeyObservationsRequest => ListKeyObservationsResponse) "ListKeyObservations",
-        update_key_observation(pb::UpdateKeyObservationRequest) "UpdateKeyObservation",
-        delete_key_observation(pb::DeleteKeyObservationRequest => pb::DeleteKeyObservationResponse) "DeleteKeyObservation");
+        create_key_observation(pb::CreateKeyObservationRequest),
+        get_key_observation(pb::GetKeyObservationRequest),
+        list_key_observations(pb::ListKeyObservationsRequest => ListKeyObservationsResponse),
+        update_key_observation(pb::UpdateKeyObservationRequest),
+        delete_key_observation(pb::DeleteKeyObservationRequest => pb::DeleteKeyObservationResponse));
 
     part_methods!(pb::SystemsMap, systems_map, systems_maps,
-        create_systems_map(pb::CreateSystemsMapRequest) "CreateSystemsMap",
-        get_systems_map(pb::GetSystemsMapRequest) "GetSystemsMap",
-        list_systems_maps(pb::ListSystemsMapsRequest => ListSystemsMapsResponse) "ListSystemsMaps",
-        update_systems_map(pb::UpdateSystemsMapRequest) "UpdateSystemsMap",
-        delete_systems_map(pb::DeleteSystemsMapRequest => pb::DeleteSystemsMapResponse) "DeleteSystemsMap");
+        create_systems_map(pb::CreateSystemsMapRequest),
+        get_systems_map(pb::GetSystemsMapRequest),
+        list_systems_maps(pb::ListSystemsMapsRequest => ListSystemsMapsResponse),
+        update_systems_map(pb::UpdateSystemsMapRequest),
+        delete_systems_map(pb::DeleteSystemsMapRequest => pb::DeleteSystemsMapResponse));
 
     part_methods!(pb::LearningOpportunity, learning_opportunity, learning_opportunities,
-        create_learning_opportunity(pb::CreateLearningOpportunityRequest) "CreateLearningOpportunity",
-        get_learning_opportunity(pb::GetLearningOpportunityRequest) "GetLearningOpportunity",
-        list_learning_opportunities(pb::ListLearningOpportunitiesRequest => ListLearningOpportunitiesResponse) "ListLearningOpportunities",
-        update_learning_opportunity(pb::UpdateLearningOpportunityRequest) "UpdateLearningOpportunity",
-        delete_learning_opportunity(pb::DeleteLearningOpportunityRequest => pb::DeleteLearningOpportunityResponse) "DeleteLearningOpportunity");
+        create_learning_opportunity(pb::CreateLearningOpportunityRequest),
+        get_learning_opportunity(pb::GetLearningOpportunityRequest),
+        list_learning_opportunities(pb::ListLearningOpportunitiesRequest => ListLearningOpportunitiesResponse),
+        update_learning_opportunity(pb::UpdateLearningOpportunityRequest),
+        delete_learning_opportunity(pb::DeleteLearningOpportunityRequest => pb::DeleteLearningOpportunityResponse));
 
     part_methods!(pb::Recommendation, recommendation, recommendations,
-        create_recommendation(pb::CreateRecommendationRequest) "CreateRecommendation",
-        get_recommendation(pb::GetRecommendationRequest) "GetRecommendation",
-        list_recommendations(pb::ListRecommendationsRequest => ListRecommendationsResponse) "ListRecommendations",
-        update_recommendation(pb::UpdateRecommendationRequest) "UpdateRecommendation",
-        delete_recommendation(pb::DeleteRecommendationRequest => pb::DeleteRecommendationResponse) "DeleteRecommendation");
+        create_recommendation(pb::CreateRecommendationRequest),
+        get_recommendation(pb::GetRecommendationRequest),
+        list_recommendations(pb::ListRecommendationsRequest => ListRecommendationsResponse),
+        update_recommendation(pb::UpdateRecommendationRequest),
+        delete_recommendation(pb::DeleteRecommendationRequest => pb::DeleteRecommendationResponse));
 
     type WatchEventsStream = Pin<Box<dyn Stream<Item = std::result::Result<Event, Status>> + Send>>;
 
@@ -319,10 +306,7 @@ impl ReviewService for ReviewGrpc {
         request: Request<WatchEventsRequest>,
     ) -> Result<Self::WatchEventsStream> {
         let (caller, r) = split(request)?;
-        let stream = self
-            .reviews
-            .watch(&caller, &method("WatchEvents"), r)
-            .await?;
+        let stream = self.reviews.watch(&caller, caller.method, r).await?;
         Ok(Response::new(Box::pin(stream)))
     }
 }

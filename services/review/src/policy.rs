@@ -55,8 +55,3 @@ scir_kit::method_rules!("scir.review.v1.ReviewService", {
     "DeleteRecommendation" => WRITERS,
     "WatchEvents" => &[Role::Service],
 });
-
-/// The full path of a method, for audit records.
-pub fn method(name: &str) -> String {
-    format!("{PREFIX}{name}")
-}

@@ -9,7 +9,6 @@ use scir_proto::scoring::v1::scoring_service_server::ScoringService;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::policy::method;
 use crate::service::Scoring;
 
 /// `scir.scoring.v1.ScoringService` over [`Scoring`].
@@ -54,9 +53,7 @@ impl ScoringService for ScoringGrpc {
     ) -> Result<pb::RatingSet> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.scoring
-                .submit(&caller, &method("SubmitRatings"), r)
-                .await?,
+            self.scoring.submit(&caller, caller.method, r).await?,
         ))
     }
 
@@ -67,9 +64,7 @@ impl ScoringService for ScoringGrpc {
     ) -> Result<pb::ListRatingsResponse> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.scoring
-                .list_ratings(&caller, &method("ListRatings"), r)
-                .await?,
+            self.scoring.list_ratings(&caller, caller.method, r).await?,
         ))
     }
 
@@ -81,9 +76,7 @@ impl ScoringService for ScoringGrpc {
         let (caller, r) = split(request)?;
         crate::service::check_review_name(&r.review)?;
         Ok(Response::new(
-            self.scoring
-                .status(&caller, &method("GetScoringStatus"), r)
-                .await?,
+            self.scoring.status(&caller, caller.method, r).await?,
         ))
     }
 
@@ -94,9 +87,7 @@ impl ScoringService for ScoringGrpc {
     ) -> Result<pb::Agreement> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.scoring
-                .agreement(&caller, &method("GetAgreement"), r)
-                .await?,
+            self.scoring.agreement(&caller, caller.method, r).await?,
         ))
     }
 
@@ -107,9 +98,7 @@ impl ScoringService for ScoringGrpc {
     ) -> Result<pb::Consensus> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.scoring
-                .consensus(&caller, &method("RecordConsensus"), r)
-                .await?,
+            self.scoring.consensus(&caller, caller.method, r).await?,
         ))
     }
 
@@ -120,9 +109,7 @@ impl ScoringService for ScoringGrpc {
     ) -> Result<pb::ConsensusProfile> {
         let (caller, r) = split(request)?;
         Ok(Response::new(
-            self.scoring
-                .profile(&caller, &method("GetConsensusProfile"), r)
-                .await?,
+            self.scoring.profile(&caller, caller.method, r).await?,
         ))
     }
 
@@ -134,10 +121,7 @@ impl ScoringService for ScoringGrpc {
         request: Request<WatchEventsRequest>,
     ) -> Result<Self::WatchEventsStream> {
         let (caller, r) = split(request)?;
-        let stream = self
-            .scoring
-            .watch(&caller, &method("WatchEvents"), r)
-            .await?;
+        let stream = self.scoring.watch(&caller, caller.method, r).await?;
         Ok(Response::new(Box::pin(stream)))
     }
 }

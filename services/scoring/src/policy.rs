@@ -17,8 +17,3 @@ scir_kit::method_rules!("scir.scoring.v1.ScoringService", {
     "GetConsensusProfile" => READERS,
     "WatchEvents" => &[Role::Service],
 });
-
-/// The full path of a method, for audit records.
-pub fn method(name: &str) -> String {
-    format!("/scir.scoring.v1.ScoringService/{name}")
-}
