@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
+use prost_reflect::{DynamicMessage, MessageDescriptor, Value};
 use scir::connect::Caller;
 use scir_e2e::cases::wisconsin_case;
 use scir_e2e::processes::Up;
@@ -238,7 +238,7 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
     let driver = up.driver();
     let (res, review_name) = a_whole_review(&up, "us-wi").await;
     let outcome_incident = res.get("incident");
-    let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let pool = scir_kit::contract::pool().clone();
     let services = up.services();
     let admin_wi = up
         .signer
@@ -357,7 +357,7 @@ async fn another_jurisdiction_reaches_nothing_by_any_rpc_in_any_role() {
 async fn a_state_reads_its_counties_in_every_service_and_a_sibling_does_not() {
     let up = Up::start().await;
     let (res, _) = a_whole_review(&up, "us-wi-dane").await;
-    let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let pool = scir_kit::contract::pool().clone();
     let token = |subject: &str, roles: &[Role], jurisdiction: &str| {
         up.signer
             .token(subject, roles, jurisdiction)

@@ -238,9 +238,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        // Take the service that was driven to readiness; leave a fresh clone behind.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = crate::take_ready(&mut self.inner);
         if request.uri().path().starts_with(HEALTH) {
             return Box::pin(inner.call(request));
         }

@@ -665,9 +665,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        // Take the service that was driven to readiness; leave a fresh clone behind.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = crate::take_ready(&mut self.inner);
         let path = request.uri().path().to_owned();
         if is_public(&path) {
             return Box::pin(inner.call(request));

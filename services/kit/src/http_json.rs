@@ -290,9 +290,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        // Take the service that was driven to readiness; leave a fresh clone behind.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = crate::take_ready(&mut self.inner);
         if is_grpc(&request) {
             return Box::pin(inner.call(request));
         }
@@ -605,8 +603,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = crate::take_ready(&mut self.inner);
         let Some(call) = request.extensions().get::<JsonCall>().cloned() else {
             return Box::pin(inner.call(request));
         };

@@ -29,4 +29,11 @@ pub mod validate;
 pub mod webhooks;
 
 pub use error::{ApiError, FieldViolation};
+
+/// The service a layer drove to readiness, leaving a fresh clone in its place:
+/// a clone is not ready, so the one `poll_ready` answered for is the one to call.
+pub(crate) fn take_ready<S: Clone>(slot: &mut S) -> S {
+    let clone = slot.clone();
+    std::mem::replace(slot, clone)
+}
 pub use scir_tls as tls;

@@ -170,7 +170,7 @@ impl Webhooks {
         name: &str,
         field: &str,
     ) -> Result<Endpoint, ApiError> {
-        let (jurisdiction, id) = parse_name(name, field)?;
+        let WebhookName { jurisdiction, id } = WebhookName::parse(name, field)?;
         caller.authorize_jurisdiction(&self.inner.directory, &jurisdiction)?;
         store::get(&self.inner.db, &id)
             .await?
@@ -245,15 +245,6 @@ impl Webhooks {
     }
 }
 
-fn parse_name(name: &str, field: &str) -> Result<(String, String), ApiError> {
-    let name = WebhookName::parse(name, field)?;
-    Ok((name.jurisdiction, name.id))
-}
-
-fn parse_parent(parent: &str) -> Result<String, ApiError> {
-    Ok(JurisdictionName::parse(parent, "parent")?.0)
-}
-
 /// A new signing secret: 32 random bytes, and their `whsec_` form.
 fn new_secret() -> Result<(Vec<u8>, String), ApiError> {
     use base64::Engine as _;
@@ -279,7 +270,7 @@ impl WebhookService for Webhooks {
     ) -> Result<Response<pb::CreateWebhookResponse>, Status> {
         let caller = Self::caller(&request)?;
         let request = request.into_inner();
-        let jurisdiction = parse_parent(&request.parent)?;
+        let jurisdiction = JurisdictionName::parse(&request.parent, "parent")?.0;
         caller.authorize_jurisdiction(&self.inner.directory, &jurisdiction)?;
         let webhook = request
             .webhook
@@ -354,7 +345,7 @@ impl WebhookService for Webhooks {
         request: Request<pb::ListWebhooksRequest>,
     ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
         let caller = Self::caller(&request)?;
-        let jurisdiction = parse_parent(&request.get_ref().parent)?;
+        let jurisdiction = JurisdictionName::parse(&request.get_ref().parent, "parent")?.0;
         caller.authorize_jurisdiction(&self.inner.directory, &jurisdiction)?;
         let webhooks = store::list(&self.inner.db, &jurisdiction)
             .await
@@ -492,17 +483,17 @@ mod tests {
         let id = uuid::Uuid::now_v7().to_string();
         let name = format!("jurisdictions/us-wi/webhooks/{id}");
         assert_eq!(
-            parse_name(&name, "name").expect("name"),
-            ("us-wi".to_owned(), id)
+            WebhookName::parse(&name, "name").expect("name"),
+            WebhookName::new("us-wi", id)
         );
         for bad in [
             "jurisdictions/us-wi/webhooks/x",
             "jurisdictions//webhooks/x",
             "webhooks/x",
         ] {
-            assert!(parse_name(bad, "name").is_err(), "{bad}");
+            assert!(WebhookName::parse(bad, "name").is_err(), "{bad}");
         }
-        assert!(parse_parent("jurisdictions/us-wi").is_ok());
-        assert!(parse_parent("jurisdictions/us-wi/x").is_err());
+        assert!(JurisdictionName::parse("jurisdictions/us-wi", "parent").is_ok());
+        assert!(JurisdictionName::parse("jurisdictions/us-wi/x", "parent").is_err());
     }
 }

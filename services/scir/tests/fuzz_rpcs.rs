@@ -10,9 +10,7 @@
 
 use std::time::Duration;
 
-use prost_reflect::{
-    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value,
-};
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
 use scir::demo::synth::Rng;
 use scir::{dev_auth, up};
 use scir_kit::auth::Role;
@@ -172,7 +170,7 @@ async fn no_generated_request_makes_any_service_fail_or_stop() {
     )
     .expect("token");
 
-    let pool = DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let pool = scir_kit::contract::pool().clone();
     let mut rng = Rng::new(seed);
     let mut calls = 0;
     let mut failures = Vec::new();

@@ -2,20 +2,11 @@
 //! canonical protobuf JSON mapping with `--json` for scripts; and how JSON
 //! input becomes a request message.
 
-use std::sync::OnceLock;
-
 use anyhow::Context;
 use prost::Message as _;
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
+use scir_kit::contract::pool;
 use scir_proto::common::v1::Date;
-
-fn pool() -> &'static DescriptorPool {
-    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        DescriptorPool::decode(scir_proto::FILE_DESCRIPTOR_SET)
-            .unwrap_or_else(|e| panic!("the compiled descriptor set is invalid: {e}"))
-    })
-}
 
 fn descriptor(full_name: &str) -> anyhow::Result<MessageDescriptor> {
     pool()
