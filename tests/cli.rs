@@ -73,7 +73,10 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
     assert_eq!(code(&out), 0);
     let incident: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let name = incident["name"].as_str().expect("name").to_owned();
-    assert_eq!(incident["decision"]["outcome"], "PRACTICE_REVIEW");
+    assert_eq!(
+        incident["decision"]["outcome"],
+        "ELIGIBILITY_OUTCOME_PRACTICE_REVIEW"
+    );
     assert_eq!(incident["revision"], 1);
 
     let out = scir.command(&["incident", "show", &name, "--json"], Some(&reporter));

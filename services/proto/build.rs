@@ -31,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
     let fds = compiler.file_descriptor_set();
+    std::fs::write(out.join("scir_labels.rs"), labels(&fds))?;
 
     // Messages know their own full names (`prost::Name`), so an event's type
     // is always its payload's type.
@@ -42,4 +43,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .emit_rerun_if_changed(false)
         .compile_fds_with_config(fds, config)?;
     Ok(())
+}
+
+/// `Labelled` for every top-level enum of the `scir.*` packages, read off the
+/// descriptors so that the names, their aliases and the labels cannot drift
+/// from the contract. Matches on numbers, not on prost's variant names, which
+/// prost derives by rules of its own.
+fn labels(fds: &prost_types::FileDescriptorSet) -> String {
+    use std::fmt::Write as _;
+    let mut code = String::new();
+    for file in &fds.file {
+        let package = file.package();
+        let Some(module) = package.strip_prefix("scir.") else {
+            continue;
+        };
+        let module = module.replace('.', "::");
+        for e in &file.enum_type {
+            let mut names = Vec::new();
+            let mut labels = std::collections::BTreeMap::new();
+            for v in &e.value {
+                names.push(format!("{:?} => {},", v.name(), v.number()));
+                let deprecated = v.options.as_ref().is_some_and(|o| o.deprecated());
+                let entry = labels.entry(v.number()).or_insert(v.name());
+                // The deprecated alias is the name from before the prefix: the
+                // label. Zero keeps its `_UNSPECIFIED` name whatever its aliases.
+                if deprecated && v.number() != 0 {
+                    *entry = v.name();
+                }
+            }
+            let arms: String = labels
+                .iter()
+                .map(|(n, l)| format!("{n} => {l:?},"))
+                .collect();
+            writeln!(
+                code,
+                "impl crate::Labelled for crate::{module}::{name} {{
+    fn label(self) -> &'static str {{
+        match self as i32 {{ {arms} _ => \"UNSPECIFIED\" }}
+    }}
+    fn from_label(name: &str) -> Option<Self> {{
+        let number = match name {{ {names} _ => return None }};
+        Self::try_from(number).ok()
+    }}
+}}",
+                name = e.name(),
+                names = names.concat(),
+            )
+            .expect("writing to a String");
+        }
+    }
+    code
 }

@@ -35,27 +35,28 @@ REPORTER, LEAD, ANALYST, OTHER = (
 INCIDENT = {
     "jurisdiction": "us-wi",
     "reportingAgency": "Dane County Department of Human Services",
-    "incidentType": "DEATH",
-    "causeCategory": "SUID",
+    "incidentType": "INCIDENT_TYPE_DEATH",
+    "causeCategory": "CAUSE_CATEGORY_SUID",
     "incidentDate": {"year": 2025, "month": 3, "day": 10},
     "learnedDate": {"year": 2025, "month": 3, "day": 11},
     "childAgeMonths": 4,
-    "sex": "FEMALE",
-    "raceEthnicity": ["BLACK"],
-    "tribalStatus": "NOT_TRIBAL",
-    "placement": {"setting": "IN_HOME"},
-    "maltreatmentSuspected": "YES",
+    "sex": "SEX_FEMALE",
+    "raceEthnicity": ["RACE_ETHNICITY_BLACK"],
+    "tribalStatus": "TRIBAL_STATUS_NOT_TRIBAL",
+    "placement": {"setting": "PLACEMENT_SETTING_IN_HOME"},
+    "maltreatmentSuspected": "ANSWER_YES",
+    # A name from before the values took their prefix: still accepted.
     "maltreatmentTypes": ["MALTREATMENT_NEGLECT"],
-    "hadPriorContact": "YES",
+    "hadPriorContact": "ANSWER_YES",
     "priorContacts": [
         {
-            "kind": "CONTACT_REPORT",
+            "kind": "CONTACT_KIND_REPORT",
             "date": {"year": 2024, "month": 12, "day": 1},
-            "outcome": "SCREENED_OUT",
+            "outcome": "CONTACT_OUTCOME_SCREENED_OUT",
         }
     ],
-    "inCustody": "NO",
-    "substantiated": "UNKNOWN",
+    "inCustody": "ANSWER_NO",
+    "substantiated": "ANSWER_UNKNOWN",
     "lawEnforcementAgency": "Example City Police Department",
 }
 
@@ -108,7 +109,7 @@ def report() -> dict:
 
     incident = expect(requests.post(url, json=body, headers=REPORTER, timeout=TIMEOUT), 200)
     assert incident["name"].startswith("jurisdictions/us-wi/incidents/"), incident
-    assert incident["decision"]["outcome"] == "PRACTICE_REVIEW", incident["decision"]
+    assert incident["decision"]["outcome"] == "ELIGIBILITY_OUTCOME_PRACTICE_REVIEW", incident["decision"]
     again = expect(requests.post(url, json=body, headers=REPORTER, timeout=TIMEOUT), 200)
     assert again["name"] == incident["name"], "a retried report is the same incident"
 
@@ -116,11 +117,13 @@ def report() -> dict:
         requests.get(f"{INTAKE}/v1/{incident['name']}", headers=REPORTER, timeout=TIMEOUT), 200
     )
     assert read["name"] == incident["name"] and read["etag"] == incident["etag"]
+    # The old name went in; the answer names the value as the contract does now.
+    assert read["facts"]["maltreatmentTypes"] == ["MALTREATMENT_TYPE_NEGLECT"], read["facts"]
     error(requests.get(f"{INTAKE}/v1/{incident['name']}", headers=OTHER, timeout=TIMEOUT), 403, 7)
     listed = expect(
         requests.get(
             f"{INTAKE}/v1/jurisdictions/us-wi/incidents",
-            params={"pageSize": 50, "outcomes": "PRACTICE_REVIEW"},
+            params={"pageSize": 50, "outcomes": "ELIGIBILITY_OUTCOME_PRACTICE_REVIEW"},
             headers=REPORTER,
             timeout=TIMEOUT,
         ),
@@ -151,8 +154,8 @@ def review_of(incident: dict) -> dict:
 
 def staff_and_advance(review: dict) -> dict:
     name = review["name"]
-    assert review["stage"] == "OPENED", review
-    members = [("lead-http", "SCR_LEAD"), ("rater-http-1", "REVIEWER"), ("rater-http-2", "REVIEWER")]
+    assert review["stage"] == "STAGE_OPENED", review
+    members = [("lead-http", "TEAM_ROLE_SCR_LEAD"), ("rater-http-1", "TEAM_ROLE_REVIEWER"), ("rater-http-2", "TEAM_ROLE_REVIEWER")]
     for subject, role in members:
         member = expect(
             requests.post(
@@ -166,7 +169,7 @@ def staff_and_advance(review: dict) -> dict:
         assert member["name"].startswith(f"{name}/teamMembers/"), member
     again = requests.post(
         f"{REVIEW}/v1/{name}/teamMembers",
-        json={"subject": "lead-http", "role": "SCR_LEAD"},
+        json={"subject": "lead-http", "role": "TEAM_ROLE_SCR_LEAD"},
         headers=LEAD,
         timeout=TIMEOUT,
     )
@@ -189,7 +192,7 @@ def staff_and_advance(review: dict) -> dict:
         ),
         200,
     )
-    assert advanced["stage"] == "CASE_RECORD_REVIEW", advanced
+    assert advanced["stage"] == "STAGE_CASE_RECORD_REVIEW", advanced
     history = expect(requests.get(f"{REVIEW}/v1/{name}/history", headers=LEAD, timeout=TIMEOUT), 200)
     assert history, history
     print(f"review: {name} staffed and advanced to {advanced['stage']}")
@@ -197,7 +200,7 @@ def staff_and_advance(review: dict) -> dict:
 
 
 def insights() -> None:
-    ask = {"question": "THEME_PREVALENCE", "filters": {"quarterTo": "2024-Q4"}}
+    ask = {"question": "QUESTION_THEME_PREVALENCE", "filters": {"quarterTo": "2024-Q4"}}
     refused = error(
         requests.post(f"{INSIGHTS}/v1/insights:ask", json={"question": "NO"}, headers=ANALYST, timeout=TIMEOUT),
         400,

@@ -77,8 +77,8 @@ pub fn wisconsin_case(request_id: &str, instrument: &scoring::Instrument) -> Cas
         learning: vec![review::LearningOpportunity {
             family_need: "Safe sleep guidance and a crib".into(),
             action_taken: "The report was screened out without a referral".into(),
-            status: review::NeedStatus::NeedUnmet as i32,
-            practice_function: review::PracticeFunction::FunctionAssessment as i32,
+            status: review::NeedStatus::Unmet as i32,
+            practice_function: review::PracticeFunction::Assessment as i32,
             themes: vec![review::Theme::SafeSleep as i32],
             ..Default::default()
         }],

@@ -8,6 +8,7 @@ use scir_kit::auth::{Caller, Role};
 use scir_kit::directory::Directory;
 use scir_kit::validate::Check;
 use scir_kit::{ApiError, FieldViolation};
+use scir_proto::Labelled;
 use scir_proto::insights::v1::{self as pb, Question, Table};
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as review;
@@ -160,7 +161,7 @@ impl Insights {
             check.bad("code", "is required for this question");
         }
         if question == Some(Question::SystemsMap)
-            && review::Theme::from_str_name(&request.code).is_none()
+            && review::Theme::from_label(&request.code).is_none()
         {
             check.bad(
                 "code",
@@ -384,7 +385,7 @@ impl Insights {
         table.scope = scope
             .as_ref()
             .map_or_else(|| "pooled".to_owned(), |j| format!("jurisdiction:{j}"));
-        let resource = format!("insights/{}", question.as_str_name());
+        let resource = format!("insights/{}", question.label());
         self.audit
             .record(AuditRecord::by(
                 caller,

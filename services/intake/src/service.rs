@@ -14,6 +14,7 @@ use scir_kit::names::IncidentName;
 
 use crate::domain::amendment;
 use scir_kit::{ApiError, FieldViolation, pagination};
+use scir_proto::Labelled;
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::intake::v1 as pb;
 use sha2::{Digest, Sha256};
@@ -227,7 +228,7 @@ impl Intake {
         };
         tx.publish(NewEvent::of(name.clone(), jurisdiction.clone(), &event));
         tx.commit().await?;
-        tracing::info!(incident = %name, outcome = decision.outcome.as_str_name(), "incident reported");
+        tracing::info!(incident = %name, outcome = decision.outcome.label(), "incident reported");
 
         let visible = restricted.filter(|_| may_read_restricted(caller, &jurisdiction));
         to_incident(&stored, visible, true)
@@ -580,7 +581,7 @@ impl Intake {
             &event,
         ));
         tx.commit().await?;
-        tracing::info!(incident = %request.name, revision = next, outcome = decision.outcome.as_str_name(), "incident amended");
+        tracing::info!(incident = %request.name, revision = next, outcome = decision.outcome.label(), "incident amended");
 
         let visible = restricted.filter(|_| may_read_restricted(caller, &jurisdiction));
         to_incident(&updated, visible, true)

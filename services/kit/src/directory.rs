@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use scir_proto::Labelled;
 use scir_proto::common::v1::JurisdictionType;
 use serde::Deserialize;
 
@@ -107,7 +108,7 @@ impl Directory {
                     r.id
                 )));
             }
-            let kind = JurisdictionType::from_str_name(&r.kind)
+            let kind = JurisdictionType::from_label(&r.kind)
                 .filter(|k| *k != JurisdictionType::Unspecified)
                 .ok_or_else(|| {
                     err(format!(

@@ -886,7 +886,7 @@ mod tests {
             serde_json::json!({
                 "parent": "jurisdictions/us-wi",
                 "pageSize": 5,
-                "stages": ["OPENED", "SSIT_SCORING"],
+                "stages": ["STAGE_OPENED", "STAGE_SSIT_SCORING"],
                 "overdueOnly": true,
             })
         );

@@ -11,6 +11,21 @@ pub use tonic;
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/scir_descriptor.bin"));
 
+/// A contract enum's label: the short name that answers' keys, CSV columns,
+/// rule-set files, summaries and audit records use (`NEGLECT`,
+/// `CASE_RECORD_REVIEW`). Labels are the names the values had before the
+/// contract gave them their enum's prefix (`CAUSE_CATEGORY_NEGLECT`), so what
+/// has been written and published keeps its meaning; the wire and JSON use the
+/// prefixed names.
+pub trait Labelled: Sized + Copy {
+    /// The value's label.
+    fn label(self) -> &'static str;
+    /// The value a label, a prefixed name or a deprecated alias names.
+    fn from_label(name: &str) -> Option<Self>;
+}
+
+include!(concat!(env!("OUT_DIR"), "/scir_labels.rs"));
+
 /// `scir.common.v1`: types shared by every service.
 pub mod common {
     /// Version 1.

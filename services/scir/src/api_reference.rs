@@ -143,14 +143,48 @@ fn write_enum(out: &mut String, e: &EnumDescriptor) {
     if !about.is_empty() {
         let _ = writeln!(out, "{about}\n");
     }
-    let _ = writeln!(out, "| value | number | meaning |\n|---|---|---|");
-    for value in e.values() {
+    let aliases = scir_kit::contract::enum_aliases(e.full_name());
+    if aliases.is_empty() {
+        let _ = writeln!(out, "| value | number | meaning |\n|---|---|---|");
+    } else {
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} |",
-            value.name(),
-            value.number(),
-            cell(&comment(&file, value.path())),
+            "| value | number | label | meaning |\n|---|---|---|---|"
+        );
+    }
+    for value in e.values() {
+        let label = aliases
+            .iter()
+            .find(|(_, number)| *number == value.number() && *number != 0)
+            .map_or(value.name(), |(name, _)| name);
+        let meaning = cell(&comment(&file, value.path()));
+        if aliases.is_empty() {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {meaning} |",
+                value.name(),
+                value.number()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | `{label}` | {meaning} |",
+                value.name(),
+                value.number(),
+            );
+        }
+    }
+    if !aliases.is_empty() {
+        let names: Vec<_> = aliases
+            .iter()
+            .map(|(name, _)| format!("`{name}`"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nThe label is the value's name in answers' keys, CSV files, rule sets and \
+             summaries. Deprecated aliases, accepted on input for the rest of v1 and \
+             never sent: {}.",
+            names.join(", ")
         );
     }
     out.push('\n');

@@ -135,7 +135,7 @@ pub fn facts(n: u64) -> intake::IncidentFacts {
         .map(|i| {
             let date = day - Days::new(20 + (i as u64 * 7) % 340);
             intake::PriorContact {
-                kind: intake::ContactKind::ContactReport as i32 + (i % 4) as i32,
+                kind: intake::ContactKind::Report as i32 + (i % 4) as i32,
                 date: Some(crate::journey::date(
                     chrono::Datelike::year(&date),
                     i32::try_from(chrono::Datelike::month(&date)).unwrap_or(1),

@@ -47,10 +47,10 @@ pub fn wisconsin_death() -> pb::IncidentFacts {
             court_ordered: 0,
         }),
         maltreatment_suspected: Answer::Yes as i32,
-        maltreatment_types: vec![pb::MaltreatmentType::MaltreatmentNeglect as i32],
+        maltreatment_types: vec![pb::MaltreatmentType::Neglect as i32],
         had_prior_contact: Answer::Yes as i32,
         prior_contacts: vec![contact(
-            pb::ContactKind::ContactReport,
+            pb::ContactKind::Report,
             "2024-12-01",
             pb::ContactOutcome::ScreenedOut,
         )],

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use scir_proto::Labelled;
 use scir_proto::insights::v1::{self as pb, Breakdown, Question, Row, Table};
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as review;
@@ -56,7 +57,7 @@ pub struct Query {
 /// A theme's name for keys, e.g. `SAFE_SLEEP`.
 pub fn theme_name(value: i32) -> String {
     review::Theme::try_from(value)
-        .map(|t| t.as_str_name().to_owned())
+        .map(|t| t.label().to_owned())
         .unwrap_or_else(|_| value.to_string())
 }
 
@@ -114,16 +115,16 @@ fn breakdown_label(query: &Query, dicts: &Dicts, id: u32) -> String {
             dicts.quarters.name(id).to_owned()
         }
         Breakdown::Unspecified => String::new(),
-        Breakdown::ByCause => enum_name::<intake::CauseCategory>(v, |x| x.as_str_name()),
-        Breakdown::ByIncidentType => enum_name::<intake::IncidentType>(v, |x| x.as_str_name()),
-        Breakdown::ByRaceEthnicity => enum_name::<intake::RaceEthnicity>(v, |x| x.as_str_name()),
-        Breakdown::ByTribalStatus => enum_name::<intake::TribalStatus>(v, |x| x.as_str_name()),
+        Breakdown::ByCause => enum_name::<intake::CauseCategory>(v, |x| x.label()),
+        Breakdown::ByIncidentType => enum_name::<intake::IncidentType>(v, |x| x.label()),
+        Breakdown::ByRaceEthnicity => enum_name::<intake::RaceEthnicity>(v, |x| x.label()),
+        Breakdown::ByTribalStatus => enum_name::<intake::TribalStatus>(v, |x| x.label()),
         Breakdown::ByAgeBand => AGE_BANDS
             .get(id as usize)
             .copied()
             .unwrap_or_default()
             .to_owned(),
-        Breakdown::BySex => enum_name::<intake::Sex>(v, |x| x.as_str_name()),
+        Breakdown::BySex => enum_name::<intake::Sex>(v, |x| x.label()),
         Breakdown::ByJurisdiction if id as usize == dicts.jurisdictions.len() => {
             "withheld".to_owned()
         }
@@ -281,7 +282,7 @@ pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
     let withheld = &query.withheld;
     let withheld_id = dicts.jurisdictions.len() as u32;
     let code_item = dicts.items.get(&query.code).map(|i| i as usize);
-    let code_theme = review::Theme::from_str_name(&query.code).map(|t| t as i32);
+    let code_theme = review::Theme::from_label(&query.code).map(|t| t as i32);
     let nm = match query.question {
         Question::FactorPrevalence => dicts.items.len(),
         Question::DomainPrevalence => dicts.domains.len(),
@@ -394,7 +395,7 @@ fn measure_column(q: Question) -> &'static str {
 fn pairs(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
     let level = query.level.clamp(0, 255) as u8;
     let map = query.question == Question::SystemsMap;
-    let theme = review::Theme::from_str_name(&query.code).map(|t| t as i32);
+    let theme = review::Theme::from_label(&query.code).map(|t| t as i32);
     let protection = query.protection.as_deref();
     let n = dicts.items.len().max(1);
     // Measures: item i is i; pair (a, b) with a < b is n + a * n + b.
@@ -520,9 +521,8 @@ fn recommendations(query: &Query, snap: &Snapshot) -> Table {
         ..header(query)
     };
     for b in bs {
-        let category =
-            enum_name::<review::RecommendationCategory>((b / 8) as i32, |v| v.as_str_name());
-        let strength = enum_name::<review::ActionStrength>((b % 8) as i32, |v| v.as_str_name());
+        let category = enum_name::<review::RecommendationCategory>((b / 8) as i32, |v| v.label());
+        let strength = enum_name::<review::ActionStrength>((b % 8) as i32, |v| v.label());
         let count = t.shown(protection, Some(b), None);
         let implemented = t.shown(protection, Some(b), Some(0));
         table.rows.push(Row {

@@ -154,7 +154,7 @@ mod tests {
             }),
             denominator: Some(Count {
                 value: Some(40),
-                suppression: 0,
+                suppression: scir_proto::insights::v1::Suppression::None as i32,
             }),
             ..Default::default()
         };

@@ -206,7 +206,7 @@ fn mix(mut z: u64) -> u64 {
 pub fn shown(n: i64) -> Count {
     Count {
         value: Some(n),
-        suppression: Suppression::Shown as i32,
+        suppression: Suppression::None as i32,
     }
 }
 

@@ -24,6 +24,7 @@ use scir_disclosure::{
     Equation, Interval, LeastSquares, UNBOUNDED, bounds, interval_of, substitute,
 };
 use scir_kit::auth::Role;
+use scir_proto::Labelled;
 use scir_proto::insights::v1::{self as pb, Breakdown, Question, Suppression};
 use scir_proto::intake::v1 as intake;
 use scir_testkit::{Backend, TestDatabase};
@@ -51,7 +52,7 @@ const RACES: [intake::RaceEthnicity; 4] = [
     intake::RaceEthnicity::HispanicLatino,
 ];
 const TRIBAL: [intake::TribalStatus; 2] = [
-    intake::TribalStatus::TribalMemberOrEligible,
+    intake::TribalStatus::MemberOrEligible,
     intake::TribalStatus::NotTribal,
 ];
 const LABELS: [&str; 4] = ["us-wi", "us-tn", "us-wi-dane", "withheld"];
@@ -169,12 +170,13 @@ fn row_matches(question: Question, breakdown: Breakdown, key: &str, a: &Atom) ->
     match (question, breakdown) {
         (Question::Trend, Breakdown::Unspecified) => format!("{}-Q{}", a.year, a.quarter) == key,
         (_, Breakdown::ByCause) => {
-            intake::CauseCategory::from_str_name(key).is_some_and(|c| c as i32 == a.cause)
+            intake::CauseCategory::from_label(key).is_some_and(|c| c as i32 == a.cause)
         }
-        (_, Breakdown::ByRaceEthnicity) => intake::RaceEthnicity::from_str_name(key)
-            .is_some_and(|r| a.races & (1 << (r as i32)) != 0),
+        (_, Breakdown::ByRaceEthnicity) => {
+            intake::RaceEthnicity::from_label(key).is_some_and(|r| a.races & (1 << (r as i32)) != 0)
+        }
         (_, Breakdown::ByTribalStatus) => {
-            intake::TribalStatus::from_str_name(key).is_some_and(|t| t as i32 == a.tribal)
+            intake::TribalStatus::from_label(key).is_some_and(|t| t as i32 == a.tribal)
         }
         (_, Breakdown::ByJurisdiction) => key == a.label,
         _ => true,

@@ -124,7 +124,7 @@ pub(crate) fn generate(seed: u64, sizes: &[(&'static str, usize)]) -> Vec<Fixtur
                 _ => vec![intake::RaceEthnicity::White],
             };
             let tribal = if jurisdiction == "tribal-sample" || rng.next(10) == 0 {
-                intake::TribalStatus::TribalMemberOrEligible
+                intake::TribalStatus::MemberOrEligible
             } else {
                 intake::TribalStatus::NotTribal
             };

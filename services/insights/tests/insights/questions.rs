@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use scir_kit::auth::Role;
+use scir_proto::Labelled;
 use scir_proto::insights::v1::{self as pb, Breakdown, Question};
 use scir_testkit::Backend;
 
@@ -41,15 +42,9 @@ async fn an_analysts_figures_match_an_independent_count(backend: Backend) {
     );
     assert_eq!(value(&table.population), Some(mine.len() as i64));
     let mut expected: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
-    let causes: BTreeSet<_> = mine
-        .iter()
-        .map(|f| f.cause.as_str_name().to_owned())
-        .collect();
+    let causes: BTreeSet<_> = mine.iter().map(|f| f.cause.label().to_owned()).collect();
     for cause in &causes {
-        let group: Vec<_> = mine
-            .iter()
-            .filter(|f| f.cause.as_str_name() == cause)
-            .collect();
+        let group: Vec<_> = mine.iter().filter(|f| f.cause.label() == cause).collect();
         for (item, _) in ITEMS {
             let n = group.iter().filter(|f| f.levels[item] >= 2).count() as i64;
             expected.insert((cause.clone(), item.to_owned()), (n, group.len() as i64));
@@ -92,7 +87,7 @@ async fn an_analysts_figures_match_an_independent_count(backend: Backend) {
         let theme = &row.keys[0];
         let n = mine
             .iter()
-            .filter(|f| f.themes.iter().any(|t| t.as_str_name() == theme))
+            .filter(|f| f.themes.iter().any(|t| t.label() == theme))
             .count() as i64;
         assert_eq!(value(&row.count), Some(n), "{theme}");
     }
@@ -172,7 +167,7 @@ async fn an_analysts_figures_match_an_independent_count(backend: Backend) {
     for row in &table.rows {
         let matching: Vec<_> = recs
             .iter()
-            .filter(|(c, s, _)| c.as_str_name() == row.keys[0] && s.as_str_name() == row.keys[1])
+            .filter(|(c, s, _)| c.label() == row.keys[0] && s.label() == row.keys[1])
             .collect();
         assert_eq!(value(&row.count), Some(matching.len() as i64));
         let done = matching

@@ -4,6 +4,7 @@
 //! The attack harness (`attack.rs`) tries to get round this with every question.
 
 use scir_kit::auth::Role;
+use scir_proto::Labelled;
 use scir_proto::insights::v1::{self as pb, Breakdown, Question, Suppression};
 use scir_proto::intake::v1 as intake;
 use scir_testkit::Backend;
@@ -74,13 +75,12 @@ async fn pooled_answers_never_reveal_a_small_group(backend: Backend) {
     for row in &by_cause.rows {
         let truth_d = pool
             .iter()
-            .filter(|f| f.cause.as_str_name() == row.keys[0])
+            .filter(|f| f.cause.label() == row.keys[0])
             .count() as i64;
         let truth_n = pool
             .iter()
             .filter(|f| {
-                f.cause.as_str_name() == row.keys[0]
-                    && f.themes.iter().any(|t| t.as_str_name() == row.keys[1])
+                f.cause.label() == row.keys[0] && f.themes.iter().any(|t| t.label() == row.keys[1])
             })
             .count() as i64;
         for (count, truth) in [(&row.count, truth_n), (&row.denominator, truth_d)] {
@@ -115,7 +115,7 @@ async fn pooled_answers_never_reveal_a_small_group(backend: Backend) {
         let row = by_cause
             .rows
             .iter()
-            .find(|r| r.keys[0] == cause.as_str_name())
+            .find(|r| r.keys[0] == cause.label())
             .expect("a row per cause");
         assert_eq!(filtered.population, row.denominator, "{cause:?}");
     }

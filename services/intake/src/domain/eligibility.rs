@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{Months, NaiveDate};
+use scir_proto::Labelled;
 use scir_proto::common::v1::Answer;
 use scir_proto::intake::v1::{CriterionStatus, DeadlineKind, EligibilityOutcome, PlacementSetting};
 
@@ -92,7 +93,7 @@ fn not_met(explanation: String) -> Evaluation {
 
 fn unknown(fact: &str) -> Evaluation {
     Evaluation {
-        status: CriterionStatus::CriterionUnknown,
+        status: CriterionStatus::Unknown,
         explanation: format!("{fact} is not known"),
         missing: vec![fact.to_owned()],
     }
@@ -109,7 +110,7 @@ fn answer(value: Answer, fact: &str, what: &str) -> Evaluation {
 fn evaluate_criterion(criterion: &Criterion, facts: &Facts, lookback_months: u32) -> Evaluation {
     match &criterion.condition {
         Condition::IncidentType(types) => {
-            let name = facts.incident_type.as_str_name();
+            let name = facts.incident_type.label();
             if types.contains(&facts.incident_type) {
                 met(format!("incident_type is {name}"))
             } else {
@@ -117,7 +118,7 @@ fn evaluate_criterion(criterion: &Criterion, facts: &Facts, lookback_months: u32
             }
         }
         Condition::Cause(causes) => {
-            let name = facts.cause.as_str_name();
+            let name = facts.cause.label();
             if causes.contains(&facts.cause) {
                 met(format!("cause_category is {name}"))
             } else {
@@ -229,9 +230,7 @@ fn all_met(results: &[CriterionResult]) -> bool {
 
 fn undetermined(results: &[CriterionResult]) -> bool {
     !results.iter().any(|r| r.status == CriterionStatus::NotMet)
-        && results
-            .iter()
-            .any(|r| r.status == CriterionStatus::CriterionUnknown)
+        && results.iter().any(|r| r.status == CriterionStatus::Unknown)
 }
 
 /// Applies `rules` to `facts`.
@@ -289,7 +288,7 @@ pub fn decide(rules: &RuleSet, facts: &Facts) -> Decision {
                     .collect();
                 reasons.push(format!(
                     "{} could apply once {} is known (rule `{}`; {})",
-                    tier.as_str_name(),
+                    tier.label(),
                     facts.iter().cloned().collect::<Vec<_>>().join(" and "),
                     rule.id,
                     rule.statute
@@ -313,7 +312,7 @@ pub fn decide(rules: &RuleSet, facts: &Facts) -> Decision {
         .iter()
         .filter(|d| d.applies_to.contains(&outcome))
     {
-        let rule_id = format!("deadline:{}", d.kind.as_str_name());
+        let rule_id = format!("deadline:{}", d.kind.label());
         let results = results_of(&rule_id, &d.statute, &d.criteria, facts, lookback);
         let applies = all_met(&results);
         criteria.extend(results);
@@ -376,7 +375,7 @@ mod tests {
 
     fn report_on(date: &str) -> Contact {
         Contact {
-            kind: ContactKind::ContactReport,
+            kind: ContactKind::Report,
             date: d(date),
             outcome: ContactOutcome::ScreenedOut,
         }
@@ -536,7 +535,7 @@ mod tests {
                 Case {
                     name: "leadership designates any incident",
                     edit: |f| {
-                        f.incident_type = IncidentType::OtherIncident;
+                        f.incident_type = IncidentType::Other;
                         f.maltreatment_suspected = Answer::No;
                         f.leadership_designated = true;
                     },
@@ -765,7 +764,7 @@ mod tests {
                 },
                 Case {
                     name: "other incident",
-                    edit: |f| f.incident_type = IncidentType::OtherIncident,
+                    edit: |f| f.incident_type = IncidentType::Other,
                     outcome: No,
                     missing: &[],
                     deadlines: &[],

@@ -184,7 +184,7 @@ pub fn parse(
         false,
     );
     if !msg.tribal_affiliation.is_empty()
-        && tribal.is_some_and(|t| t != pb::TribalStatus::TribalMemberOrEligible)
+        && tribal.is_some_and(|t| t != pb::TribalStatus::MemberOrEligible)
     {
         c.bad(
             "tribal_affiliation",

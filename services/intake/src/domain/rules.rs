@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
 use chrono::NaiveDate;
+use scir_proto::Labelled;
 use scir_proto::common::v1::JurisdictionType;
 use scir_proto::intake::v1::{
     CauseCategory, ContactKind, DeadlineKind, EligibilityOutcome, IncidentType,
@@ -33,7 +34,7 @@ macro_rules! named_enum {
         impl NamedEnum for $ty {
             const WHAT: &'static str = $what;
             fn from_name(name: &str) -> Option<Self> {
-                <$ty>::from_str_name(name).filter(|v| *v as i32 != 0)
+                <$ty>::from_label(name).filter(|v| *v as i32 != 0)
             }
         }
     };
@@ -242,13 +243,13 @@ impl Criterion {
             Condition::IncidentType(types) => {
                 format!(
                     "incident type is one of: {}",
-                    names(types.iter().map(|t| t.as_str_name()).collect())
+                    names(types.iter().map(|t| t.label()).collect())
                 )
             }
             Condition::Cause(causes) => {
                 format!(
                     "cause category is one of: {}",
-                    names(causes.iter().map(|c| c.as_str_name()).collect())
+                    names(causes.iter().map(|c| c.label()).collect())
                 )
             }
             Condition::MaltreatmentSuspected => "maltreatment is suspected".to_owned(),
@@ -274,7 +275,7 @@ impl Criterion {
                 } else {
                     format!(
                         "prior contact of kind {}",
-                        names(kinds.iter().map(|k| k.as_str_name()).collect())
+                        names(kinds.iter().map(|k| k.label()).collect())
                     )
                 };
                 if *min_count == 1 {

@@ -277,7 +277,7 @@ async fn lists_paginate_stably_and_filter(backend: Backend) {
     for i in 0..5 {
         let mut facts = wisconsin_death();
         if i % 2 == 1 {
-            facts.incident_type = pb::IncidentType::OtherIncident as i32;
+            facts.incident_type = pb::IncidentType::Other as i32;
             facts.incident_date = Some(date("2025-01-05"));
             facts.learned_date = Some(date("2025-01-06"));
         }

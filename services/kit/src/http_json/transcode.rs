@@ -128,6 +128,7 @@ fn field_kind(kind: Kind) -> FieldKind {
             by_name: e
                 .values()
                 .map(|v| (v.name().to_owned(), v.number()))
+                .chain(crate::contract::enum_aliases(e.full_name()).iter().cloned())
                 .collect(),
             by_number: e
                 .values()
@@ -1166,7 +1167,7 @@ mod tests {
             race_ethnicity: vec![1, 3],
             prior_contacts: vec![
                 intake::PriorContact {
-                    kind: intake::ContactKind::ContactReport as i32,
+                    kind: intake::ContactKind::Report as i32,
                     date: Some(scir_proto::common::v1::Date {
                         year: 2024,
                         month: 12,

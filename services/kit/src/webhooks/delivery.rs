@@ -453,7 +453,7 @@ mod tests {
         assert_eq!(json["data"]["cursor"], "7");
         assert_eq!(json["data"]["subject"], "jurisdictions/us-wi/incidents/i1");
         let incident = &json["data"]["payload"]["incident"];
-        assert_eq!(incident["facts"]["incidentType"], "DEATH");
+        assert_eq!(incident["facts"]["incidentType"], "INCIDENT_TYPE_DEATH");
         assert_eq!(incident["name"], "jurisdictions/us-wi/incidents/i1");
         for gone in ["worker-4711", "misspelled", "00-abc-def-01"] {
             assert!(!text.contains(gone), "{gone} in {text}");

@@ -2,6 +2,7 @@
 //! leaving each stage, counted from the day the review opened.
 
 use chrono::NaiveDate;
+use scir_proto::Labelled;
 use scir_proto::review::v1::Stage;
 
 /// Days after opening by which each stage should be left.
@@ -30,7 +31,7 @@ pub struct Deadline {
 
 /// The label of a stage target.
 pub fn stage_label(stage: Stage) -> String {
-    format!("leave {}", stage.as_str_name())
+    format!("leave {}", stage.label())
 }
 
 /// Stage targets for a review opened on `opened`.

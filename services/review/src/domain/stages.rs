@@ -6,6 +6,7 @@
 //! missing item, so a reviewer sees all that is left to do at once.
 
 use scir_kit::error::PreconditionViolation;
+use scir_proto::Labelled;
 use scir_proto::review::v1::{Stage, TeamRole};
 
 /// What the guards look at, gathered from the review's parts.
@@ -86,7 +87,7 @@ pub fn part_change_allowed(
     if !is_terminal(stage) {
         return Ok(());
     }
-    let stage_name = stage.as_str_name();
+    let stage_name = stage.label();
     match (stage, change) {
         (Stage::Finalised, PartChange::Update(paths))
             if !after_final.is_empty()
@@ -153,7 +154,7 @@ pub fn advance(
         return Err(vec![missing(
             "STAGE",
             review,
-            format!("a review in {} cannot advance", stage.as_str_name()),
+            format!("a review in {} cannot advance", stage.label()),
         )]);
     };
     let mut violations = Vec::new();

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
+use scir_proto::Labelled;
 use scir_proto::review::v1 as pb;
 
 /// One narrative field that goes into a summary, with where it comes from.
@@ -88,7 +89,7 @@ impl SummaryEntry for pb::Debriefing {
 
 impl SummaryEntry for pb::Episode {
     fn entry(&self, source: &str) -> (Field, Vec<Field>) {
-        let assessment = enum_words::<pb::Assessment>(self.assessment, |v| v.as_str_name());
+        let assessment = enum_words::<pb::Assessment>(self.assessment, |v| v.label());
         (
             field(
                 format!("{source}#title"),
@@ -116,7 +117,7 @@ impl SummaryEntry for pb::KeyObservation {
 
 impl SummaryEntry for pb::LearningOpportunity {
     fn entry(&self, source: &str) -> (Field, Vec<Field>) {
-        let status = enum_words::<pb::NeedStatus>(self.status, |v| v.as_str_name());
+        let status = enum_words::<pb::NeedStatus>(self.status, |v| v.label());
         (
             field(
                 format!("{source}#family_need"),
@@ -145,9 +146,9 @@ impl SummaryEntry for pb::Recommendation {
             .map_or_else(|| "not set".to_owned(), |d| d.to_string());
         let detail = format!(
             "Category: {}. Strength: {}. Status: {}. Due: {due}.",
-            enum_words::<pb::RecommendationCategory>(self.category, |v| v.as_str_name()),
-            enum_words::<pb::ActionStrength>(self.strength, |v| v.as_str_name()),
-            enum_words::<pb::RecommendationStatus>(self.status, |v| v.as_str_name()),
+            enum_words::<pb::RecommendationCategory>(self.category, |v| v.label()),
+            enum_words::<pb::ActionStrength>(self.strength, |v| v.label()),
+            enum_words::<pb::RecommendationStatus>(self.status, |v| v.label()),
         );
         (
             field(format!("{source}#description"), self.description.clone()),
@@ -254,7 +255,7 @@ mod tests {
         let learning = pb::LearningOpportunity {
             family_need: "a safe sleep assessment".into(),
             action_taken: "no home visit was made".into(),
-            status: pb::NeedStatus::NeedUnmet as i32,
+            status: pb::NeedStatus::Unmet as i32,
             ..Default::default()
         };
         let (title, details) = learning.entry("r/learningOpportunities/l1");

@@ -7,6 +7,7 @@ use scir_kit::auth::Caller;
 use scir_kit::db::{DbError, now_micros};
 use scir_kit::validate::Check;
 use scir_kit::{ApiError, pagination};
+use scir_proto::Labelled;
 use scir_proto::review::v1 as pb;
 
 use super::{
@@ -434,7 +435,7 @@ impl Reviews {
         }
         let role = pb::TeamRole::try_from(member.role)
             .unwrap_or_default()
-            .as_str_name();
+            .label();
         self.log_change(
             &mut tx,
             caller,
@@ -498,7 +499,7 @@ impl Reviews {
         };
         let role = pb::TeamRole::try_from(member.role)
             .unwrap_or_default()
-            .as_str_name();
+            .label();
         let mut tx = self.events.begin().await?;
         if !store::delete_item(&mut tx, &id, 1).await? {
             return Err(ApiError::Aborted(

@@ -8,6 +8,7 @@ use scir_kit::db::{DbError, now_micros};
 use scir_kit::names::{IncidentName, ReviewName};
 use scir_kit::validate::{Check, from_date, to_date};
 use scir_kit::{ApiError, pagination};
+use scir_proto::Labelled;
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as pb;
 use sqlx::AnyConnection;
@@ -113,7 +114,7 @@ pub(super) fn intake_deadlines(incident: &intake::Incident) -> Vec<Deadline> {
             Some(Deadline {
                 label: intake::DeadlineKind::try_from(d.kind)
                     .ok()?
-                    .as_str_name()
+                    .label()
                     .to_owned(),
                 due: d.due_date.as_ref().and_then(to_date)?,
                 met: false,
@@ -194,7 +195,7 @@ pub(super) async fn insert_new(
         &review.id,
         review.create_time,
         actor,
-        &format!("opened ({})", source.as_str_name()),
+        &format!("opened ({})", source.label()),
         pb::Stage::Opened as i32,
         &review.body.open_reason,
     )
@@ -639,7 +640,7 @@ impl Reviews {
             };
             events.push(scir_kit::events::payload(&finalised));
         }
-        let action = format!("stage {} -> {}", stage.as_str_name(), to.as_str_name());
+        let action = format!("stage {} -> {}", stage.label(), to.label());
         self.save(
             caller,
             method,
@@ -673,7 +674,7 @@ impl Reviews {
                 scir_kit::error::PreconditionViolation {
                     kind: "STAGE".to_owned(),
                     subject: review.name.clone(),
-                    description: format!("a review in {} cannot be withdrawn", stage.as_str_name()),
+                    description: format!("a review in {} cannot be withdrawn", stage.label()),
                 },
             ]));
         }
@@ -691,7 +692,7 @@ impl Reviews {
             mapping_skipped: false,
             days_in_stage: days_since(stored.body.stage_enter_time.as_ref(), now_micros()),
         };
-        let action = format!("stage {} -> WITHDRAWN", stage.as_str_name());
+        let action = format!("stage {} -> WITHDRAWN", stage.label());
         self.save(
             caller,
             method,

@@ -6,6 +6,7 @@ use scir_kit::auth::Caller;
 use scir_kit::db::{DbError, now_micros};
 use scir_kit::error::PreconditionViolation;
 use scir_kit::validate::to_date;
+use scir_proto::Labelled;
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as pb;
 
@@ -76,11 +77,11 @@ impl Reviews {
             ("Jurisdiction".into(), review.jurisdiction.clone()),
             (
                 "Incident".into(),
-                enum_words::<intake::IncidentType>(facts.incident_type, |v| v.as_str_name()),
+                enum_words::<intake::IncidentType>(facts.incident_type, |v| v.label()),
             ),
             (
                 "Suspected cause".into(),
-                enum_words::<intake::CauseCategory>(facts.cause_category, |v| v.as_str_name()),
+                enum_words::<intake::CauseCategory>(facts.cause_category, |v| v.label()),
             ),
             ("Month of the incident".into(), month),
             (
@@ -89,7 +90,7 @@ impl Reviews {
             ),
             (
                 "Placement".into(),
-                enum_words::<intake::PlacementSetting>(placement.setting, |v| v.as_str_name()),
+                enum_words::<intake::PlacementSetting>(placement.setting, |v| v.label()),
             ),
             (
                 "Prior child-welfare contacts".into(),
@@ -97,7 +98,7 @@ impl Reviews {
             ),
             (
                 "Review stage".into(),
-                enum_words::<pb::Stage>(review.body.stage, |v| v.as_str_name()),
+                enum_words::<pb::Stage>(review.body.stage, |v| v.label()),
             ),
         ];
 
@@ -105,7 +106,7 @@ impl Reviews {
         let team = loaded.team.iter().fold(
             std::collections::BTreeMap::<String, usize>::new(),
             |mut acc, (_, m)| {
-                *acc.entry(enum_words::<pb::TeamRole>(m.role, |v| v.as_str_name()))
+                *acc.entry(enum_words::<pb::TeamRole>(m.role, |v| v.label()))
                     .or_default() += 1;
                 acc
             },
@@ -230,7 +231,7 @@ impl Reviews {
             pb::SummaryKind::SixMonth => intake::DeadlineKind::Summary6Month,
             _ => intake::DeadlineKind::Summary90Day,
         }
-        .as_str_name();
+        .label();
         let mut stored = loaded.review;
         let mut body = stored.body.clone();
         for d in body.deadlines.iter_mut().filter(|d| d.label == label) {

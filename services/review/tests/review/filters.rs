@@ -24,7 +24,7 @@ async fn reviews_filter_by_stage_and_deadline(backend: Backend) {
     recent.incident_date = Some(date(day(2)));
     recent.learned_date = Some(date(day(1)));
     recent.prior_contacts = vec![contact(
-        scir_proto::intake::v1::ContactKind::ContactReport,
+        scir_proto::intake::v1::ContactKind::Report,
         &day(30).to_string(),
         scir_proto::intake::v1::ContactOutcome::ScreenedOut,
     )];

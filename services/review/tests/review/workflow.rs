@@ -208,8 +208,8 @@ async fn a_review_walks_from_the_intake_event_to_finalised(backend: Backend) {
     // Learning opportunities need both columns.
     let lo = pb::LearningOpportunity {
         family_need: "The family needed tangible resources for the infant.".into(),
-        status: pb::NeedStatus::NeedPartlyMet as i32,
-        practice_function: pb::PracticeFunction::FunctionAssessment as i32,
+        status: pb::NeedStatus::PartlyMet as i32,
+        practice_function: pb::PracticeFunction::Assessment as i32,
         themes: vec![pb::Theme::EconomicSupport as i32],
         key_observations: vec![ko.name.clone()],
         ..Default::default()

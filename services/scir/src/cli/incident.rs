@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use scir_proto::Labelled;
 use scir_proto::intake::v1 as intake;
 use sha2::Digest;
 
@@ -132,21 +133,20 @@ fn print(incident: &intake::Incident, format: Format) -> anyhow::Result<()> {
     }
     let facts = incident.facts.clone().unwrap_or_default();
     let decision = incident.decision.clone().unwrap_or_default();
-    let outcome =
-        intake::EligibilityOutcome::try_from(decision.outcome).map_or("-", |o| o.as_str_name());
+    let outcome = intake::EligibilityOutcome::try_from(decision.outcome).map_or("-", |o| o.label());
     let mut pairs = vec![
         ("incident", incident.name.clone()),
         ("jurisdiction", facts.jurisdiction.clone()),
         (
             "type",
             intake::IncidentType::try_from(facts.incident_type)
-                .map_or("-", |t| t.as_str_name())
+                .map_or("-", |t| t.label())
                 .to_owned(),
         ),
         (
             "cause",
             intake::CauseCategory::try_from(facts.cause_category)
-                .map_or("-", |t| t.as_str_name())
+                .map_or("-", |t| t.label())
                 .to_owned(),
         ),
         ("incident date", date(facts.incident_date.as_ref())),
@@ -166,7 +166,7 @@ fn print(incident: &intake::Incident, format: Format) -> anyhow::Result<()> {
             format!(
                 "{}  {}",
                 date(deadline.due_date.as_ref()),
-                intake::DeadlineKind::try_from(deadline.kind).map_or("-", |k| k.as_str_name())
+                intake::DeadlineKind::try_from(deadline.kind).map_or("-", |k| k.label())
             ),
         ));
     }

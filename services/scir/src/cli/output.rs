@@ -26,10 +26,14 @@ pub fn to_json<M: prost::Message>(
 }
 
 /// Parses JSON in the canonical mapping (field names in lowerCamelCase or as
-/// written in the proto, enums by name) into a message of type `full_name`.
+/// written in the proto, enums by name or by a deprecated alias) into a
+/// message of type `full_name`.
 pub fn from_json<M: prost::Message + Default>(text: &str, full_name: &str) -> anyhow::Result<M> {
+    let descriptor = scir_kit::contract::input_pool()
+        .get_message_by_name(full_name)
+        .with_context(|| format!("no message {full_name} in the contracts"))?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let dynamic = DynamicMessage::deserialize(descriptor(full_name)?, &mut deserializer)?;
+    let dynamic = DynamicMessage::deserialize(descriptor, &mut deserializer)?;
     deserializer.end()?;
     Ok(M::decode(dynamic.encode_to_vec().as_slice())?)
 }
@@ -160,12 +164,19 @@ mod tests {
             ..Default::default()
         };
         let json = to_json(&facts, "scir.intake.v1.IncidentFacts").expect("to json");
-        assert_eq!(json["incidentType"], "DEATH");
+        assert_eq!(json["incidentType"], "INCIDENT_TYPE_DEATH");
         assert_eq!(json["childAgeMonths"], 4);
         assert!(json.get("sex").is_none(), "defaults are left out");
         let back: intake::IncidentFacts =
             from_json(&json.to_string(), "scir.intake.v1.IncidentFacts").expect("from json");
         assert_eq!(back, facts);
+        let old_name: intake::IncidentFacts = from_json(
+            r#"{"jurisdiction": "us-wi", "incidentType": "DEATH", "childAgeMonths": 4,
+                "incidentDate": {"year": 2025, "month": 3, "day": 10}}"#,
+            "scir.intake.v1.IncidentFacts",
+        )
+        .expect("a deprecated alias reads");
+        assert_eq!(old_name, facts);
     }
 
     #[test]

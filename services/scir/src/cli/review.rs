@@ -1,6 +1,7 @@
 //! `scir review`: show a review, list the overdue ones.
 
 use anyhow::Context;
+use scir_proto::Labelled;
 use scir_proto::review::v1 as review;
 
 use super::output::{self, Table, date, fields};
@@ -35,7 +36,7 @@ pub enum ReviewCommand {
 }
 
 fn stage(value: i32) -> &'static str {
-    review::Stage::try_from(value).map_or("-", |s| s.as_str_name())
+    review::Stage::try_from(value).map_or("-", |s| s.label())
 }
 
 /// Runs a `review` subcommand.
@@ -104,7 +105,7 @@ pub async fn run(command: ReviewCommand) -> anyhow::Result<()> {
                     format!(
                         "{}  {}",
                         member.subject,
-                        review::TeamRole::try_from(member.role).map_or("-", |r| r.as_str_name())
+                        review::TeamRole::try_from(member.role).map_or("-", |r| r.label())
                     ),
                 ));
             }

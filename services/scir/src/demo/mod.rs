@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use scir_kit::auth::Role;
+use scir_proto::Labelled;
 use scir_proto::insights::v1 as insights;
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1::Stage;
@@ -90,10 +91,10 @@ impl Report {
             .decision
             .as_ref()
             .and_then(|d| intake::EligibilityOutcome::try_from(d.outcome).ok())
-            .map_or("-", |o| o.as_str_name());
+            .map_or("-", |o| o.label());
         *self.decisions.entry(decision.to_owned()).or_default() += 1;
         if let Some(review) = &outcome.review {
-            let stage = Stage::try_from(review.stage).map_or("-", |s| s.as_str_name());
+            let stage = Stage::try_from(review.stage).map_or("-", |s| s.label());
             *self.stages.entry(stage.to_owned()).or_default() += 1;
         }
     }
@@ -286,7 +287,7 @@ fn print_report(report: &Report) {
         decisions.join(", ")
     );
     let mut stages: Vec<(&String, &usize)> = report.stages.iter().collect();
-    stages.sort_by_key(|(s, _)| Stage::from_str_name(s).map_or(99, |s| s as i32));
+    stages.sort_by_key(|(s, _)| Stage::from_label(s).map_or(99, |s| s as i32));
     let stages: Vec<String> = stages.iter().map(|(k, v)| format!("{v} {k}")).collect();
     println!(
         "Reviews opened: {} ({})",

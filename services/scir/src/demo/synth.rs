@@ -412,7 +412,7 @@ fn facts(rng: &mut Rng) -> (intake::IncidentFacts, NaiveDate) {
         (T::SeriousInjury, 0.16),
         (T::EgregiousAbuseOrNeglect, 0.05),
         (T::SuicideOrAttemptInCare, 0.03),
-        (T::OtherIncident, 0.02),
+        (T::Other, 0.02),
     ]);
     let cause = match kind {
         T::Death => rng.pick(&[
@@ -440,7 +440,7 @@ fn facts(rng: &mut Rng) -> (intake::IncidentFacts, NaiveDate) {
             (C::Neglect, 0.25),
             (C::Fire, 0.05),
             (C::MotorVehicle, 0.08),
-            (C::OtherCause, 0.07),
+            (C::Other, 0.07),
         ]),
         T::SuicideOrAttemptInCare => C::SelfHarm,
         T::EgregiousAbuseOrNeglect => rng.pick(&[
@@ -448,7 +448,7 @@ fn facts(rng: &mut Rng) -> (intake::IncidentFacts, NaiveDate) {
             (C::Neglect, 0.4),
             (C::SexualAbuse, 0.1),
         ]),
-        _ => C::OtherCause,
+        _ => C::Other,
     };
     let age_months = match cause {
         C::Suid => rng.between(0, 11),
@@ -486,11 +486,11 @@ fn facts(rng: &mut Rng) -> (intake::IncidentFacts, NaiveDate) {
         race
     };
     let tribal_status = if tribal {
-        intake::TribalStatus::TribalMemberOrEligible
+        intake::TribalStatus::MemberOrEligible
     } else {
         rng.pick(&[
             (intake::TribalStatus::NotTribal, 0.93),
-            (intake::TribalStatus::TribalMemberOrEligible, 0.03),
+            (intake::TribalStatus::MemberOrEligible, 0.03),
             (intake::TribalStatus::Unknown, 0.04),
         ])
     };
@@ -519,9 +519,9 @@ fn facts(rng: &mut Rng) -> (intake::IncidentFacts, NaiveDate) {
     ]);
     let maltreatment_types = if suspected == Answer::Yes {
         let kind = match cause {
-            C::PhysicalAbuse | C::Homicide => intake::MaltreatmentType::MaltreatmentPhysicalAbuse,
-            C::SexualAbuse => intake::MaltreatmentType::MaltreatmentSexualAbuse,
-            _ => intake::MaltreatmentType::MaltreatmentNeglect,
+            C::PhysicalAbuse | C::Homicide => intake::MaltreatmentType::PhysicalAbuse,
+            C::SexualAbuse => intake::MaltreatmentType::SexualAbuse,
+            _ => intake::MaltreatmentType::Neglect,
         };
         vec![kind as i32]
     } else {
@@ -542,10 +542,10 @@ fn facts(rng: &mut Rng) -> (intake::IncidentFacts, NaiveDate) {
                 let before = u64::try_from(rng.between(20, 360)).unwrap_or(30);
                 intake::PriorContact {
                     kind: rng.pick(&[
-                        (intake::ContactKind::ContactReport, 0.45),
-                        (intake::ContactKind::ContactInvestigation, 0.30),
-                        (intake::ContactKind::ContactServices, 0.15),
-                        (intake::ContactKind::ContactOpenCase, 0.10),
+                        (intake::ContactKind::Report, 0.45),
+                        (intake::ContactKind::Investigation, 0.30),
+                        (intake::ContactKind::Services, 0.15),
+                        (intake::ContactKind::OpenCase, 0.10),
                     ]) as i32,
                     date: Some(to_date(day - Days::new(before))),
                     outcome: rng.pick(&[
@@ -781,20 +781,17 @@ fn case(rng: &mut Rng, seed: u64, index: usize, items: &[String]) -> Case {
         family_need: need.to_owned(),
         action_taken: action.to_owned(),
         status: rng.pick(&[
-            (review::NeedStatus::NeedUnmet, 0.5),
-            (review::NeedStatus::NeedPartlyMet, 0.35),
-            (review::NeedStatus::NeedMet, 0.15),
+            (review::NeedStatus::Unmet, 0.5),
+            (review::NeedStatus::PartlyMet, 0.35),
+            (review::NeedStatus::Met, 0.15),
         ]) as i32,
         practice_function: rng.pick(&[
-            (review::PracticeFunction::FunctionAssessment, 0.3),
-            (review::PracticeFunction::FunctionTeaming, 0.25),
-            (review::PracticeFunction::FunctionEngagement, 0.15),
-            (review::PracticeFunction::FunctionPlanning, 0.15),
-            (review::PracticeFunction::FunctionIntervention, 0.1),
-            (
-                review::PracticeFunction::FunctionTrackingAndAdjustment,
-                0.05,
-            ),
+            (review::PracticeFunction::Assessment, 0.3),
+            (review::PracticeFunction::Teaming, 0.25),
+            (review::PracticeFunction::Engagement, 0.15),
+            (review::PracticeFunction::Planning, 0.15),
+            (review::PracticeFunction::Intervention, 0.1),
+            (review::PracticeFunction::TrackingAndAdjustment, 0.05),
         ]) as i32,
         themes: first_theme.map(|t| vec![t as i32]).unwrap_or_default(),
         ..Default::default()
