@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use scir_kit::audit::AuditLog;
+use scir_kit::auth::ExposeSecret as _;
 use scir_kit::consumer::{self, ConsumerHandle, Source};
 use scir_kit::db::{Database, Migrations};
 use scir_kit::server;
@@ -56,7 +57,7 @@ impl Application {
         let changed = Arc::new(Notify::new());
         index.spawn_refresh(db.clone(), changed.clone(), shutdown.signal());
         let projection = Arc::new(Projection::new(
-            Keys::new(config.key_salt.expose()),
+            Keys::new(config.key_salt.expose_secret()),
             db.backend(),
             changed,
         ));

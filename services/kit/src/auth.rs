@@ -210,35 +210,9 @@ pub fn split<T>(request: tonic::Request<T>) -> Result<(Caller, T), Status> {
     Ok((caller, request.into_inner()))
 }
 
-/// A secret read from configuration; never printed.
-#[derive(Clone, Default)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret value.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl FromStr for Secret {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
-    }
-}
+/// A secret read from configuration: printed as `[REDACTED]`, zeroed when
+/// dropped, read only through `ExposeSecret::expose_secret`.
+pub use secrecy::{ExposeSecret, SecretString as Secret};
 
 /// How tokens are verified.
 #[derive(Debug, Clone, clap::Args)]
@@ -307,12 +281,12 @@ impl Verifier {
     pub fn from_config(config: &AuthConfig) -> Result<Self, AuthError> {
         let keys = match (&config.hs256_secret, &config.jwks_file) {
             (Some(secret), None) => {
-                if secret.expose().len() < 32 {
+                if secret.expose_secret().len() < 32 {
                     return Err(AuthError::Config(
                         "the HS256 secret must be at least 32 bytes".to_owned(),
                     ));
                 }
-                Keys::Hs256(DecodingKey::from_secret(secret.expose().as_bytes()))
+                Keys::Hs256(DecodingKey::from_secret(secret.expose_secret().as_bytes()))
             }
             (None, Some(path)) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -395,7 +369,7 @@ impl Verifier {
             jurisdiction: claims.jurisdiction,
             roles,
             granted: Vec::new(),
-            bearer: Secret(token.to_owned()),
+            bearer: Secret::from(token),
             method: "",
         })
     }
@@ -730,7 +704,7 @@ mod tests {
         Verifier::from_config(&AuthConfig {
             issuer: "iss".into(),
             audience: "aud".into(),
-            hs256_secret: Some(Secret(SECRET.into())),
+            hs256_secret: Some(Secret::from(SECRET)),
             jwks_file: None,
         })
         .expect("verifier")
@@ -956,7 +930,7 @@ mod tests {
         let config = |secret: Option<&str>, jwks: Option<&str>| AuthConfig {
             issuer: "i".into(),
             audience: "a".into(),
-            hs256_secret: secret.map(|s| Secret(s.into())),
+            hs256_secret: secret.map(Secret::from),
             jwks_file: jwks.map(PathBuf::from),
         };
         assert!(Verifier::from_config(&config(Some("short"), None)).is_err());

@@ -97,9 +97,10 @@ mod tests {
 
     #[test]
     fn the_database_password_is_never_printed() {
+        use crate::auth::ExposeSecret as _;
         let url = "postgres://scir:hunter2@db.example.gov/scir";
         let cli = Cli::try_parse_from(["scir-x", "--database-url", url]).expect("parses");
-        assert_eq!(cli.common.database_url.expose(), url);
+        assert_eq!(cli.common.database_url.expose_secret(), url);
         assert!(!format!("{cli:?}").contains("hunter2"), "{cli:?}");
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::ExposeSecret as _;
 use crate::auth::{Role, Secret};
 
 /// A bearer token for service-to-service calls.
@@ -40,7 +41,7 @@ impl ServiceToken {
     /// The token to send now.
     pub fn current(&self) -> anyhow::Result<String> {
         match self {
-            Self::Static(token) => Ok(token.expose().to_owned()),
+            Self::Static(token) => Ok(token.expose_secret().to_owned()),
             Self::File(path) => Ok(std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("reading service token {}: {e}", path.display()))?
                 .trim()
@@ -51,7 +52,7 @@ impl ServiceToken {
                 audience,
                 subject,
             } => Ok(crate::auth::mint_hs256(
-                secret.expose(),
+                secret.expose_secret(),
                 issuer,
                 audience,
                 subject,

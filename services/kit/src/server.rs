@@ -13,6 +13,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::admission::{AdmissionLayer, AdmissionLimits};
 use crate::auth::AuthLayer;
+use crate::auth::ExposeSecret as _;
 use crate::db::Database;
 use crate::deadline::DeadlineLayer;
 use crate::drain::InFlight;
@@ -340,7 +341,7 @@ impl Foundation {
             max_connections: common.db_max_connections,
             ..Default::default()
         };
-        let db = Database::connect(common.database_url.expose(), migrations, &options)
+        let db = Database::connect(common.database_url.expose_secret(), migrations, &options)
             .await
             .with_context(|| format!("opening the {service} database"))?;
         let listener = TcpListener::bind(common.listen_addr)

@@ -220,7 +220,7 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
-        key_salt: "bench".parse().unwrap_or_default(),
+        key_salt: "bench".into(),
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };
     let started = Instant::now();

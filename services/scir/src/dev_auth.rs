@@ -100,7 +100,7 @@ pub fn auth_config(secret: &str) -> AuthConfig {
     AuthConfig {
         issuer: DEV_ISSUER.to_owned(),
         audience: DEV_AUDIENCE.to_owned(),
-        hs256_secret: Some(secret.parse::<Secret>().unwrap_or_default()),
+        hs256_secret: Some(Secret::from(secret)),
         jwks_file: None,
     }
 }

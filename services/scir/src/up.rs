@@ -124,7 +124,7 @@ pub async fn run(
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
-        key_salt: secret.parse().unwrap_or_default(),
+        key_salt: secret.into(),
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };
     let insights = scir_insights::Application::build(&insights_config, &shutdown).await?;

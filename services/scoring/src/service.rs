@@ -7,6 +7,7 @@ use std::sync::Arc;
 use prost::Message;
 use scir_kit::ApiError;
 use scir_kit::audit::{AuditLog, AuditRecord};
+use scir_kit::auth::ExposeSecret as _;
 use scir_kit::auth::{Caller, Role};
 use scir_kit::consumer::EventHandler;
 use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
@@ -127,7 +128,9 @@ impl Scoring {
                 "the review belongs to another jurisdiction".to_owned(),
             ));
         }
-        self.review.team(caller.bearer.expose(), review).await
+        self.review
+            .team(caller.bearer.expose_secret(), review)
+            .await
     }
 
     fn is_lead(caller: &Caller, team: &Team) -> bool {

@@ -105,7 +105,7 @@ pub fn auth_config() -> AuthConfig {
     AuthConfig {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
-        hs256_secret: Some(SECRET.parse().expect("secret")),
+        hs256_secret: Some(SECRET.into()),
         jwks_file: None,
     }
 }

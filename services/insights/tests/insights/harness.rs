@@ -20,6 +20,11 @@ use scir_testkit::{Backend, TestDatabase};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+/// How long a test waits for the projections to apply the seeded events: a
+/// bound for a stalled projection, not a speed target (thousands of events in
+/// a debug build on two shared cores take tens of seconds).
+const PROJECTION_WAIT: Duration = Duration::from_secs(120);
+
 /// An insights client.
 pub(crate) type Client = InsightsServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
@@ -343,7 +348,7 @@ pub(crate) async fn start_on(
         k: settings.k,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
-        key_salt: "test-salt".parse().expect("salt"),
+        key_salt: "test-salt".into(),
         service_token: ServiceTokenConfig { token_file: None },
     };
     let shutdown = Shutdown::new();
@@ -359,13 +364,13 @@ pub(crate) async fn start_on(
     scir_testkit::wait_serving(address, scir_insights::startup::SERVICE_NAME).await;
     assert!(
         consumers[0]
-            .wait_for(last_review, Duration::from_secs(30))
+            .wait_for(last_review, PROJECTION_WAIT)
             .await,
         "review events applied"
     );
     assert!(
         consumers[1]
-            .wait_for(last_scoring, Duration::from_secs(30))
+            .wait_for(last_scoring, PROJECTION_WAIT)
             .await,
         "scoring events applied"
     );

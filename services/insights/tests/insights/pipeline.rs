@@ -98,7 +98,7 @@ async fn no_identity_or_narrative_reaches_insights() {
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
-        key_salt: "pipeline-salt".parse().expect("salt"),
+        key_salt: "pipeline-salt".into(),
         service_token: ServiceTokenConfig { token_file: None },
     };
     let insights_app = scir_insights::Application::build(&config, &shutdown)

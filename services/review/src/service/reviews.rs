@@ -4,6 +4,7 @@
 use chrono::{Months, NaiveDate};
 use prost::Message;
 use scir_kit::auth::Caller;
+use scir_kit::auth::ExposeSecret as _;
 use scir_kit::db::{DbError, now_micros};
 use scir_kit::names::{IncidentName, ReviewName};
 use scir_kit::validate::{Check, from_date, to_date};
@@ -264,7 +265,7 @@ impl Reviews {
         }
         let incident = self
             .intake
-            .get_incident(caller.bearer.expose(), &request.incident)
+            .get_incident(caller.bearer.expose_secret(), &request.incident)
             .await?;
         let designated = incident
             .facts
@@ -589,7 +590,11 @@ impl Reviews {
         check_etag(&request.etag, &etag(&stored.id, stored.version), true)?;
         let stage = pb::Stage::try_from(stored.body.stage).unwrap_or_default();
         let parts = self
-            .parts(caller.bearer.expose(), &stored, stages::needs_scores(stage))
+            .parts(
+                caller.bearer.expose_secret(),
+                &stored,
+                stages::needs_scores(stage),
+            )
             .await?;
         let to = match stages::advance(
             &review.name,

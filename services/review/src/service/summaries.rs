@@ -3,6 +3,7 @@
 
 use scir_kit::ApiError;
 use scir_kit::auth::Caller;
+use scir_kit::auth::ExposeSecret as _;
 use scir_kit::db::{DbError, now_micros};
 use scir_kit::error::PreconditionViolation;
 use scir_kit::validate::to_date;
@@ -146,7 +147,7 @@ impl Reviews {
     async fn identities(&self, caller: &Caller, loaded: &Loaded) -> Result<Identities, ApiError> {
         let incident = self
             .intake
-            .get_incident(caller.bearer.expose(), &loaded.review.incident)
+            .get_incident(caller.bearer.expose_secret(), &loaded.review.incident)
             .await?;
         let mut ids = Identities::default();
         if let Some(r) = incident.facts.and_then(|f| f.restricted) {
