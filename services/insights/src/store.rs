@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use crate::domain::facts::{Recommendation, ReviewFact};
 
 /// The dimensions of a review as stored.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct ReviewRow {
     /// Key.
     pub review_key: String,
@@ -60,15 +60,12 @@ pub async fn changes_after(
     conn: &mut AnyConnection,
     after: i64,
 ) -> Result<Vec<(i64, String)>, DbError> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT seq, review_key FROM facts_changes WHERE seq > $1 ORDER BY seq LIMIT 10000",
     )
     .bind(after)
     .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("seq")?, r.try_get("review_key")?)))
-        .collect()
+    .await?)
 }
 
 /// The last change.
@@ -117,32 +114,13 @@ pub async fn put_review(conn: &mut AnyConnection, r: &ReviewRow) -> Result<(), D
 
 /// A review's dimensions.
 pub async fn get_review(conn: &mut AnyConnection, key: &str) -> Result<Option<ReviewRow>, DbError> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, placement, stage, \
          opened_month, next_due_month FROM facts_reviews WHERE review_key = $1",
     )
     .bind(key)
     .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| review_from_row(&r)).transpose()
-}
-
-fn review_from_row(r: &sqlx::any::AnyRow) -> Result<ReviewRow, DbError> {
-    Ok(ReviewRow {
-        review_key: r.try_get("review_key")?,
-        jurisdiction: r.try_get("jurisdiction")?,
-        incident_type: r.try_get("incident_type")?,
-        cause: r.try_get("cause")?,
-        quarter: r.try_get("quarter")?,
-        age_band: r.try_get("age_band")?,
-        sex: r.try_get("sex")?,
-        races: r.try_get("races")?,
-        tribal: r.try_get("tribal")?,
-        placement: r.try_get("placement")?,
-        stage: r.try_get("stage")?,
-        opened_month: r.try_get("opened_month")?,
-        next_due_month: r.try_get("next_due_month")?,
-    })
+    .await?)
 }
 
 /// Sets one column of a review (stage or next due month).
@@ -316,9 +294,47 @@ pub async fn put_recommendation(
     Ok(())
 }
 
-fn cell_key(row: &sqlx::any::AnyRow) -> Result<u32, DbError> {
-    let key: i64 = row.try_get("cell_key")?;
-    Ok(key as u32)
+/// A review's row with its cell key.
+#[derive(sqlx::FromRow)]
+struct KeyedReview {
+    #[sqlx(flatten)]
+    review: ReviewRow,
+    cell_key: i64,
+}
+
+/// An item's level in a review.
+#[derive(sqlx::FromRow)]
+struct LevelRow {
+    review_key: String,
+    item_code: String,
+    domain_code: String,
+    level: i32,
+}
+
+/// A theme of a review.
+#[derive(sqlx::FromRow)]
+struct ThemeRow {
+    review_key: String,
+    theme: i32,
+}
+
+/// A recommendation of a review.
+#[derive(sqlx::FromRow)]
+struct RecommendationRow {
+    review_key: String,
+    category: i32,
+    strength: i32,
+    status: i32,
+    due_month: String,
+    cell_key: i64,
+}
+
+/// Days a review spent in a stage.
+#[derive(sqlx::FromRow)]
+struct StageDaysRow {
+    review_key: String,
+    stage: i32,
+    days: i32,
 }
 
 fn fact_of(row: ReviewRow) -> ReviewFact {
@@ -363,67 +379,61 @@ pub async fn load(
         return Ok(facts);
     }
     macro_rules! fetch {
-        ($sql:expr) => {{
-            let mut q = sqlx::query(sqlx::AssertSqlSafe($sql));
+        ($row:ty, $table:expr, $columns:expr) => {{
+            let mut q = sqlx::query_as::<_, $row>(sqlx::AssertSqlSafe(filter($table, $columns)));
             for k in keys.into_iter().flatten() {
                 q = q.bind(k.clone());
             }
             q.fetch_all(&mut *conn).await?
         }};
     }
-    for row in fetch!(filter(
+    for row in fetch!(
+        KeyedReview,
         "facts_reviews",
         "review_key, jurisdiction, incident_type, cause, quarter, age_band, sex, races, tribal, placement, stage, opened_month, next_due_month, cell_key"
-    )) {
-        let r = review_from_row(&row)?;
-        let mut fact = fact_of(r.clone());
-        fact.cell_key = cell_key(&row)?;
-        facts.insert(r.review_key, fact);
+    ) {
+        let mut fact = fact_of(row.review.clone());
+        // Cell keys are drawn as 32-bit values and stored in a 64-bit column.
+        fact.cell_key = row.cell_key as u32;
+        facts.insert(row.review.review_key, fact);
     }
-    for row in fetch!(filter(
+    for row in fetch!(
+        LevelRow,
         "facts_levels",
         "review_key, item_code, domain_code, level"
-    )) {
-        let key: String = row.try_get("review_key")?;
-        if let Some(f) = facts.get_mut(&key) {
-            let level: i32 = row.try_get("level")?;
-            let item: String = row.try_get("item_code")?;
-            let domain: String = row.try_get("domain_code")?;
-            let e = f.item_levels.entry(item).or_insert(level);
-            *e = (*e).max(level);
-            let d = f.domain_levels.entry(domain).or_insert(level);
-            *d = (*d).max(level);
+    ) {
+        if let Some(f) = facts.get_mut(&row.review_key) {
+            let e = f.item_levels.entry(row.item_code).or_insert(row.level);
+            *e = (*e).max(row.level);
+            let d = f.domain_levels.entry(row.domain_code).or_insert(row.level);
+            *d = (*d).max(row.level);
         }
     }
-    for row in fetch!(filter("facts_themes", "review_key, theme")) {
-        let key: String = row.try_get("review_key")?;
-        if let Some(f) = facts.get_mut(&key) {
-            let theme: i32 = row.try_get("theme")?;
-            if !f.themes.contains(&theme) {
-                f.themes.push(theme);
-            }
+    for row in fetch!(ThemeRow, "facts_themes", "review_key, theme") {
+        if let Some(f) = facts.get_mut(&row.review_key)
+            && !f.themes.contains(&row.theme)
+        {
+            f.themes.push(row.theme);
         }
     }
-    for row in fetch!(filter(
+    for row in fetch!(
+        RecommendationRow,
         "facts_recommendations",
         "review_key, category, strength, status, due_month, cell_key"
-    )) {
-        let key: String = row.try_get("review_key")?;
-        if let Some(f) = facts.get_mut(&key) {
+    ) {
+        if let Some(f) = facts.get_mut(&row.review_key) {
             f.recommendations.push(Recommendation {
-                category: row.try_get("category")?,
-                strength: row.try_get("strength")?,
-                status: row.try_get("status")?,
-                due_month: row.try_get("due_month")?,
-                cell_key: cell_key(&row)?,
+                category: row.category,
+                strength: row.strength,
+                status: row.status,
+                due_month: row.due_month,
+                cell_key: row.cell_key as u32,
             });
         }
     }
-    for row in fetch!(filter("facts_stage_days", "review_key, stage, days")) {
-        let key: String = row.try_get("review_key")?;
-        if let Some(f) = facts.get_mut(&key) {
-            f.stage_days
-                .insert(row.try_get("stage")?, row.try_get("days")?);
+    for row in fetch!(StageDaysRow, "facts_stage_days", "review_key, stage, days") {
+        if let Some(f) = facts.get_mut(&row.review_key) {
+            f.stage_days.insert(row.stage, row.days);
         }
     }
     for f in facts.values_mut() {

@@ -5,11 +5,10 @@
 use scir_kit::db::{Database, DbError};
 use scir_kit::error::ApiError;
 use scir_kit::sealing::Sealer;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 /// An incident row with its revisions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredIncident {
     /// Ordering key.
     pub seq: i64,
@@ -29,12 +28,13 @@ pub struct StoredIncident {
     pub create_time: i64,
     /// Last change time, microseconds.
     pub update_time: i64,
-    /// Revisions, oldest first.
+    /// Revisions, oldest first (read by a second query).
+    #[sqlx(skip)]
     pub revisions: Vec<StoredRevision>,
 }
 
 /// One revision of an incident.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredRevision {
     /// Revision number, from 1.
     pub revision: i32,
@@ -125,7 +125,7 @@ impl Store {
         jurisdiction: &str,
         request_id: &str,
     ) -> Result<Option<StoredIncident>, DbError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND request_id = $2"
         )))
         .bind(jurisdiction)
@@ -133,7 +133,7 @@ impl Store {
         .fetch_optional(self.db.pool())
         .await?;
         match row {
-            Some(row) => Ok(Some(self.with_revisions(incident_from_row(&row)?).await?)),
+            Some(incident) => Ok(Some(self.with_revisions(incident).await?)),
             None => Ok(None),
         }
     }
@@ -144,7 +144,7 @@ impl Store {
         jurisdiction: &str,
         id: &str,
     ) -> Result<Option<StoredIncident>, DbError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND id = $2"
         )))
         .bind(jurisdiction)
@@ -152,7 +152,7 @@ impl Store {
         .fetch_optional(self.db.pool())
         .await?;
         match row {
-            Some(row) => Ok(Some(self.with_revisions(incident_from_row(&row)?).await?)),
+            Some(incident) => Ok(Some(self.with_revisions(incident).await?)),
             None => Ok(None),
         }
     }
@@ -203,7 +203,8 @@ impl Store {
         }
         sql += &format!(" ORDER BY seq DESC LIMIT {}", p.take());
 
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
+        let mut query = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(sql))
+            .bind(filter.jurisdiction.clone());
         if let Some(seq) = before_seq {
             query = query.bind(seq);
         }
@@ -213,11 +214,7 @@ impl Store {
         for d in [&filter.date_from, &filter.date_to].into_iter().flatten() {
             query = query.bind(d.clone());
         }
-        let rows = query.bind(limit).fetch_all(self.db.pool()).await?;
-        let mut out = rows
-            .iter()
-            .map(incident_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = query.bind(limit).fetch_all(self.db.pool()).await?;
         // One query for the revisions of the whole page.
         if !out.is_empty() {
             let mut p = scir_kit::db::Placeholders::after(0);
@@ -226,7 +223,7 @@ impl Store {
                  WHERE incident_id IN ({}) ORDER BY incident_id, revision",
                 p.list(out.len())
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query_as::<_, PageRevision>(AssertSqlSafe(sql));
             for incident in &out {
                 query = query.bind(incident.id.clone());
             }
@@ -234,9 +231,9 @@ impl Store {
                 std::collections::HashMap::new();
             for r in query.fetch_all(self.db.pool()).await? {
                 by_incident
-                    .entry(r.try_get("incident_id")?)
+                    .entry(r.incident_id)
                     .or_default()
-                    .push(revision_from_row(&r)?);
+                    .push(r.revision);
             }
             for incident in &mut out {
                 incident.revisions = by_incident.remove(&incident.id).unwrap_or_default();
@@ -249,43 +246,23 @@ impl Store {
         &self,
         mut incident: StoredIncident,
     ) -> Result<StoredIncident, DbError> {
-        let rows = sqlx::query(
+        incident.revisions = sqlx::query_as(
             "SELECT revision, facts, decision, amendment FROM incident_revisions \
              WHERE incident_id = $1 ORDER BY revision",
         )
         .bind(&incident.id)
         .fetch_all(self.db.pool())
         .await?;
-        incident.revisions = rows
-            .iter()
-            .map(revision_from_row)
-            .collect::<Result<_, _>>()?;
         Ok(incident)
     }
 }
 
-fn revision_from_row(r: &AnyRow) -> Result<StoredRevision, DbError> {
-    Ok(StoredRevision {
-        revision: r.try_get("revision")?,
-        facts: r.try_get("facts")?,
-        decision: r.try_get("decision")?,
-        amendment: r.try_get("amendment")?,
-    })
-}
-
-fn incident_from_row(row: &AnyRow) -> Result<StoredIncident, DbError> {
-    Ok(StoredIncident {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        jurisdiction: row.try_get("jurisdiction")?,
-        request_id: row.try_get("request_id")?,
-        request_hash: row.try_get("request_hash")?,
-        revision: row.try_get("revision")?,
-        reported_by: row.try_get("reported_by")?,
-        create_time: row.try_get("create_time")?,
-        update_time: row.try_get("update_time")?,
-        revisions: Vec::new(),
-    })
+/// A revision of one of a page's incidents.
+#[derive(sqlx::FromRow)]
+struct PageRevision {
+    incident_id: String,
+    #[sqlx(flatten)]
+    revision: StoredRevision,
 }
 
 /// Inserts a new incident (revision 1 is inserted with [`insert_revision`]).

@@ -6,7 +6,7 @@
 //! [`AuditLog::verify`] finds the first broken link.
 
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::db::{Backend, Database, DbError, now_micros};
 
@@ -17,7 +17,7 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 pub(crate) const WRITE_LOCK_KEY: i64 = 0x5c1a_0001;
 
 /// What happened, by whom, to which record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRecord {
     /// Token subject of the caller (empty when unauthenticated).
     pub subject: String,
@@ -54,7 +54,7 @@ impl AuditRecord {
 }
 
 /// A stored audit record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredAuditRecord {
     /// Position in the chain.
     pub seq: i64,
@@ -63,6 +63,7 @@ pub struct StoredAuditRecord {
     /// Trace id of the call.
     pub trace_id: String,
     /// The record.
+    #[sqlx(flatten)]
     pub record: AuditRecord,
     /// Hash of the previous record.
     pub prev_hash: String,
@@ -105,7 +106,7 @@ impl AuditLog {
         let mut after = 0i64;
         let mut expected_seq: Option<i64> = None;
         loop {
-            let rows = sqlx::query(
+            let rows: Vec<StoredAuditRecord> = sqlx::query_as(
                 "SELECT seq, record_time, subject, roles, method, resource, jurisdiction, outcome, \
                  trace_id, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000",
             )
@@ -115,8 +116,7 @@ impl AuditLog {
             if rows.is_empty() {
                 return Ok(None);
             }
-            for row in rows {
-                let stored = stored_from_row(&row)?;
+            for stored in rows {
                 if stored.prev_hash != prev {
                     // A gap in `seq` alone proves nothing (PostgreSQL spends a
                     // sequence value on an append that rolls back); a gap where
@@ -148,33 +148,14 @@ impl AuditLog {
 
     /// The most recent records, newest first.
     pub async fn recent(&self, limit: i64) -> Result<Vec<StoredAuditRecord>, DbError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT seq, record_time, subject, roles, method, resource, jurisdiction, outcome, \
              trace_id, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.db.pool())
-        .await?;
-        rows.iter().map(stored_from_row).collect()
+        .await?)
     }
-}
-
-fn stored_from_row(row: &sqlx::any::AnyRow) -> Result<StoredAuditRecord, DbError> {
-    Ok(StoredAuditRecord {
-        seq: row.try_get("seq")?,
-        record_time: row.try_get("record_time")?,
-        trace_id: row.try_get("trace_id")?,
-        record: AuditRecord {
-            subject: row.try_get("subject")?,
-            roles: row.try_get("roles")?,
-            method: row.try_get("method")?,
-            resource: row.try_get("resource")?,
-            jurisdiction: row.try_get("jurisdiction")?,
-            outcome: row.try_get("outcome")?,
-        },
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
-    })
 }
 
 /// Takes the per-database write lock on PostgreSQL until the transaction ends,

@@ -559,3 +559,39 @@ mod tests {
         db.close().await;
     }
 }
+
+/// A protobuf message kept encoded in a `BYTEA`/`BLOB` column and decoded as
+/// the row is read, so a `#[derive(sqlx::FromRow)]` row holds the message
+/// itself; reads through to it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Proto<M>(pub M);
+
+impl<M> std::ops::Deref for Proto<M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.0
+    }
+}
+
+impl<M> std::ops::DerefMut for Proto<M> {
+    fn deref_mut(&mut self) -> &mut M {
+        &mut self.0
+    }
+}
+
+impl<M> sqlx::Type<sqlx::Any> for Proto<M> {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <Vec<u8> as sqlx::Type<sqlx::Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <Vec<u8> as sqlx::Type<sqlx::Any>>::compatible(ty)
+    }
+}
+
+impl<'r, M: prost::Message + Default> sqlx::Decode<'r, sqlx::Any> for Proto<M> {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let bytes = <Vec<u8> as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+        Ok(Self(M::decode(bytes.as_slice())?))
+    }
+}

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use prost::{Message, Name};
 use scir_proto::common::v1::{Event, WatchEventsRequest};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::db::{Backend, Database, DbError, now_micros, timestamp_from_micros};
+use crate::db::{Backend, Database, DbError, Proto, now_micros, timestamp_from_micros};
 use crate::error::ApiError;
 use crate::shutdown::ShutdownSignal;
 
@@ -117,7 +117,7 @@ pub async fn append(
              traceparent, payload) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq"
         }
     };
-    let query = sqlx::query(sql)
+    let query = sqlx::query_scalar(sql)
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(event.event_type())
         .bind(&event.subject)
@@ -129,8 +129,7 @@ pub async fn append(
         Backend::Postgres => query.bind(crate::audit::WRITE_LOCK_KEY),
         Backend::Sqlite => query,
     };
-    let row = query.fetch_one(&mut *conn).await?;
-    Ok(row.try_get("seq")?)
+    Ok(query.fetch_one(&mut *conn).await?)
 }
 
 /// A service's event log, served to other services.
@@ -173,7 +172,7 @@ impl EventLog {
 
     /// Reads up to `limit` events after `after`, oldest first.
     pub async fn read(&self, after: i64, limit: i64) -> Result<Vec<Event>, DbError> {
-        let rows = sqlx::query(
+        let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT seq, event_id, event_type, subject, jurisdiction, create_time, traceparent, payload \
              FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
@@ -181,7 +180,7 @@ impl EventLog {
         .bind(limit)
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter().map(event_from_row).collect()
+        Ok(rows.into_iter().map(Event::from).collect())
     }
 
     /// Serves `WatchEvents`: replays after the cursor, then follows live unless
@@ -244,20 +243,32 @@ impl EventLog {
     }
 }
 
-fn event_from_row(row: &sqlx::any::AnyRow) -> Result<Event, DbError> {
-    let payload: Vec<u8> = row.try_get("payload")?;
-    Ok(Event {
-        cursor: row.try_get("seq")?,
-        event_id: row.try_get("event_id")?,
-        r#type: row.try_get("event_type")?,
-        subject: row.try_get("subject")?,
-        jurisdiction: row.try_get("jurisdiction")?,
-        create_time: Some(timestamp_from_micros(row.try_get("create_time")?)),
-        traceparent: row.try_get("traceparent")?,
-        payload: Some(
-            prost_types::Any::decode(payload.as_slice()).map_err(|e| DbError::Other(e.into()))?,
-        ),
-    })
+/// An event as stored.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    event_id: String,
+    event_type: String,
+    subject: String,
+    jurisdiction: String,
+    create_time: i64,
+    traceparent: String,
+    payload: Proto<prost_types::Any>,
+}
+
+impl From<EventRow> for Event {
+    fn from(row: EventRow) -> Self {
+        Self {
+            cursor: row.seq,
+            event_id: row.event_id,
+            r#type: row.event_type,
+            subject: row.subject,
+            jurisdiction: row.jurisdiction,
+            create_time: Some(timestamp_from_micros(row.create_time)),
+            traceparent: row.traceparent,
+            payload: Some(row.payload.0),
+        }
+    }
 }
 
 #[cfg(test)]

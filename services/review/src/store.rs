@@ -2,13 +2,12 @@
 //! connection so that reads and writes can share the caller's transaction.
 
 use prost::Message;
-use scir_kit::db::DbError;
+use scir_kit::db::{DbError, Proto};
 use scir_proto::review::v1::Review;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 /// A stored review.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredReview {
     /// Ordering key.
     pub seq: i64,
@@ -21,7 +20,7 @@ pub struct StoredReview {
     /// Version, for optimistic concurrency.
     pub version: i32,
     /// The review as stored (computed fields filled on read).
-    pub body: Review,
+    pub body: Proto<Review>,
     /// Creation time, microseconds.
     pub create_time: i64,
     /// Last change, microseconds.
@@ -29,7 +28,7 @@ pub struct StoredReview {
 }
 
 /// A stored part of a review.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredItem {
     /// Ordering key.
     pub seq: i64,
@@ -48,7 +47,7 @@ pub struct StoredItem {
 }
 
 /// A history entry as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredHistory {
     /// Ordering key.
     pub seq: i64,
@@ -82,34 +81,20 @@ pub struct ReviewFilter {
 const REVIEW_COLUMNS: &str =
     "seq, id, jurisdiction, incident, version, body, create_time, update_time";
 
-fn review_from_row(row: &AnyRow) -> Result<StoredReview, DbError> {
-    let body: Vec<u8> = row.try_get("body")?;
-    Ok(StoredReview {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        jurisdiction: row.try_get("jurisdiction")?,
-        incident: row.try_get("incident")?,
-        version: row.try_get("version")?,
-        body: Review::decode(body.as_slice()).map_err(|e| DbError::Other(e.into()))?,
-        create_time: row.try_get("create_time")?,
-        update_time: row.try_get("update_time")?,
-    })
-}
-
 /// A review by jurisdiction and id.
 pub async fn get_review(
     conn: &mut AnyConnection,
     jurisdiction: &str,
     id: &str,
 ) -> Result<Option<StoredReview>, DbError> {
-    let row = sqlx::query(AssertSqlSafe(format!(
+    let row = sqlx::query_as::<_, StoredReview>(AssertSqlSafe(format!(
         "SELECT {REVIEW_COLUMNS} FROM reviews WHERE jurisdiction = $1 AND id = $2"
     )))
     .bind(jurisdiction)
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(review_from_row).transpose()
+    Ok(row)
 }
 
 /// The review of an incident.
@@ -117,13 +102,13 @@ pub async fn review_of_incident(
     conn: &mut AnyConnection,
     incident: &str,
 ) -> Result<Option<StoredReview>, DbError> {
-    let row = sqlx::query(AssertSqlSafe(format!(
+    let row = sqlx::query_as::<_, StoredReview>(AssertSqlSafe(format!(
         "SELECT {REVIEW_COLUMNS} FROM reviews WHERE incident = $1"
     )))
     .bind(incident)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(review_from_row).transpose()
+    Ok(row)
 }
 
 /// Reviews newest first, after `before_seq` when given.
@@ -158,7 +143,8 @@ pub async fn list_reviews(
         sql += &format!(" AND incident = {}", p.take());
     }
     sql += &format!(" ORDER BY seq DESC LIMIT {}", p.take());
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
+    let mut query =
+        sqlx::query_as::<_, StoredReview>(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
     if let Some(seq) = before_seq {
         query = query.bind(seq);
     }
@@ -172,7 +158,7 @@ pub async fn list_reviews(
         query = query.bind(value.clone());
     }
     let rows = query.bind(limit).fetch_all(&mut *conn).await?;
-    rows.iter().map(review_from_row).collect()
+    Ok(rows)
 }
 
 /// Inserts a review at version 1; `false` when the incident already has one.
@@ -223,18 +209,6 @@ pub async fn update_review(
     Ok(result.rows_affected() == 1)
 }
 
-fn item_from_row(row: &AnyRow) -> Result<StoredItem, DbError> {
-    Ok(StoredItem {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        version: row.try_get("version")?,
-        body: row.try_get("body")?,
-        restricted: row.try_get("restricted")?,
-        create_time: row.try_get("create_time")?,
-        update_time: row.try_get("update_time")?,
-    })
-}
-
 const ITEM_COLUMNS: &str = "seq, id, version, body, restricted, create_time, update_time";
 
 /// The parts of one kind of a review, in creation order, after `after_seq`.
@@ -245,7 +219,7 @@ pub async fn list_items(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<StoredItem>, DbError> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
+    let rows = sqlx::query_as::<_, StoredItem>(AssertSqlSafe(format!(
         "SELECT {ITEM_COLUMNS} FROM review_items WHERE review_id = $1 AND kind = $2 AND seq > $3 ORDER BY seq LIMIT $4"
     )))
     .bind(review_id)
@@ -254,7 +228,7 @@ pub async fn list_items(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(item_from_row).collect()
+    Ok(rows)
 }
 
 /// One part of a review.
@@ -264,7 +238,7 @@ pub async fn get_item(
     kind: &str,
     id: &str,
 ) -> Result<Option<StoredItem>, DbError> {
-    let row = sqlx::query(AssertSqlSafe(format!(
+    let row = sqlx::query_as::<_, StoredItem>(AssertSqlSafe(format!(
         "SELECT {ITEM_COLUMNS} FROM review_items WHERE review_id = $1 AND kind = $2 AND id = $3"
     )))
     .bind(review_id)
@@ -272,7 +246,7 @@ pub async fn get_item(
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(item_from_row).transpose()
+    Ok(row)
 }
 
 /// Inserts a part at version 1.
@@ -365,7 +339,7 @@ pub async fn list_history(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<StoredHistory>, DbError> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT seq, time, actor, action, stage, reason FROM review_history \
          WHERE review_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
@@ -373,17 +347,5 @@ pub async fn list_history(
     .bind(after_seq)
     .bind(limit)
     .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(StoredHistory {
-                seq: r.try_get("seq")?,
-                time: r.try_get("time")?,
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                stage: r.try_get("stage")?,
-                reason: r.try_get("reason")?,
-            })
-        })
-        .collect()
+    .await?)
 }

@@ -2,11 +2,10 @@
 //! and consensus.
 
 use scir_kit::db::DbError;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 /// A review as scoring knows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KnownReview {
     /// Resource name.
     pub review: String,
@@ -17,7 +16,7 @@ pub struct KnownReview {
 }
 
 /// A stored rating set.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredSet {
     /// Id.
     pub id: String,
@@ -34,7 +33,7 @@ pub struct StoredSet {
 }
 
 /// A stored consensus.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredConsensus {
     /// Key observation.
     pub key_observation: String,
@@ -72,19 +71,12 @@ pub async fn review(
     conn: &mut AnyConnection,
     review: &str,
 ) -> Result<Option<KnownReview>, DbError> {
-    let row =
-        sqlx::query("SELECT review, jurisdiction, stage FROM scored_reviews WHERE review = $1")
-            .bind(review)
-            .fetch_optional(&mut *conn)
-            .await?;
-    row.map(|r| {
-        Ok(KnownReview {
-            review: r.try_get("review")?,
-            jurisdiction: r.try_get("jurisdiction")?,
-            stage: r.try_get("stage")?,
-        })
-    })
-    .transpose()
+    Ok(sqlx::query_as::<_, KnownReview>(
+        "SELECT review, jurisdiction, stage FROM scored_reviews WHERE review = $1",
+    )
+    .bind(review)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// Reviews of a jurisdiction.
@@ -145,30 +137,18 @@ pub async fn key_observation(
     )
 }
 
-fn set_from_row(r: &AnyRow) -> Result<StoredSet, DbError> {
-    Ok(StoredSet {
-        id: r.try_get("id")?,
-        key_observation: r.try_get("key_observation")?,
-        rater: r.try_get("rater")?,
-        instrument: r.try_get("instrument")?,
-        submit_time: r.try_get("submit_time")?,
-        body: r.try_get("body")?,
-    })
-}
-
 /// The rating sets of a key observation, by rater.
 pub async fn sets_of(
     conn: &mut AnyConnection,
     key_observation: &str,
 ) -> Result<Vec<StoredSet>, DbError> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, key_observation, rater, instrument, submit_time, body FROM rating_sets \
          WHERE key_observation = $1 ORDER BY rater",
     )
     .bind(key_observation)
     .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(set_from_row).collect()
+    .await?)
 }
 
 /// Inserts a rating set; `false` when the rater already has one.
@@ -223,18 +203,8 @@ pub async fn consensus_of(
     conn: &mut AnyConnection,
     key_observation: &str,
 ) -> Result<Option<StoredConsensus>, DbError> {
-    let row = sqlx::query("SELECT key_observation, instrument, recorded_by, record_time, body FROM consensus WHERE key_observation = $1")
+    Ok(sqlx::query_as::<_, StoredConsensus>("SELECT key_observation, instrument, recorded_by, record_time, body FROM consensus WHERE key_observation = $1")
         .bind(key_observation)
         .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| {
-        Ok(StoredConsensus {
-            key_observation: r.try_get("key_observation")?,
-            instrument: r.try_get("instrument")?,
-            recorded_by: r.try_get("recorded_by")?,
-            record_time: r.try_get("record_time")?,
-            body: r.try_get("body")?,
-        })
-    })
-    .transpose()
+        .await?)
 }

@@ -363,15 +363,11 @@ pub(crate) async fn start_on(
     let task = tokio::spawn(app.run());
     scir_testkit::wait_serving(address, scir_insights::startup::SERVICE_NAME).await;
     assert!(
-        consumers[0]
-            .wait_for(last_review, PROJECTION_WAIT)
-            .await,
+        consumers[0].wait_for(last_review, PROJECTION_WAIT).await,
         "review events applied"
     );
     assert!(
-        consumers[1]
-            .wait_for(last_scoring, PROJECTION_WAIT)
-            .await,
+        consumers[1].wait_for(last_scoring, PROJECTION_WAIT).await,
         "scoring events applied"
     );
     index.catch_up(&database).await.expect("index current");

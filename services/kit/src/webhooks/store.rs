@@ -1,7 +1,7 @@
 //! Webhook endpoints and failed deliveries in the service's own database.
 
 use scir_proto::webhooks::v1 as pb;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::db::{Database, DbError, now_micros, timestamp_from_micros};
 
@@ -67,31 +67,48 @@ impl Endpoint {
             create_time: Some(timestamp_from_micros(self.create_time)),
         }
     }
+}
 
-    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, DbError> {
-        let types: String = row.try_get("event_types")?;
-        let state: i32 = row.try_get("state")?;
-        Ok(Self {
-            id: row.try_get("id")?,
-            jurisdiction: row.try_get("jurisdiction")?,
-            url: row.try_get("url")?,
-            event_types: types
+/// An endpoint as stored: event types comma-separated, the state's number.
+#[derive(sqlx::FromRow)]
+struct EndpointRow {
+    id: String,
+    jurisdiction: String,
+    url: String,
+    event_types: String,
+    secret: Vec<u8>,
+    state: i32,
+    disabled_reason: String,
+    delivered_cursor: i64,
+    consecutive_failures: i32,
+    next_attempt_time: i64,
+    create_time: i64,
+}
+
+impl From<EndpointRow> for Endpoint {
+    fn from(row: EndpointRow) -> Self {
+        Self {
+            id: row.id,
+            jurisdiction: row.jurisdiction,
+            url: row.url,
+            event_types: row
+                .event_types
                 .split(',')
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            secret: row.try_get("secret")?,
-            state: pb::WebhookState::try_from(state).unwrap_or(pb::WebhookState::Disabled),
-            disabled_reason: row.try_get("disabled_reason")?,
-            delivered_cursor: row.try_get("delivered_cursor")?,
-            consecutive_failures: row.try_get("consecutive_failures")?,
-            next_attempt_time: row.try_get("next_attempt_time")?,
-            create_time: row.try_get("create_time")?,
-        })
+            secret: row.secret,
+            state: pb::WebhookState::try_from(row.state).unwrap_or(pb::WebhookState::Disabled),
+            disabled_reason: row.disabled_reason,
+            delivered_cursor: row.delivered_cursor,
+            consecutive_failures: row.consecutive_failures,
+            next_attempt_time: row.next_attempt_time,
+            create_time: row.create_time,
+        }
     }
 }
 
-/// The columns of `webhooks`, in [`Endpoint::from_row`]'s order.
+/// The columns of `webhooks`, in [`EndpointRow`]'s order.
 macro_rules! columns {
     () => {
         "id, jurisdiction, url, event_types, secret, state, disabled_reason, \
@@ -124,7 +141,7 @@ pub(super) async fn insert(conn: &mut AnyConnection, e: &Endpoint) -> Result<(),
 
 /// One endpoint by id.
 pub(super) async fn get(db: &Database, id: &str) -> Result<Option<Endpoint>, DbError> {
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, EndpointRow>(concat!(
         "SELECT ",
         columns!(),
         " FROM webhooks WHERE id = $1"
@@ -132,12 +149,12 @@ pub(super) async fn get(db: &Database, id: &str) -> Result<Option<Endpoint>, DbE
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref().map(Endpoint::from_row).transpose()
+    Ok(row.map(Endpoint::from))
 }
 
 /// A jurisdiction's endpoints, oldest first.
 pub(super) async fn list(db: &Database, jurisdiction: &str) -> Result<Vec<Endpoint>, DbError> {
-    let rows = sqlx::query(concat!(
+    let rows = sqlx::query_as::<_, EndpointRow>(concat!(
         "SELECT ",
         columns!(),
         " FROM webhooks WHERE jurisdiction = $1 ORDER BY create_time, id"
@@ -145,7 +162,7 @@ pub(super) async fn list(db: &Database, jurisdiction: &str) -> Result<Vec<Endpoi
     .bind(jurisdiction)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(Endpoint::from_row).collect()
+    Ok(rows.into_iter().map(Endpoint::from).collect())
 }
 
 /// How many endpoints a jurisdiction has.
@@ -159,7 +176,7 @@ pub(super) async fn count(db: &Database, jurisdiction: &str) -> Result<usize, Db
 
 /// Active endpoints whose next attempt is due.
 pub(super) async fn due(db: &Database, now: i64) -> Result<Vec<Endpoint>, DbError> {
-    let rows = sqlx::query(concat!(
+    let rows = sqlx::query_as::<_, EndpointRow>(concat!(
         "SELECT ",
         columns!(),
         " FROM webhooks WHERE state = $1 AND next_attempt_time <= $2 ORDER BY id"
@@ -168,7 +185,7 @@ pub(super) async fn due(db: &Database, now: i64) -> Result<Vec<Endpoint>, DbErro
     .bind(now)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(Endpoint::from_row).collect()
+    Ok(rows.into_iter().map(Endpoint::from).collect())
 }
 
 /// The newest event's cursor, 0 when there is none.
@@ -312,7 +329,7 @@ pub(super) async fn failures(
     id: &str,
     limit: i64,
 ) -> Result<Vec<pb::FailedDelivery>, DbError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query_as::<_, FailureRow>(
         "SELECT cursor, event_id, event_type, attempts, last_error, last_attempt_time, delivered \
          FROM webhook_failures WHERE webhook_id = $1 ORDER BY cursor DESC LIMIT $2",
     )
@@ -320,18 +337,28 @@ pub(super) async fn failures(
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let delivered: i32 = row.try_get("delivered")?;
-            Ok(pb::FailedDelivery {
-                cursor: row.try_get("cursor")?,
-                event_id: row.try_get("event_id")?,
-                event_type: row.try_get("event_type")?,
-                attempts: row.try_get("attempts")?,
-                last_error: row.try_get("last_error")?,
-                last_attempt_time: Some(timestamp_from_micros(row.try_get("last_attempt_time")?)),
-                delivered: delivered != 0,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| pb::FailedDelivery {
+            cursor: row.cursor,
+            event_id: row.event_id,
+            event_type: row.event_type,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            last_attempt_time: Some(timestamp_from_micros(row.last_attempt_time)),
+            delivered: row.delivered != 0,
         })
-        .collect()
+        .collect())
+}
+
+/// A failed delivery as stored.
+#[derive(sqlx::FromRow)]
+struct FailureRow {
+    cursor: i64,
+    event_id: String,
+    event_type: String,
+    attempts: i32,
+    last_error: String,
+    last_attempt_time: i64,
+    delivered: i32,
 }

@@ -5,7 +5,7 @@ use chrono::{Months, NaiveDate};
 use prost::Message;
 use scir_kit::auth::Caller;
 use scir_kit::auth::ExposeSecret as _;
-use scir_kit::db::{DbError, now_micros};
+use scir_kit::db::{DbError, Proto, now_micros};
 use scir_kit::names::{IncidentName, ReviewName};
 use scir_kit::validate::{Check, from_date, to_date};
 use scir_kit::{ApiError, pagination};
@@ -172,7 +172,7 @@ pub(super) fn new_review(
         jurisdiction,
         incident: incident.name.clone(),
         version: 1,
-        body,
+        body: Proto(body),
         create_time: now,
         update_time: now,
     }
@@ -219,7 +219,7 @@ pub(super) async fn insert_new(
 impl Reviews {
     /// A review as the API returns it.
     pub(super) fn present_review(&self, stored: &StoredReview) -> pb::Review {
-        let mut body = stored.body.clone();
+        let mut body = stored.body.0.clone();
         body.etag = etag(&stored.id, stored.version);
         body.create_time = timestamp(stored.create_time);
         body.update_time = timestamp(stored.update_time);
@@ -425,7 +425,7 @@ impl Reviews {
         let loaded = self.load(caller, method, &review, Access::Lead).await?;
         let mut stored = loaded.review;
         check_etag(&request.etag, &etag(&stored.id, stored.version), false)?;
-        let mut body = stored.body.clone();
+        let mut body = stored.body.0.clone();
         for path in &paths {
             match path.as_str() {
                 "period_start" => body.period_start = source.period_start,
@@ -476,7 +476,7 @@ impl Reviews {
             ));
         }
         let previous_stage = stored.body.stage;
-        stored.body = body;
+        stored.body = Proto(body);
         let mut events = events.into_iter();
         let first = events.next();
         let mut history_view = stored.clone();
@@ -615,7 +615,7 @@ impl Reviews {
                 return Err(ApiError::FailedPrecondition(violations));
             }
         };
-        let mut body = stored.body.clone();
+        let mut body = stored.body.0.clone();
         body.stage = to as i32;
         body.stage_enter_time = timestamp(now_micros());
         let skipped = to == pb::Stage::LearningOpportunities && stage == pb::Stage::SsitScoring;
@@ -683,7 +683,7 @@ impl Reviews {
                 },
             ]));
         }
-        let mut body = stored.body.clone();
+        let mut body = stored.body.0.clone();
         body.stage = pb::Stage::Withdrawn as i32;
         body.stage_enter_time = timestamp(now_micros());
         body.withdraw_reason = request.reason.clone();

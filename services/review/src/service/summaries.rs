@@ -234,7 +234,7 @@ impl Reviews {
         }
         .label();
         let mut stored = loaded.review;
-        let mut body = stored.body.clone();
+        let mut body = stored.body.0.clone();
         for d in body.deadlines.iter_mut().filter(|d| d.label == label) {
             d.met = true;
         }
