@@ -17,6 +17,11 @@ pub struct CommonConfig {
         default_value = "0.0.0.0:50051"
     )]
     pub listen_addr: SocketAddr,
+    /// A listener bound before the service was built, served instead of
+    /// binding `listen_addr`: harnesses bind every port first, so a port is
+    /// never released between being chosen and being served.
+    #[arg(skip)]
+    pub listener: crate::server::PreBound,
     /// Database URL: `postgres://user:pass@host/db` or `sqlite://path/to/file.db`.
     #[arg(
         long = "database-url",

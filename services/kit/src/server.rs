@@ -301,6 +301,29 @@ async fn drain(
     }
 }
 
+/// A listener bound ahead of the service that will serve it
+/// ([`crate::config::CommonConfig::listener`]); taken once.
+#[derive(Debug, Clone, Default)]
+pub struct PreBound(Option<std::sync::Arc<std::sync::Mutex<Option<std::net::TcpListener>>>>);
+
+impl PreBound {
+    /// Binds `address` (port 0 picks a free port) and keeps it bound until a
+    /// service takes it; returns the bound address too.
+    pub fn bind(address: std::net::SocketAddr) -> std::io::Result<(Self, std::net::SocketAddr)> {
+        let listener = std::net::TcpListener::bind(address)?;
+        let bound = listener.local_addr()?;
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(Some(listener)));
+        Ok((Self(Some(shared)), bound))
+    }
+
+    /// The listener, the first time it is asked for.
+    pub fn take(&self) -> Option<std::net::TcpListener> {
+        self.0
+            .as_ref()
+            .and_then(|shared| shared.lock().unwrap_or_else(|e| e.into_inner()).take())
+    }
+}
+
 /// What every service opens first: its token verifier, its migrated database
 /// and its bound listener (port 0 picks a free port).
 #[derive(Debug)]
@@ -344,9 +367,15 @@ impl Foundation {
         let db = Database::connect(common.database_url.expose_secret(), migrations, &options)
             .await
             .with_context(|| format!("opening the {service} database"))?;
-        let listener = TcpListener::bind(common.listen_addr)
-            .await
-            .with_context(|| format!("binding {}", common.listen_addr))?;
+        let listener = match common.listener.take() {
+            Some(bound) => {
+                bound.set_nonblocking(true)?;
+                TcpListener::from_std(bound)?
+            }
+            None => TcpListener::bind(common.listen_addr)
+                .await
+                .with_context(|| format!("binding {}", common.listen_addr))?,
+        };
         let address = listener.local_addr()?;
         Ok(Self {
             verifier,

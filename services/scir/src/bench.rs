@@ -206,6 +206,7 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     let config = scir_insights::InsightsConfig {
         common: scir_kit::config::CommonConfig {
+            listener: Default::default(),
             listen_addr: "127.0.0.1:0".parse()?,
             database_url: url.into(),
             db_max_connections: 4,

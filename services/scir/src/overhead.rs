@@ -86,6 +86,7 @@ pub async fn measure(args: &OverheadArgs) -> anyhow::Result<Vec<Pair>> {
     let config = scir_intake::IntakeConfig {
         webhooks: Default::default(),
         common: CommonConfig {
+            listener: Default::default(),
             listen_addr: "127.0.0.1:0".parse()?,
             database_url: format!("sqlite://{}", dir.path().join("on.db").display()).into(),
             db_max_connections: 4,

@@ -62,6 +62,7 @@ pub struct Running {
 fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfig {
     let path = args.data_dir.join(database);
     CommonConfig {
+        listener: Default::default(),
         listen_addr: SocketAddr::new(args.host, port),
         database_url: format!("sqlite://{}", path.display()).into(),
         db_max_connections: 4,

@@ -182,6 +182,7 @@ fn jsonwebtoken_encode(claims: &scir_kit::auth::Claims) -> String {
 /// Common configuration of a test server on a free loopback port.
 pub fn common_config(database_url: &str) -> CommonConfig {
     CommonConfig {
+        listener: Default::default(),
         listen_addr: "127.0.0.1:0".parse().expect("address"),
         database_url: database_url.to_owned().into(),
         db_max_connections: 8,
@@ -194,6 +195,18 @@ pub fn common_config(database_url: &str) -> CommonConfig {
         tls: Default::default(),
         directory: Default::default(),
     }
+}
+
+/// Common configuration of a test server on a loopback port bound now, for
+/// services whose address others must know before it is built; the port
+/// stays bound until the service serves it.
+pub fn common_config_bound(database_url: &str) -> (CommonConfig, SocketAddr) {
+    let (listener, address) =
+        scir_kit::server::PreBound::bind(([127, 0, 0, 1], 0).into()).expect("bind a loopback port");
+    let mut common = common_config(database_url);
+    common.listener = listener;
+    common.listen_addr = address;
+    (common, address)
 }
 
 /// A channel to a server.

@@ -1,7 +1,6 @@
 //! The whole pipeline: intake, review, scoring and insights as real servers; no
 //! identity or narrative from intake or review reaches insights' database.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use scir_kit::auth::Role;
@@ -21,13 +20,6 @@ use scir_testkit::{Backend, TestDatabase};
 
 use super::harness::ask;
 
-fn free() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-}
-
 fn token(subject: &str, roles: &[Role]) -> ClientInterceptor {
     ClientInterceptor::new(Some(&scir_testkit::token_as(subject, roles, "us-wi")))
         .expect("interceptor")
@@ -45,7 +37,9 @@ async fn no_identity_or_narrative_reaches_insights() {
         TestDatabase::new(backend).await,
     ];
     let shutdown = Shutdown::new();
-    let (review_addr, scoring_addr) = (free(), free());
+    // Bound before either is built: each needs the other's address.
+    let (review_common, review_addr) = scir_testkit::common_config_bound(&dbs[1].url);
+    let (scoring_common, scoring_addr) = scir_testkit::common_config_bound(&dbs[2].url);
     let config = scir_intake::IntakeConfig {
         webhooks: Default::default(),
         common: scir_testkit::common_config(&dbs[0].url),
@@ -57,11 +51,9 @@ async fn no_identity_or_narrative_reaches_insights() {
         .expect("intake");
     let intake_addr = intake_app.address();
     let mut tasks = vec![tokio::spawn(intake_app.run())];
-    let mut common = scir_testkit::common_config(&dbs[1].url);
-    common.listen_addr = review_addr;
     let config = scir_review::ReviewConfig {
         webhooks: Default::default(),
-        common,
+        common: review_common,
         intake_addr: format!("http://{intake_addr}"),
         scoring_addr: Some(format!("http://{scoring_addr}")),
         language_file: None,
@@ -74,12 +66,10 @@ async fn no_identity_or_narrative_reaches_insights() {
             .expect("review")
             .run(),
     ));
-    let mut common = scir_testkit::common_config(&dbs[2].url);
-    common.listen_addr = scoring_addr;
     let config = scir_scoring::ScoringConfig {
         webhooks: Default::default(),
         sealing: scir_testkit::sealing_config(),
-        common,
+        common: scoring_common,
         review_addr: format!("http://{review_addr}"),
         instruments_dir: None,
         active_instrument: None,

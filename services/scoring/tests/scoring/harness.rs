@@ -29,13 +29,6 @@ pub(crate) type ReviewClient = ReviewServiceClient<Intercepted>;
 /// The SCR lead's subject.
 pub(crate) const LEAD: &str = "lead-1";
 
-fn free_address() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-}
-
 /// Three services, running.
 pub(crate) struct System {
     /// Intake's address.
@@ -56,13 +49,11 @@ pub(crate) struct System {
 
 async fn start_scoring(
     review: SocketAddr,
-    scoring: SocketAddr,
-    db: &TestDatabase,
+    common: scir_kit::config::CommonConfig,
     instruments: Option<(PathBuf, String)>,
     shutdown: &Shutdown,
 ) -> (ConsumerHandle, tokio::task::JoinHandle<anyhow::Result<()>>) {
-    let mut common = scir_testkit::common_config(&db.url);
-    common.listen_addr = scoring;
+    let scoring = common.listen_addr;
     let config = scir_scoring::ScoringConfig {
         webhooks: Default::default(),
         sealing: scir_testkit::sealing_config(),
@@ -103,10 +94,9 @@ impl System {
         let intake = app.address();
         let intake_task = tokio::spawn(app.run());
 
-        let review = free_address();
-        let scoring = free_address();
-        let mut common = scir_testkit::common_config(&review_db.url);
-        common.listen_addr = review;
+        // Both bound before either is built: each needs the other's address.
+        let (common, review) = scir_testkit::common_config_bound(&review_db.url);
+        let (scoring_common, scoring) = scir_testkit::common_config_bound(&scoring_db.url);
         let config = scir_review::ReviewConfig {
             webhooks: Default::default(),
             common,
@@ -122,7 +112,7 @@ impl System {
         let review_task = tokio::spawn(app.run());
         scir_testkit::wait_serving(review, scir_review::startup::SERVICE_NAME).await;
         let (consumer, scoring_task) =
-            start_scoring(review, scoring, &scoring_db, instruments, &scoring_shutdown).await;
+            start_scoring(review, scoring_common, instruments, &scoring_shutdown).await;
         Self {
             intake,
             review,
@@ -146,14 +136,12 @@ impl System {
                 .expect("scoring ran cleanly");
         }
         self.scoring_shutdown = Shutdown::new();
-        let (consumer, task) = start_scoring(
-            self.review,
-            self.scoring,
-            &self.scoring_db,
-            instruments,
-            &self.scoring_shutdown,
-        )
-        .await;
+        // Scoring's own port again (the old server has closed it): review and
+        // the clients hold this address.
+        let mut common = scir_testkit::common_config(&self.scoring_db.url);
+        common.listen_addr = self.scoring;
+        let (consumer, task) =
+            start_scoring(self.review, common, instruments, &self.scoring_shutdown).await;
         self.consumer = consumer;
         self.scoring_task = Some(task);
     }
