@@ -26,10 +26,7 @@ use crate::projection::{Keys, Projection};
 use crate::service::{Insights, Sharing};
 
 /// Insights' own migrations.
-pub const MIGRATIONS: Migrations = scir_kit::migrations![
-    (100, "facts", "0100_facts.sql"),
-    (101, "cell keys", "0101_cell_keys.sql"),
-];
+pub static MIGRATIONS: Migrations = scir_kit::migrations!();
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.insights.v1.InsightsService";

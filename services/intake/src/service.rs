@@ -8,9 +8,10 @@ use chrono::NaiveDate;
 use prost::Message;
 use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
-use scir_kit::db::{now_micros, timestamp_from_micros};
+use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
 use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::IncidentName;
+use scir_kit::sealing::Sealer;
 
 use crate::domain::amendment;
 use scir_kit::{ApiError, FieldViolation, pagination};
@@ -18,6 +19,7 @@ use scir_proto::Labelled;
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::intake::v1 as pb;
 use sha2::{Digest, Sha256};
+use sqlx::pool::PoolConnection;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::domain::eligibility::{self, Decision};
@@ -26,7 +28,7 @@ use crate::domain::idempotency::{self, RequestPrint};
 use crate::domain::jurisdictions::{Directory, Jurisdiction};
 use crate::domain::rules::RuleSet;
 use crate::policy::{RESTRICTED_READERS, method};
-use crate::store::{self, ListFilter, NewIncident, Store, StoredIncident, StoredRevision};
+use crate::store::{self, ListFilter, NewIncident, StoredIncident, StoredRevision};
 
 pub use crate::domain::amendment::MAX_REASON;
 
@@ -41,22 +43,38 @@ struct Given {
 /// The intake service's logic.
 #[derive(Debug, Clone)]
 pub struct Intake {
-    store: Store,
+    db: Database,
+    sealer: Sealer,
     audit: AuditLog,
     events: EventLog,
     directory: Arc<Directory>,
 }
 
 impl Intake {
-    /// Intake over its store, event log and configured jurisdictions.
-    pub fn new(store: Store, events: EventLog, directory: Arc<Directory>) -> Self {
-        let audit = AuditLog::new(store.db().clone());
+    /// Intake over its database, the keys that seal identities (and
+    /// fingerprint requests), its event log and configured jurisdictions.
+    pub fn new(db: Database, sealer: Sealer, events: EventLog, directory: Arc<Directory>) -> Self {
+        let audit = AuditLog::new(db.clone());
         Self {
-            store,
+            db,
+            sealer,
             audit,
             events,
             directory,
         }
+    }
+
+    /// A pooled connection for reads.
+    async fn conn(&self) -> Result<PoolConnection<sqlx::Any>, DbError> {
+        Ok(self.db.pool().acquire().await?)
+    }
+
+    /// The opened restricted identity of a revision, if one was given.
+    async fn identity(&self, id: &str, revision: i32) -> Result<Option<Vec<u8>>, ApiError> {
+        store::sealed_identity(&mut *self.conn().await?, id, revision)
+            .await?
+            .map(|sealed| store::open_identity(&self.sealer, id, &sealed))
+            .transpose()
     }
 
     fn today() -> NaiveDate {
@@ -155,11 +173,10 @@ impl Intake {
                 .map(Message::encode_to_vec)
                 .unwrap_or_default(),
         };
-        let request_print = RequestPrint::of(self.store.sealer(), &given.facts, &given.identity);
-        if let Some(existing) = self
-            .store
-            .find_by_request(&jurisdiction, &request.request_id)
-            .await?
+        let request_print = RequestPrint::of(&self.sealer, &given.facts, &given.identity);
+        if let Some(existing) =
+            store::find_by_request(&mut *self.conn().await?, &jurisdiction, &request.request_id)
+                .await?
         {
             return self.replay(caller, existing, &given).await;
         }
@@ -203,18 +220,20 @@ impl Intake {
         if !store::insert_incident(&mut tx, &new).await? {
             // A concurrent call with the same request id won the race.
             drop(tx);
-            let existing = self
-                .store
-                .find_by_request(&jurisdiction, &request.request_id)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::internal(anyhow::anyhow!("request id conflict without a row"))
-                })?;
+            let existing = store::find_by_request(
+                &mut *self.conn().await?,
+                &jurisdiction,
+                &request.request_id,
+            )
+            .await?
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("request id conflict without a row"))
+            })?;
             return self.replay(caller, existing, &given).await;
         }
         let restricted_bytes = restricted
             .as_ref()
-            .map(|r| self.store.seal_identity(&id, &r.encode_to_vec()));
+            .map(|r| store::seal_identity(&self.sealer, &id, &r.encode_to_vec()));
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
         tx.audit(AuditRecord::by(
             caller,
@@ -247,7 +266,7 @@ impl Intake {
         let compare_identity = may_read_restricted(caller, &existing.jurisdiction)
             || caller.subject == existing.reported_by;
         let same = idempotency::same_request(
-            self.store.sealer(),
+            &self.sealer,
             &existing.request_hash,
             &given.facts,
             &given.identity,
@@ -287,11 +306,7 @@ impl Intake {
         if !may_read_restricted(caller, &incident.jurisdiction) {
             return Ok(None);
         }
-        match self
-            .store
-            .restricted(&incident.id, incident.revision)
-            .await?
-        {
+        match self.identity(&incident.id, incident.revision).await? {
             Some(bytes) => Ok(Some(
                 pb::RestrictedIdentity::decode(bytes.as_slice()).map_err(ApiError::internal)?,
             )),
@@ -309,7 +324,7 @@ impl Intake {
         id: &str,
     ) -> Result<StoredIncident, ApiError> {
         self.authorize(caller, method, name, jurisdiction).await?;
-        match self.store.get(jurisdiction, id).await? {
+        match store::get(&mut *self.conn().await?, jurisdiction, id).await? {
             Some(stored) => Ok(stored),
             None => {
                 self.record(caller, method, name, jurisdiction, "error: NOT_FOUND")
@@ -443,7 +458,8 @@ impl Intake {
             date_from,
             date_to,
         };
-        let mut rows = self.store.list(&filter, before, page_size + 1).await?;
+        let mut rows =
+            store::list(&mut *self.conn().await?, &filter, before, page_size + 1).await?;
         let next_page_token = pagination::next_page(&mut rows, page_size, |r| r.seq, &fingerprint);
         self.record(
             caller,
@@ -492,7 +508,7 @@ impl Intake {
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("incident without revisions")))?;
         let mut merged =
             pb::IncidentFacts::decode(latest.facts.as_slice()).map_err(ApiError::internal)?;
-        merged.restricted = match self.store.restricted(&id, stored.revision).await? {
+        merged.restricted = match self.identity(&id, stored.revision).await? {
             Some(bytes) => {
                 Some(pb::RestrictedIdentity::decode(bytes.as_slice()).map_err(ApiError::internal)?)
             }
@@ -557,7 +573,7 @@ impl Intake {
         }
         let restricted_bytes = changed.iter().any(|c| c == "restricted").then(|| {
             let identity = restricted.clone().unwrap_or_default().encode_to_vec();
-            self.store.seal_identity(&id, &identity)
+            store::seal_identity(&self.sealer, &id, &identity)
         });
         store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
         tx.audit(AuditRecord::by(

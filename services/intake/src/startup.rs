@@ -18,10 +18,9 @@ use crate::domain::jurisdictions::Directory;
 use crate::grpc::IntakeGrpc;
 use crate::policy;
 use crate::service::Intake;
-use crate::store::Store;
 
 /// Intake's own migrations.
-pub const MIGRATIONS: Migrations = scir_kit::migrations![(100, "incidents", "0100_incidents.sql"),];
+pub static MIGRATIONS: Migrations = scir_kit::migrations!();
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.intake.v1.IntakeService";
@@ -62,7 +61,7 @@ impl Application {
         let events = EventLog::new(db.clone(), shutdown.signal());
         let sealer = scir_kit::sealing::Sealer::from_config(&config.sealing)?;
         let webhook_sealer = sealer.clone();
-        let intake = Intake::new(Store::new(db.clone(), sealer), events.clone(), directory);
+        let intake = Intake::new(db.clone(), sealer, events.clone(), directory);
         let max = config.common.server.max_message_bytes;
         let service = IntakeServiceServer::new(IntakeGrpc::new(intake))
             .max_decoding_message_size(max)

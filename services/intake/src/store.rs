@@ -2,7 +2,7 @@
 //! kit's portable SQL (PostgreSQL or SQLite). Restricted identities are stored
 //! sealed (`scir_kit::sealing`), bound to their incident.
 
-use scir_kit::db::{Database, DbError};
+use scir_kit::db::DbError;
 use scir_kit::error::ApiError;
 use scir_kit::sealing::Sealer;
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -86,175 +86,160 @@ pub struct ListFilter {
 
 const INCIDENT_COLUMNS: &str = "seq, id, jurisdiction, request_id, request_hash, revision, reported_by, create_time, update_time";
 
-/// Intake's store.
-#[derive(Debug, Clone)]
-pub struct Store {
-    db: Database,
-    sealer: Sealer,
-}
-
 /// What a sealed identity is bound to.
 fn identity_context(incident_id: &str) -> String {
     format!("scir.intake.identity:{incident_id}")
 }
 
-impl Store {
-    /// The store over `db`, sealing identities with `sealer`.
-    pub fn new(db: Database, sealer: Sealer) -> Self {
-        Self { db, sealer }
-    }
+/// An encoded identity of `incident_id`, sealed for storage.
+pub fn seal_identity(sealer: &Sealer, incident_id: &str, identity: &[u8]) -> Vec<u8> {
+    sealer.seal(identity, &identity_context(incident_id))
+}
 
-    /// An encoded identity of `incident_id`, sealed for storage.
-    pub fn seal_identity(&self, incident_id: &str, identity: &[u8]) -> Vec<u8> {
-        self.sealer.seal(identity, &identity_context(incident_id))
-    }
+/// A sealed identity of `incident_id`, opened.
+pub fn open_identity(
+    sealer: &Sealer,
+    incident_id: &str,
+    sealed: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    Ok(sealer.open(sealed, &identity_context(incident_id))?)
+}
 
-    /// The keys that seal identities, which also fingerprint requests.
-    pub fn sealer(&self) -> &Sealer {
-        &self.sealer
+/// Finds an incident by jurisdiction and request id.
+pub async fn find_by_request(
+    conn: &mut AnyConnection,
+    jurisdiction: &str,
+    request_id: &str,
+) -> Result<Option<StoredIncident>, DbError> {
+    let row = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND request_id = $2"
+    )))
+    .bind(jurisdiction)
+    .bind(request_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(incident) => Ok(Some(with_revisions(conn, incident).await?)),
+        None => Ok(None),
     }
+}
 
-    /// The database.
-    pub fn db(&self) -> &Database {
-        &self.db
+/// Gets an incident of a jurisdiction by id.
+pub async fn get(
+    conn: &mut AnyConnection,
+    jurisdiction: &str,
+    id: &str,
+) -> Result<Option<StoredIncident>, DbError> {
+    let row = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND id = $2"
+    )))
+    .bind(jurisdiction)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(incident) => Ok(Some(with_revisions(conn, incident).await?)),
+        None => Ok(None),
     }
+}
 
-    /// Finds an incident by jurisdiction and request id.
-    pub async fn find_by_request(
-        &self,
-        jurisdiction: &str,
-        request_id: &str,
-    ) -> Result<Option<StoredIncident>, DbError> {
-        let row = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND request_id = $2"
-        )))
-        .bind(jurisdiction)
-        .bind(request_id)
-        .fetch_optional(self.db.pool())
-        .await?;
-        match row {
-            Some(incident) => Ok(Some(self.with_revisions(incident).await?)),
-            None => Ok(None),
+/// The sealed restricted identity of a revision, if one was given.
+pub async fn sealed_identity(
+    conn: &mut AnyConnection,
+    id: &str,
+    revision: i32,
+) -> Result<Option<Vec<u8>>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT identity FROM incident_restricted WHERE incident_id = $1 AND revision <= $2 \
+         ORDER BY revision DESC LIMIT 1",
+    )
+    .bind(id)
+    .bind(revision)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Lists incidents newest first, after `before_seq` when given.
+pub async fn list(
+    conn: &mut AnyConnection,
+    filter: &ListFilter,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StoredIncident>, DbError> {
+    // Only placeholders are formatted into the SQL; every value is bound.
+    let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1");
+    let mut p = scir_kit::db::Placeholders::after(1);
+    if before_seq.is_some() {
+        sql += &format!(" AND seq < {}", p.take());
+    }
+    if !filter.incident_types.is_empty() {
+        sql += &format!(
+            " AND incident_type IN ({})",
+            p.list(filter.incident_types.len())
+        );
+    }
+    if !filter.outcomes.is_empty() {
+        sql += &format!(" AND outcome IN ({})", p.list(filter.outcomes.len()));
+    }
+    if filter.date_from.is_some() {
+        sql += &format!(" AND incident_date >= {}", p.take());
+    }
+    if filter.date_to.is_some() {
+        sql += &format!(" AND incident_date <= {}", p.take());
+    }
+    sql += &format!(" ORDER BY seq DESC LIMIT {}", p.take());
+
+    let mut query =
+        sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
+    if let Some(seq) = before_seq {
+        query = query.bind(seq);
+    }
+    for v in filter.incident_types.iter().chain(&filter.outcomes) {
+        query = query.bind(*v);
+    }
+    for d in [&filter.date_from, &filter.date_to].into_iter().flatten() {
+        query = query.bind(d.clone());
+    }
+    let mut out = query.bind(limit).fetch_all(&mut *conn).await?;
+    // One query for the revisions of the whole page.
+    if !out.is_empty() {
+        let mut p = scir_kit::db::Placeholders::after(0);
+        let sql = format!(
+            "SELECT incident_id, revision, facts, decision, amendment FROM incident_revisions \
+             WHERE incident_id IN ({}) ORDER BY incident_id, revision",
+            p.list(out.len())
+        );
+        let mut query = sqlx::query_as::<_, PageRevision>(AssertSqlSafe(sql));
+        for incident in &out {
+            query = query.bind(incident.id.clone());
+        }
+        let mut by_incident: std::collections::HashMap<String, Vec<StoredRevision>> =
+            std::collections::HashMap::new();
+        for r in query.fetch_all(&mut *conn).await? {
+            by_incident
+                .entry(r.incident_id)
+                .or_default()
+                .push(r.revision);
+        }
+        for incident in &mut out {
+            incident.revisions = by_incident.remove(&incident.id).unwrap_or_default();
         }
     }
+    Ok(out)
+}
 
-    /// Gets an incident of a jurisdiction by id.
-    pub async fn get(
-        &self,
-        jurisdiction: &str,
-        id: &str,
-    ) -> Result<Option<StoredIncident>, DbError> {
-        let row = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND id = $2"
-        )))
-        .bind(jurisdiction)
-        .bind(id)
-        .fetch_optional(self.db.pool())
-        .await?;
-        match row {
-            Some(incident) => Ok(Some(self.with_revisions(incident).await?)),
-            None => Ok(None),
-        }
-    }
-
-    /// The restricted identity of a revision, encoded and opened, if one was given.
-    pub async fn restricted(&self, id: &str, revision: i32) -> Result<Option<Vec<u8>>, ApiError> {
-        let sealed: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT identity FROM incident_restricted WHERE incident_id = $1 AND revision <= $2 \
-             ORDER BY revision DESC LIMIT 1",
-        )
-        .bind(id)
-        .bind(revision)
-        .fetch_optional(self.db.pool())
-        .await
-        .map_err(DbError::from)?;
-        Ok(sealed
-            .map(|s| self.sealer.open(&s, &identity_context(id)))
-            .transpose()?)
-    }
-
-    /// Lists incidents newest first, after `before_seq` when given.
-    pub async fn list(
-        &self,
-        filter: &ListFilter,
-        before_seq: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<StoredIncident>, DbError> {
-        // Only placeholders are formatted into the SQL; every value is bound.
-        let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1");
-        let mut p = scir_kit::db::Placeholders::after(1);
-        if before_seq.is_some() {
-            sql += &format!(" AND seq < {}", p.take());
-        }
-        if !filter.incident_types.is_empty() {
-            sql += &format!(
-                " AND incident_type IN ({})",
-                p.list(filter.incident_types.len())
-            );
-        }
-        if !filter.outcomes.is_empty() {
-            sql += &format!(" AND outcome IN ({})", p.list(filter.outcomes.len()));
-        }
-        if filter.date_from.is_some() {
-            sql += &format!(" AND incident_date >= {}", p.take());
-        }
-        if filter.date_to.is_some() {
-            sql += &format!(" AND incident_date <= {}", p.take());
-        }
-        sql += &format!(" ORDER BY seq DESC LIMIT {}", p.take());
-
-        let mut query = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(sql))
-            .bind(filter.jurisdiction.clone());
-        if let Some(seq) = before_seq {
-            query = query.bind(seq);
-        }
-        for v in filter.incident_types.iter().chain(&filter.outcomes) {
-            query = query.bind(*v);
-        }
-        for d in [&filter.date_from, &filter.date_to].into_iter().flatten() {
-            query = query.bind(d.clone());
-        }
-        let mut out = query.bind(limit).fetch_all(self.db.pool()).await?;
-        // One query for the revisions of the whole page.
-        if !out.is_empty() {
-            let mut p = scir_kit::db::Placeholders::after(0);
-            let sql = format!(
-                "SELECT incident_id, revision, facts, decision, amendment FROM incident_revisions \
-                 WHERE incident_id IN ({}) ORDER BY incident_id, revision",
-                p.list(out.len())
-            );
-            let mut query = sqlx::query_as::<_, PageRevision>(AssertSqlSafe(sql));
-            for incident in &out {
-                query = query.bind(incident.id.clone());
-            }
-            let mut by_incident: std::collections::HashMap<String, Vec<StoredRevision>> =
-                std::collections::HashMap::new();
-            for r in query.fetch_all(self.db.pool()).await? {
-                by_incident
-                    .entry(r.incident_id)
-                    .or_default()
-                    .push(r.revision);
-            }
-            for incident in &mut out {
-                incident.revisions = by_incident.remove(&incident.id).unwrap_or_default();
-            }
-        }
-        Ok(out)
-    }
-
-    async fn with_revisions(
-        &self,
-        mut incident: StoredIncident,
-    ) -> Result<StoredIncident, DbError> {
-        incident.revisions = sqlx::query_as(
-            "SELECT revision, facts, decision, amendment FROM incident_revisions \
-             WHERE incident_id = $1 ORDER BY revision",
-        )
-        .bind(&incident.id)
-        .fetch_all(self.db.pool())
-        .await?;
-        Ok(incident)
-    }
+async fn with_revisions(
+    conn: &mut AnyConnection,
+    mut incident: StoredIncident,
+) -> Result<StoredIncident, DbError> {
+    incident.revisions = sqlx::query_as(
+        "SELECT revision, facts, decision, amendment FROM incident_revisions \
+         WHERE incident_id = $1 ORDER BY revision",
+    )
+    .bind(&incident.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(incident)
 }
 
 /// A revision of one of a page's incidents.

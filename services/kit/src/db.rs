@@ -6,12 +6,11 @@
 //! sqlx's migration lock (a PostgreSQL advisory lock), so several replicas may
 //! start at once.
 
-use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::{Migration, Migrator};
 use sqlx::{AnyPool, Executor};
 
 /// How long a call waits for a pooled connection.
@@ -100,60 +99,38 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-/// One migration: a version, a description and its SQL.
-#[derive(Debug, Clone, Copy)]
-pub struct MigrationFile {
-    /// Version; kit migrations use 1-99, services 100 and up.
-    pub version: i64,
-    /// Short description.
-    pub description: &'static str,
-    /// The SQL.
-    pub sql: &'static str,
-}
-
-/// A service's migrations for both backends.
-#[derive(Debug, Clone, Copy)]
+/// A service's migrations for both backends, each read by `sqlx::migrate!`
+/// from the crate's `migrations/postgres/` and `migrations/sqlite/`
+/// directories (`<version>_<description>.sql`; kit migrations use versions
+/// 1-99, services 100 and up).
+#[derive(Debug)]
 pub struct Migrations {
     /// For PostgreSQL.
-    pub postgres: &'static [MigrationFile],
+    pub postgres: Migrator,
     /// For SQLite.
-    pub sqlite: &'static [MigrationFile],
+    pub sqlite: Migrator,
 }
 
-/// A crate's [`Migrations`] from its `migrations/postgres/` and
-/// `migrations/sqlite/` directories: each entry names its version, description
-/// and file once, and both backends' files are included.
+/// A crate's [`Migrations`]: `sqlx::migrate!` over its `migrations/postgres/`
+/// and `migrations/sqlite/` directories. The crate needs `sqlx` (with the
+/// `macros` and `migrate` features) as a dependency of its own.
 ///
 /// ```ignore
-/// pub const MIGRATIONS: Migrations = scir_kit::migrations![
-///     (100, "reviews", "0100_reviews.sql"),
-///     (101, "team unique", "0101_team_unique.sql"),
-/// ];
+/// pub static MIGRATIONS: Migrations = scir_kit::migrations!();
 /// ```
 #[macro_export]
 macro_rules! migrations {
-    ($(($version:literal, $description:literal, $file:literal)),+ $(,)?) => {
+    () => {
         $crate::db::Migrations {
-            postgres: &[$($crate::db::MigrationFile {
-                version: $version,
-                description: $description,
-                sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/", $file)),
-            }),+],
-            sqlite: &[$($crate::db::MigrationFile {
-                version: $version,
-                description: $description,
-                sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/", $file)),
-            }),+],
+            postgres: ::sqlx::migrate!("migrations/postgres"),
+            sqlite: ::sqlx::migrate!("migrations/sqlite"),
         }
     };
 }
 
 /// The kit's own tables (audit log, event outbox, consumer cursors, webhook
 /// endpoints), which every service's database carries.
-pub const KIT_MIGRATIONS: Migrations = crate::migrations![
-    (1, "kit audit log outbox cursors", "0001_kit.sql"),
-    (2, "kit webhooks", "0002_webhooks.sql"),
-];
+pub static KIT_MIGRATIONS: Migrations = crate::migrations!();
 
 /// Options for opening a database.
 #[derive(Debug, Clone)]
@@ -197,7 +174,7 @@ impl Database {
     /// and the service's migrations under the migration lock.
     pub async fn connect(
         url: &str,
-        migrations: &Migrations,
+        migrations: &'static Migrations,
         options: &DbOptions,
     ) -> Result<Self, DbError> {
         let db = Self::open(url, options).await?;
@@ -286,23 +263,16 @@ impl Database {
         })
     }
 
-    async fn migrate(&self, migrations: &Migrations) -> Result<(), DbError> {
-        let files = |m: &Migrations| match self.backend {
-            Backend::Postgres => m.postgres,
-            Backend::Sqlite => m.sqlite,
+    async fn migrate(&self, migrations: &'static Migrations) -> Result<(), DbError> {
+        let of = |m: &'static Migrations| match self.backend {
+            Backend::Postgres => &m.postgres,
+            Backend::Sqlite => &m.sqlite,
         };
-        let all: Vec<Migration> = files(&KIT_MIGRATIONS)
+        // The kit's tables and the service's, in one run and one history.
+        let all: Vec<Migration> = of(&KIT_MIGRATIONS)
             .iter()
-            .chain(files(migrations))
-            .map(|f| {
-                Migration::new(
-                    f.version,
-                    Cow::Borrowed(f.description),
-                    MigrationType::Simple,
-                    sqlx::SqlStr::from_static(f.sql),
-                    false,
-                )
-            })
+            .chain(of(migrations).iter())
+            .cloned()
             .collect();
         let migrator = Migrator::with_migrations(all);
         migrator
@@ -482,9 +452,9 @@ pub fn timestamp_from_micros(micros: i64) -> prost_types::Timestamp {
 mod tests {
     use super::*;
 
-    const NO_MIGRATIONS: Migrations = Migrations {
-        postgres: &[],
-        sqlite: &[],
+    static NO_MIGRATIONS: Migrations = Migrations {
+        postgres: Migrator::DEFAULT,
+        sqlite: Migrator::DEFAULT,
     };
 
     #[cfg(unix)]

@@ -26,21 +26,21 @@ use scir_tls::{ConnLimits, Transport};
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerSettings {
     /// Longest a unary call may run before it fails with DEADLINE_EXCEEDED.
-    #[arg(long = "request-timeout", env = "SCIR_REQUEST_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    #[arg(long = "request-timeout", env = "SCIR_REQUEST_TIMEOUT", value_parser = parse_duration, default_value = defaults::REQUEST_TIMEOUT)]
     pub request_timeout: Duration,
     /// Calls served at once across all connections; further calls are refused
     /// at once with RESOURCE_EXHAUSTED and a retry delay (health checks excepted).
     #[arg(
         long = "concurrency-limit",
         env = "SCIR_CONCURRENCY_LIMIT",
-        default_value_t = 256
+        default_value_t = defaults::CONCURRENCY_LIMIT
     )]
     pub concurrency_limit: usize,
     /// Largest request or response message, in bytes.
-    #[arg(long = "max-message-bytes", env = "SCIR_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    #[arg(long = "max-message-bytes", env = "SCIR_MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
     /// How long to wait for in-flight calls on shutdown.
-    #[arg(long = "drain-timeout", env = "SCIR_DRAIN_TIMEOUT", value_parser = parse_duration, default_value = "20s")]
+    #[arg(long = "drain-timeout", env = "SCIR_DRAIN_TIMEOUT", value_parser = parse_duration, default_value = defaults::DRAIN_TIMEOUT)]
     pub drain_timeout: Duration,
     /// Calls of one caller (token subject and jurisdiction) in flight at once,
     /// including those still sending their request; default half the
@@ -51,41 +51,54 @@ pub struct ServerSettings {
     )]
     pub caller_concurrency_limit: Option<usize>,
     /// How long a call's request message may take to arrive.
-    #[arg(long = "request-read-timeout", env = "SCIR_REQUEST_READ_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    #[arg(long = "request-read-timeout", env = "SCIR_REQUEST_READ_TIMEOUT", value_parser = parse_duration, default_value = defaults::REQUEST_READ_TIMEOUT)]
     pub request_read_timeout: Duration,
     /// HTTP/2 streams one connection may have open at once (advertised to peers).
     #[arg(
         long = "max-streams-per-connection",
         env = "SCIR_MAX_STREAMS_PER_CONNECTION",
-        default_value_t = 100
+        default_value_t = defaults::MAX_STREAMS_PER_CONNECTION
     )]
     pub max_streams_per_connection: u32,
     /// Connections open at once; more are closed when accepted.
     #[arg(
         long = "max-connections",
         env = "SCIR_MAX_CONNECTIONS",
-        default_value_t = 4096
+        default_value_t = defaults::MAX_CONNECTIONS
     )]
     pub max_connections: usize,
     /// A connection is asked to close (HTTP/2 GOAWAY; calls in flight finish)
     /// once it is this old, so idle ones do not stay open forever; clients
     /// reconnect.
-    #[arg(long = "max-connection-age", env = "SCIR_MAX_CONNECTION_AGE", value_parser = parse_duration, default_value = "30m")]
+    #[arg(long = "max-connection-age", env = "SCIR_MAX_CONNECTION_AGE", value_parser = parse_duration, default_value = defaults::MAX_CONNECTION_AGE)]
     pub max_connection_age: Duration,
+}
+
+/// The limits' defaults, written once for the flags and for `Default`.
+mod defaults {
+    pub(super) const REQUEST_TIMEOUT: &str = "30s";
+    pub(super) const CONCURRENCY_LIMIT: usize = 256;
+    pub(super) const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+    pub(super) const DRAIN_TIMEOUT: &str = "20s";
+    pub(super) const REQUEST_READ_TIMEOUT: &str = "10s";
+    pub(super) const MAX_STREAMS_PER_CONNECTION: u32 = 100;
+    pub(super) const MAX_CONNECTIONS: usize = 4096;
+    pub(super) const MAX_CONNECTION_AGE: &str = "30m";
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
+        let duration = |text| parse_duration(text).expect("the default durations parse");
         Self {
-            request_timeout: Duration::from_secs(30),
-            concurrency_limit: 256,
-            max_message_bytes: 4 * 1024 * 1024,
-            drain_timeout: Duration::from_secs(20),
+            request_timeout: duration(defaults::REQUEST_TIMEOUT),
+            concurrency_limit: defaults::CONCURRENCY_LIMIT,
+            max_message_bytes: defaults::MAX_MESSAGE_BYTES,
+            drain_timeout: duration(defaults::DRAIN_TIMEOUT),
             caller_concurrency_limit: None,
-            request_read_timeout: Duration::from_secs(10),
-            max_streams_per_connection: 100,
-            max_connections: 4096,
-            max_connection_age: Duration::from_secs(30 * 60),
+            request_read_timeout: duration(defaults::REQUEST_READ_TIMEOUT),
+            max_streams_per_connection: defaults::MAX_STREAMS_PER_CONNECTION,
+            max_connections: defaults::MAX_CONNECTIONS,
+            max_connection_age: duration(defaults::MAX_CONNECTION_AGE),
         }
     }
 }
@@ -348,7 +361,7 @@ impl Foundation {
     /// listener, which serves over `transport`.
     pub async fn open(
         common: &crate::config::CommonConfig,
-        migrations: &crate::db::Migrations,
+        migrations: &'static crate::db::Migrations,
         service: &str,
         transport: Transport,
     ) -> anyhow::Result<Self> {
@@ -492,6 +505,20 @@ impl Serving {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_limits_are_the_flags_defaults() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            server: ServerSettings,
+        }
+        let parsed = <Cli as clap::Parser>::try_parse_from(["scir"]).expect("parses");
+        assert_eq!(
+            format!("{:?}", parsed.server),
+            format!("{:?}", ServerSettings::default())
+        );
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

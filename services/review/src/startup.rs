@@ -23,10 +23,7 @@ use crate::scoring::{NoScoringService, ScoringClient, ScoringStatus};
 use crate::service::{IntakeEvents, Reviews};
 
 /// Review's own migrations.
-pub const MIGRATIONS: Migrations = scir_kit::migrations![
-    (100, "reviews", "0100_reviews.sql"),
-    (101, "team unique", "0101_team_unique.sql"),
-];
+pub static MIGRATIONS: Migrations = scir_kit::migrations!();
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.review.v1.ReviewService";

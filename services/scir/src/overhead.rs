@@ -13,7 +13,6 @@ use std::time::Duration;
 use scir_intake::domain::jurisdictions::Directory;
 use scir_intake::grpc::IntakeGrpc;
 use scir_intake::service::Intake;
-use scir_intake::store::Store;
 use scir_kit::auth::{Role, Verifier, authorize};
 use scir_kit::config::CommonConfig;
 use scir_kit::db::{Database, DbOptions};
@@ -116,10 +115,8 @@ pub async fn measure(args: &OverheadArgs) -> anyhow::Result<Vec<Pair>> {
     )
     .await?;
     let intake = Intake::new(
-        Store::new(
-            db.clone(),
-            scir_kit::sealing::Sealer::from_config(&sealing)?,
-        ),
+        db.clone(),
+        scir_kit::sealing::Sealer::from_config(&sealing)?,
         EventLog::new(db.clone(), shutdown.signal()),
         Arc::new(Directory::shipped()?),
     );

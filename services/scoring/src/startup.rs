@@ -22,7 +22,7 @@ use crate::review_link::ReviewLink;
 use crate::service::{ReviewEvents, Scoring};
 
 /// Scoring's own migrations.
-pub const MIGRATIONS: Migrations = scir_kit::migrations![(100, "scoring", "0100_scoring.sql"),];
+pub static MIGRATIONS: Migrations = scir_kit::migrations!();
 
 /// The gRPC service name, as health reports it.
 pub const SERVICE_NAME: &str = "scir.scoring.v1.ScoringService";
