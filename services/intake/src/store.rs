@@ -111,17 +111,7 @@ pub async fn find_by_request(
     jurisdiction: &str,
     request_id: &str,
 ) -> Result<Option<StoredIncident>, DbError> {
-    let row = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND request_id = $2"
-    )))
-    .bind(jurisdiction)
-    .bind(request_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
-        Some(incident) => Ok(Some(with_revisions(conn, incident).await?)),
-        None => Ok(None),
-    }
+    one(conn, Key::RequestId, jurisdiction, request_id).await
 }
 
 /// Gets an incident of a jurisdiction by id.
@@ -130,11 +120,32 @@ pub async fn get(
     jurisdiction: &str,
     id: &str,
 ) -> Result<Option<StoredIncident>, DbError> {
+    one(conn, Key::Id, jurisdiction, id).await
+}
+
+/// The column an incident is looked up by, within its jurisdiction.
+enum Key {
+    Id,
+    RequestId,
+}
+
+/// The incident whose `key` column is `value`, with its revisions.
+async fn one(
+    conn: &mut AnyConnection,
+    key: Key,
+    jurisdiction: &str,
+    value: &str,
+) -> Result<Option<StoredIncident>, DbError> {
+    let column = match key {
+        Key::Id => "id",
+        Key::RequestId => "request_id",
+    };
+    // Only the column name, from the two above, is formatted in; values are bound.
     let row = sqlx::query_as::<_, StoredIncident>(AssertSqlSafe(format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND id = $2"
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE jurisdiction = $1 AND {column} = $2"
     )))
     .bind(jurisdiction)
-    .bind(id)
+    .bind(value)
     .fetch_optional(&mut *conn)
     .await?;
     match row {

@@ -186,6 +186,18 @@ fn row_matches(question: Question, breakdown: Breakdown, key: &str, a: &Atom) ->
 /// What a count says about its population, under the mechanism the answer
 /// declares (k, the largest adjustment).
 fn interval(count: &pb::Count, k: i64, max: i64) -> Interval {
+    // Suppression fails closed: no count leaves it unset, and a count with a
+    // value says so.
+    assert_ne!(
+        count.suppression,
+        Suppression::Unspecified as i32,
+        "{count:?}"
+    );
+    assert_eq!(
+        count.value.is_some(),
+        count.suppression == Suppression::None as i32,
+        "{count:?}"
+    );
     match (count.value, Suppression::try_from(count.suppression)) {
         (Some(0), _) => Interval { lo: 0, hi: 0 },
         (Some(v), _) => Interval {
