@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use scir_e2e::processes::{Process, Up, binary, free_address};
+use scir_e2e::processes::{Process, Up, address_of, binary, listener};
 
 fn load(up: &Up, address: &str, extra: &[&str]) -> serde_json::Value {
     let pid = up.process.id().to_string();
@@ -51,13 +51,15 @@ fn only_ok(result: &serde_json::Value) {
 async fn the_load_generator_and_the_ceiling_run() {
     let up = Up::start().await;
     let dir = tempfile::tempdir().expect("dir");
-    let ceiling = free_address();
-    let _server = Process::start(
+    let socket = listener();
+    let ceiling = address_of(&socket);
+    let _server = Process::start_serving(
         "scir-bench-ceiling",
         &binary("scir"),
-        &["bench", "ceiling", "--listen", &ceiling.to_string()],
+        &["bench", "ceiling"],
         &[],
         dir.path(),
+        vec![("ceiling", socket)],
     );
     // The ceiling has no health service: wait for its port.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -200,13 +202,13 @@ async fn calls_beyond_the_concurrency_limit_are_shed() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("dev-jwt-secret"), scir_testkit::SECRET).expect("secret");
     let database = scir_testkit::TestDatabase::new(scir_testkit::Backend::Sqlite).await;
-    let address = free_address();
-    let _intake = Process::start(
+    let socket = listener();
+    let address = address_of(&socket);
+    let _intake = Process::start_serving(
         "scir-intake",
         &binary("scir-intake"),
         &[],
         &[
-            ("SCIR_LISTEN_ADDR", address.to_string()),
             ("SCIR_DATABASE_URL", database.url.clone()),
             ("SCIR_JWT_ISSUER", "scir-dev".to_owned()),
             ("SCIR_JWT_AUDIENCE", "scir".to_owned()),
@@ -215,6 +217,7 @@ async fn calls_beyond_the_concurrency_limit_are_shed() {
             ("SCIR_CONCURRENCY_LIMIT", "2".to_owned()),
         ],
         dir.path(),
+        vec![("intake", socket)],
     );
     scir_testkit::wait_serving(address, "scir.intake.v1.IntakeService").await;
     let data_dir = dir.path().display().to_string();

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use scir::connect::Caller;
-use scir_e2e::processes::{Process, Service, Stack, Telemetry, binary, free_address};
+use scir_e2e::processes::{Process, Service, Stack, Telemetry, address_of, binary, listener};
 use scir_kit::auth::Role;
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as review;
@@ -324,16 +324,23 @@ async fn the_database_going_away_under_load() {
     let cluster =
         scir_testkit::postgres::Cluster::start().expect("a PostgreSQL cluster of this test's own");
     let dir = tempfile::tempdir().expect("dir");
-    let address = free_address();
+    let socket = listener();
+    let address = address_of(&socket);
     let env = vec![
-        ("SCIR_LISTEN_ADDR", address.to_string()),
         ("SCIR_DATABASE_URL", cluster.url()),
         ("SCIR_JWT_ISSUER", scir_testkit::ISSUER.to_owned()),
         ("SCIR_JWT_AUDIENCE", scir_testkit::AUDIENCE.to_owned()),
         ("SCIR_JWT_HS256_SECRET", scir_testkit::SECRET.to_owned()),
         ("SCIR_DATA_KEYS", scir_testkit::DATA_KEYS.to_owned()),
     ];
-    let _intake = Process::start("scir-intake", &binary("scir-intake"), &[], &env, dir.path());
+    let _intake = Process::start_serving(
+        "scir-intake",
+        &binary("scir-intake"),
+        &[],
+        &env,
+        dir.path(),
+        vec![("intake", socket)],
+    );
     let name = Service::Intake.grpc_name();
     scir_testkit::wait_serving(address, name).await;
     let endpoints = scir::connect::Endpoints {

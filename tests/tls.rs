@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scir_e2e::processes::{Process, binary, free_address, make_certs, tls_env, tls_files};
+use scir_e2e::processes::{Process, address_of, binary, listener, make_certs, tls_env, tls_files};
 use scir_kit::tls::{TlsArgs, Transport};
 use scir_testkit::{Backend, TestDatabase};
 use tonic_health::pb::health_client::HealthClient;
@@ -18,9 +18,9 @@ const INTAKE: &str = "scir.intake.v1.IntakeService";
 /// Intake on a fresh SQLite database, with the certificate files `tls` names.
 async fn intake(dir: &Path, tls: &TlsArgs) -> (Process, std::net::SocketAddr, TestDatabase) {
     let database = TestDatabase::new(Backend::Sqlite).await;
-    let address = free_address();
+    let socket = listener();
+    let address = address_of(&socket);
     let mut env = vec![
-        ("SCIR_LISTEN_ADDR", address.to_string()),
         ("SCIR_DATABASE_URL", database.url.clone()),
         ("SCIR_JWT_ISSUER", scir_testkit::ISSUER.to_owned()),
         ("SCIR_JWT_AUDIENCE", scir_testkit::AUDIENCE.to_owned()),
@@ -29,7 +29,14 @@ async fn intake(dir: &Path, tls: &TlsArgs) -> (Process, std::net::SocketAddr, Te
         ("SCIR_DRAIN_TIMEOUT", "1s".to_owned()),
     ];
     env.extend(tls_env(tls));
-    let process = Process::start("scir-intake", &binary("scir-intake"), &[], &env, dir);
+    let process = Process::start_serving(
+        "scir-intake",
+        &binary("scir-intake"),
+        &[],
+        &env,
+        dir,
+        vec![("intake", socket)],
+    );
     (process, address, database)
 }
 

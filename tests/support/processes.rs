@@ -1,7 +1,7 @@
 //! The four services, or `scir up`, as child processes.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -27,13 +27,15 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// A free loopback port (released at once; the child binds it).
-pub fn free_address() -> SocketAddr {
+/// A loopback listener on a port of its own, for a child process to serve
+/// ([`Process::start_serving`] hands it over; the port is never released in
+/// between).
+pub fn listener() -> TcpListener {
     use std::hash::{BuildHasher, Hasher};
-    // Below Linux's ephemeral range (32768-60999): a port taken from that range
-    // and released can be given to any outgoing connection before the process
-    // meant to listen on it binds it. Ports here are only ever listened on, and
-    // each is handed out once per test process.
+    // Below Linux's ephemeral range (32768-60999), so a service restarted on
+    // its port finds it free: a port from that range, once released, can be
+    // given to any outgoing connection. Each is handed out once per test
+    // process.
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     loop {
@@ -43,11 +45,16 @@ pub fn free_address() -> SocketAddr {
         if given.contains(&port) {
             continue;
         }
-        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
             given.push(port);
-            return listener.local_addr().expect("address");
+            return listener;
         }
     }
+}
+
+/// The address `listener` is bound to.
+pub fn address_of(listener: &TcpListener) -> SocketAddr {
+    listener.local_addr().expect("bound address")
 }
 
 /// A child process whose output goes to a log file.
@@ -68,6 +75,21 @@ impl Process {
         env: &[(&str, String)],
         dir: &Path,
     ) -> Self {
+        Self::start_serving(name, program, args, env, dir, Vec::new())
+    }
+
+    /// [`Process::start`], handing `sockets` to the child by systemd's socket
+    /// activation protocol (`LISTEN_FDS`, `LISTEN_FDNAMES`; the kit's
+    /// `server::inherited` takes them by name). This process keeps no copy.
+    pub fn start_serving(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+        dir: &Path,
+        sockets: Vec<(&str, TcpListener)>,
+    ) -> Self {
+        use command_fds::{CommandFdExt, FdMapping};
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
@@ -81,6 +103,30 @@ impl Process {
             .env("SCIR_LOG", "info");
         for (key, value) in env {
             command.env(key, value);
+        }
+        // LISTEN_PID stays unset: the child's id is not known before it
+        // starts, and the protocol's reader skips the check without it.
+        command.env_remove("LISTEN_PID");
+        if sockets.is_empty() {
+            command
+                .env_remove("LISTEN_FDS")
+                .env_remove("LISTEN_FDNAMES");
+        } else {
+            let names: Vec<&str> = sockets.iter().map(|(name, _)| *name).collect();
+            command
+                .env("LISTEN_FDS", sockets.len().to_string())
+                .env("LISTEN_FDNAMES", names.join(":"));
+            let mappings = sockets
+                .into_iter()
+                .zip(3..)
+                .map(|((_, listener), child_fd)| FdMapping {
+                    parent_fd: listener.into(),
+                    child_fd,
+                })
+                .collect();
+            command
+                .fd_mappings(mappings)
+                .expect("descriptors for the child");
         }
         let child = command
             .spawn()
@@ -128,6 +174,11 @@ impl Drop for Process {
         }
         self.kill();
     }
+}
+
+/// The name a service's socket is handed over as: `scir-intake` -> `intake`.
+fn socket_name(binary: &str) -> &str {
+    binary.trim_start_matches("scir-")
 }
 
 /// Waits until intake, review, scoring and insights at these addresses serve.
@@ -269,7 +320,9 @@ impl Stack {
         for _ in 0..4 {
             databases.push(TestDatabase::new(backend).await);
         }
-        let [intake, review, scoring, insights] = [(); 4].map(|()| free_address());
+        let mut listeners = [(); 4].map(|()| Some(listener()));
+        let [intake, review, scoring, insights] =
+            [0, 1, 2, 3].map(|i| address_of(listeners[i].as_ref().expect("listener")));
         let url = |a: SocketAddr| format!("http://{a}");
         let mut common = vec![
             ("SCIR_JWT_ISSUER", scir_testkit::ISSUER.to_owned()),
@@ -285,31 +338,22 @@ impl Stack {
                 ("OTEL_METRIC_EXPORT_INTERVAL", "300".to_owned()),
             ]);
         }
-        let with = |name: &str,
-                    listen: SocketAddr,
-                    database: &TestDatabase,
-                    extra: Vec<(&'static str, String)>| {
+        let with = |name: &str, database: &TestDatabase, extra: Vec<(&'static str, String)>| {
             let mut env = common.clone();
             if tls {
                 env.extend(tls_env(&tls_files(&certs, name)));
             }
-            env.push(("SCIR_LISTEN_ADDR", listen.to_string()));
             env.push(("SCIR_DATABASE_URL", database.url.clone()));
             env.extend(extra);
             env
         };
         let specs = [
-            (
-                "scir-intake",
-                intake,
-                with("intake", intake, &databases[0], vec![]),
-            ),
+            ("scir-intake", intake, with("intake", &databases[0], vec![])),
             (
                 "scir-review",
                 review,
                 with(
                     "review",
-                    review,
                     &databases[1],
                     vec![
                         ("SCIR_REVIEW_INTAKE_ADDR", url(intake)),
@@ -322,7 +366,6 @@ impl Stack {
                 scoring,
                 with(
                     "scoring",
-                    scoring,
                     &databases[2],
                     vec![("SCIR_SCORING_REVIEW_ADDR", url(review))],
                 ),
@@ -332,7 +375,6 @@ impl Stack {
                 insights,
                 with(
                     "insights",
-                    insights,
                     &databases[3],
                     vec![
                         ("SCIR_INSIGHTS_REVIEW_ADDR", url(review)),
@@ -343,8 +385,16 @@ impl Stack {
             ),
         ];
         let mut processes = Vec::new();
-        for (name, _, env) in &specs {
-            processes.push(Process::start(name, &binary(name), &[], env, dir.path()));
+        for ((name, _, env), listener) in specs.iter().zip(&mut listeners) {
+            let socket = (socket_name(name), listener.take().expect("listener"));
+            processes.push(Process::start_serving(
+                name,
+                &binary(name),
+                &[],
+                env,
+                dir.path(),
+                vec![socket],
+            ));
         }
         let specs = specs
             .into_iter()
@@ -410,9 +460,19 @@ impl Stack {
         static RESTARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
         let run = RESTARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("{}-restart{run}", spec.name);
-        let process = Process::start(&name, &binary(spec.name), &[], &spec.env, self.dir.path());
-        let old = std::mem::replace(&mut self.processes[service as usize], process);
-        drop(old);
+        // The old process is gone first, so its port is free to bind again
+        // (below the ephemeral range, no outgoing connection has taken it).
+        self.processes[service as usize].kill();
+        let listener = TcpListener::bind(spec.address).expect("the service's port, again");
+        let process = Process::start_serving(
+            &name,
+            &binary(spec.name),
+            &[],
+            &spec.env,
+            self.dir.path(),
+            vec![(socket_name(spec.name), listener)],
+        );
+        self.processes[service as usize] = process;
         let transport = Transport::from_args(&self.endpoints.tls).expect("client certificate");
         wait_serving(&transport, spec.address, service).await;
     }
@@ -455,23 +515,21 @@ impl Up {
     /// [`Up::start`] with `env` set for `scir up`.
     pub async fn start_with(env: &[(&str, String)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let [intake, review, scoring, insights] = [(); 4].map(|()| free_address());
+        let listeners = [(); 4].map(|()| listener());
+        let [intake, review, scoring, insights] = [0, 1, 2, 3].map(|i| address_of(&listeners[i]));
         let data = data_dir.path().display().to_string();
-        let ports = [intake, review, scoring, insights].map(|a| a.port().to_string());
-        let args = [
-            "up",
-            "--data-dir",
-            &data,
-            "--intake-port",
-            &ports[0],
-            "--review-port",
-            &ports[1],
-            "--scoring-port",
-            &ports[2],
-            "--insights-port",
-            &ports[3],
-        ];
-        let process = Process::start("scir-up", &binary("scir"), &args, env, data_dir.path());
+        let sockets = ["intake", "review", "scoring", "insights"]
+            .into_iter()
+            .zip(listeners)
+            .collect();
+        let process = Process::start_serving(
+            "scir-up",
+            &binary("scir"),
+            &["up", "--data-dir", &data],
+            env,
+            data_dir.path(),
+            sockets,
+        );
         wait_all([intake, review, scoring, insights], &TlsArgs::default()).await;
         let secret = scir::dev_auth::read_secret(data_dir.path()).expect("development secret");
         let url = |a: SocketAddr| format!("http://{a}");

@@ -329,12 +329,56 @@ impl PreBound {
         Ok((Self(Some(shared)), bound))
     }
 
+    /// The listener handed to this process under `name` (see [`inherited`]),
+    /// or else `address` bound now; returns the bound address too.
+    pub fn inherited_or_bind(
+        name: &str,
+        address: std::net::SocketAddr,
+    ) -> std::io::Result<(Self, std::net::SocketAddr)> {
+        match inherited(name)? {
+            Some(listener) => {
+                let bound = listener.local_addr()?;
+                let shared = std::sync::Arc::new(std::sync::Mutex::new(Some(listener)));
+                Ok((Self(Some(shared)), bound))
+            }
+            None => Self::bind(address),
+        }
+    }
+
     /// The listener, the first time it is asked for.
     pub fn take(&self) -> Option<std::net::TcpListener> {
         self.0
             .as_ref()
             .and_then(|shared| shared.lock().unwrap_or_else(|e| e.into_inner()).take())
     }
+}
+
+/// The listening sockets this process was started with, by systemd's socket
+/// activation protocol: `LISTEN_FDS` sockets from descriptor 3 on, named in
+/// order by `LISTEN_FDNAMES` (colon-separated), for this process when
+/// `LISTEN_PID` is its id (or unset). Whoever starts a service this way binds
+/// its port first and never releases it: systemd, a supervisor, or the
+/// end-to-end tests.
+static INHERITED: std::sync::LazyLock<std::sync::Mutex<(listenfd::ListenFd, Vec<String>)>> =
+    std::sync::LazyLock::new(|| {
+        let names = std::env::var("LISTEN_FDNAMES")
+            .map(|names| names.split(':').map(str::to_owned).collect())
+            .unwrap_or_default();
+        std::sync::Mutex::new((listenfd::ListenFd::from_env(), names))
+    });
+
+/// The inherited TCP listener named `name`, once (the only one when a single
+/// socket came without names); `None` when there is none. A descriptor under
+/// that name that is not a TCP listener is an error.
+pub fn inherited(name: &str) -> std::io::Result<Option<std::net::TcpListener>> {
+    let mut guard = INHERITED.lock().unwrap_or_else(|e| e.into_inner());
+    let (fds, names) = &mut *guard;
+    let index = match names.iter().position(|n| n == name) {
+        Some(index) => index,
+        None if names.is_empty() && fds.len() == 1 => 0,
+        None => return Ok(None),
+    };
+    fds.take_tcp_listener(index)
 }
 
 /// What every service opens first: its token verifier, its migrated database
@@ -357,8 +401,10 @@ pub struct Foundation {
 }
 
 impl Foundation {
-    /// Builds the verifier, connects and migrates the database, binds the
-    /// listener, which serves over `transport`.
+    /// Builds the verifier, connects and migrates the database, and takes the
+    /// listener, which serves over `transport`: the one bound ahead in
+    /// `common.listener`, else the socket handed to the process as `service`
+    /// ([`inherited`]), else `common.listen_addr` bound now.
     pub async fn open(
         common: &crate::config::CommonConfig,
         migrations: &'static crate::db::Migrations,
@@ -380,7 +426,12 @@ impl Foundation {
         let db = Database::connect(common.database_url.expose_secret(), migrations, &options)
             .await
             .with_context(|| format!("opening the {service} database"))?;
-        let listener = match common.listener.take() {
+        let bound = match common.listener.take() {
+            Some(bound) => Some(bound),
+            None => inherited(service)
+                .with_context(|| format!("the listening socket handed over as {service}"))?,
+        };
+        let listener = match bound {
             Some(bound) => {
                 bound.set_nonblocking(true)?;
                 TcpListener::from_std(bound)?

@@ -190,7 +190,13 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Bench {
             command: BenchCommand::Ceiling(args),
         } => {
-            let listener = tokio::net::TcpListener::bind(args.listen).await?;
+            let listener = match scir_kit::server::inherited("ceiling")? {
+                Some(listener) => {
+                    listener.set_nonblocking(true)?;
+                    tokio::net::TcpListener::from_std(listener)?
+                }
+                None => tokio::net::TcpListener::bind(args.listen).await?,
+            };
             println!(
                 "empty intake (the gRPC ceiling) on {}",
                 listener.local_addr()?

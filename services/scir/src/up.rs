@@ -4,8 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use anyhow::Context;
 use scir_kit::config::CommonConfig;
-use scir_kit::server::ServerSettings;
+use scir_kit::server::{PreBound, ServerSettings};
 use scir_kit::shutdown::Shutdown;
 use scir_kit::telemetry::TelemetryConfig;
 
@@ -59,11 +60,11 @@ pub struct Running {
     pub insights: SocketAddr,
 }
 
-fn common(args: &UpArgs, secret: &str, port: u16, database: &str) -> CommonConfig {
+fn common(args: &UpArgs, secret: &str, listener: Listener, database: &str) -> CommonConfig {
     let path = args.data_dir.join(database);
     CommonConfig {
-        listener: Default::default(),
-        listen_addr: SocketAddr::new(args.host, port),
+        listener: listener.0,
+        listen_addr: listener.1,
         database_url: format!("sqlite://{}", path.display()).into(),
         db_max_connections: 4,
         auth: dev_auth::auth_config(secret),
@@ -86,22 +87,33 @@ pub async fn run(
         keys: Some(dev_auth::ensure_data_key(&args.data_dir)?),
         active: None,
     };
+    // Every port is bound before any service is built (or taken as handed
+    // over by whoever started this process), so review and scoring, which
+    // call each other, know both addresses and no port is ever released.
+    let [intake, review, scoring, insights] = [
+        ("intake", args.intake_port),
+        ("review", args.review_port),
+        ("scoring", args.scoring_port),
+        ("insights", args.insights_port),
+    ]
+    .map(|(name, port)| {
+        PreBound::inherited_or_bind(name, SocketAddr::new(args.host, port))
+            .with_context(|| format!("binding {name}'s port {port}"))
+    });
+    let [intake, review, scoring, insights] = [intake?, review?, scoring?, insights?];
+    let dial = |listener: &Listener| format!("http://{}", loopback(listener.1));
+    let (intake_addr, review_addr, scoring_addr) = (dial(&intake), dial(&review), dial(&scoring));
     let intake_config = scir_intake::IntakeConfig {
-        common: common(&args, &secret, args.intake_port, "intake.db"),
+        common: common(&args, &secret, intake, "intake.db"),
         rules_dir: args.rules_dir.clone(),
         sealing: sealing.clone(),
         webhooks: args.webhooks.clone(),
     };
     let intake = scir_intake::Application::build(&intake_config, &shutdown).await?;
-    let intake_address = intake.address();
-    // Review and scoring call each other, so both addresses are fixed first.
-    let review_port = reserve(args.host, args.review_port)?;
-    let scoring_port = reserve(args.host, args.scoring_port)?;
-    let dial = |port: u16| format!("http://{}", loopback(SocketAddr::new(args.host, port)));
     let review_config = scir_review::ReviewConfig {
-        common: common(&args, &secret, review_port, "review.db"),
-        intake_addr: format!("http://{}", loopback(intake_address)),
-        scoring_addr: Some(dial(scoring_port)),
+        common: common(&args, &secret, review, "review.db"),
+        intake_addr,
+        scoring_addr: Some(scoring_addr.clone()),
         language_file: None,
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
         sealing: sealing.clone(),
@@ -111,17 +123,17 @@ pub async fn run(
     let scoring_config = scir_scoring::ScoringConfig {
         webhooks: args.webhooks.clone(),
         sealing: sealing.clone(),
-        common: common(&args, &secret, scoring_port, "scoring.db"),
-        review_addr: dial(review_port),
+        common: common(&args, &secret, scoring, "scoring.db"),
+        review_addr: review_addr.clone(),
         instruments_dir: None,
         active_instrument: None,
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };
     let scoring = scir_scoring::Application::build(&scoring_config, &shutdown).await?;
     let insights_config = scir_insights::InsightsConfig {
-        common: common(&args, &secret, args.insights_port, "insights.db"),
-        review_addr: dial(review_port),
-        scoring_addr: dial(scoring_port),
+        common: common(&args, &secret, insights, "insights.db"),
+        review_addr,
+        scoring_addr,
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
@@ -130,7 +142,7 @@ pub async fn run(
     };
     let insights = scir_insights::Application::build(&insights_config, &shutdown).await?;
     ready(Running {
-        intake: intake_address,
+        intake: intake.address(),
         review: review.address(),
         scoring: scoring.address(),
         insights: insights.address(),
@@ -183,15 +195,8 @@ pub async fn spawn(
     }
 }
 
-/// `port`, or a free port when it is 0 (released at once, then bound by the service).
-fn reserve(host: IpAddr, port: u16) -> anyhow::Result<u16> {
-    if port != 0 {
-        return Ok(port);
-    }
-    Ok(std::net::TcpListener::bind(SocketAddr::new(host, 0))?
-        .local_addr()?
-        .port())
-}
+/// A listener bound ahead of its service, with its address.
+type Listener = (PreBound, SocketAddr);
 
 /// An address other services in this process can dial (an unspecified host
 /// becomes loopback).
