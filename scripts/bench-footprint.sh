@@ -30,7 +30,7 @@ start_service() {
   until "$target/release/scir-probe" "127.0.0.1:$port" 2>/dev/null; do sleep 0.01; done
   echo "$name $(( $(ms) - t0 )) $!"
 }
-printf '%-9s %18s %14s %12s\n' service "start to SERVING" "idle RSS" image
+printf '%-9s %18s %20s %12s\n' service "start to SERVING" "idle RSS (anon)" image
 rows+=("$(start_service intake 27081)")
 rows+=("$(start_service review 27082 SCIR_REVIEW_INTAKE_ADDR=http://127.0.0.1:27081 SCIR_REVIEW_SCORING_ADDR=http://127.0.0.1:27083)")
 rows+=("$(start_service scoring 27083 SCIR_SCORING_REVIEW_ADDR=http://127.0.0.1:27082)")
@@ -38,7 +38,12 @@ rows+=("$(start_service insights 27084 SCIR_INSIGHTS_REVIEW_ADDR=http://127.0.0.
 sleep 5
 for row in "${rows[@]}"; do
   read -r name ms_taken pid <<<"$row"
-  rss=$(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$pid/status")
-  image=$(docker image inspect "scir-$name:ci" --format '{{.Size}}' 2>/dev/null | awk '{printf "%.1f MB", $1/1000000}' || true)
-  printf '%-9s %15s ms %14s %12s\n' "$name" "$ms_taken" "$rss" "${image:--}"
+  # Resident in all, and the part of it that is the process's own (heap,
+  # stacks): the rest is the binary's pages, shared and reclaimable.
+  rss=$(awk '/VmRSS/ {all=$2} /RssAnon/ {anon=$2} END {printf "%.1f MB (%.1f)", all/1024, anon/1024}' "/proc/$pid/status")
+  image=-
+  if size=$(docker image inspect "scir-$name:ci" --format '{{.Size}}' 2>/dev/null); then
+    image=$(awk '{printf "%.1f MB", $1/1000000}' <<<"$size")
+  fi
+  printf '%-9s %15s ms %20s %12s\n' "$name" "$ms_taken" "$rss" "$image"
 done

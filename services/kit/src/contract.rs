@@ -7,23 +7,23 @@
 //! current name; [`enum_aliases`] keeps them for reading input. gRPC
 //! reflection serves the contract as written, aliases included.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use prost_reflect::{DescriptorPool, DynamicMessage, FileDescriptor, ReflectMessage as _, Value};
+use prost_reflect::{DescriptorPool, FileDescriptor};
 
 /// The descriptors of every SCIR service, message and enum, decoded once,
-/// without enum aliases.
+/// without enum aliases (removed when the contract was compiled).
 pub fn pool() -> &'static DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
     POOL.get_or_init(|| {
-        DescriptorPool::decode(without_aliases(scir_proto::FILE_DESCRIPTOR_SET).as_slice())
+        DescriptorPool::decode(scir_proto::ANSWER_DESCRIPTOR_SET)
             .expect("the descriptor set compiled into scir-proto decodes")
     })
 }
 
-/// The contract as written, enum aliases included: for reading JSON input,
-/// where the names from before the prefix are still accepted.
+/// The contract as written, enum aliases included: for tools that read JSON
+/// files with the names from before the prefix (the CLI). Services read such
+/// names with [`pool`] and [`enum_aliases`], without a second pool.
 pub fn input_pool() -> &'static DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -34,66 +34,11 @@ pub fn input_pool() -> &'static DescriptorPool {
 
 /// The deprecated aliases of the enum `full_name` (name, number), accepted on
 /// input for the rest of v1 and never sent.
-pub fn enum_aliases(full_name: &str) -> &'static [(String, i32)] {
-    static ALIASES: OnceLock<HashMap<String, Vec<(String, i32)>>> = OnceLock::new();
-    ALIASES
-        .get_or_init(|| {
-            input_pool()
-                .all_enums()
-                .map(|e| {
-                    let mut first = HashSet::new();
-                    let mut values: Vec<_> = e.values().collect();
-                    values.sort_by_key(|v| v.path().last().copied());
-                    let aliases = values
-                        .into_iter()
-                        .filter(|v| !first.insert(v.number()))
-                        .map(|v| (v.name().to_owned(), v.number()))
-                        .collect();
-                    (e.full_name().to_owned(), aliases)
-                })
-                .collect()
-        })
-        .get(full_name)
-        .map_or(&[], Vec::as_slice)
-}
-
-/// `set` (an encoded `FileDescriptorSet`) with every enum value after the
-/// first of its number removed. Edited as a dynamic message, which keeps the
-/// options' extensions (the `google.api.http` routes) that `prost_types` drops.
-fn without_aliases(set: &[u8]) -> Vec<u8> {
-    let descriptor = prost_types::FileDescriptorSet::default().descriptor();
-    let mut set = DynamicMessage::decode(descriptor, set).expect("a FileDescriptorSet");
-    for file in list_mut(&mut set, "file") {
-        for e in list_mut(file, "enum_type") {
-            let mut numbers = HashSet::new();
-            list(e, "value").retain(|v| {
-                let Value::Message(v) = v else { return true };
-                let number = v.get_field_by_name("number").and_then(|n| n.as_i32());
-                numbers.insert(number)
-            });
-            if let Some(Value::Message(options)) = e.get_field_by_name_mut("options") {
-                options.clear_field_by_name("allow_alias");
-            }
-        }
-    }
-    prost::Message::encode_to_vec(&set)
-}
-
-fn list<'a>(message: &'a mut DynamicMessage, field: &str) -> &'a mut Vec<Value> {
-    match message.get_field_by_name_mut(field) {
-        Some(Value::List(items)) => items,
-        _ => unreachable!("`{field}` is a repeated field of descriptor.proto"),
-    }
-}
-
-fn list_mut<'a>(
-    message: &'a mut DynamicMessage,
-    field: &str,
-) -> impl Iterator<Item = &'a mut DynamicMessage> {
-    list(message, field).iter_mut().filter_map(|v| match v {
-        Value::Message(m) => Some(m),
-        _ => None,
-    })
+pub fn enum_aliases(full_name: &str) -> &'static [(&'static str, i32)] {
+    scir_proto::ENUM_ALIASES
+        .iter()
+        .find(|(name, _)| *name == full_name)
+        .map_or(&[], |(_, aliases)| aliases)
 }
 
 /// The leading comment of the element at `path` in `file`, as one paragraph.
@@ -119,6 +64,8 @@ mod tests {
     use scir_proto::insights::v1::Suppression;
     use scir_proto::intake::v1::{ContactKind, IncidentType};
 
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
@@ -140,7 +87,7 @@ mod tests {
                 let current = e
                     .get_value(*number)
                     .expect("an alias names a current value");
-                assert_ne!(current.name(), alias);
+                assert_ne!(current.name(), *alias);
                 assert!(!current.name().is_empty());
             }
         }
@@ -152,7 +99,20 @@ mod tests {
             contact.get_value(1).expect("value").name(),
             "CONTACT_KIND_REPORT"
         );
-        assert!(enum_aliases("scir.intake.v1.ContactKind").contains(&("CONTACT_REPORT".into(), 1)));
+        assert!(enum_aliases("scir.intake.v1.ContactKind").contains(&("CONTACT_REPORT", 1)));
+        // The same aliases as the contract as written has.
+        let written: usize = input_pool()
+            .all_enums()
+            .map(|e| {
+                e.values().len()
+                    - pool
+                        .get_enum_by_name(e.full_name())
+                        .expect("enum")
+                        .values()
+                        .len()
+            })
+            .sum();
+        assert_eq!(written, aliased);
         // The routes are options' extensions: editing the set kept them.
         let method = pool
             .get_service_by_name("scir.intake.v1.IntakeService")

@@ -7,9 +7,16 @@ pub use prost;
 pub use prost_types;
 pub use tonic;
 
-/// Encoded `FileDescriptorSet` of every SCIR proto, for gRPC reflection.
+/// Encoded `FileDescriptorSet` of every SCIR proto as written (comments and
+/// deprecated enum aliases included), for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/scir_descriptor.bin"));
+
+/// [`FILE_DESCRIPTOR_SET`] without enum aliases, so that each enum number has
+/// one name: what answers in JSON are printed with. Aliases are in
+/// [`ENUM_ALIASES`].
+pub const ANSWER_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/scir_descriptor_answers.bin"));
 
 /// A contract enum's label: the short name that answers' keys, CSV columns,
 /// rule-set files, summaries and audit records use (`NEGLECT`,

@@ -128,7 +128,11 @@ fn field_kind(kind: Kind) -> FieldKind {
             by_name: e
                 .values()
                 .map(|v| (v.name().to_owned(), v.number()))
-                .chain(crate::contract::enum_aliases(e.full_name()).iter().cloned())
+                .chain(
+                    crate::contract::enum_aliases(e.full_name())
+                        .iter()
+                        .map(|(name, number)| ((*name).to_owned(), *number)),
+                )
                 .collect(),
             by_number: e
                 .values()
