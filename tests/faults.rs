@@ -348,6 +348,7 @@ async fn the_database_going_away_under_load() {
         review: format!("http://{address}"),
         scoring: format!("http://{address}"),
         insights: format!("http://{address}"),
+        learning: format!("http://{address}"),
         tls: Default::default(),
     };
     let token = scir_testkit::token_as("reporter-db", &[Role::Reporter], "us-wi");

@@ -46,7 +46,7 @@ async fn the_official_python_clients_see_each_port_as_it_is() {
         }
     });
     let text = python("reflection.py", ports.to_vec(), Vec::new()).await;
-    assert_eq!(text.matches(" ok (").count(), 4, "{text}");
+    assert_eq!(text.matches(" ok (").count(), 5, "{text}");
 }
 
 #[tokio::test]

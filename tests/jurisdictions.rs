@@ -43,6 +43,9 @@ impl Resources {
     /// The resource a method is about.
     fn of_method(&self, method: &str) -> String {
         let kinds = [
+            ("Consideration", "consideration"),
+            ("AggregateMapping", "aggregate_mapping"),
+            ("MappingSession", "aggregate_mapping"),
             ("KeyObservation", "key_observation"),
             ("Episode", "episode"),
             ("Debriefing", "debriefing"),
@@ -67,8 +70,22 @@ fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> Dyn
     for field in descriptor.fields() {
         let value = match (field.name(), field.kind().as_message()) {
             ("name", None) => Value::String(res.of_method(method)),
-            ("parent", None) if method == "ListIncidents" || method == "ListReviews" => {
+            ("parent", None)
+                if [
+                    "ListIncidents",
+                    "ListReviews",
+                    "CreateAggregateMapping",
+                    "ListAggregateMappings",
+                    "ListOverdueConsiderations",
+                ]
+                .contains(&method) =>
+            {
                 Value::String(format!("jurisdictions/{}", res.get("jurisdiction")))
+            }
+            ("parent", None)
+                if method.contains("MappingSession") || method.contains("Consideration") =>
+            {
+                Value::String(res.get("aggregate_mapping"))
             }
             ("parent", None) => Value::String(res.get("review")),
             ("incident" | "review" | "key_observation", None) => {
@@ -228,6 +245,44 @@ async fn a_whole_review(up: &Up, jurisdiction: &str) -> (Resources, String) {
         .expect("recommendation")
         .into_inner();
     res.0.insert("recommendation", recommendation.name);
+
+    // An aggregate mapping of the jurisdiction, with a session; its
+    // considerations are named (they are written at a later stage).
+    let mut learning = lead.learning();
+    let mapping = learning
+        .create_aggregate_mapping(scir_proto::learning::v1::CreateAggregateMappingRequest {
+            parent: format!("jurisdictions/{jurisdiction}"),
+            aggregate_mapping: Some(scir_proto::learning::v1::AggregateMapping {
+                title: "Matrix".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("aggregate mapping")
+        .into_inner();
+    learning
+        .create_mapping_session(scir_proto::learning::v1::CreateMappingSessionRequest {
+            parent: mapping.name.clone(),
+            session: Some(scir_proto::learning::v1::MappingSession {
+                date: Some(scir_proto::common::v1::Date {
+                    year: 2026,
+                    month: 1,
+                    day: 5,
+                }),
+                notes: "restricted".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("session");
+    res.0.insert(
+        "consideration",
+        format!(
+            "{}/considerations/00000000-0000-7000-8000-000000000009",
+            mapping.name
+        ),
+    );
+    res.0.insert("aggregate_mapping", mapping.name);
 
     (res, review_name)
 }

@@ -1,7 +1,8 @@
-//! One incident's journey is one trace across all four services: the report
+//! One incident's journey is one trace across every service: the report
 //! (intake), the review opened from intake's event (review), the scoring call
-//! the review's stage guard makes (scoring), and the projection of review's
-//! and scoring's events (insights). Every service also exports its call and
+//! the review's stage guard makes (scoring), the projection of review's and
+//! scoring's events (insights), and learning asking review about a review's
+//! learning opportunities (learning). Every service also exports its call and
 //! consumer-lag metrics.
 
 use std::collections::BTreeSet;
@@ -61,6 +62,27 @@ async fn one_incident_is_one_trace_across_every_service() {
         .await
         .expect_err("no such review");
     assert_eq!(missing.code(), tonic::Code::NotFound);
+    // Learning asks review about the review's opportunities on the lead's
+    // behalf, in the same trace (this one is not final, so it is refused).
+    let review_name = outcome.review.as_ref().expect("review").name.clone();
+    let refused = lead
+        .learning()
+        .create_aggregate_mapping(scir_proto::learning::v1::CreateAggregateMappingRequest {
+            parent: "jurisdictions/us-wi".into(),
+            aggregate_mapping: Some(scir_proto::learning::v1::AggregateMapping {
+                title: "Traced".into(),
+                scope: Some(scir_proto::learning::v1::Scope {
+                    learning_opportunities: vec![format!(
+                        "{review_name}/learningOpportunities/00000000-0000-7000-8000-000000000001"
+                    )],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("not a finalised review");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
 
     let reached = |spans: &[Span]| {
         let spans: Vec<Span> = spans
@@ -84,6 +106,9 @@ async fn one_incident_is_one_trace_across_every_service() {
             has(&spans, "scir-insights", |s| {
                 s.name == "event.apply" && attribute(s, "source") == Some("scoring")
             }),
+            has(&spans, "scir-learning", |s| {
+                s.name == "scir.learning.v1.LearningService/CreateAggregateMapping"
+            }),
         ]
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -101,7 +126,8 @@ async fn one_incident_is_one_trace_across_every_service() {
                 .collect();
             panic!(
                 "the trace did not reach every step \
-                 [intake report, review apply, scoring guard call, insights apply review, insights apply scoring] = {seen:?}; \
+                 [intake report, review apply, scoring guard call, insights apply review, insights apply scoring, \
+                 learning create] = {seen:?}; \
                  spans of the trace: {services:#?}"
             );
         }
@@ -119,6 +145,7 @@ async fn one_incident_is_one_trace_across_every_service() {
         ("scir-scoring", "scir.events.consumer.lag"),
         ("scir-insights", "scir.events.consumer.lag"),
         ("scir-insights", "scir.events.consumer.applied"),
+        ("scir-learning", "rpc.server.calls"),
     ];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {

@@ -14,6 +14,8 @@ import sys
 
 import yaml
 
+SERVICES = ["scir-insights", "scir-intake", "scir-learning", "scir-review", "scir-scoring"]
+
 
 def main():
     docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
@@ -22,8 +24,8 @@ def main():
     for d in docs:
         by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
     deployments = {n: d for n, d in by_kind.get("Deployment", {}).items() if n.startswith("scir-")}
-    if len(deployments) != 4:
-        problems.append(f"expected the four SCIR Deployments, found {sorted(deployments)}")
+    if sorted(deployments) != SERVICES:
+        problems.append(f"expected the SCIR Deployments {SERVICES}, found {sorted(deployments)}")
     for name, d in deployments.items():
         pod = d["spec"]["template"]["spec"]
         if not pod.get("securityContext", {}).get("runAsNonRoot"):
@@ -40,14 +42,17 @@ def main():
                 command = c.get(probe, {}).get("exec", {}).get("command", [])
                 if command[:1] != ["/usr/local/bin/scir-probe"]:
                     problems.append(f"{name}: {probe} does not run scir-probe")
+            if not c.get("resources", {}).get("limits"):
+                problems.append(f"{name}: no resource limits")
             mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
             if mounts.get("tls", {}).get("mountPath") != "/etc/scir/tls":
                 problems.append(f"{name}: no TLS certificate mounted at /etc/scir/tls")
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
         if volumes.get("tls", {}).get("secret", {}).get("secretName") != f"{name}-tls":
             problems.append(f"{name}: TLS volume is not the Secret {name}-tls")
-            if not c.get("resources", {}).get("limits"):
-                problems.append(f"{name}: no resource limits")
+        for policy in (f"{name}-ingress", f"{name}-egress"):
+            if policy not in by_kind.get("NetworkPolicy", {}):
+                problems.append(f"{name}: no NetworkPolicy {policy}")
         for kind in ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
             if name not in by_kind.get(kind, {}):
                 problems.append(f"{name}: no {kind}")

@@ -181,14 +181,15 @@ fn socket_name(binary: &str) -> &str {
     binary.trim_start_matches("scir-")
 }
 
-/// Waits until intake, review, scoring and insights at these addresses serve.
-async fn wait_all(addresses: [SocketAddr; 4], tls: &TlsArgs) {
+/// Waits until every service at these addresses serves.
+async fn wait_all(addresses: [SocketAddr; SERVICES], tls: &TlsArgs) {
     let transport = Transport::from_args(tls).expect("client certificate");
     let services = [
         Service::Intake,
         Service::Review,
         Service::Scoring,
         Service::Insights,
+        Service::Learning,
     ];
     for (address, service) in addresses.into_iter().zip(services) {
         wait_serving(&transport, address, service).await;
@@ -279,7 +280,12 @@ pub enum Service {
     Scoring = 2,
     /// Insights.
     Insights = 3,
+    /// Learning.
+    Learning = 4,
 }
+
+/// How many services a stack runs.
+pub const SERVICES: usize = 5;
 
 impl Service {
     /// The gRPC service name health reports.
@@ -289,6 +295,7 @@ impl Service {
             Self::Review => "scir.review.v1.ReviewService",
             Self::Scoring => "scir.scoring.v1.ScoringService",
             Self::Insights => "scir.insights.v1.InsightsService",
+            Self::Learning => "scir.learning.v1.LearningService",
         }
     }
 }
@@ -313,16 +320,18 @@ impl Stack {
         if tls {
             make_certs(
                 &certs,
-                &["intake", "review", "scoring", "insights", "client"],
+                &[
+                    "intake", "review", "scoring", "insights", "learning", "client",
+                ],
             );
         }
         let mut databases = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..SERVICES {
             databases.push(TestDatabase::new(backend).await);
         }
-        let mut listeners = [(); 4].map(|()| Some(listener()));
-        let [intake, review, scoring, insights] =
-            [0, 1, 2, 3].map(|i| address_of(listeners[i].as_ref().expect("listener")));
+        let mut listeners = [(); SERVICES].map(|()| Some(listener()));
+        let [intake, review, scoring, insights, learning] =
+            [0, 1, 2, 3, 4].map(|i| address_of(listeners[i].as_ref().expect("listener")));
         let url = |a: SocketAddr| format!("http://{a}");
         let mut common = vec![
             ("SCIR_JWT_ISSUER", scir_testkit::ISSUER.to_owned()),
@@ -383,6 +392,15 @@ impl Stack {
                     ],
                 ),
             ),
+            (
+                "scir-learning",
+                learning,
+                with(
+                    "learning",
+                    &databases[4],
+                    vec![("SCIR_LEARNING_REVIEW_ADDR", url(review))],
+                ),
+            ),
         ];
         let mut processes = Vec::new();
         for ((name, _, env), listener) in specs.iter().zip(&mut listeners) {
@@ -406,6 +424,7 @@ impl Stack {
                 review: url(review),
                 scoring: url(scoring),
                 insights: url(insights),
+                learning: url(learning),
                 tls: if tls {
                     tls_files(&certs, "client")
                 } else {
@@ -423,7 +442,7 @@ impl Stack {
             dir,
         };
         wait_all(
-            [intake, review, scoring, insights],
+            [intake, review, scoring, insights, learning],
             &stack.endpoints.tls.clone(),
         )
         .await;
@@ -493,7 +512,7 @@ pub struct Up {
 
 impl Up {
     /// Each service's gRPC name with the loopback address that serves it.
-    pub fn services(&self) -> [(&'static str, SocketAddr); 4] {
+    pub fn services(&self) -> [(&'static str, SocketAddr); SERVICES] {
         let address = |url: &str| -> SocketAddr {
             url.trim_start_matches("http://").parse().expect("address")
         };
@@ -503,6 +522,7 @@ impl Up {
             ("scir.review.v1.ReviewService", address(&e.review)),
             ("scir.scoring.v1.ScoringService", address(&e.scoring)),
             ("scir.insights.v1.InsightsService", address(&e.insights)),
+            ("scir.learning.v1.LearningService", address(&e.learning)),
         ]
     }
 
@@ -515,10 +535,11 @@ impl Up {
     /// [`Up::start`] with `env` set for `scir up`.
     pub async fn start_with(env: &[(&str, String)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let listeners = [(); 4].map(|()| listener());
-        let [intake, review, scoring, insights] = [0, 1, 2, 3].map(|i| address_of(&listeners[i]));
+        let listeners = [(); SERVICES].map(|()| listener());
+        let [intake, review, scoring, insights, learning] =
+            [0, 1, 2, 3, 4].map(|i| address_of(&listeners[i]));
         let data = data_dir.path().display().to_string();
-        let sockets = ["intake", "review", "scoring", "insights"]
+        let sockets = ["intake", "review", "scoring", "insights", "learning"]
             .into_iter()
             .zip(listeners)
             .collect();
@@ -530,7 +551,11 @@ impl Up {
             data_dir.path(),
             sockets,
         );
-        wait_all([intake, review, scoring, insights], &TlsArgs::default()).await;
+        wait_all(
+            [intake, review, scoring, insights, learning],
+            &TlsArgs::default(),
+        )
+        .await;
         let secret = scir::dev_auth::read_secret(data_dir.path()).expect("development secret");
         let url = |a: SocketAddr| format!("http://{a}");
         Self {
@@ -539,6 +564,7 @@ impl Up {
                 review: url(review),
                 scoring: url(scoring),
                 insights: url(insights),
+                learning: url(learning),
                 tls: Default::default(),
             },
             process,

@@ -1,4 +1,4 @@
-//! Reaching a SCIR deployment: the four service addresses, tokens for the
+//! Reaching a SCIR deployment: the services' addresses, tokens for the
 //! people a command acts as, and authenticated clients.
 
 use std::time::Duration;
@@ -9,6 +9,7 @@ use scir_kit::client::ClientInterceptor;
 use scir_kit::tls::{TlsArgs, Transport};
 use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
 use scir_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use scir_proto::learning::v1::learning_service_client::LearningServiceClient;
 use scir_proto::review::v1::review_service_client::ReviewServiceClient;
 use scir_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
 use tonic::service::interceptor::InterceptedService;
@@ -23,8 +24,10 @@ pub type ReviewClient = ReviewServiceClient<Authed>;
 pub type ScoringClient = ScoringServiceClient<Authed>;
 /// An insights client.
 pub type InsightsClient = InsightsServiceClient<Authed>;
+/// A learning client.
+pub type LearningClient = LearningServiceClient<Authed>;
 
-/// Where the four services listen, as `http://host:port`.
+/// Where the services listen, as `http://host:port`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Endpoints {
     /// Address of the intake service.
@@ -39,6 +42,9 @@ pub struct Endpoints {
     /// Address of the insights service.
     #[arg(long = "insights-addr", env = "SCIR_INSIGHTS_ADDR", default_value = "http://127.0.0.1:50054", value_parser = parse_address)]
     pub insights: String,
+    /// Address of the learning service.
+    #[arg(long = "learning-addr", env = "SCIR_LEARNING_ADDR", default_value = "http://127.0.0.1:50055", value_parser = parse_address)]
+    pub learning: String,
     /// Client certificate for deployments that require mutual TLS.
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -57,13 +63,14 @@ pub fn parse_address(text: &str) -> Result<String, String> {
     Ok(url)
 }
 
-/// Lazily connecting channels to the four services, shared by every caller.
+/// Lazily connecting channels to the services, shared by every caller.
 #[derive(Debug, Clone)]
 pub struct Channels {
     intake: Channel,
     review: Channel,
     scoring: Channel,
     insights: Channel,
+    learning: Channel,
 }
 
 impl Channels {
@@ -81,6 +88,7 @@ impl Channels {
             review: open(&endpoints.review)?,
             scoring: open(&endpoints.scoring)?,
             insights: open(&endpoints.insights)?,
+            learning: open(&endpoints.learning)?,
         })
     }
 }
@@ -196,6 +204,14 @@ impl Caller {
     pub fn insights(&self) -> InsightsClient {
         InsightsServiceClient::with_interceptor(
             self.channels.insights.clone(),
+            self.interceptor.clone(),
+        )
+    }
+
+    /// A learning client.
+    pub fn learning(&self) -> LearningClient {
+        LearningServiceClient::with_interceptor(
+            self.channels.learning.clone(),
             self.interceptor.clone(),
         )
     }

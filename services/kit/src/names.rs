@@ -87,6 +87,55 @@ scoped_name!(
     "webhooks"
 );
 
+scoped_name!(
+    /// `jurisdictions/{jurisdiction}/aggregateMappings/{mapping}`.
+    AggregateMappingName,
+    "aggregateMappings"
+);
+
+/// `jurisdictions/{jurisdiction}/aggregateMappings/{mapping}/{collection}/{id}`:
+/// a session or consideration of an aggregate mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingPartName {
+    /// The mapping it belongs to.
+    pub mapping: AggregateMappingName,
+    /// Its collection, e.g. `considerations`.
+    pub collection: String,
+    /// Its id (a UUID).
+    pub id: String,
+}
+
+impl MappingPartName {
+    /// Parses the name of a part of `collection` sent in `field`.
+    pub fn parse(text: &str, collection: &str, field: &str) -> Result<Self, ApiError> {
+        let bad = || {
+            ApiError::invalid(
+                field,
+                format!(
+                    "must be jurisdictions/{{jurisdiction}}/aggregateMappings/{{mapping}}/{collection}/{{id}}"
+                ),
+            )
+        };
+        let (mapping, id) = text
+            .rsplit_once(&format!("/{collection}/"))
+            .ok_or_else(bad)?;
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(bad());
+        }
+        Ok(Self {
+            mapping: AggregateMappingName::parse(mapping, field).map_err(|_| bad())?,
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for MappingPartName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.mapping, self.collection, self.id)
+    }
+}
+
 /// `jurisdictions/{jurisdiction}`: a collection's parent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JurisdictionName(pub String);
@@ -170,6 +219,13 @@ mod tests {
         assert_eq!(part.to_string(), ko);
         assert_eq!(jurisdiction_of(&ko), Some("us-wi"));
         assert_eq!(jurisdiction_of("ruleSets/wisconsin"), None);
+        let mapping = "jurisdictions/us-wi/aggregateMappings/0192e0a4-7c1b-7a3e-9f00-000000000004";
+        let c = format!("{mapping}/considerations/0192e0a4-7c1b-7a3e-9f00-000000000005");
+        let part = MappingPartName::parse(&c, "considerations", "name").expect("part");
+        assert_eq!(part.mapping.to_string(), mapping);
+        assert_eq!(part.to_string(), c);
+        assert!(MappingPartName::parse(&c, "sessions", "name").is_err());
+        assert!(MappingPartName::parse(mapping, "considerations", "name").is_err());
         let incident = "jurisdictions/us-wi/incidents/0192e0a4-7c1b-7a3e-9f00-000000000003";
         let parsed = IncidentName::parse(incident, "incident").expect("incident");
         assert_eq!(

@@ -69,6 +69,15 @@ pub mod scoring {
     }
 }
 
+/// `scir.learning.v1`: aggregate mappings across reviews and their considerations.
+pub mod learning {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("scir.learning.v1");
+    }
+}
+
 /// `scir.insights.v1`: the aggregate insights service.
 pub mod insights {
     /// Version 1.

@@ -19,6 +19,8 @@ pub enum Service {
     Scoring,
     /// The insights service.
     Insights,
+    /// The learning service.
+    Learning,
 }
 
 /// Options of `scir audit verify`.
@@ -43,7 +45,13 @@ pub struct VerifyArgs {
 }
 
 impl Service {
-    const ALL: [Service; 4] = [Self::Intake, Self::Review, Self::Scoring, Self::Insights];
+    const ALL: [Service; 5] = [
+        Self::Intake,
+        Self::Review,
+        Self::Scoring,
+        Self::Insights,
+        Self::Learning,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -51,6 +59,7 @@ impl Service {
             Self::Review => "review",
             Self::Scoring => "scoring",
             Self::Insights => "insights",
+            Self::Learning => "learning",
         }
     }
 }

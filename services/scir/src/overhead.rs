@@ -162,6 +162,7 @@ pub async fn measure(args: &OverheadArgs) -> anyhow::Result<Vec<Pair>> {
                 review: format!("http://{address}"),
                 scoring: format!("http://{address}"),
                 insights: format!("http://{address}"),
+                learning: format!("http://{address}"),
                 tls: Default::default(),
             },
         },

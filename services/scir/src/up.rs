@@ -33,6 +33,9 @@ pub struct UpArgs {
     /// Port of the insights service (0 picks a free port).
     #[arg(long, env = "SCIR_INSIGHTS_PORT", default_value_t = 50054)]
     pub insights_port: u16,
+    /// Port of the learning service (0 picks a free port).
+    #[arg(long, env = "SCIR_LEARNING_PORT", default_value_t = 50055)]
+    pub learning_port: u16,
     /// Directory of intake rule sets; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
@@ -58,6 +61,8 @@ pub struct Running {
     pub scoring: SocketAddr,
     /// The insights service.
     pub insights: SocketAddr,
+    /// The learning service.
+    pub learning: SocketAddr,
 }
 
 fn common(args: &UpArgs, secret: &str, listener: Listener, database: &str) -> CommonConfig {
@@ -90,19 +95,22 @@ pub async fn run(
     // Every port is bound before any service is built (or taken as handed
     // over by whoever started this process), so review and scoring, which
     // call each other, know both addresses and no port is ever released.
-    let [intake, review, scoring, insights] = [
+    let [intake, review, scoring, insights, learning] = [
         ("intake", args.intake_port),
         ("review", args.review_port),
         ("scoring", args.scoring_port),
         ("insights", args.insights_port),
+        ("learning", args.learning_port),
     ]
     .map(|(name, port)| {
         PreBound::inherited_or_bind(name, SocketAddr::new(args.host, port))
             .with_context(|| format!("binding {name}'s port {port}"))
     });
-    let [intake, review, scoring, insights] = [intake?, review?, scoring?, insights?];
+    let [intake, review, scoring, insights, learning] =
+        [intake?, review?, scoring?, insights?, learning?];
     let dial = |listener: &Listener| format!("http://{}", loopback(listener.1));
     let (intake_addr, review_addr, scoring_addr) = (dial(&intake), dial(&review), dial(&scoring));
+    let review_addr_for_learning = review_addr.clone();
     let intake_config = scir_intake::IntakeConfig {
         common: common(&args, &secret, intake, "intake.db"),
         rules_dir: args.rules_dir.clone(),
@@ -137,26 +145,36 @@ pub async fn run(
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
-        key_salt: secret.into(),
+        key_salt: secret.clone().into(),
         service_token: scir_kit::credentials::ServiceTokenConfig { token_file: None },
     };
     let insights = scir_insights::Application::build(&insights_config, &shutdown).await?;
+    let learning_config = scir_learning::LearningConfig {
+        common: common(&args, &secret, learning, "learning.db"),
+        review_addr: review_addr_for_learning,
+        sealing: sealing.clone(),
+        webhooks: args.webhooks.clone(),
+    };
+    let learning = scir_learning::Application::build(&learning_config, &shutdown).await?;
     ready(Running {
         intake: intake.address(),
         review: review.address(),
         scoring: scoring.address(),
         insights: insights.address(),
+        learning: learning.address(),
     });
-    let (intake, review, scoring, insights) = tokio::join!(
+    let (intake, review, scoring, insights, learning) = tokio::join!(
         tokio::spawn(intake.run()),
         tokio::spawn(review.run()),
         tokio::spawn(scoring.run()),
-        tokio::spawn(insights.run())
+        tokio::spawn(insights.run()),
+        tokio::spawn(learning.run())
     );
     intake??;
     review??;
     scoring??;
     insights??;
+    learning??;
     Ok(())
 }
 
@@ -176,6 +194,7 @@ pub async fn spawn(
         review_port: 0,
         scoring_port: 0,
         insights_port: 0,
+        learning_port: 0,
         rules_dir: None,
         directory: Default::default(),
         telemetry: TelemetryConfig::default(),
@@ -215,7 +234,8 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
          \n  intake   {intake}   scir.intake.v1.IntakeService\
          \n  review   {review}   scir.review.v1.ReviewService\
          \n  scoring  {scoring}   scir.scoring.v1.ScoringService\
-         \n  insights {insights}   scir.insights.v1.InsightsService\n\
+         \n  insights {insights}   scir.insights.v1.InsightsService\
+         \n  learning {learning}   scir.learning.v1.LearningService\n\
          \nGet a token, then call a service, for example:\n\
          \n  TOKEN=$(scir token --role reporter --jurisdiction us-wi)\n\
          \x20 grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {intake} scir.intake.v1.IntakeService/ListJurisdictions\n\
@@ -225,5 +245,6 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
         review = running.review,
         scoring = running.scoring,
         insights = running.insights,
+        learning = running.learning,
     )
 }

@@ -38,6 +38,7 @@ fn rules() -> Vec<MethodRule> {
         scir_review::policy::RULES,
         scir_scoring::policy::RULES,
         scir_insights::policy::RULES,
+        scir_learning::policy::RULES,
         scir_kit::webhooks::RULES,
     ]
     .concat()
@@ -91,6 +92,8 @@ async fn every_rpc_every_role_every_bad_token() {
             running.review
         } else if path.starts_with("/scir.scoring.") {
             running.scoring
+        } else if path.starts_with("/scir.learning.") {
+            running.learning
         } else {
             running.insights
         }
@@ -100,6 +103,7 @@ async fn every_rpc_every_role_every_bad_token() {
         (scir_review::startup::SERVICE_NAME, running.review),
         (scir_scoring::startup::SERVICE_NAME, running.scoring),
         (scir_insights::startup::SERVICE_NAME, running.insights),
+        (scir_learning::startup::SERVICE_NAME, running.learning),
     ] {
         scir_testkit::wait_serving(address, service).await;
     }

@@ -151,6 +151,7 @@ async fn no_generated_request_makes_any_service_fail_or_stop() {
         ("scir.review.v1.ReviewService", running.review),
         ("scir.scoring.v1.ScoringService", running.scoring),
         ("scir.insights.v1.InsightsService", running.insights),
+        ("scir.learning.v1.LearningService", running.learning),
     ];
     for (name, address) in services {
         scir_testkit::wait_serving(address, name).await;

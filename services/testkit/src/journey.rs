@@ -118,7 +118,8 @@ pub async fn to_ssit_scoring(walk: &Walk<'_>, review: &str) -> String {
         intake: address.clone(),
         review: address.clone(),
         scoring: address.clone(),
-        insights: address,
+        insights: address.clone(),
+        learning: address,
         tls: Default::default(),
     };
     let driver = Driver::new(

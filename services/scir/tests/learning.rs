@@ -1,0 +1,729 @@
+//! The learning service against real reviews: synthetic cases driven to
+//! finalised reviews through `scir up`, then an aggregate mapping convened
+//! over their learning opportunities and taken through every stage, with the
+//! guards, the language check, bad input and other jurisdictions refused. The
+//! same flow runs against a second learning service on PostgreSQL.
+
+use std::time::Duration;
+
+use scir::connect::{Caller, Channels, Endpoints, Signer};
+use scir::journey::Driver;
+use scir::{dev_auth, up};
+use scir_kit::auth::Role;
+use scir_proto::common::v1::Date;
+use scir_proto::learning::v1 as pb;
+use scir_proto::review::v1 as review;
+use scir_testkit::{Backend, TestDatabase};
+use tonic::Code;
+
+fn date_of(day: chrono::NaiveDate) -> Date {
+    scir_kit::validate::from_date(day)
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// The fields an INVALID_ARGUMENT names.
+fn violations(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt as _;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Finalised reviews of Wisconsin and its counties, from synthetic cases.
+async fn finalised_reviews(driver: &Driver, lead: &Caller, wanted: usize) -> Vec<String> {
+    let items: Vec<String> = driver
+        .active_instrument(lead)
+        .await
+        .expect("instrument")
+        .domains
+        .iter()
+        .flat_map(|d| d.items.iter().map(|i| i.code.clone()))
+        .collect();
+    let mut out = Vec::new();
+    for mut case in scir::demo::synth::partnership(11, 80, &items) {
+        if !case.facts.jurisdiction.starts_with("us-wi") {
+            continue;
+        }
+        case.until = review::Stage::Finalised;
+        let outcome = driver.run(&case).await.expect("case");
+        if let Some(r) = outcome.review
+            && r.stage == review::Stage::Finalised as i32
+        {
+            out.push(r.name);
+            if out.len() == wanted {
+                break;
+            }
+        }
+    }
+    assert_eq!(out.len(), wanted, "finalised Wisconsin reviews");
+    out
+}
+
+/// The learning opportunities of `review`.
+async fn opportunities(lead: &Caller, review_name: &str) -> Vec<String> {
+    lead.review()
+        .list_learning_opportunities(review::ListLearningOpportunitiesRequest {
+            parent: review_name.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("learning opportunities")
+        .into_inner()
+        .learning_opportunities
+        .into_iter()
+        .map(|lo| lo.name)
+        .collect()
+}
+
+struct People {
+    lead: Caller,
+    analyst: Caller,
+    other_state: Caller,
+    county_lead: Caller,
+}
+
+/// One aggregate mapping from convening to published, against `learning`.
+async fn whole_mapping(people: &People, los: &[String], unfinished: &str) {
+    let lead = &people.lead;
+    let mut learning = lead.learning();
+    let fake = format!(
+        "jurisdictions/us-wi/reviews/{}/learningOpportunities/{}",
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7()
+    );
+    let foreign = format!(
+        "jurisdictions/us-tn/reviews/{}/learningOpportunities/{}",
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7()
+    );
+
+    // Bad input: every bad field named, nothing created.
+    let bad = learning
+        .create_aggregate_mapping(pb::CreateAggregateMappingRequest {
+            parent: "jurisdictions/us-wi".into(),
+            aggregate_mapping: Some(pb::AggregateMapping {
+                title: String::new(),
+                scope: Some(pb::Scope {
+                    learning_opportunities: vec!["nonsense".into()],
+                    period_start: Some(date_of(today())),
+                    period_end: Some(date_of(today() - chrono::Days::new(1))),
+                    ..Default::default()
+                }),
+                team: vec![pb::TeamSeat::default()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("bad mapping");
+    assert_eq!(
+        violations(&bad),
+        [
+            "aggregate_mapping.title",
+            "aggregate_mapping.scope.period_end",
+            "aggregate_mapping.scope.learning_opportunities[0]",
+            "aggregate_mapping.team[0].role",
+            "aggregate_mapping.team[0].sector",
+        ]
+    );
+    // Opportunities review does not have, of another state, or of a review not
+    // yet final: each named.
+    let bad = learning
+        .create_aggregate_mapping(pb::CreateAggregateMappingRequest {
+            parent: "jurisdictions/us-wi".into(),
+            aggregate_mapping: Some(pb::AggregateMapping {
+                title: "Safe sleep".into(),
+                scope: Some(pb::Scope {
+                    learning_opportunities: vec![
+                        los[0].clone(),
+                        fake,
+                        foreign,
+                        unfinished.to_owned(),
+                    ],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("bad opportunities");
+    assert_eq!(
+        violations(&bad),
+        [
+            "aggregate_mapping.scope.learning_opportunities[1]",
+            "aggregate_mapping.scope.learning_opportunities[2]",
+            "aggregate_mapping.scope.learning_opportunities[3]",
+        ]
+    );
+    let listed = learning
+        .list_aggregate_mappings(pb::ListAggregateMappingsRequest {
+            parent: "jurisdictions/us-wi".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    let before = listed.aggregate_mappings.len();
+    // A county lead convenes only in the county; another state not at all.
+    let refused = people
+        .county_lead
+        .learning()
+        .create_aggregate_mapping(pb::CreateAggregateMappingRequest {
+            parent: "jurisdictions/us-wi".into(),
+            aggregate_mapping: Some(pb::AggregateMapping {
+                title: "x".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("county in the state");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
+    // Convened with a scope over two reviews.
+    let mapping = learning
+        .create_aggregate_mapping(pb::CreateAggregateMappingRequest {
+            parent: "jurisdictions/us-wi".into(),
+            aggregate_mapping: Some(pb::AggregateMapping {
+                title: "Safe sleep across Wisconsin's counties".into(),
+                scope: Some(pb::Scope {
+                    theme: review::Theme::SafeSleep as i32,
+                    question: pb::Question::Both as i32,
+                    description: "Infant deaths in unsafe sleep environments".into(),
+                    period_start: Some(date_of(today() - chrono::Days::new(900))),
+                    period_end: Some(date_of(today())),
+                    learning_opportunities: los.to_vec(),
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("convened")
+        .into_inner();
+    assert_eq!(mapping.stage, pb::Stage::Scoping as i32);
+    assert!(mapping.next_stage_needs.is_empty(), "{mapping:?}");
+    assert_eq!(mapping.convened_by, "state-lead");
+    let name = mapping.name.clone();
+    let after = learning
+        .list_aggregate_mappings(pb::ListAggregateMappingsRequest {
+            parent: "jurisdictions/us-wi".into(),
+            stages: vec![pb::Stage::Scoping as i32],
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(after.aggregate_mappings.iter().any(|m| m.name == name));
+    assert_eq!(before + 1, {
+        learning
+            .list_aggregate_mappings(pb::ListAggregateMappingsRequest {
+                parent: "jurisdictions/us-wi".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner()
+            .aggregate_mappings
+            .len()
+    });
+
+    // Another state sees nothing of it; an analyst of the state reads it.
+    let denied = people
+        .other_state
+        .learning()
+        .get_aggregate_mapping(pb::GetAggregateMappingRequest { name: name.clone() })
+        .await
+        .expect_err("other state");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    people
+        .analyst
+        .learning()
+        .get_aggregate_mapping(pb::GetAggregateMappingRequest { name: name.clone() })
+        .await
+        .expect("analyst reads");
+
+    // To preparation; the guard lists what preparation still needs.
+    let mapping = advance(lead, &mapping).await.expect("to preparation");
+    assert_eq!(mapping.stage, pb::Stage::Preparation as i32);
+    let needs: Vec<_> = mapping
+        .next_stage_needs
+        .iter()
+        .map(|m| m.field.as_str())
+        .collect();
+    assert_eq!(needs, ["team", "sessions"]);
+    let refused = advance(lead, &mapping).await.expect_err("guarded");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("team"), "{}", refused.message());
+    // A stale etag is ABORTED.
+    let stale = learning
+        .advance_aggregate_mapping(pb::AdvanceAggregateMappingRequest {
+            name: name.clone(),
+            etag: "1".into(),
+        })
+        .await
+        .expect_err("stale");
+    assert_eq!(stale.code(), Code::Aborted);
+
+    let seat = |role: &str, sector: &str| pb::TeamSeat {
+        role: role.into(),
+        sector: sector.into(),
+    };
+    update(
+        lead,
+        pb::AggregateMapping {
+            name: name.clone(),
+            team: vec![
+                seat("county CPS supervisor", "child welfare"),
+                seat("public health nurse", "health"),
+                seat("tribal ICWA director", "tribal"),
+            ],
+            ..Default::default()
+        },
+        &["team"],
+        &mapping.etag,
+    )
+    .await
+    .expect("team");
+    let notes = "Sleep environment discussed with three county teams.";
+    learning
+        .create_mapping_session(pb::CreateMappingSessionRequest {
+            parent: name.clone(),
+            session: Some(pb::MappingSession {
+                date: Some(date_of(today())),
+                agenda: "Walk through the cases".into(),
+                notes: notes.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("session");
+    let sessions = people
+        .analyst
+        .learning()
+        .list_mapping_sessions(pb::ListMappingSessionsRequest {
+            parent: name.clone(),
+        })
+        .await
+        .expect("sessions")
+        .into_inner()
+        .sessions;
+    assert_eq!(sessions.len(), 1);
+    assert!(
+        sessions[0].has_notes && sessions[0].notes.is_empty(),
+        "analysts see no notes"
+    );
+    let sessions = learning
+        .list_mapping_sessions(pb::ListMappingSessionsRequest {
+            parent: name.clone(),
+        })
+        .await
+        .expect("sessions")
+        .into_inner()
+        .sessions;
+    assert_eq!(sessions[0].notes, notes);
+    let mapping = get(lead, &name).await;
+    let mapping = advance(lead, &mapping).await.expect("to mapping");
+    assert_eq!(mapping.stage, pb::Stage::Mapping as i32);
+
+    // The scope is fixed now; the map must explain every opportunity.
+    let refused = update(lead, mapping.clone(), &["scope"], &mapping.etag)
+        .await
+        .expect_err("scope fixed");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let bad_map = pb::AggregateMap {
+        nodes: vec![pb::MapNode {
+            id: "caseload".into(),
+            label: "Caseloads above the standard".into(),
+            explains: vec!["elsewhere".into()],
+            ..Default::default()
+        }],
+        edges: vec![pb::MapEdge {
+            from: "caseload".into(),
+            to: "ghost".into(),
+            label: String::new(),
+        }],
+    };
+    let bad = update(
+        lead,
+        pb::AggregateMapping {
+            name: name.clone(),
+            map: Some(bad_map),
+            ..Default::default()
+        },
+        &["map"],
+        &mapping.etag,
+    )
+    .await
+    .expect_err("bad map");
+    assert_eq!(
+        violations(&bad),
+        [
+            "aggregate_mapping.map.nodes[0].explains[0]",
+            "aggregate_mapping.map.edges[0].to"
+        ]
+    );
+    let map = pb::AggregateMap {
+        nodes: vec![
+            pb::MapNode {
+                id: "caseload".into(),
+                label: "Caseloads above the standard".into(),
+                factor: review::ContributoryFactor::ConditionsOfWork as i32,
+                ssit_items: vec!["TW1".into()],
+                explains: vec![los[0].clone()],
+            },
+            pb::MapNode {
+                id: "guidance".into(),
+                label: "Safe sleep guidance not shared with partners".into(),
+                factor: review::ContributoryFactor::Organisation as i32,
+                ssit_items: vec![],
+                explains: los[1..].to_vec(),
+            },
+        ],
+        edges: vec![pb::MapEdge {
+            from: "caseload".into(),
+            to: "guidance".into(),
+            label: "less time for partner contact".into(),
+        }],
+    };
+    let mapping = update(
+        lead,
+        pb::AggregateMapping {
+            name: name.clone(),
+            map: Some(map),
+            ..Default::default()
+        },
+        &["map"],
+        &mapping.etag,
+    )
+    .await
+    .expect("map");
+    assert!(mapping.next_stage_needs.is_empty(), "{mapping:?}");
+    // Considerations wait for their stage.
+    let early = learning
+        .create_consideration(pb::CreateConsiderationRequest {
+            parent: name.clone(),
+            consideration: Some(consideration(today() + chrono::Days::new(30))),
+        })
+        .await
+        .expect_err("too early");
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    advance(lead, &mapping).await.expect("to considerations");
+
+    let bad = learning
+        .create_consideration(pb::CreateConsiderationRequest {
+            parent: name.clone(),
+            consideration: Some(pb::Consideration {
+                nodes: vec!["ghost".into()],
+                status: pb::ConsiderationStatus::NotPursued as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("bad consideration");
+    assert_eq!(
+        violations(&bad),
+        [
+            "consideration.category",
+            "consideration.description",
+            "consideration.owner",
+            "consideration.due_date",
+            "consideration.strength",
+            "consideration.status_reason",
+            "consideration.nodes[0]",
+        ]
+    );
+    let overdue = learning
+        .create_consideration(pb::CreateConsiderationRequest {
+            parent: name.clone(),
+            consideration: Some(consideration(today() - chrono::Days::new(3))),
+        })
+        .await
+        .expect("consideration")
+        .into_inner();
+    assert!(overdue.overdue);
+    assert_eq!(overdue.status, pb::ConsiderationStatus::Proposed as i32);
+    let mapping = get(lead, &name).await;
+    let needs: Vec<_> = mapping
+        .next_stage_needs
+        .iter()
+        .map(|m| m.field.as_str())
+        .collect();
+    assert_eq!(needs, ["process_notes"]);
+    // Blaming words in what the partnership will read stop publishing.
+    let mapping = update(
+        lead,
+        pb::AggregateMapping {
+            name: name.clone(),
+            process_notes: "The worker failed to check the crib.".into(),
+            ..Default::default()
+        },
+        &["process_notes"],
+        &mapping.etag,
+    )
+    .await
+    .expect("notes");
+    let refused = advance(lead, &mapping).await.expect_err("language");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("process_notes"),
+        "{}",
+        refused.message()
+    );
+    let mapping = update(
+        lead,
+        pb::AggregateMapping {
+            name: name.clone(),
+            process_notes: "Bringing health partners in from the first session helped.".into(),
+            ..Default::default()
+        },
+        &["process_notes"],
+        &mapping.etag,
+    )
+    .await
+    .expect("notes");
+    let published = advance(lead, &mapping).await.expect("published");
+    assert_eq!(published.stage, pb::Stage::Published as i32);
+
+    // Published: read-only but for the considerations' progress.
+    let refused = update(
+        lead,
+        pb::AggregateMapping {
+            name: name.clone(),
+            title: "Renamed".into(),
+            ..Default::default()
+        },
+        &["title"],
+        &published.etag,
+    )
+    .await
+    .expect_err("read-only");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let refused = learning
+        .update_consideration(pb::UpdateConsiderationRequest {
+            consideration: Some(pb::Consideration {
+                name: overdue.name.clone(),
+                owner: "Someone else".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["owner".into()],
+            }),
+            etag: overdue.etag.clone(),
+        })
+        .await
+        .expect_err("owner fixed");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let listed = learning
+        .list_overdue_considerations(pb::ListOverdueConsiderationsRequest {
+            parent: "jurisdictions/us-wi".into(),
+        })
+        .await
+        .expect("overdue")
+        .into_inner();
+    assert!(listed.considerations.iter().any(|c| c.name == overdue.name));
+    let done = learning
+        .update_consideration(pb::UpdateConsiderationRequest {
+            consideration: Some(pb::Consideration {
+                name: overdue.name.clone(),
+                status: pb::ConsiderationStatus::Implemented as i32,
+                done_date: Some(date_of(today() - chrono::Days::new(1))),
+                check_date: Some(date_of(today())),
+                effectiveness: pb::Effectiveness::Partly as i32,
+                evidence: "Two of three counties use the new checklist".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec![
+                    "status".into(),
+                    "done_date".into(),
+                    "check_date".into(),
+                    "effectiveness".into(),
+                    "evidence".into(),
+                ],
+            }),
+            etag: overdue.etag.clone(),
+        })
+        .await
+        .expect("implemented")
+        .into_inner();
+    assert!(!done.overdue);
+    assert_eq!(done.effectiveness, pb::Effectiveness::Partly as i32);
+    let listed = learning
+        .list_overdue_considerations(pb::ListOverdueConsiderationsRequest {
+            parent: "jurisdictions/us-wi".into(),
+        })
+        .await
+        .expect("overdue")
+        .into_inner();
+    assert!(!listed.considerations.iter().any(|c| c.name == overdue.name));
+}
+
+fn consideration(due: chrono::NaiveDate) -> pb::Consideration {
+    pb::Consideration {
+        category: review::RecommendationCategory::UpdateGuidanceOrTraining as i32,
+        description: "Share the safe sleep guidance with public health partners".into(),
+        owner: "State child welfare program office".into(),
+        due_date: Some(date_of(due)),
+        strength: review::ActionStrength::Intermediate as i32,
+        nodes: vec!["guidance".into()],
+        ..Default::default()
+    }
+}
+
+async fn get(lead: &Caller, name: &str) -> pb::AggregateMapping {
+    lead.learning()
+        .get_aggregate_mapping(pb::GetAggregateMappingRequest {
+            name: name.to_owned(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+}
+
+async fn advance(
+    lead: &Caller,
+    mapping: &pb::AggregateMapping,
+) -> Result<pb::AggregateMapping, tonic::Status> {
+    lead.learning()
+        .advance_aggregate_mapping(pb::AdvanceAggregateMappingRequest {
+            name: mapping.name.clone(),
+            etag: mapping.etag.clone(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn update(
+    lead: &Caller,
+    changes: pb::AggregateMapping,
+    paths: &[&str],
+    etag: &str,
+) -> Result<pb::AggregateMapping, tonic::Status> {
+    lead.learning()
+        .update_aggregate_mapping(pb::UpdateAggregateMappingRequest {
+            aggregate_mapping: Some(changes),
+            update_mask: Some(prost_types::FieldMask {
+                paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+            etag: etag.to_owned(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn an_aggregate_mapping_from_convening_to_published_on_both_backends() {
+    let dir = tempfile::tempdir().expect("data dir");
+    let (running, shutdown, task) = up::spawn(dir.path().to_owned()).await.expect("scir up");
+    let secret = dev_auth::read_secret(dir.path()).expect("secret");
+    let endpoints = |learning: std::net::SocketAddr| Endpoints {
+        intake: format!("http://{}", running.intake),
+        review: format!("http://{}", running.review),
+        scoring: format!("http://{}", running.scoring),
+        insights: format!("http://{}", running.insights),
+        learning: format!("http://{learning}"),
+        tls: Default::default(),
+    };
+    let signer = Signer::new(&secret, dev_auth::DEV_ISSUER, dev_auth::DEV_AUDIENCE);
+    let driver = Driver::new(
+        Channels::new(&endpoints(running.learning)).expect("channels"),
+        signer.clone(),
+    );
+    let lead = driver
+        .caller("state-lead", &[Role::ScrLead], "us-wi")
+        .expect("caller");
+    let reviews = finalised_reviews(&driver, &lead, 3).await;
+    let mut los = Vec::new();
+    for r in &reviews {
+        los.extend(opportunities(&lead, r).await);
+    }
+    assert!(los.len() >= 3, "{los:?}");
+    // A review that is not final yet, with an opportunity of its own.
+    let unfinished = {
+        let reporter = driver
+            .caller("reporter", &[Role::Reporter], "us-wi")
+            .expect("caller");
+        let incident = reporter
+            .intake()
+            .report_incident(scir_proto::intake::v1::ReportIncidentRequest {
+                request_id: "learning-unfinished".into(),
+                incident: Some(scir_testkit::fixtures::wisconsin_death()),
+            })
+            .await
+            .expect("report")
+            .into_inner();
+        let opened = driver
+            .review_of(&lead, "us-wi", &incident.name)
+            .await
+            .expect("review opened");
+        format!(
+            "{}/learningOpportunities/{}",
+            opened.name,
+            uuid::Uuid::now_v7()
+        )
+    };
+
+    // The same flow on scir up's learning (SQLite) and on one of its own on
+    // PostgreSQL, both reading the same reviews.
+    let pg = TestDatabase::new(Backend::Postgres).await;
+    let pg_shutdown = scir_kit::shutdown::Shutdown::new();
+    let mut common = scir_testkit::common_config(&pg.url);
+    common.auth = dev_auth::auth_config(&secret);
+    let config = scir_learning::LearningConfig {
+        common,
+        review_addr: format!("http://{}", running.review),
+        sealing: scir_testkit::sealing_config(),
+        webhooks: Default::default(),
+    };
+    let app = scir_learning::Application::build(&config, &pg_shutdown)
+        .await
+        .expect("learning on PostgreSQL");
+    let pg_learning = app.address();
+    let pg_task = tokio::spawn(app.run());
+    scir_testkit::wait_serving(pg_learning, scir_learning::startup::SERVICE_NAME).await;
+
+    for learning in [running.learning, pg_learning] {
+        let driver = Driver::new(
+            Channels::new(&endpoints(learning)).expect("channels"),
+            signer.clone(),
+        );
+        let people = People {
+            lead: driver
+                .caller("state-lead", &[Role::ScrLead], "us-wi")
+                .expect("caller"),
+            analyst: driver
+                .caller("state-analyst", &[Role::Analyst], "us-wi")
+                .expect("caller"),
+            other_state: driver
+                .caller("tn-admin", &[Role::Admin], "us-tn")
+                .expect("caller"),
+            county_lead: driver
+                .caller("dane-lead", &[Role::ScrLead], "us-wi-dane")
+                .expect("caller"),
+        };
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            whole_mapping(&people, &los, &unfinished),
+        )
+        .await
+        .expect("the flow finishes");
+    }
+
+    // Session notes are sealed at rest: the SQLite file does not hold them.
+    let raw = std::fs::read(dir.path().join("learning.db")).expect("learning.db");
+    let needle = b"Sleep environment discussed";
+    assert!(
+        !raw.windows(needle.len()).any(|w| w == needle),
+        "session notes stored in the clear"
+    );
+    pg_shutdown.fire();
+    pg_task
+        .await
+        .expect("task")
+        .expect("learning stopped cleanly");
+    shutdown.fire();
+    task.await.expect("task").expect("scir up stopped cleanly");
+}
