@@ -43,6 +43,7 @@ impl Resources {
     /// The resource a method is about.
     fn of_method(&self, method: &str) -> String {
         let kinds = [
+            ("SafetyNotice", "safety_notice"),
             ("Consideration", "consideration"),
             ("AggregateMapping", "aggregate_mapping"),
             ("MappingSession", "aggregate_mapping"),
@@ -77,6 +78,8 @@ fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> Dyn
                     "CreateAggregateMapping",
                     "ListAggregateMappings",
                     "ListOverdueConsiderations",
+                    "IssueSafetyNotice",
+                    "ListSafetyNotices",
                 ]
                 .contains(&method) =>
             {
@@ -283,6 +286,30 @@ async fn a_whole_review(up: &Up, jurisdiction: &str) -> (Resources, String) {
         ),
     );
     res.0.insert("aggregate_mapping", mapping.name);
+    // A safety notice to a member that is not the intruder.
+    let admin = driver
+        .caller("admin-e2e", &[Role::Admin], jurisdiction)
+        .expect("caller");
+    let notice = admin
+        .learning()
+        .issue_safety_notice(scir_proto::learning::v1::IssueSafetyNoticeRequest {
+            parent: format!("jurisdictions/{jurisdiction}"),
+            safety_notice: Some(scir_proto::learning::v1::SafetyNotice {
+                title: "Matrix".into(),
+                body: "What was learned.".into(),
+                recipients: vec!["us-ks".into()],
+                response_due: Some(scir_proto::common::v1::Date {
+                    year: 2099,
+                    month: 1,
+                    day: 1,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("safety notice")
+        .into_inner();
+    res.0.insert("safety_notice", notice.name);
 
     (res, review_name)
 }

@@ -88,6 +88,11 @@ scoped_name!(
 );
 
 scoped_name!(
+    /// `jurisdictions/{jurisdiction}/safetyNotices/{notice}`.
+    SafetyNoticeName,
+    "safetyNotices"
+);
+scoped_name!(
     /// `jurisdictions/{jurisdiction}/aggregateMappings/{mapping}`.
     AggregateMappingName,
     "aggregateMappings"

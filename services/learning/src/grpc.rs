@@ -162,6 +162,54 @@ impl LearningService for LearningGrpc {
         ))
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn issue_safety_notice(
+        &self,
+        request: Request<pb::IssueSafetyNoticeRequest>,
+    ) -> Result<pb::SafetyNotice> {
+        let (caller, r) = split(request)?;
+        Ok(Response::new(
+            self.learning
+                .issue_notice(&caller, caller.method, r)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_safety_notice(
+        &self,
+        request: Request<pb::GetSafetyNoticeRequest>,
+    ) -> Result<pb::SafetyNotice> {
+        let (caller, r) = split(request)?;
+        Ok(Response::new(
+            self.learning.get_notice(&caller, caller.method, r).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_safety_notices(
+        &self,
+        request: Request<pb::ListSafetyNoticesRequest>,
+    ) -> Result<pb::ListSafetyNoticesResponse> {
+        let (caller, r) = split(request)?;
+        Ok(Response::new(
+            self.learning
+                .list_notices(&caller, caller.method, r)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn respond_to_safety_notice(
+        &self,
+        request: Request<pb::RespondToSafetyNoticeRequest>,
+    ) -> Result<pb::NoticeResponse> {
+        let (caller, r) = split(request)?;
+        Ok(Response::new(
+            self.learning.respond(&caller, caller.method, r).await?,
+        ))
+    }
+
     type WatchEventsStream = Pin<Box<dyn Stream<Item = std::result::Result<Event, Status>> + Send>>;
 
     #[tracing::instrument(skip_all, fields(after_cursor = request.get_ref().after_cursor))]

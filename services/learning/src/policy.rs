@@ -18,5 +18,9 @@ scir_kit::method_rules!("scir.learning.v1.LearningService", {
     "UpdateConsideration" => RUNS,
     "ListConsiderations" => READERS,
     "ListOverdueConsiderations" => READERS,
+    "IssueSafetyNotice" => &[Role::Admin],
+    "GetSafetyNotice" => READERS,
+    "ListSafetyNotices" => READERS,
+    "RespondToSafetyNotice" => RUNS,
     "WatchEvents" => &[Role::Service],
 });

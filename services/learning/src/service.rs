@@ -27,6 +27,8 @@ use crate::domain::{checks, stages};
 use crate::review_link::{ReviewLink, Source};
 use crate::store::{self, Kind, PartColumns, StoredMapping, StoredPart};
 
+mod notices;
+
 /// Fields `UpdateAggregateMapping` may replace.
 const MAPPING_FIELDS: &[&str] = &["title", "scope", "team", "map", "process_notes"];
 /// Fields `UpdateConsideration` may replace.

@@ -33,6 +33,8 @@ pub fn published_events() -> Vec<String> {
         type_of::<pb::AggregateMappingConvened>(),
         type_of::<pb::AggregateMappingAdvanced>(),
         type_of::<pb::ConsiderationChanged>(),
+        type_of::<pb::SafetyNoticeIssued>(),
+        type_of::<pb::SafetyNoticeAnswered>(),
     ]
 }
 

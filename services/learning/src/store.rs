@@ -291,3 +291,143 @@ pub async fn overdue(
     }
     Ok(query.fetch_all(&mut *conn).await?)
 }
+
+/// A stored safety notice.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredNotice {
+    /// Order of issue.
+    pub seq: i64,
+    /// Id.
+    pub id: String,
+    /// The issuer.
+    pub jurisdiction: String,
+    /// The notice without output fields (recipients resolved).
+    pub body: Proto<pb::SafetyNotice>,
+    /// Issue time, microseconds.
+    pub create_time: i64,
+}
+
+/// A recipient's row of a notice.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredResponse {
+    /// The notice's id.
+    pub notice_id: String,
+    /// The recipient.
+    pub jurisdiction: String,
+    /// `ResponseKind` value; 0 until answered.
+    pub kind: i32,
+    /// What was done, or why not.
+    pub detail: String,
+    /// When answered, microseconds.
+    pub respond_time: Option<i64>,
+}
+
+/// Inserts a notice and one unanswered row per recipient.
+pub async fn insert_notice(
+    conn: &mut AnyConnection,
+    notice: &StoredNotice,
+    recipients: &[String],
+) -> Result<(), DbError> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO notices (id, jurisdiction, body, create_time) VALUES ($1, $2, $3, $4) \
+         RETURNING seq",
+    )
+    .bind(&notice.id)
+    .bind(&notice.jurisdiction)
+    .bind(prost::Message::encode_to_vec(&*notice.body))
+    .bind(notice.create_time)
+    .fetch_one(&mut *conn)
+    .await?;
+    for recipient in recipients {
+        sqlx::query(
+            "INSERT INTO notice_recipients (notice_id, notice_seq, jurisdiction, kind, detail) \
+             VALUES ($1, $2, $3, 0, '')",
+        )
+        .bind(&notice.id)
+        .bind(seq)
+        .bind(recipient)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// One notice by id.
+pub async fn notice(conn: &mut AnyConnection, id: &str) -> Result<Option<StoredNotice>, DbError> {
+    Ok(sqlx::query_as::<_, StoredNotice>(
+        "SELECT seq, id, jurisdiction, body, create_time FROM notices WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Every recipient's row of a notice.
+pub async fn responses(
+    conn: &mut AnyConnection,
+    notice_id: &str,
+) -> Result<Vec<StoredResponse>, DbError> {
+    Ok(sqlx::query_as::<_, StoredResponse>(
+        "SELECT notice_id, jurisdiction, kind, detail, respond_time FROM notice_recipients \
+         WHERE notice_id = $1 ORDER BY jurisdiction",
+    )
+    .bind(notice_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Notices `jurisdiction` issued, newest first.
+pub async fn issued(
+    conn: &mut AnyConnection,
+    jurisdiction: &str,
+    limit: i64,
+) -> Result<Vec<StoredNotice>, DbError> {
+    Ok(sqlx::query_as::<_, StoredNotice>(
+        "SELECT seq, id, jurisdiction, body, create_time FROM notices WHERE jurisdiction = $1 \
+         ORDER BY seq DESC LIMIT $2",
+    )
+    .bind(jurisdiction)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Notices addressed to `jurisdiction`, newest first, only those it has not
+/// answered when asked.
+pub async fn received(
+    conn: &mut AnyConnection,
+    jurisdiction: &str,
+    unanswered_only: bool,
+    limit: i64,
+) -> Result<Vec<StoredNotice>, DbError> {
+    let sql = if unanswered_only {
+        "SELECT n.seq, n.id, n.jurisdiction, n.body, n.create_time FROM notice_recipients r \
+         JOIN notices n ON n.id = r.notice_id WHERE r.jurisdiction = $1 AND r.kind = 0 \
+         ORDER BY r.notice_seq DESC LIMIT $2"
+    } else {
+        "SELECT n.seq, n.id, n.jurisdiction, n.body, n.create_time FROM notice_recipients r \
+         JOIN notices n ON n.id = r.notice_id WHERE r.jurisdiction = $1 \
+         ORDER BY r.notice_seq DESC LIMIT $2"
+    };
+    Ok(sqlx::query_as::<_, StoredNotice>(sql)
+        .bind(jurisdiction)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// Records a recipient's response; whether the recipient is one.
+pub async fn respond(conn: &mut AnyConnection, response: &StoredResponse) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE notice_recipients SET kind = $1, detail = $2, respond_time = $3 \
+         WHERE notice_id = $4 AND jurisdiction = $5",
+    )
+    .bind(response.kind)
+    .bind(&response.detail)
+    .bind(response.respond_time)
+    .bind(&response.notice_id)
+    .bind(&response.jurisdiction)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -85,10 +85,214 @@ struct People {
     analyst: Caller,
     other_state: Caller,
     county_lead: Caller,
+    admin: Caller,
+    tn_lead: Caller,
+    ks_admin: Caller,
 }
 
-/// One aggregate mapping from convening to published, against `learning`.
-async fn whole_mapping(people: &People, los: &[String], unfinished: &str) {
+/// A safety notice from Wisconsin to Tennessee and Kansas, answered by one;
+/// West Virginia, not addressed, sees nothing of it.
+async fn a_notice(people: &People, source: &str, wv: &Caller) {
+    let mut admin = people.admin.learning();
+    let due = date_of(today() + chrono::Days::new(30));
+    let notice = |body: &str, recipients: Vec<String>| pb::IssueSafetyNoticeRequest {
+        parent: "jurisdictions/us-wi".into(),
+        safety_notice: Some(pb::SafetyNotice {
+            title: "Safe sleep and partner agencies".into(),
+            body: body.into(),
+            theme: review::Theme::SafeSleep as i32,
+            source: source.to_owned(),
+            recipients,
+            response_due: Some(due),
+            ..Default::default()
+        }),
+    };
+    // Case data and bad recipients are refused, field by field.
+    let bad = admin
+        .issue_safety_notice(notice(
+            "Mr. Smith spoke with Jordan Applewhite about case no. 2024-77.",
+            vec!["us-tn".into(), "us-wi".into(), "nowhere".into()],
+        ))
+        .await
+        .expect_err("case data");
+    assert_eq!(
+        violations(&bad),
+        ["safety_notice.recipients[1]", "safety_notice.recipients[2]",]
+    );
+    let bad = admin
+        .issue_safety_notice(notice(
+            "Mr. Smith spoke with Jordan Applewhite about case no. 2024-77.",
+            vec!["us-tn".into()],
+        ))
+        .await
+        .expect_err("case data");
+    let fields = violations(&bad);
+    assert!(
+        !fields.is_empty() && fields.iter().all(|f| f == "safety_notice.body"),
+        "{fields:?}"
+    );
+    // Only an admin of the issuer issues.
+    let refused = people
+        .lead
+        .learning()
+        .issue_safety_notice(notice("x", vec![]))
+        .await
+        .expect_err("a lead does not issue");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
+    let issued = admin
+        .issue_safety_notice(notice(
+            "Counties that shared safe sleep guidance with public health saw fewer gaps.",
+            vec!["us-tn".into(), "us-ks".into()],
+        ))
+        .await
+        .expect("issued")
+        .into_inner();
+    assert_eq!(issued.recipients, ["us-tn", "us-ks"]);
+    assert_eq!(issued.responses.len(), 2);
+    let name = issued.name.clone();
+
+    // A recipient reads it without the source, and answers.
+    let mut tn = people.tn_lead.learning();
+    let seen = tn
+        .get_safety_notice(pb::GetSafetyNoticeRequest { name: name.clone() })
+        .await
+        .expect("recipient reads")
+        .into_inner();
+    assert!(seen.source.is_empty() && seen.issued_by.is_empty());
+    assert_eq!(seen.recipients, ["us-tn"]);
+    let inbox = tn
+        .list_safety_notices(pb::ListSafetyNoticesRequest {
+            parent: "jurisdictions/us-tn".into(),
+            r#box: pb::NoticeBox::Received as i32,
+            unanswered_only: true,
+        })
+        .await
+        .expect("inbox")
+        .into_inner();
+    assert!(inbox.safety_notices.iter().any(|n| n.name == name));
+    let bad = tn
+        .respond_to_safety_notice(pb::RespondToSafetyNoticeRequest {
+            name: name.clone(),
+            kind: pb::ResponseKind::ActionTaken as i32,
+            detail: String::new(),
+        })
+        .await
+        .expect_err("what action");
+    assert_eq!(violations(&bad), ["detail"]);
+    let answered = tn
+        .respond_to_safety_notice(pb::RespondToSafetyNoticeRequest {
+            name: name.clone(),
+            kind: pb::ResponseKind::ActionTaken as i32,
+            detail: "Guidance shared with every regional public health office".into(),
+        })
+        .await
+        .expect("answered")
+        .into_inner();
+    assert_eq!(answered.jurisdiction, "us-tn");
+    // ... and sees nothing else of the issuer.
+    for denied in [
+        tn.list_safety_notices(pb::ListSafetyNoticesRequest {
+            parent: "jurisdictions/us-wi".into(),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+        .expect_err("issuer's list"),
+        tn.list_aggregate_mappings(pb::ListAggregateMappingsRequest {
+            parent: "jurisdictions/us-wi".into(),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+        .expect_err("issuer's mappings"),
+    ] {
+        assert_eq!(denied.code(), Code::PermissionDenied);
+    }
+    if !source.is_empty() {
+        let denied = tn
+            .get_aggregate_mapping(pb::GetAggregateMappingRequest {
+                name: source.to_owned(),
+            })
+            .await
+            .expect_err("the source");
+        assert_eq!(denied.code(), Code::PermissionDenied);
+    }
+    // Not addressed: nothing, not even whether it exists.
+    let mut wv = wv.learning();
+    let denied = wv
+        .get_safety_notice(pb::GetSafetyNoticeRequest { name: name.clone() })
+        .await
+        .expect_err("not addressed");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let missing = wv
+        .get_safety_notice(pb::GetSafetyNoticeRequest {
+            name: format!("jurisdictions/us-wi/safetyNotices/{}", uuid::Uuid::now_v7()),
+        })
+        .await
+        .expect_err("no such notice");
+    assert_eq!(missing.code(), Code::PermissionDenied);
+    let denied = wv
+        .respond_to_safety_notice(pb::RespondToSafetyNoticeRequest {
+            name: name.clone(),
+            kind: pb::ResponseKind::Acknowledged as i32,
+            detail: String::new(),
+        })
+        .await
+        .expect_err("not addressed");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    // The issuer sees every response and the rate.
+    let full = admin
+        .get_safety_notice(pb::GetSafetyNoticeRequest { name: name.clone() })
+        .await
+        .expect("issuer reads")
+        .into_inner();
+    assert_eq!(full.source, source);
+    assert_eq!(full.response_rate, 0.5);
+    let tn_response = full
+        .responses
+        .iter()
+        .find(|r| r.jurisdiction == "us-tn")
+        .expect("tn");
+    assert_eq!(tn_response.kind, pb::ResponseKind::ActionTaken as i32);
+    let ks_response = full
+        .responses
+        .iter()
+        .find(|r| r.jurisdiction == "us-ks")
+        .expect("ks");
+    assert_eq!(ks_response.kind, 0);
+    assert!(!ks_response.overdue, "due in 30 days");
+    people
+        .ks_admin
+        .learning()
+        .respond_to_safety_notice(pb::RespondToSafetyNoticeRequest {
+            name: name.clone(),
+            kind: pb::ResponseKind::NotApplicable as i32,
+            detail: "No unsafe sleep deaths in the period".into(),
+        })
+        .await
+        .expect("ks answers");
+    let issued_box = admin
+        .list_safety_notices(pb::ListSafetyNoticesRequest {
+            parent: "jurisdictions/us-wi".into(),
+            r#box: pb::NoticeBox::Issued as i32,
+            unanswered_only: false,
+        })
+        .await
+        .expect("issued")
+        .into_inner();
+    let listed = issued_box
+        .safety_notices
+        .iter()
+        .find(|n| n.name == name)
+        .expect("listed");
+    assert_eq!(listed.response_rate, 1.0);
+}
+
+/// One aggregate mapping from convening to published, against `learning`;
+/// returns its name.
+async fn whole_mapping(people: &People, los: &[String], unfinished: &str) -> String {
     let lead = &people.lead;
     let mut learning = lead.learning();
     let fake = format!(
@@ -559,6 +763,7 @@ async fn whole_mapping(people: &People, los: &[String], unfinished: &str) {
         .expect("overdue")
         .into_inner();
     assert!(!listed.considerations.iter().any(|c| c.name == overdue.name));
+    name
 }
 
 fn consideration(due: chrono::NaiveDate) -> pb::Consideration {
@@ -703,13 +908,26 @@ async fn an_aggregate_mapping_from_convening_to_published_on_both_backends() {
             county_lead: driver
                 .caller("dane-lead", &[Role::ScrLead], "us-wi-dane")
                 .expect("caller"),
+            admin: driver
+                .caller("state-admin", &[Role::Admin], "us-wi")
+                .expect("caller"),
+            tn_lead: driver
+                .caller("tn-lead", &[Role::ScrLead], "us-tn")
+                .expect("caller"),
+            ks_admin: driver
+                .caller("ks-admin", &[Role::Admin], "us-ks")
+                .expect("caller"),
         };
-        tokio::time::timeout(
+        let source = tokio::time::timeout(
             Duration::from_secs(120),
             whole_mapping(&people, &los, &unfinished),
         )
         .await
         .expect("the flow finishes");
+        let wv = driver
+            .caller("wv-admin", &[Role::Admin], "us-wv")
+            .expect("caller");
+        a_notice(&people, &source, &wv).await;
     }
 
     // Session notes are sealed at rest: the SQLite file does not hold them.

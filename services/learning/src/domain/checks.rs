@@ -203,12 +203,7 @@ pub fn process_notes(check: &mut Check<'_>, notes: &str) {
 pub fn session(check: &mut Check<'_>, session: &pb::MappingSession) {
     check.date("date", session.date.as_ref(), true);
     check.text("agenda", &session.agenda, 2_000, false);
-    // Notes may run over lines: only the length and NULs are checked.
-    if session.notes.chars().count() > 20_000 {
-        check.bad("notes", "must be at most 20000 characters");
-    } else if session.notes.contains('\0') {
-        check.bad("notes", "must not contain NUL characters");
-    }
+    long_text(check, "notes", &session.notes, 20_000, false);
 }
 
 /// A whole consideration, against the map's node ids and today.
@@ -284,6 +279,85 @@ pub fn consideration(
     }
 }
 
+/// Most recipients of a notice.
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// Free text that may run over lines: at most `max` characters, no NUL.
+fn long_text(check: &mut Check<'_>, field: &str, value: &str, max: usize, required: bool) {
+    if required && value.trim().is_empty() {
+        check.bad(field, "is required");
+    } else if value.chars().count() > max {
+        check.bad(field, format!("must be at most {max} characters"));
+    } else if value.contains('\0') {
+        check.bad(field, "must not contain NUL characters");
+    }
+}
+
+/// A safety notice `issuer` sends; `members` are the partnership's
+/// jurisdiction ids.
+pub fn notice(
+    check: &mut Check<'_>,
+    n: &pb::SafetyNotice,
+    issuer: &str,
+    members: &HashSet<&str>,
+    today: NaiveDate,
+) {
+    check.text("title", &n.title, 200, true);
+    long_text(check, "body", &n.body, 10_000, true);
+    if n.theme != 0 {
+        check.known_enum::<review::Theme>("theme", n.theme);
+    }
+    let due = check.date("response_due", n.response_due.as_ref(), true);
+    if due.is_some_and(|d| d < today) {
+        check.bad("response_due", "must not be in the past");
+    }
+    if !n.source.is_empty() {
+        let own = |collection: &str| {
+            matches!(
+                n.source.split('/').collect::<Vec<_>>().as_slice(),
+                ["jurisdictions", j, c, id] if *j == issuer && *c == collection && uuid::Uuid::parse_str(id).is_ok()
+            )
+        };
+        if !own("aggregateMappings") && !own("reviews") {
+            check.bad(
+                "source",
+                "must be an aggregate mapping or a review of the issuer's jurisdiction",
+            );
+        }
+    }
+    if n.recipients.len() > MAX_RECIPIENTS {
+        check.bad(
+            "recipients",
+            format!("must have at most {MAX_RECIPIENTS} entries"),
+        );
+        return;
+    }
+    let mut seen = HashSet::new();
+    for (i, r) in n.recipients.iter().enumerate() {
+        let field = format!("recipients[{i}]");
+        if !members.contains(r.as_str()) {
+            check.bad(&field, "must be a member jurisdiction's id");
+        } else if r == issuer {
+            check.bad(&field, "must not be the issuer");
+        } else if !seen.insert(r.as_str()) {
+            check.bad(&field, "is repeated");
+        }
+    }
+}
+
+/// A response to a notice.
+pub fn response(check: &mut Check<'_>, kind: i32, detail: &str) {
+    let kind = check.required_enum::<pb::ResponseKind>("kind", kind);
+    long_text(check, "detail", detail, 5_000, false);
+    if matches!(
+        kind,
+        Some(pb::ResponseKind::ActionTaken | pb::ResponseKind::NotApplicable)
+    ) && detail.trim().is_empty()
+    {
+        check.bad("detail", "says what was done, or why it does not apply");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use scir_kit::error::FieldViolation;
@@ -327,6 +401,35 @@ mod tests {
                 "m.scope.learning_opportunities[2]"
             ]
         );
+    }
+
+    #[test]
+    fn a_notice_names_its_members_and_its_own_source() {
+        let members: HashSet<&str> = ["us-wi", "us-tn", "us-ks"].into();
+        let today = day(2026, 12, 1);
+        let n = pb::SafetyNotice {
+            title: "Safe sleep".into(),
+            body: "What we learned.\nWhat to check.".into(),
+            source: format!("jurisdictions/us-tn/reviews/{R1}"),
+            recipients: vec!["us-tn".into(), "us-wi".into(), "xx".into(), "us-tn".into()],
+            response_due: Some(from_date(day(2026, 11, 1))),
+            ..Default::default()
+        };
+        assert_eq!(
+            violations(|c| notice(c, &n, "us-wi", &members, today)),
+            [
+                "m.response_due",
+                "m.source",
+                "m.recipients[1]",
+                "m.recipients[2]",
+                "m.recipients[3]"
+            ]
+        );
+        assert_eq!(
+            violations(|c| response(c, pb::ResponseKind::NotApplicable as i32, " ")),
+            ["m.detail"]
+        );
+        assert!(violations(|c| response(c, pb::ResponseKind::Acknowledged as i32, "")).is_empty());
     }
 
     #[test]
