@@ -175,7 +175,7 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
     assert_eq!(code(&out), 5, "unavailable: {out:?}");
 
     // The audit chains of every service hold.
-    for service in ["intake", "review", "scoring", "insights"] {
+    for service in ["intake", "review", "scoring", "insights", "learning"] {
         let out = scir.command(&["audit", "verify", "--service", service, "--json"], None);
         assert_eq!(code(&out), 0, "{out:?}");
         let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -187,7 +187,7 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
     assert_eq!(code(&out), 0, "{out:?}");
     assert_eq!(
         text(&out).matches("audit chain intact").count(),
-        4,
+        5,
         "{}",
         text(&out)
     );
