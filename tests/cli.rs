@@ -20,7 +20,8 @@ impl Scir<'_> {
             .env("SCIR_INTAKE_ADDR", &self.up.endpoints.intake)
             .env("SCIR_REVIEW_ADDR", &self.up.endpoints.review)
             .env("SCIR_SCORING_ADDR", &self.up.endpoints.scoring)
-            .env("SCIR_INSIGHTS_ADDR", &self.up.endpoints.insights);
+            .env("SCIR_INSIGHTS_ADDR", &self.up.endpoints.insights)
+            .env("SCIR_LEARNING_ADDR", &self.up.endpoints.learning);
         if let Some(token) = token {
             command.env("SCIR_TOKEN", token);
         }
@@ -246,16 +247,20 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
 async fn the_demo_fills_a_deployment_and_prints_the_insights() {
     let up = Up::start().await;
     let scir = Scir { up: &up };
-    let args = ["demo", "--incidents", "60", "--seed", "5", "--quiet"];
+    let args = ["demo", "--incidents", "120", "--seed", "5", "--quiet"];
     let first = scir.command(&args, None);
     assert_eq!(code(&first), 0, "{first:?}");
     let out = text(&first);
     for heading in [
-        "Incidents reported: 60",
+        "Incidents reported: 120",
         "== SSIT domains rated as contributing",
         "== Themes of key observations",
         "== Recommendations by category and strength ==",
         "synthetic demo data",
+        "== The learning loop",
+        "Safe sleep across Wisconsin's counties",
+        "Considerations for future work",
+        "Safety notice \"Safe sleep: share guidance with public health\"",
     ] {
         assert!(out.contains(heading), "`{heading}` missing from:\n{out}");
     }
@@ -269,4 +274,93 @@ async fn the_demo_fills_a_deployment_and_prints_the_insights() {
             .collect::<Vec<_>>()
     };
     assert_eq!(line(&out), line(&text(&again)));
+    println!("{out}");
+
+    // The learning loop from the command line: the demo's mappings, one shown
+    // with its considerations; the notice listed, answered, and no longer
+    // overdue for the member that answered.
+    let lead = scir.token("scr_lead", "us-wi");
+    let listed = scir.command(&["mapping", "list", "--jurisdiction", "us-wi"], Some(&lead));
+    assert_eq!(code(&listed), 0, "{listed:?}");
+    assert_eq!(
+        text(&listed).matches("aggregateMappings/").count(),
+        2,
+        "{}",
+        text(&listed)
+    );
+    let json = scir.command(
+        &["mapping", "list", "--jurisdiction", "us-wi", "--json"],
+        Some(&lead),
+    );
+    let mappings: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let published = mappings
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|m| m["stage"] == "STAGE_PUBLISHED")
+        .expect("a published mapping");
+    let name = published["name"].as_str().expect("name");
+    let shown = scir.command(&["mapping", "show", name], Some(&lead));
+    assert_eq!(code(&shown), 0, "{shown:?}");
+    for expected in ["public health nurse (health)", "PARTLY", "IMPLEMENTED"] {
+        assert!(
+            text(&shown).contains(expected),
+            "`{expected}` in {}",
+            text(&shown)
+        );
+    }
+    let missing = scir.command(
+        &[
+            "mapping",
+            "show",
+            "jurisdictions/us-wi/aggregateMappings/00000000-0000-7000-8000-000000000000",
+        ],
+        Some(&lead),
+    );
+    assert_eq!(code(&missing), 3, "{missing:?}");
+    let wv = scir.token("admin", "us-wv");
+    let inbox = scir.command(
+        &["notice", "list", "--jurisdiction", "us-wv", "--json"],
+        Some(&wv),
+    );
+    let notices: serde_json::Value = serde_json::from_slice(&inbox.stdout).expect("json");
+    let notice = notices[0]["name"]
+        .as_str()
+        .expect("a notice for us-wv")
+        .to_owned();
+    assert!(
+        notices[0]["source"].is_null(),
+        "a recipient sees no source: {notices}"
+    );
+    let bad = scir.command(
+        &["notice", "respond", &notice, "--kind", "action-taken"],
+        Some(&wv),
+    );
+    assert_eq!(code(&bad), 2, "action taken says what: {bad:?}");
+    let answered = scir.command(
+        &[
+            "notice",
+            "respond",
+            &notice,
+            "--kind",
+            "not-applicable",
+            "--detail",
+            "No infant deaths in the period",
+        ],
+        Some(&wv),
+    );
+    assert_eq!(code(&answered), 0, "{answered:?}");
+    let issuer = scir.token("admin", "us-wi");
+    let list = scir.command(
+        &["notice", "list", "--jurisdiction", "us-wi"],
+        Some(&issuer),
+    );
+    assert!(text(&list).contains("3 of "), "{}", text(&list));
+    let overdue = scir.command(
+        &["notice", "overdue", "--jurisdiction", "us-wi"],
+        Some(&issuer),
+    );
+    assert_eq!(code(&overdue), 0, "{overdue:?}");
+    let denied = scir.command(&["notice", "list", "--jurisdiction", "us-wi"], Some(&wv));
+    assert_eq!(code(&denied), 4, "{denied:?}");
 }

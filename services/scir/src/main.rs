@@ -65,6 +65,16 @@ enum Command {
         #[command(subcommand)]
         command: scir::cli::insights::InsightsCommand,
     },
+    /// List and show aggregate mappings and their considerations.
+    Mapping {
+        #[command(subcommand)]
+        command: scir::cli::learning::MappingCommand,
+    },
+    /// List safety notices, see who is overdue, answer one.
+    Notice {
+        #[command(subcommand)]
+        command: scir::cli::learning::NoticeCommand,
+    },
     /// Print the API reference and data dictionary (Markdown), generated from
     /// the contract's comments and the services' method tables.
     ApiReference,
@@ -217,6 +227,12 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Incident { command } => scir::cli::incident::run(command).await.map(|()| exit::OK),
         Command::Review { command } => scir::cli::review::run(command).await.map(|()| exit::OK),
         Command::Insights { command } => scir::cli::insights::run(command).await.map(|()| exit::OK),
+        Command::Mapping { command } => scir::cli::learning::run_mapping(command)
+            .await
+            .map(|()| exit::OK),
+        Command::Notice { command } => scir::cli::learning::run_notice(command)
+            .await
+            .map(|()| exit::OK),
         Command::ApiReference => {
             print!("{}", scir::api_reference::render()?);
             Ok(exit::OK)

@@ -1,10 +1,12 @@
 //! Operator and agency-IT commands over the public gRPC APIs: report and show
-//! incidents, show reviews and list the overdue ones, and print insights.
+//! incidents, show reviews and list the overdue ones, print insights, show
+//! aggregate mappings and answer safety notices.
 //! Every command prints a table for people or JSON with `--json`, and exits
 //! with a code scripts can rely on ([`exit_code`]).
 
 pub mod incident;
 pub mod insights;
+pub mod learning;
 pub mod output;
 pub mod review;
 

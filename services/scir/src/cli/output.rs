@@ -145,6 +145,24 @@ pub fn fields(pairs: &[(&str, String)]) -> String {
         .join("\n")
 }
 
+/// A contract enum value's label without its enum's prefix, for tables:
+/// `CONSIDERATION_STATUS_IN_PROGRESS` -> `IN_PROGRESS`; `-` for an unset or
+/// unknown value.
+pub fn short<T: scir_proto::Labelled + TryFrom<i32>>(value: i32) -> String {
+    let (Ok(unset), Ok(v)) = (T::try_from(0), T::try_from(value)) else {
+        return "-".to_owned();
+    };
+    if value == 0 {
+        return "-".to_owned();
+    }
+    let prefix = unset
+        .label()
+        .strip_suffix("UNSPECIFIED")
+        .unwrap_or_default();
+    let label = v.label();
+    label.strip_prefix(prefix).unwrap_or(label).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

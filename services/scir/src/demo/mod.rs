@@ -1,6 +1,7 @@
 //! `scir demo`: fills a deployment with a synthetic partnership through the
 //! public APIs, then prints what the insights service says about it.
 
+pub mod learning;
 pub mod synth;
 
 use std::collections::BTreeMap;
@@ -82,6 +83,8 @@ pub struct Report {
     pub failures: Vec<String>,
     /// How many cases failed.
     pub failed: usize,
+    /// Finalised reviews of Wisconsin and its counties, for the learning loop.
+    pub finalised: Vec<String>,
 }
 
 impl Report {
@@ -96,6 +99,11 @@ impl Report {
         if let Some(review) = &outcome.review {
             let stage = Stage::try_from(review.stage).map_or("-", |s| s.label());
             *self.stages.entry(stage.to_owned()).or_default() += 1;
+            if review.stage == Stage::Finalised as i32
+                && review.name.starts_with("jurisdictions/us-wi")
+            {
+                self.finalised.push(review.name.clone());
+            }
         }
     }
 
@@ -194,6 +202,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Report> {
     let analyst = driver.caller("demo-partner", &[Role::Partner], "us-wi")?;
     print_report(&report);
     print_insights(&analyst).await?;
+    let mut finalised = report.finalised.clone();
+    finalised.sort();
+    learning::run(&driver, &finalised).await?;
     Ok(report)
 }
 
