@@ -132,6 +132,51 @@ pub fn from_date(d: NaiveDate) -> Date {
 
 /// Checks a repeated enum field: every value known and set, none repeated.
 impl Check<'_> {
+    /// The effectiveness check of an implemented action (a review's
+    /// recommendation, an aggregate mapping's consideration), with the result
+    /// numbered as both contracts number it (0 unchecked, 1 effective, 2
+    /// partly, 3 not effective, 4 too early): `check_date` only once
+    /// implemented, not before `done`, not in the future; a result needs the
+    /// check date, and evidence unless it is too early to tell.
+    pub fn effect(
+        &mut self,
+        implemented: bool,
+        done: Option<NaiveDate>,
+        check_date: Option<&Date>,
+        effectiveness: i32,
+        evidence: &str,
+        today: NaiveDate,
+    ) {
+        const TOO_EARLY: i32 = 4;
+        self.text("evidence", evidence, 5_000, false);
+        let checked = self.date("check_date", check_date, false);
+        self.not_future("check_date", checked, today);
+        if check_date.is_some() && !implemented {
+            self.bad(
+                "check_date",
+                "an effect is checked once the status is IMPLEMENTED",
+            );
+        }
+        if let (Some(done), Some(checked)) = (done, checked)
+            && checked < done
+        {
+            self.bad("check_date", "must not be before done_date");
+        }
+        if !(0..=TOO_EARLY).contains(&effectiveness) {
+            self.bad(
+                "effectiveness",
+                format!("unknown enum value {effectiveness}"),
+            );
+            return;
+        }
+        if effectiveness != 0 && check_date.is_none() {
+            self.bad("check_date", "is required with an effectiveness result");
+        }
+        if effectiveness != 0 && effectiveness != TOO_EARLY && evidence.trim().is_empty() {
+            self.bad("evidence", "is required with an effectiveness result");
+        }
+    }
+
     /// Parses every value of a repeated enum, rejecting unset and repeated values.
     pub fn enum_list<T: TryFrom<i32>>(&mut self, field: &str, values: &[i32]) -> Vec<T> {
         // No enum of the contracts has this many values, so a longer list

@@ -366,8 +366,14 @@ impl Item for pb::Recommendation {
     const COLLECTION: &'static str = "recommendations";
     const FIELD: &'static str = "recommendation";
     const LINKED: &'static [&'static str] = &["keyObservations", "learningOpportunities"];
-    const WRITABLE_WHEN_FINAL: &'static [&'static str] = &["status", "done_date"];
-    fields!(pb::Recommendation; description, category, owner, due_date, status, done_date, strength, key_observations, learning_opportunities, factors);
+    const WRITABLE_WHEN_FINAL: &'static [&'static str] = &[
+        "status",
+        "done_date",
+        "check_date",
+        "effectiveness",
+        "evidence",
+    ];
+    fields!(pb::Recommendation; description, category, owner, due_date, status, done_date, strength, key_observations, learning_opportunities, factors, check_date, effectiveness, evidence);
 
     fn validate(&self, ctx: &ItemContext<'_>, c: &mut Check<'_>) {
         c.text("description", &self.description, 5000, true);
@@ -380,6 +386,14 @@ impl Item for pb::Recommendation {
         if done.is_some() && status != Some(pb::RecommendationStatus::Implemented) {
             c.bad("done_date", "is only given when the status is IMPLEMENTED");
         }
+        c.effect(
+            status == Some(pb::RecommendationStatus::Implemented),
+            done,
+            self.check_date.as_ref(),
+            self.effectiveness,
+            &self.evidence,
+            ctx.today,
+        );
         c.known_enum::<pb::ActionStrength>("strength", self.strength);
         ctx.links(
             c,
@@ -413,6 +427,7 @@ impl Item for pb::Recommendation {
             status: self.status,
             due_date: self.due_date,
             done_date: self.done_date,
+            effectiveness: self.effectiveness,
         };
         Some(events::payload(&e))
     }

@@ -249,6 +249,7 @@ pub(crate) fn events(fixtures: &[Fixture]) -> (Vec<Event>, Vec<Event>) {
                     day: 1,
                 }),
                 done_date: None,
+                effectiveness: 0,
             };
             push(
                 &mut review_log,

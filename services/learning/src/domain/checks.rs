@@ -223,7 +223,6 @@ pub fn consideration(
         .known_enum::<pb::ConsiderationStatus>("status", c.status)
         .unwrap_or_default();
     check.text("status_reason", &c.status_reason, 2_000, false);
-    check.text("evidence", &c.evidence, 5_000, false);
     use pb::ConsiderationStatus as S;
     match status {
         S::NotPursued if c.status_reason.trim().is_empty() => {
@@ -241,30 +240,14 @@ pub fn consideration(
         check.bad("done_date", "is only set when the status is IMPLEMENTED");
     }
     check.not_future("done_date", done, today);
-    let checked = check.date("check_date", c.check_date.as_ref(), false);
-    check.not_future("check_date", checked, today);
-    if c.check_date.is_some() && status != S::Implemented {
-        check.bad(
-            "check_date",
-            "an effect is checked once the status is IMPLEMENTED",
-        );
-    }
-    if let (Some(done), Some(checked)) = (done, checked)
-        && checked < done
-    {
-        check.bad("check_date", "must not be before done_date");
-    }
-    let effect = if c.effectiveness == 0 {
-        None
-    } else {
-        check.known_enum::<pb::Effectiveness>("effectiveness", c.effectiveness)
-    };
-    if effect.is_some() && c.check_date.is_none() {
-        check.bad("check_date", "is required with an effectiveness result");
-    }
-    if effect.is_some_and(|e| e != pb::Effectiveness::TooEarly) && c.evidence.trim().is_empty() {
-        check.bad("evidence", "is required with an effectiveness result");
-    }
+    check.effect(
+        status == S::Implemented,
+        done,
+        c.check_date.as_ref(),
+        c.effectiveness,
+        &c.evidence,
+        today,
+    );
     if c.nodes.len() > MAX_NODES {
         check.bad("nodes", format!("must have at most {MAX_NODES} entries"));
     } else {

@@ -5,21 +5,12 @@ use scir_testkit::Backend;
 use scir_testkit::fixtures::{date, wisconsin_death};
 use tonic::Code;
 
-use super::harness::{System, episode, staff};
+use super::harness::{System, episode, fields, staff};
 
 scir_testkit::on_both_backends!(
     stale_etags_are_aborted_and_bad_parts_named,
     the_language_check_advises_and_never_blocks
 );
-
-fn fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
 
 async fn stale_etags_are_aborted_and_bad_parts_named(backend: Backend) {
     let system = System::start(backend).await;

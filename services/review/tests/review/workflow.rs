@@ -7,7 +7,7 @@ use scir_testkit::Backend;
 use scir_testkit::fixtures::{self, date, wisconsin_death};
 use tonic::Code;
 
-use super::harness::{System, advance, episode, preconditions, staff};
+use super::harness::{System, advance, episode, fields, preconditions, staff};
 
 scir_testkit::on_both_backends!(
     a_review_walks_from_the_intake_event_to_finalised,
@@ -314,14 +314,44 @@ async fn a_review_walks_from_the_intake_event_to_finalised(backend: Backend) {
     let mut implemented = rec.clone();
     implemented.status = pb::RecommendationStatus::Implemented as i32;
     implemented.done_date = Some(date("2025-10-01"));
-    reviewer
+    let done = reviewer
         .update_recommendation(pb::UpdateRecommendationRequest {
             recommendation: Some(implemented),
             update_mask: mask(&["status", "done_date"]),
             etag: rec.etag.clone(),
         })
         .await
-        .expect("implemented");
+        .expect("implemented")
+        .into_inner();
+    // Did it work? Checked after the review is final: a result needs the
+    // check date and evidence, the check comes after the done date.
+    let mut checked = done.clone();
+    checked.check_date = Some(date("2025-09-01"));
+    checked.effectiveness = pb::Effectiveness::Effective as i32;
+    let bad = reviewer
+        .update_recommendation(pb::UpdateRecommendationRequest {
+            recommendation: Some(checked.clone()),
+            update_mask: mask(&["check_date", "effectiveness", "evidence"]),
+            etag: done.etag.clone(),
+        })
+        .await
+        .expect_err("checked before it was done, without evidence");
+    assert_eq!(
+        fields(&bad),
+        ["recommendation.check_date", "recommendation.evidence"]
+    );
+    checked.check_date = Some(date("2025-12-01"));
+    checked.evidence = "Screen-outs reviewed within a day in 9 of 10 counties".into();
+    let checked = reviewer
+        .update_recommendation(pb::UpdateRecommendationRequest {
+            recommendation: Some(checked),
+            update_mask: mask(&["check_date", "effectiveness", "evidence"]),
+            etag: done.etag.clone(),
+        })
+        .await
+        .expect("checked for effect")
+        .into_inner();
+    assert_eq!(checked.effectiveness, pb::Effectiveness::Effective as i32);
     // Nothing else of it changes, not even for an admin, and none is added or removed.
     let mut admin = system.client_as("admin-1", &[Role::Admin], "us-wi");
     let mut rewritten = rec.clone();

@@ -821,6 +821,32 @@ fn case(rng: &mut Rng, seed: u64, index: usize, items: &[String]) -> Case {
             let done = (status == review::RecommendationStatus::Implemented).then(|| {
                 to_date(due.min(first_day() + Days::new(u64::try_from(DAYS).unwrap_or(0))))
             });
+            let strength = rng.pick(&[
+                (review::ActionStrength::Weaker, 0.40),
+                (review::ActionStrength::Intermediate, 0.38),
+                (review::ActionStrength::Stronger, 0.22),
+            ]);
+            // Implemented recommendations were checked for effect 90 days
+            // on, stronger actions working more often. Drawn apart from
+            // `rng`, so the rest of the partnership is the same as before.
+            let mut effect_rng = Rng::new(seed ^ (index as u64) << 8 ^ code.len() as u64);
+            let checked = done
+                .as_ref()
+                .and_then(scir_kit::validate::to_date)
+                .map(|d| d + Days::new(90))
+                .filter(|d| *d <= chrono::Utc::now().date_naive());
+            let effectiveness = checked.map(|_| {
+                let worked = match strength {
+                    review::ActionStrength::Stronger => 0.7,
+                    review::ActionStrength::Intermediate => 0.5,
+                    _ => 0.3,
+                };
+                effect_rng.pick(&[
+                    (review::Effectiveness::Effective, worked),
+                    (review::Effectiveness::Partly, 0.3),
+                    (review::Effectiveness::NotEffective, 1.0 - worked),
+                ])
+            });
             review::Recommendation {
                 description: description.to_owned(),
                 category: category as i32,
@@ -828,12 +854,15 @@ fn case(rng: &mut Rng, seed: u64, index: usize, items: &[String]) -> Case {
                 due_date: Some(to_date(due)),
                 status: status as i32,
                 done_date: done,
-                strength: rng.pick(&[
-                    (review::ActionStrength::Weaker, 0.40),
-                    (review::ActionStrength::Intermediate, 0.38),
-                    (review::ActionStrength::Stronger, 0.22),
-                ]) as i32,
+                strength: strength as i32,
                 factors: vec![factor(code) as i32],
+                check_date: checked.map(to_date),
+                effectiveness: effectiveness.map_or(0, |e| e as i32),
+                evidence: if effectiveness.is_some() {
+                    "Measured in the counties that took the action".into()
+                } else {
+                    String::new()
+                },
                 ..Default::default()
             }
         })
