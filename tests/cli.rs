@@ -256,6 +256,7 @@ async fn the_demo_fills_a_deployment_and_prints_the_insights() {
         "== SSIT domains rated as contributing",
         "== Themes of key observations",
         "== Recommendations by category and strength ==",
+        "== Did it work? Implemented recommendations checked for effect, by strength ==",
         "synthetic demo data",
         "== The learning loop",
         "Safe sleep across Wisconsin's counties",

@@ -201,6 +201,7 @@ impl Projection {
                 strength: e.strength,
                 status: e.status,
                 due_month: month_of_date(e.due_date.as_ref()),
+                effectiveness: e.effectiveness,
                 // The store keeps the key it gave the recommendation first.
                 cell_key: 0,
             };

@@ -274,11 +274,11 @@ pub async fn put_recommendation(
     {
         // An update keeps the recommendation's cell key.
         sqlx::query(
-            "INSERT INTO facts_recommendations (rec_key, review_key, category, strength, status, due_month, done_month, cell_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO facts_recommendations (rec_key, review_key, category, strength, status, due_month, done_month, cell_key, effectiveness) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (rec_key) DO UPDATE SET review_key = excluded.review_key, category = excluded.category, \
              strength = excluded.strength, status = excluded.status, due_month = excluded.due_month, \
-             done_month = excluded.done_month",
+             done_month = excluded.done_month, effectiveness = excluded.effectiveness",
         )
         .bind(rec_key)
         .bind(review_key)
@@ -288,6 +288,7 @@ pub async fn put_recommendation(
         .bind(&r.due_month)
         .bind(done)
         .bind(fresh_cell_key())
+        .bind(r.effectiveness)
         .execute(&mut *conn)
         .await?;
     }
@@ -327,6 +328,7 @@ struct RecommendationRow {
     status: i32,
     due_month: String,
     cell_key: i64,
+    effectiveness: i32,
 }
 
 /// Days a review spent in a stage.
@@ -419,7 +421,7 @@ pub async fn load(
     for row in fetch!(
         RecommendationRow,
         "facts_recommendations",
-        "review_key, category, strength, status, due_month, cell_key"
+        "review_key, category, strength, status, due_month, cell_key, effectiveness"
     ) {
         if let Some(f) = facts.get_mut(&row.review_key) {
             f.recommendations.push(Recommendation {
@@ -427,6 +429,7 @@ pub async fn load(
                 strength: row.strength,
                 status: row.status,
                 due_month: row.due_month,
+                effectiveness: row.effectiveness,
                 cell_key: row.cell_key as u32,
             });
         }

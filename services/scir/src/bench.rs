@@ -145,11 +145,19 @@ async fn load(db: &Database, args: &InsightsBenchArgs) -> anyhow::Result<()> {
             let themes: Vec<i32> = (1..=15).filter(|_| rng.next(4) == 0).collect();
             store::put_themes(&mut tx, &key, "ko", &themes).await?;
             for r in 0..rng.next(3) {
+                let (category, strength, status) = (
+                    1 + rng.next(8) as i32,
+                    1 + rng.next(3) as i32,
+                    1 + rng.next(5) as i32,
+                );
                 let rec = Recommendation {
-                    category: 1 + rng.next(8) as i32,
-                    strength: 1 + rng.next(3) as i32,
-                    status: 1 + rng.next(5) as i32,
+                    category,
+                    strength,
+                    status,
                     due_month: format!("{}-{:02}", year + 1, month),
+                    // Implemented ones checked for effect, without drawing
+                    // from `rng`, so the rest of the load is as before.
+                    effectiveness: if status == 4 { 1 + (r as i32) % 4 } else { 0 },
                     cell_key: 0,
                 };
                 store::put_recommendation(&mut tx, &format!("{key}-r{r}"), &key, Some((&rec, "")))

@@ -272,6 +272,7 @@ pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
     let level = query.level;
     match query.question {
         Question::Recommendations => return recommendations(query, snap),
+        Question::RecommendationEffectiveness => return effectiveness(query, snap),
         Question::CoOccurrence | Question::SystemsMap => {
             return pairs(query, snap, dicts);
         }
@@ -386,6 +387,7 @@ fn measure_column(q: Question) -> &'static str {
         Question::ThemePrevalence => "theme",
         Question::Trend => "code",
         Question::Recommendations => "category",
+        Question::RecommendationEffectiveness => "result",
         Question::Unspecified => "",
     }
 }
@@ -540,6 +542,54 @@ fn recommendations(query: &Query, snap: &Snapshot) -> Table {
     table
 }
 
+/// Implemented recommendations checked for effect, by action strength and
+/// result: each result's count and its share of the strength's checked
+/// recommendations. The unit is the recommendation, with its own cell key.
+fn effectiveness(query: &Query, snap: &Snapshot) -> Table {
+    let implemented = review::RecommendationStatus::Implemented as i32;
+    let protection = query.protection.as_deref();
+    // Breakdown: strength; measure: result.
+    let mut t = Tables::new(8, 8);
+    for r in &snap.recommendations {
+        if r.status != implemented
+            || r.effectiveness == 0
+            || !counts(query, &snap.rows[r.row as usize])
+        {
+            continue;
+        }
+        t.add(
+            r.key,
+            &[r.strength.clamp(0, 7) as u32],
+            &[r.effectiveness.clamp(0, 7) as u32],
+        );
+    }
+    let (bs, ms) = t.present();
+    let mut table = Table {
+        key_columns: vec!["strength".into(), "result".into()],
+        ..header(query)
+    };
+    for &b in &bs {
+        let strength = enum_name::<review::ActionStrength>(b as i32, |v| v.label());
+        let checked = t.shown(protection, Some(b), None);
+        for &m in &ms {
+            let result = enum_name::<review::Effectiveness>(m as i32, |v| {
+                v.label().trim_start_matches("EFFECTIVENESS_")
+            });
+            let count = t.shown(protection, Some(b), Some(m));
+            table.rows.push(Row {
+                keys: vec![strength.clone(), result],
+                share: share(&count, &checked),
+                denominator: Some(checked),
+                count: Some(count),
+                ..Default::default()
+            });
+        }
+    }
+    table.rows.sort_by(|a, b| a.keys.cmp(&b.keys));
+    table.population = Some(t.shown(protection, None, None));
+    table
+}
+
 /// Every age band, for validating filters.
 pub fn is_age_band(text: &str) -> bool {
     AGE_BANDS.contains(&text)
@@ -610,6 +660,77 @@ mod tests {
 
     fn value(c: &Option<pb::Count>) -> Option<i64> {
         c.as_ref().and_then(|c| c.value)
+    }
+
+    #[test]
+    fn effectiveness_counts_checked_implemented_recommendations_by_strength() {
+        use crate::domain::facts::Recommendation;
+        let (_, mut dicts) = partnership(&[("us-wi", intake::CauseCategory::Suid, 1)]);
+        let implemented = review::RecommendationStatus::Implemented as i32;
+        let stronger = review::ActionStrength::Stronger as i32;
+        let weaker = review::ActionStrength::Weaker as i32;
+        let effective = review::Effectiveness::Effective as i32;
+        let not_effective = review::Effectiveness::NotEffective as i32;
+        // Two stronger effective, one stronger not; one weaker not; one
+        // weaker unchecked and one in progress, neither counted.
+        let recs = [
+            (stronger, implemented, effective),
+            (stronger, implemented, effective),
+            (stronger, implemented, not_effective),
+            (weaker, implemented, not_effective),
+            (weaker, implemented, 0),
+            (weaker, review::RecommendationStatus::InProgress as i32, 0),
+        ];
+        let mut keys = Vec::new();
+        let mut facts = HashMap::new();
+        for (i, (strength, status, effectiveness)) in recs.into_iter().enumerate() {
+            let mut f = ReviewFact {
+                jurisdiction: "us-wi".into(),
+                quarter: "2024-Q2".into(),
+                cell_key: i as u32,
+                recommendations: vec![Recommendation {
+                    category: 1,
+                    strength,
+                    status,
+                    due_month: "2024-06".into(),
+                    effectiveness,
+                    cell_key: (i as u32).wrapping_mul(2_654_435_761),
+                }],
+                ..Default::default()
+            };
+            dicts.intern(&mut f);
+            keys.push(format!("e{i}"));
+            facts.insert(format!("e{i}"), f);
+        }
+        let mut snap = Snapshot::new();
+        snap.update(&keys, &facts, &dicts);
+        let q = query(
+            Question::RecommendationEffectiveness,
+            Breakdown::Unspecified,
+            &dicts,
+            None,
+            &[],
+        );
+        let table = answer(&q, &snap, &dicts);
+        assert_eq!(table.key_columns, ["strength", "result"]);
+        assert_eq!(
+            value(&table.population),
+            Some(4),
+            "checked and implemented only"
+        );
+        let row = |strength: &str, result: &str| {
+            table
+                .rows
+                .iter()
+                .find(|r| r.keys == [strength, result])
+                .unwrap_or_else(|| panic!("{strength} {result}: {:?}", table.rows))
+                .clone()
+        };
+        let r = row("STRONGER", "EFFECTIVE");
+        assert_eq!((value(&r.count), value(&r.denominator)), (Some(2), Some(3)));
+        assert!((r.share.expect("share") - 2.0 / 3.0).abs() < 1e-9);
+        let r = row("WEAKER", "NOT_EFFECTIVE");
+        assert_eq!((value(&r.count), value(&r.denominator)), (Some(1), Some(1)));
     }
 
     #[test]

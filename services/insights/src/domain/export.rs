@@ -61,7 +61,7 @@ fn xml(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A chart of a prevalence, trend or co-occurrence answer: horizontal bars of
+/// A chart of a prevalence, trend, effectiveness or co-occurrence answer: horizontal bars of
 /// the share (co-occurrence: of the lift), hidden values drawn as hatched
 /// placeholders labelled `suppressed`.
 pub fn svg(table: &Table) -> Option<String> {
@@ -71,6 +71,10 @@ pub fn svg(table: &Table) -> Option<String> {
             ("Share of reviews", |r| r.share)
         }
         Question::Trend => ("Share of reviews by quarter", |r| r.share),
+        Question::RecommendationEffectiveness => (
+            "Result of the effect check, share of each strength's checked recommendations",
+            |r| r.share,
+        ),
         Question::CoOccurrence => ("Lift of factor pairs (above 1: more than chance)", |r| {
             r.lift
         }),

@@ -123,6 +123,8 @@ pub struct Recommendation {
     pub status: i32,
     /// Due month, `YYYY-MM`.
     pub due_month: String,
+    /// Effectiveness value, once checked (0 until then).
+    pub effectiveness: i32,
     /// Its permanent random cell key (never shown).
     pub cell_key: u32,
 }

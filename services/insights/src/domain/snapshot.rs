@@ -53,6 +53,8 @@ pub struct CompactRecommendation {
     pub status: i32,
     /// Due month as year * 100 + month (0 when none).
     pub due: i32,
+    /// Effectiveness value (0 until checked).
+    pub effectiveness: i32,
     /// Its cell key.
     pub key: u32,
 }
@@ -189,6 +191,7 @@ impl Snapshot {
                     strength: r.strength,
                     status: r.status,
                     due: month_number(&r.due_month),
+                    effectiveness: r.effectiveness,
                     key: r.cell_key,
                 }));
         }

@@ -23,6 +23,8 @@ pub enum Question {
     Recommendations,
     /// For reviews with theme --code: items and their co-occurring pairs.
     SystemsMap,
+    /// Implemented recommendations checked for effect, by strength and result.
+    RecommendationEffectiveness,
 }
 
 impl Question {
@@ -35,6 +37,7 @@ impl Question {
             Self::Trend => pb::Question::Trend,
             Self::Recommendations => pb::Question::Recommendations,
             Self::SystemsMap => pb::Question::SystemsMap,
+            Self::RecommendationEffectiveness => pb::Question::RecommendationEffectiveness,
         }
     }
 }
@@ -212,10 +215,10 @@ pub fn render(table: &pb::Table) -> String {
     };
     text.push_str(&format!(
         "\n\n{} counted: {}   scope: {}",
-        if recommendations {
-            "recommendations"
-        } else {
-            "reviews"
+        match question {
+            pb::Question::Recommendations => "recommendations",
+            pb::Question::RecommendationEffectiveness => "checked recommendations",
+            _ => "reviews",
         },
         count(table.population.as_ref()),
         table.scope

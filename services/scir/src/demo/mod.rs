@@ -447,6 +447,16 @@ async fn print_insights(partner: &Caller) -> anyhow::Result<()> {
         12,
     )
     .await?;
+    ask(
+        partner,
+        "Did it work? Implemented recommendations checked for effect, by strength",
+        pooled(
+            insights::Question::RecommendationEffectiveness,
+            insights::Breakdown::Unspecified,
+        ),
+        12,
+    )
+    .await?;
     println!(
         "\nAll of this is synthetic demo data (docs/demo.md). Ask more with, for example:\n  \
          export SCIR_TOKEN=$(scir token --role partner --jurisdiction us-wi)\n  \
