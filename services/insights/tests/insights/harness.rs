@@ -249,7 +249,17 @@ pub(crate) fn events(fixtures: &[Fixture]) -> (Vec<Event>, Vec<Event>) {
                     day: 1,
                 }),
                 done_date: None,
-                effectiveness: 0,
+                // Implemented ones were checked: effective when stronger.
+                effectiveness: match (*status, *strength) {
+                    (
+                        review::RecommendationStatus::Implemented,
+                        review::ActionStrength::Stronger,
+                    ) => review::Effectiveness::Effective as i32,
+                    (review::RecommendationStatus::Implemented, _) => {
+                        review::Effectiveness::NotEffective as i32
+                    }
+                    _ => 0,
+                },
             };
             push(
                 &mut review_log,

@@ -182,6 +182,41 @@ async fn an_analysts_figures_match_an_independent_count(backend: Backend) {
         );
     }
 
+    // Implemented recommendations checked for effect, by strength (the
+    // fixtures' stronger ones worked, the others did not).
+    let table = analyst
+        .ask(ask(
+            Question::RecommendationEffectiveness,
+            Breakdown::Unspecified,
+            pb::Filters::default(),
+            false,
+        ))
+        .await
+        .expect("effectiveness")
+        .into_inner();
+    let implemented: Vec<_> = recs
+        .iter()
+        .filter(|(_, _, st)| *st == scir_proto::review::v1::RecommendationStatus::Implemented)
+        .collect();
+    assert!(!implemented.is_empty(), "the fixtures implement some");
+    assert_eq!(value(&table.population), Some(implemented.len() as i64));
+    assert!(!table.rows.is_empty());
+    for row in &table.rows {
+        let stronger = row.keys[0] == "STRONGER";
+        let expected = implemented
+            .iter()
+            .filter(|(_, s, _)| s.label() == row.keys[0])
+            .count() as i64;
+        let worked = row.keys[1] == "EFFECTIVE";
+        assert_eq!(
+            value(&row.count),
+            Some(if worked == stronger { expected } else { 0 }),
+            "{:?}",
+            row.keys
+        );
+        assert_eq!(value(&row.denominator), Some(expected));
+    }
+
     // The operational view of the jurisdiction.
     let view = analyst
         .get_operational_view(pb::GetOperationalViewRequest {
