@@ -48,6 +48,10 @@ const CONSIDERATION_FIELDS: &[&str] = &[
 ];
 /// Most overdue considerations listed.
 const MAX_OVERDUE: i64 = 500;
+/// Most sessions of one mapping.
+const MAX_SESSIONS: i64 = 100;
+/// Most considerations of one mapping.
+const MAX_CONSIDERATIONS: i64 = 200;
 
 /// Learning's logic.
 #[derive(Debug, Clone)]
@@ -566,6 +570,26 @@ impl Learning {
         Ok(out)
     }
 
+    /// Refuses a new part of `kind` when the mapping has `max` already: what
+    /// one mapping may hold is bounded, so no caller grows it without end.
+    async fn room_for(
+        &self,
+        stored: &StoredMapping,
+        kind: Kind,
+        max: i64,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        let mut conn = self.conn().await?;
+        if store::count_parts(&mut conn, &stored.id, kind).await? >= max {
+            return Err(precondition(
+                name,
+                "LIMIT",
+                format!("a mapping holds at most {max} {}", kind.collection()),
+            ));
+        }
+        Ok(())
+    }
+
     /// A mapping the caller may change: not published.
     async fn writable(
         &self,
@@ -599,6 +623,8 @@ impl Learning {
         checks::session(&mut check, &given);
         check.finish()?;
         let stored = self.writable(caller, method, &parent).await?;
+        self.room_for(&stored, Kind::Sessions, MAX_SESSIONS, &request.parent)
+            .await?;
         let now = now_micros();
         let id = uuid::Uuid::now_v7().to_string();
         let name = MappingPartName {
@@ -696,6 +722,13 @@ impl Learning {
         let mut check = Check::new("consideration.");
         checks::consideration(&mut check, &given, &nodes, today());
         check.finish()?;
+        self.room_for(
+            &stored,
+            Kind::Considerations,
+            MAX_CONSIDERATIONS,
+            &request.parent,
+        )
+        .await?;
         let now = now_micros();
         let part = StoredPart {
             id: uuid::Uuid::now_v7().to_string(),

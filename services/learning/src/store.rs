@@ -263,6 +263,23 @@ pub async fn parts(
     .await?)
 }
 
+/// How many parts of `kind` a mapping has.
+pub async fn count_parts(
+    conn: &mut AnyConnection,
+    mapping_id: &str,
+    kind: Kind,
+) -> Result<i64, DbError> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM mapping_parts WHERE mapping_id = $1 AND kind = $2",
+        )
+        .bind(mapping_id)
+        .bind(kind.collection())
+        .fetch_one(&mut *conn)
+        .await?,
+    )
+}
+
 /// Open considerations of `jurisdictions` due before `today` (`YYYY-MM-DD`),
 /// most overdue first, at most `limit`.
 pub async fn overdue(

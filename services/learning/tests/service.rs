@@ -157,6 +157,39 @@ async fn alone(backend: Backend) {
         .expect_err("stage is not writable");
     assert_eq!(fields(&bad_mask), ["update_mask.paths[0]"]);
 
+    // A mapping holds a bounded number of sessions.
+    for i in 0..100 {
+        lead.create_mapping_session(pb::CreateMappingSessionRequest {
+            parent: mapping.name.clone(),
+            session: Some(pb::MappingSession {
+                date: Some(scir_proto::common::v1::Date {
+                    year: 2026,
+                    month: 1,
+                    day: 1 + (i % 28),
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("session");
+    }
+    let full = lead
+        .create_mapping_session(pb::CreateMappingSessionRequest {
+            parent: mapping.name.clone(),
+            session: Some(pb::MappingSession {
+                date: Some(scir_proto::common::v1::Date {
+                    year: 2026,
+                    month: 2,
+                    day: 1,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("full");
+    assert_eq!(full.code(), Code::FailedPrecondition);
+    assert!(full.message().contains("at most 100 sessions"), "{full:?}");
+
     // A notice needs review's language check: out of reach, nothing issued.
     let mut admin = client(address, &[Role::Admin], "us-wi");
     let down = admin
