@@ -393,6 +393,28 @@ pub async fn responses(
     .await?)
 }
 
+/// Every recipient's row of each of `notice_ids`, in one query.
+pub async fn responses_of(
+    conn: &mut AnyConnection,
+    notice_ids: &[&str],
+) -> Result<Vec<StoredResponse>, DbError> {
+    if notice_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = Placeholders::after(0);
+    let sql = format!(
+        "SELECT notice_id, jurisdiction, kind, detail, respond_time FROM notice_recipients \
+         WHERE notice_id IN ({}) ORDER BY notice_id, jurisdiction",
+        p.list(notice_ids.len())
+    );
+    // Only placeholders are formatted in; every value is bound.
+    let mut query = sqlx::query_as::<_, StoredResponse>(sqlx::AssertSqlSafe(sql));
+    for id in notice_ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
 /// Notices `jurisdiction` issued, newest first.
 pub async fn issued(
     conn: &mut AnyConnection,

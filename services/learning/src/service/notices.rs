@@ -281,17 +281,27 @@ impl Learning {
         }
         rows.sort_by_key(|(n, _)| std::cmp::Reverse(n.seq));
         rows.truncate(usize::try_from(MAX_LISTED).unwrap_or(usize::MAX));
-        let mut safety_notices = Vec::with_capacity(rows.len());
-        for (notice, issuer_side) in &rows {
-            let responses = store::responses(&mut conn, &notice.id).await?;
-            let view = if *issuer_side {
-                View::Issuer
-            } else {
-                View::Recipient(&parent.0)
-            };
-            safety_notices.push(present_notice(notice, &responses, view));
+        // Every listed notice's responses in one query: a list costs the
+        // same few queries however many notices it shows.
+        let ids: Vec<&str> = rows.iter().map(|(n, _)| n.id.as_str()).collect();
+        let mut by_notice: std::collections::HashMap<String, Vec<StoredResponse>> =
+            std::collections::HashMap::new();
+        for r in store::responses_of(&mut conn, &ids).await? {
+            by_notice.entry(r.notice_id.clone()).or_default().push(r);
         }
         drop(conn);
+        let safety_notices = rows
+            .iter()
+            .map(|(notice, issuer_side)| {
+                let view = if *issuer_side {
+                    View::Issuer
+                } else {
+                    View::Recipient(&parent.0)
+                };
+                let responses = by_notice.get(&notice.id).map_or(&[][..], Vec::as_slice);
+                present_notice(notice, responses, view)
+            })
+            .collect();
         self.record(caller, method, &request.parent, "ok").await?;
         Ok(pb::ListSafetyNoticesResponse { safety_notices })
     }
