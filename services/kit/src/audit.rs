@@ -53,6 +53,20 @@ impl AuditRecord {
     }
 }
 
+impl AuditRecord {
+    /// A record of `caller` calling `method` on the resource named `resource`,
+    /// under the jurisdiction its name says (none for a name without one).
+    pub fn of_resource(
+        caller: &crate::auth::Caller,
+        method: &str,
+        resource: &str,
+        outcome: &str,
+    ) -> Self {
+        let jurisdiction = crate::names::jurisdiction_of(resource).unwrap_or_default();
+        Self::by(caller, method, resource, jurisdiction, outcome)
+    }
+}
+
 /// A stored audit record.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredAuditRecord {

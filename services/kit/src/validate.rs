@@ -109,6 +109,54 @@ impl<'a> Check<'a> {
     }
 }
 
+/// The paths of a required update mask, each one of `allowed`; `*` means all
+/// of them.
+pub fn update_mask(
+    mask: Option<&prost_types::FieldMask>,
+    allowed: &[&str],
+) -> Result<Vec<String>, ApiError> {
+    let paths = mask.map(|m| m.paths.clone()).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(ApiError::invalid("update_mask", "is required"));
+    }
+    let violations: Vec<FieldViolation> = paths
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| *p != "*" && !allowed.contains(&p.as_str()))
+        .map(|(i, p)| {
+            FieldViolation::new(
+                format!("update_mask.paths[{i}]"),
+                format!("`{p}` cannot be updated"),
+            )
+        })
+        .collect();
+    if !violations.is_empty() {
+        return Err(ApiError::InvalidArgument(violations));
+    }
+    Ok(if paths.iter().any(|p| p == "*") {
+        allowed.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        paths
+    })
+}
+
+/// Checks a client's etag against the current one: a stale one is ABORTED;
+/// an empty one is INVALID_ARGUMENT when `required`, else no check.
+pub fn check_etag(given: &str, current: &str, required: bool) -> Result<(), ApiError> {
+    if given.is_empty() {
+        if required {
+            return Err(ApiError::invalid("etag", "is required"));
+        }
+        return Ok(());
+    }
+    if given != current {
+        return Err(ApiError::Aborted(
+            "the resource changed since it was read; read it again".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// A date message as a calendar date, when valid.
 pub fn to_date(d: &Date) -> Option<NaiveDate> {
     if !(1900..=9999).contains(&d.year) {

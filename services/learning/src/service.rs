@@ -17,7 +17,7 @@ use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::{AggregateMappingName, JurisdictionName, MappingPartName, jurisdiction_of};
 use scir_kit::pagination;
 use scir_kit::sealing::Sealer;
-use scir_kit::validate::{Check, to_date};
+use scir_kit::validate::{Check, check_etag, to_date, update_mask};
 use scir_proto::Labelled as _;
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::learning::v1::{self as pb, Stage};
@@ -80,40 +80,6 @@ fn precondition(subject: &str, kind: &str, description: impl Into<String>) -> Ap
     }])
 }
 
-fn stale(etag: &str, version: i32) -> Result<(), ApiError> {
-    if etag.is_empty() {
-        return Err(ApiError::invalid("etag", "is required"));
-    }
-    if etag != version.to_string() {
-        return Err(ApiError::Aborted(
-            "the resource changed since it was read; read it again".to_owned(),
-        ));
-    }
-    Ok(())
-}
-
-/// The paths of a required update mask, each one of `allowed`.
-fn mask_paths(
-    mask: Option<&prost_types::FieldMask>,
-    allowed: &[&str],
-) -> Result<Vec<String>, ApiError> {
-    let paths = mask.map(|m| m.paths.clone()).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(ApiError::invalid("update_mask", "is required"));
-    }
-    let mut check = Check::new("update_mask.");
-    for (i, path) in paths.iter().enumerate() {
-        if !allowed.contains(&path.as_str()) {
-            check.bad(
-                &format!("paths[{i}]"),
-                format!("must be one of {}", allowed.join(", ")),
-            );
-        }
-    }
-    check.finish()?;
-    Ok(paths)
-}
-
 impl Learning {
     /// Learning over its database, event log, review, directory and sealer.
     pub fn new(
@@ -145,13 +111,7 @@ impl Learning {
         outcome: &str,
     ) -> Result<(), ApiError> {
         self.audit
-            .record(AuditRecord::by(
-                caller,
-                method,
-                resource,
-                jurisdiction_of(resource).unwrap_or_default(),
-                outcome,
-            ))
+            .record(AuditRecord::of_resource(caller, method, resource, outcome))
             .await?;
         Ok(())
     }
@@ -389,14 +349,14 @@ impl Learning {
             .aggregate_mapping
             .ok_or_else(|| ApiError::invalid("aggregate_mapping", "is required"))?;
         let name = AggregateMappingName::parse(&changes.name, "aggregate_mapping.name")?;
-        let paths = mask_paths(request.update_mask.as_ref(), MAPPING_FIELDS)?;
+        let paths = update_mask(request.update_mask.as_ref(), MAPPING_FIELDS)?;
         let stored = self.load(caller, method, &name).await?;
         let stage = stage_of(&stored);
         for path in &paths {
             stages::field_writable(stage, path)
                 .map_err(|why| precondition(&changes.name, "STAGE", why))?;
         }
-        stale(&request.etag, stored.version)?;
+        check_etag(&request.etag, &stored.version.to_string(), true)?;
         let mut merged = stored.body.0.clone();
         let mut check = Check::new("aggregate_mapping.");
         for path in &paths {
@@ -419,7 +379,7 @@ impl Learning {
                     checks::process_notes(&mut check, &changes.process_notes);
                     merged.process_notes = changes.process_notes.clone();
                 }
-                _ => unreachable!("mask_paths allows only MAPPING_FIELDS"),
+                _ => unreachable!("update_mask allows only MAPPING_FIELDS"),
             }
         }
         let scope = merged.scope.clone().unwrap_or_default();
@@ -468,7 +428,7 @@ impl Learning {
     ) -> Result<pb::AggregateMapping, ApiError> {
         let name = AggregateMappingName::parse(&request.name, "name")?;
         let stored = self.load(caller, method, &name).await?;
-        stale(&request.etag, stored.version)?;
+        check_etag(&request.etag, &stored.version.to_string(), true)?;
         let from = stage_of(&stored);
         let Some(to) = stages::next(from) else {
             return Err(precondition(
@@ -770,7 +730,7 @@ impl Learning {
             Kind::Considerations.collection(),
             "consideration.name",
         )?;
-        let paths = mask_paths(request.update_mask.as_ref(), CONSIDERATION_FIELDS)?;
+        let paths = update_mask(request.update_mask.as_ref(), CONSIDERATION_FIELDS)?;
         let stored = self.load(caller, method, &name.mapping).await?;
         for path in &paths {
             stages::consideration_writable(stage_of(&stored), path)
@@ -786,7 +746,7 @@ impl Learning {
             }
         };
         drop(conn);
-        stale(&request.etag, part.version)?;
+        check_etag(&request.etag, &part.version.to_string(), true)?;
         let mut merged =
             pb::Consideration::decode(part.body.as_slice()).map_err(ApiError::internal)?;
         for path in &paths {
@@ -803,7 +763,7 @@ impl Learning {
                 "check_date" => merged.check_date = changes.check_date,
                 "effectiveness" => merged.effectiveness = changes.effectiveness,
                 "evidence" => merged.evidence = changes.evidence.clone(),
-                _ => unreachable!("mask_paths allows only CONSIDERATION_FIELDS"),
+                _ => unreachable!("update_mask allows only CONSIDERATION_FIELDS"),
             }
         }
         if merged.status == 0 {
@@ -979,10 +939,6 @@ fn consideration(part: &StoredPart, today: NaiveDate) -> pb::Consideration {
 
 /// The overdue list's columns of a consideration.
 fn columns_of(c: &pb::Consideration) -> PartColumns {
-    let closed = matches!(
-        pb::ConsiderationStatus::try_from(c.status),
-        Ok(pb::ConsiderationStatus::Implemented | pb::ConsiderationStatus::NotPursued)
-    );
     PartColumns {
         restricted: None,
         due_date: c
@@ -990,7 +946,7 @@ fn columns_of(c: &pb::Consideration) -> PartColumns {
             .as_ref()
             .and_then(to_date)
             .map(|d| d.format("%Y-%m-%d").to_string()),
-        open: !closed,
+        open: stages::is_open(c.status),
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use prost::Message;
+use scir_kit::ApiError;
 use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
 use scir_kit::db::{Database, DbError, timestamp_from_micros};
@@ -19,7 +20,6 @@ use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::{PartName, ReviewName};
 use scir_kit::sealing::Sealer;
 use scir_kit::unit::UnitOfWork;
-use scir_kit::{ApiError, FieldViolation};
 use scir_proto::review::v1 as pb;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
@@ -326,22 +326,6 @@ pub fn etag(id: &str, version: i32) -> String {
     format!("\"{}\"", hex::encode(&digest[..8]))
 }
 
-/// Checks a client's etag; empty means "no check" where allowed.
-fn check_etag(given: &str, current: &str, required: bool) -> Result<(), ApiError> {
-    if given.is_empty() {
-        if required {
-            return Err(ApiError::invalid("etag", "is required"));
-        }
-        return Ok(());
-    }
-    if given != current {
-        return Err(ApiError::Aborted(
-            "the resource changed since it was read; read it again".to_owned(),
-        ));
-    }
-    Ok(())
-}
-
 fn findings(
     checker: &LanguageChecker,
     fields: &[(&'static str, String)],
@@ -368,33 +352,6 @@ fn timestamp(micros: i64) -> Option<prost_types::Timestamp> {
     Some(timestamp_from_micros(micros))
 }
 
-fn mask_paths(
-    mask: Option<&prost_types::FieldMask>,
-    allowed: &[&str],
-) -> Result<Vec<String>, ApiError> {
-    let paths = mask.map(|m| m.paths.clone()).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(ApiError::invalid("update_mask", "is required"));
-    }
-    let mut violations = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        if p != "*" && !allowed.contains(&p.as_str()) {
-            violations.push(FieldViolation::new(
-                format!("update_mask.paths[{i}]"),
-                format!("`{p}` cannot be updated"),
-            ));
-        }
-    }
-    if !violations.is_empty() {
-        return Err(ApiError::InvalidArgument(violations));
-    }
-    Ok(if paths.iter().any(|p| p == "*") {
-        allowed.iter().map(|s| (*s).to_owned()).collect()
-    } else {
-        paths
-    })
-}
-
 impl Reviews {
     /// `WatchEvents`.
     pub async fn watch(
@@ -413,3 +370,5 @@ impl Reviews {
         Ok(stream)
     }
 }
+
+pub(crate) use scir_kit::validate::{check_etag, update_mask};

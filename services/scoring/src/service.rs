@@ -104,13 +104,7 @@ impl Scoring {
         outcome: &str,
     ) -> Result<(), ApiError> {
         self.audit
-            .record(AuditRecord::by(
-                caller,
-                method,
-                resource,
-                jurisdiction_of(resource),
-                outcome,
-            ))
+            .record(AuditRecord::of_resource(caller, method, resource, outcome))
             .await?;
         Ok(())
     }

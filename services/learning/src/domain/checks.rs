@@ -328,6 +328,16 @@ pub fn notice(
     }
 }
 
+/// A notice's recipients when none are named: every member but the issuer,
+/// counties left out (a state's counties are the state).
+pub fn every_member_but(directory: &scir_kit::directory::Directory, issuer: &str) -> Vec<String> {
+    directory
+        .iter()
+        .filter(|j| j.parent.is_none() && j.id != issuer)
+        .map(|j| j.id.clone())
+        .collect()
+}
+
 /// A response to a notice.
 pub fn response(check: &mut Check<'_>, kind: i32, detail: &str) {
     let kind = check.required_enum::<pb::ResponseKind>("kind", kind);
@@ -413,6 +423,14 @@ mod tests {
             ["m.detail"]
         );
         assert!(violations(|c| response(c, pb::ResponseKind::Acknowledged as i32, "")).is_empty());
+    }
+
+    #[test]
+    fn a_notice_to_everyone_goes_to_every_other_state_and_nation() {
+        let directory = scir_kit::directory::Directory::shipped();
+        let mut all = every_member_but(&directory, "us-wi");
+        all.sort();
+        assert_eq!(all, ["tribal-sample", "us-ks", "us-tn", "us-wv"]);
     }
 
     #[test]

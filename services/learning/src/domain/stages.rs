@@ -193,17 +193,23 @@ pub fn consideration_writable(stage: Stage, field: &str) -> Result<(), &'static 
     }
 }
 
+/// Whether a consideration with `status` still counts towards overdue:
+/// neither implemented nor set aside.
+pub fn is_open(status: i32) -> bool {
+    !matches!(
+        pb::ConsiderationStatus::try_from(status),
+        Ok(pb::ConsiderationStatus::Implemented | pb::ConsiderationStatus::NotPursued)
+    )
+}
+
 /// Whether a consideration is past due and still open.
 pub fn overdue(consideration: &pb::Consideration, today: NaiveDate) -> bool {
-    let open = !matches!(
-        pb::ConsiderationStatus::try_from(consideration.status),
-        Ok(pb::ConsiderationStatus::Implemented | pb::ConsiderationStatus::NotPursued)
-    );
-    open && consideration
-        .due_date
-        .as_ref()
-        .and_then(to_date)
-        .is_some_and(|due| due < today)
+    is_open(consideration.status)
+        && consideration
+            .due_date
+            .as_ref()
+            .and_then(to_date)
+            .is_some_and(|due| due < today)
 }
 
 #[cfg(test)]

@@ -71,13 +71,7 @@ impl Learning {
         }
         check.finish()?;
         if notice.recipients.is_empty() {
-            // Every member but the issuer; a state's counties are the state.
-            notice.recipients = self
-                .directory
-                .iter()
-                .filter(|j| j.parent.is_none() && j.id != parent.0)
-                .map(|j| j.id.clone())
-                .collect();
+            notice.recipients = checks::every_member_but(&self.directory, &parent.0);
         }
         let now = now_micros();
         let stored = StoredNotice {

@@ -11,8 +11,8 @@ use scir_proto::Labelled;
 use scir_proto::review::v1 as pb;
 
 use super::{
-    Access, Loaded, Reviews, TEAM, check_etag, etag, findings, mask_paths, parse_part_name,
-    parse_review_name, timestamp,
+    Access, Loaded, Reviews, TEAM, check_etag, etag, findings, parse_part_name, parse_review_name,
+    timestamp, update_mask,
 };
 use crate::domain::stages::{PartChange, part_change_allowed};
 use crate::items::{Item, ItemContext};
@@ -266,7 +266,7 @@ impl Reviews {
         let mut source = item.ok_or_else(|| ApiError::invalid(I::FIELD, "is required"))?;
         let name = source.meta().name.clone();
         let (review, id) = parse_part_name(&name, I::COLLECTION, &format!("{}.name", I::FIELD))?;
-        let paths = mask_paths(mask, I::FIELDS)?;
+        let paths = update_mask(mask, I::FIELDS)?;
         let loaded = self.load(caller, method, &review, Access::Write).await?;
         self.writable::<I>(&loaded, PartChange::Update(&paths))?;
         let mut stored = self

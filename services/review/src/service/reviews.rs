@@ -15,8 +15,8 @@ use scir_proto::review::v1 as pb;
 use sqlx::AnyConnection;
 
 use super::{
-    Access, ReviewRef, Reviews, check_etag, etag, findings, mask_paths, parse_review_name,
-    timestamp,
+    Access, ReviewRef, Reviews, check_etag, etag, findings, parse_review_name, timestamp,
+    update_mask,
 };
 use crate::domain::deadlines::{self, Deadline};
 use crate::domain::stages::{self, ReviewParts};
@@ -418,7 +418,7 @@ impl Reviews {
             .review
             .ok_or_else(|| ApiError::invalid("review", "is required"))?;
         let review = parse_review_name(&source.name, "review.name")?;
-        let paths = mask_paths(
+        let paths = update_mask(
             request.update_mask.as_ref(),
             &["period_start", "period_end"],
         )?;
