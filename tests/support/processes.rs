@@ -388,6 +388,7 @@ impl Stack {
                     vec![
                         ("SCIR_INSIGHTS_REVIEW_ADDR", url(review)),
                         ("SCIR_INSIGHTS_SCORING_ADDR", url(scoring)),
+                        ("SCIR_INSIGHTS_LEARNING_ADDR", url(learning)),
                         ("SCIR_INSIGHTS_KEY_SALT", "e2e-salt".to_owned()),
                     ],
                 ),

@@ -27,6 +27,11 @@ pub struct InsightsConfig {
     /// Address of the scoring service, e.g. `http://scoring:50053`.
     #[arg(long = "scoring-addr", env = "SCIR_INSIGHTS_SCORING_ADDR")]
     pub scoring_addr: String,
+    /// Address of the learning service, e.g. `http://learning:50055`. Without
+    /// it, the learning loop's questions count nothing (a deployment without
+    /// the learning service).
+    #[arg(long = "learning-addr", env = "SCIR_INSIGHTS_LEARNING_ADDR")]
+    pub learning_addr: Option<String>,
     /// Small-cell threshold: no pooled count from 1 to k-1 is shown.
     #[arg(long = "k", env = "SCIR_INSIGHTS_K", default_value_t = 10, value_parser = clap::value_parser!(i64).range(2..))]
     pub k: i64,
@@ -49,7 +54,7 @@ pub struct InsightsConfig {
         default_value = "scir-development-salt"
     )]
     pub key_salt: Secret,
-    /// This service's token for reading review's and scoring's event streams.
+    /// This service's token for reading review's, scoring's and learning's event streams.
     #[command(flatten)]
     pub service_token: ServiceTokenConfig,
 }

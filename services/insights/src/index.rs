@@ -1,4 +1,4 @@
-//! The in-memory index: every review's facts, kept current from the facts
+//! The in-memory index: every review's facts and the learning loop's, kept current from the facts
 //! tables (each change is logged, so every replica catches up), and answered
 //! from without touching the database.
 
@@ -11,7 +11,7 @@ use scir_kit::shutdown::ShutdownSignal;
 use tokio::sync::Notify;
 
 use crate::domain::facts::{Dicts, ReviewFact};
-use crate::domain::snapshot::Snapshot;
+use crate::domain::snapshot::{Learning, Snapshot};
 use crate::store;
 
 /// What the index holds: facts by review key, the dictionaries numbering their
@@ -45,6 +45,7 @@ impl Index {
         let mut snapshot = Snapshot::new();
         let keys: Vec<String> = facts.keys().cloned().collect();
         snapshot.update(&keys, &facts, &dicts);
+        snapshot.learning = Learning::of(&store::load_learning(&mut conn).await?, &mut dicts);
         Ok(Self {
             facts: Arc::new(RwLock::new(State {
                 facts,
@@ -85,6 +86,15 @@ impl Index {
             let mut keys: Vec<String> = changes.into_iter().map(|(_, k)| k).collect();
             keys.sort();
             keys.dedup();
+            if let Some(at) = keys.iter().position(|k| k == store::LEARNING_CHANGE) {
+                keys.remove(at);
+                let learning = store::load_learning(&mut conn).await?;
+                let mut guard = self.facts.write().unwrap_or_else(|e| e.into_inner());
+                let State {
+                    dicts, snapshot, ..
+                } = &mut *guard;
+                snapshot.learning = Learning::of(&learning, dicts);
+            }
             for chunk in keys.chunks(500) {
                 let fresh = store::load(&mut conn, Some(chunk)).await?;
                 let mut guard = self.facts.write().unwrap_or_else(|e| e.into_inner());

@@ -1,4 +1,5 @@
-//! The projection: review's and scoring's events become de-identified facts.
+//! The projection: review's, scoring's and learning's events become
+//! de-identified facts.
 //!
 //! Resource names are replaced by salted hashes, dates by quarters and months,
 //! ages by bands; narrative, notes and identities are never read from the
@@ -7,14 +8,16 @@
 use scir_kit::ApiError;
 use scir_kit::consumer::EventHandler;
 use scir_kit::events;
+use scir_kit::names::{MappingPartName, SafetyNoticeName};
 use scir_proto::common::v1::Event;
+use scir_proto::learning::v1 as learning;
 use scir_proto::review::v1 as review;
 use scir_proto::scoring::v1 as scoring;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use tokio::sync::Notify;
 
-use crate::domain::facts::{Recommendation, age_band, quarter};
+use crate::domain::facts::{Action, ConsiderationFact, NoticeRecipientFact, age_band, quarter};
 use crate::store::{self, ReviewRow};
 
 /// Turns resource names into stable pseudonymous keys.
@@ -50,12 +53,19 @@ fn month_of(event: &Event) -> String {
         .unwrap_or_default()
 }
 
+/// The quarter, `YYYY-Qn`, an event was published in.
+fn quarter_of(event: &Event) -> String {
+    let month = month_of(event);
+    let (year, m) = month.split_once('-').unwrap_or_default();
+    quarter(year.parse().unwrap_or(0), m.parse().unwrap_or(1))
+}
+
 fn month_of_date(d: Option<&scir_proto::common::v1::Date>) -> String {
     d.map(|d| format!("{:04}-{:02}", d.year, d.month))
         .unwrap_or_default()
 }
 
-/// The handler of review's and scoring's event streams.
+/// The handler of review's, scoring's and learning's event streams.
 #[derive(Debug)]
 pub struct Projection {
     keys: Keys,
@@ -196,7 +206,7 @@ impl Projection {
             let e = e?;
             let key = self.keys.of(&e.review);
             let rec_key = self.keys.of(&e.recommendation);
-            let fact = Recommendation {
+            let fact = Action {
                 category: e.category,
                 strength: e.strength,
                 status: e.status,
@@ -242,6 +252,73 @@ impl Projection {
 }
 
 impl Projection {
+    /// Applies a learning event. Its units are logged as one change,
+    /// [`store::LEARNING_CHANGE`].
+    async fn apply_learning(
+        &self,
+        conn: &mut AnyConnection,
+        event: &Event,
+    ) -> Result<Option<String>, ApiError> {
+        if let Some(e) = events::decode::<learning::ConsiderationChanged>(event) {
+            let e = e?;
+            let part = MappingPartName::parse(&e.name, "considerations", "name")?;
+            let fact = ConsiderationFact {
+                jurisdiction: part.mapping.jurisdiction.clone(),
+                quarter: quarter_of(event),
+                action: Action {
+                    category: e.category,
+                    strength: e.strength,
+                    status: e.status,
+                    due_month: month_of_date(e.due_date.as_ref()),
+                    effectiveness: e.effectiveness,
+                    // The store keeps the key it gave the consideration first.
+                    cell_key: 0,
+                },
+            };
+            store::put_consideration(conn, &self.keys.of(&e.name), &fact).await?;
+        } else if let Some(e) = events::decode::<learning::SafetyNoticeIssued>(event) {
+            let e = e?;
+            SafetyNoticeName::parse(&e.name, "name")?;
+            let notice = self.keys.of(&e.name);
+            for jurisdiction in &e.recipient_jurisdictions {
+                let fact = NoticeRecipientFact {
+                    jurisdiction: jurisdiction.clone(),
+                    quarter: quarter_of(event),
+                    due_month: month_of_date(e.response_due.as_ref()),
+                    response: 0,
+                    days: 0,
+                    cell_key: 0,
+                };
+                store::put_notice_recipient(conn, &notice, &fact).await?;
+            }
+        } else if let Some(e) = events::decode::<learning::SafetyNoticeAnswered>(event) {
+            let e = e?;
+            SafetyNoticeName::parse(&e.name, "name")?;
+            let fact = NoticeRecipientFact {
+                jurisdiction: e.jurisdiction,
+                quarter: quarter_of(event),
+                due_month: String::new(),
+                // An answer is never 0, whatever the event says.
+                response: e.kind.max(1),
+                days: e.days_to_respond.max(0),
+                cell_key: 0,
+            };
+            store::put_notice_recipient(conn, &self.keys.of(&e.name), &fact).await?;
+        } else {
+            return Err(events::unhandled(event));
+        }
+        Ok(Some(store::LEARNING_CHANGE.to_owned()))
+    }
+
+    /// The learning events the projection handles: its subscription to learning.
+    pub fn learning_types() -> Vec<String> {
+        vec![
+            events::type_of::<learning::ConsiderationChanged>(),
+            events::type_of::<learning::SafetyNoticeIssued>(),
+            events::type_of::<learning::SafetyNoticeAnswered>(),
+        ]
+    }
+
     /// The review events the projection handles: its subscription to review.
     pub fn review_types() -> Vec<String> {
         vec![
@@ -266,6 +343,8 @@ impl EventHandler for Projection {
     async fn apply(&self, conn: &mut AnyConnection, event: &Event) -> Result<(), ApiError> {
         let key = if event.r#type.starts_with("scir.scoring.") {
             self.apply_scoring(conn, event).await?
+        } else if event.r#type.starts_with("scir.learning.") {
+            self.apply_learning(conn, event).await?
         } else {
             self.apply_review(conn, event).await?
         };

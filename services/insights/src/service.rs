@@ -22,6 +22,15 @@ use crate::index::Index;
 /// Most filters a pooled question may combine.
 pub const MAX_POOLED_FILTERS: usize = 3;
 
+/// Most filters a pooled question about actions (recommendations,
+/// considerations, notices at their recipients) may combine. Each row of such
+/// an answer carries several counts of nested groups (all, implemented,
+/// overdue; a response and its days), so each filter multiplies what an
+/// attacker can difference: with three filters the attack harness estimated
+/// single recommendations with a standard error of 0.40, with two never
+/// below 0.95 (docs/insights.md, "Disclosure control").
+pub const MAX_POOLED_ACTION_FILTERS: usize = 2;
+
 /// Who shares what with the partnership.
 #[derive(Debug, Clone)]
 pub struct Sharing {
@@ -105,6 +114,60 @@ fn whole_year_violations(from: &str, to: &str) -> Vec<(&'static str, &'static st
     }
 }
 
+/// Whether a question counts the learning loop's units (considerations,
+/// notices at their recipients) rather than reviews or their recommendations.
+fn is_learning(q: Question) -> bool {
+    matches!(
+        q,
+        Question::Considerations
+            | Question::ConsiderationStatus
+            | Question::ConsiderationEffectiveness
+            | Question::SafetyNoticeResponses
+    )
+}
+
+/// Whether a question's units are actions or notices (several nested counts
+/// per row) rather than reviews.
+fn counts_actions(q: Question) -> bool {
+    is_learning(q)
+        || matches!(
+            q,
+            Question::Recommendations | Question::RecommendationEffectiveness
+        )
+}
+
+/// What a learning question cannot take: a consideration draws on many
+/// reviews and a notice on none, so only the period and the jurisdictions
+/// filter them, and their answers have fixed key columns.
+fn learning_violations(
+    q: Question,
+    breakdown: pb::Breakdown,
+    f: &pb::Filters,
+) -> Vec<(&'static str, String)> {
+    let why = format!(
+        "does not apply to {}: its units are not cases; filter by period and jurisdictions only",
+        q.label()
+    );
+    let mut out = Vec::new();
+    if breakdown != pb::Breakdown::Unspecified {
+        out.push(("breakdown", why.clone()));
+    }
+    for (field, used) in [
+        ("filters.incident_types", !f.incident_types.is_empty()),
+        ("filters.causes", !f.causes.is_empty()),
+        ("filters.age_bands", !f.age_bands.is_empty()),
+        ("filters.sexes", !f.sexes.is_empty()),
+        ("filters.race_ethnicity", !f.race_ethnicity.is_empty()),
+        ("filters.tribal_statuses", !f.tribal_statuses.is_empty()),
+        ("filters.finalised_only", f.finalised_only),
+    ] {
+        if used {
+            out.push((field, why.clone()));
+        }
+    }
+    out
+}
+
 impl Insights {
     /// Insights over its index, audit log and sharing settings.
     pub fn new(index: Index, audit: AuditLog, sharing: Sharing) -> Self {
@@ -170,6 +233,11 @@ impl Insights {
         }
         check.text("code", &request.code, 64, false);
         let f = request.filters.clone().unwrap_or_default();
+        if let Some(q) = question.filter(|q| is_learning(*q)) {
+            for (field, field_violation) in learning_violations(q, breakdown, &f) {
+                check.bad(field, field_violation);
+            }
+        }
         for (field, q) in [
             ("filters.quarter_from", &f.quarter_from),
             ("filters.quarter_to", &f.quarter_to),
@@ -323,10 +391,20 @@ impl Insights {
             pooled,
             dicts,
         );
-        if pooled && filters.len() > MAX_POOLED_FILTERS {
+        let most = if counts_actions(question) {
+            MAX_POOLED_ACTION_FILTERS
+        } else {
+            MAX_POOLED_FILTERS
+        };
+        if pooled && filters.len() > most {
+            let about = if counts_actions(question) {
+                " about actions and notices"
+            } else {
+                ""
+            };
             return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
                 "filters",
-                format!("pooled questions combine at most {MAX_POOLED_FILTERS} filters"),
+                format!("pooled questions{about} combine at most {most} filters"),
             )]));
         }
         let jurisdictions = 0..dicts.jurisdictions.len() as u32;
@@ -439,7 +517,11 @@ impl Insights {
                 // population; the other questions repeat a count or the total.
                 let prevalence = !matches!(
                     question,
-                    Question::Recommendations | Question::CoOccurrence | Question::SystemsMap
+                    Question::Recommendations
+                        | Question::Considerations
+                        | Question::SafetyNoticeResponses
+                        | Question::CoOccurrence
+                        | Question::SystemsMap
                 );
                 let group = row.keys[..row.keys.len().saturating_sub(1)].to_vec();
                 if prevalence && seen.insert((population.clone(), group, "denominator")) {

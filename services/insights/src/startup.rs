@@ -1,5 +1,5 @@
 //! Builds the insights service: opens the database, loads the index, starts the
-//! consumers of review's and scoring's events; then serves until shutdown.
+//! consumers of review's, scoring's and learning's events; then serves until shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,7 +61,7 @@ impl Application {
         let token = config
             .service_token
             .resolve(&config.common.auth, "scir-insights")?;
-        let sources = [
+        let mut sources = vec![
             Source {
                 name: "review".to_owned(),
                 address: config.review_addr.clone(),
@@ -74,9 +74,18 @@ impl Application {
                 address: config.scoring_addr.clone(),
                 method: "/scir.scoring.v1.ScoringService/WatchEvents",
                 types: Projection::scoring_types(),
-                transport,
+                transport: transport.clone(),
             },
         ];
+        if let Some(address) = &config.learning_addr {
+            sources.push(Source {
+                name: "learning".to_owned(),
+                address: address.clone(),
+                method: "/scir.learning.v1.LearningService/WatchEvents",
+                types: Projection::learning_types(),
+                transport,
+            });
+        }
         let consumers = sources
             .into_iter()
             .map(|source| {
@@ -121,7 +130,8 @@ impl Application {
         self.address
     }
 
-    /// The consumers of review's and scoring's events, in that order.
+    /// The consumers of review's, scoring's and (when configured) learning's
+    /// events, in that order.
     pub fn consumers(&self) -> Vec<ConsumerHandle> {
         self.consumers.clone()
     }

@@ -6,7 +6,15 @@ use std::collections::{BTreeMap, HashMap};
 use scir_kit::db::DbError;
 use sqlx::{AnyConnection, Row};
 
-use crate::domain::facts::{Recommendation, ReviewFact};
+use crate::domain::facts::{
+    Action, ConsiderationFact, LearningFacts, NoticeRecipientFact, ReviewFact,
+};
+
+/// The change logged for any change to the learning loop's facts: the index
+/// reloads them whole (a few thousand rows at most, against the reviews'
+/// hundreds of thousands), so one key says it all. Review keys are hex and
+/// never equal it.
+pub const LEARNING_CHANGE: &str = "learning";
 
 /// The dimensions of a review as stored.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -262,7 +270,7 @@ pub async fn put_recommendation(
     conn: &mut AnyConnection,
     rec_key: &str,
     review_key: &str,
-    fact: Option<(&Recommendation, &str)>,
+    fact: Option<(&Action, &str)>,
 ) -> Result<(), DbError> {
     let Some((r, done)) = fact else {
         sqlx::query("DELETE FROM facts_recommendations WHERE rec_key = $1")
@@ -293,6 +301,133 @@ pub async fn put_recommendation(
         .await?;
     }
     Ok(())
+}
+
+/// Inserts or replaces a consideration; a replaced one keeps its first
+/// quarter and its cell key.
+pub async fn put_consideration(
+    conn: &mut AnyConnection,
+    key: &str,
+    c: &ConsiderationFact,
+) -> Result<(), DbError> {
+    let a = &c.action;
+    sqlx::query(
+        "INSERT INTO facts_considerations (consideration_key, jurisdiction, quarter, category, strength, status, \
+         due_month, effectiveness, cell_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (consideration_key) DO UPDATE SET category = excluded.category, strength = excluded.strength, \
+         status = excluded.status, due_month = excluded.due_month, effectiveness = excluded.effectiveness",
+    )
+    .bind(key)
+    .bind(&c.jurisdiction)
+    .bind(&c.quarter)
+    .bind(a.category)
+    .bind(a.strength)
+    .bind(a.status)
+    .bind(&a.due_month)
+    .bind(a.effectiveness)
+    .bind(fresh_cell_key())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a notice at a recipient: its quarter and due month when issued
+/// (`response` 0), or the recipient's answer. An existing row keeps its cell
+/// key, and an answer keeps the quarter and due month the issue recorded.
+pub async fn put_notice_recipient(
+    conn: &mut AnyConnection,
+    notice_key: &str,
+    r: &NoticeRecipientFact,
+) -> Result<(), DbError> {
+    let sql = if r.response == 0 {
+        "INSERT INTO facts_notice_recipients (notice_key, jurisdiction, quarter, due_month, response, days, cell_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (notice_key, jurisdiction) DO UPDATE SET quarter = excluded.quarter, due_month = excluded.due_month"
+    } else {
+        "INSERT INTO facts_notice_recipients (notice_key, jurisdiction, quarter, due_month, response, days, cell_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (notice_key, jurisdiction) DO UPDATE SET response = excluded.response, days = excluded.days"
+    };
+    sqlx::query(sql)
+        .bind(notice_key)
+        .bind(&r.jurisdiction)
+        .bind(&r.quarter)
+        .bind(&r.due_month)
+        .bind(r.response)
+        .bind(r.days)
+        .bind(fresh_cell_key())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A consideration as stored.
+#[derive(sqlx::FromRow)]
+struct ConsiderationRow {
+    jurisdiction: String,
+    quarter: String,
+    category: i32,
+    strength: i32,
+    status: i32,
+    due_month: String,
+    effectiveness: i32,
+    cell_key: i64,
+}
+
+/// A notice at a recipient as stored.
+#[derive(sqlx::FromRow)]
+struct RecipientRow {
+    jurisdiction: String,
+    quarter: String,
+    due_month: String,
+    response: i32,
+    days: i32,
+    cell_key: i64,
+}
+
+/// Every fact of the learning loop, in a stable order.
+pub async fn load_learning(conn: &mut AnyConnection) -> Result<LearningFacts, DbError> {
+    let considerations: Vec<ConsiderationRow> = sqlx::query_as(
+        "SELECT jurisdiction, quarter, category, strength, status, due_month, effectiveness, cell_key \
+         FROM facts_considerations ORDER BY consideration_key",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let recipients: Vec<RecipientRow> = sqlx::query_as(
+        "SELECT jurisdiction, quarter, due_month, response, days, cell_key \
+         FROM facts_notice_recipients ORDER BY notice_key, jurisdiction",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    // Cell keys are drawn as 32-bit values and stored in a 64-bit column.
+    Ok(LearningFacts {
+        considerations: considerations
+            .into_iter()
+            .map(|c| ConsiderationFact {
+                jurisdiction: c.jurisdiction,
+                quarter: c.quarter,
+                action: Action {
+                    category: c.category,
+                    strength: c.strength,
+                    status: c.status,
+                    due_month: c.due_month,
+                    effectiveness: c.effectiveness,
+                    cell_key: c.cell_key as u32,
+                },
+            })
+            .collect(),
+        recipients: recipients
+            .into_iter()
+            .map(|r| NoticeRecipientFact {
+                jurisdiction: r.jurisdiction,
+                quarter: r.quarter,
+                due_month: r.due_month,
+                response: r.response,
+                days: r.days,
+                cell_key: r.cell_key as u32,
+            })
+            .collect(),
+    })
 }
 
 /// A review's row with its cell key.
@@ -424,7 +559,7 @@ pub async fn load(
         "review_key, category, strength, status, due_month, cell_key, effectiveness"
     ) {
         if let Some(f) = facts.get_mut(&row.review_key) {
-            f.recommendations.push(Recommendation {
+            f.recommendations.push(Action {
                 category: row.category,
                 strength: row.strength,
                 status: row.status,
@@ -475,6 +610,14 @@ pub async fn dump(
             "rec_key, review_key, category, strength, status, due_month, done_month",
         ),
         ("facts_stage_days", "review_key, stage, days"),
+        (
+            "facts_considerations",
+            "consideration_key, jurisdiction, quarter, category, strength, status, due_month, effectiveness",
+        ),
+        (
+            "facts_notice_recipients",
+            "notice_key, jurisdiction, quarter, due_month, response, days",
+        ),
     ] {
         let sql = format!("SELECT {columns} FROM {table}");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -6,6 +6,7 @@ mod insights {
 
     mod attack;
 
+    mod learning;
     mod pipeline;
     mod projection;
     mod questions;

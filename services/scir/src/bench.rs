@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use scir_insights::domain::facts::{AGE_BANDS, Recommendation};
+use scir_insights::domain::facts::{AGE_BANDS, Action};
 use scir_insights::store::{self, ReviewRow};
 use scir_kit::auth::Role;
 use scir_kit::client::ClientInterceptor;
@@ -150,7 +150,7 @@ async fn load(db: &Database, args: &InsightsBenchArgs) -> anyhow::Result<()> {
                     1 + rng.next(3) as i32,
                     1 + rng.next(5) as i32,
                 );
-                let rec = Recommendation {
+                let rec = Action {
                     category,
                     strength,
                     status,
@@ -226,6 +226,7 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
         },
         review_addr: "http://127.0.0.1:1".into(),
         scoring_addr: "http://127.0.0.1:1".into(),
+        learning_addr: None,
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,

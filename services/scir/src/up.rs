@@ -111,6 +111,7 @@ pub async fn run(
     let dial = |listener: &Listener| format!("http://{}", loopback(listener.1));
     let (intake_addr, review_addr, scoring_addr) = (dial(&intake), dial(&review), dial(&scoring));
     let review_addr_for_learning = review_addr.clone();
+    let learning_addr = dial(&learning);
     let intake_config = scir_intake::IntakeConfig {
         common: common(&args, &secret, intake, "intake.db"),
         rules_dir: args.rules_dir.clone(),
@@ -142,6 +143,7 @@ pub async fn run(
         common: common(&args, &secret, insights, "insights.db"),
         review_addr,
         scoring_addr,
+        learning_addr: Some(learning_addr),
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,

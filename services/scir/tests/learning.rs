@@ -11,6 +11,7 @@ use scir::journey::Driver;
 use scir::{dev_auth, up};
 use scir_kit::auth::Role;
 use scir_proto::common::v1::Date;
+use scir_proto::insights::v1::{self as insights, Question};
 use scir_proto::learning::v1 as pb;
 use scir_proto::review::v1 as review;
 use scir_testkit::{Backend, TestDatabase};
@@ -766,6 +767,91 @@ async fn whole_mapping(people: &People, los: &[String], unfinished: &str) -> Str
     name
 }
 
+/// Asks insights `question` as `analyst` until `done` holds of the answer
+/// (the projection follows learning's events), or a minute passes.
+async fn ask_until(
+    analyst: &Caller,
+    question: Question,
+    done: impl Fn(&insights::Table) -> bool,
+) -> insights::Table {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let table = analyst
+            .insights()
+            .ask(insights::AskRequest {
+                question: question as i32,
+                ..Default::default()
+            })
+            .await
+            .expect("ask")
+            .into_inner();
+        if done(&table) || tokio::time::Instant::now() > deadline {
+            return table;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn insights_count_the_loop(driver: &Driver, mapping: &str) {
+    let analyst = driver
+        .caller("state-analyst", &[Role::Analyst], "us-wi")
+        .expect("caller");
+    let considerations = analyst
+        .learning()
+        .list_considerations(pb::ListConsiderationsRequest {
+            parent: mapping.to_owned(),
+        })
+        .await
+        .expect("considerations")
+        .into_inner()
+        .considerations;
+    let implemented = considerations
+        .iter()
+        .filter(|c| c.status == pb::ConsiderationStatus::Implemented as i32)
+        .count() as i64;
+    assert!(implemented >= 1, "{mapping}: {considerations:?}");
+    let value = |c: &Option<insights::Count>| c.as_ref().and_then(|c| c.value);
+    let table = ask_until(&analyst, Question::Considerations, |t| {
+        value(&t.population) == Some(considerations.len() as i64)
+            && t.rows
+                .iter()
+                .filter_map(|r| value(&r.implemented))
+                .sum::<i64>()
+                == implemented
+    })
+    .await;
+    assert_eq!(
+        value(&table.population),
+        Some(considerations.len() as i64),
+        "{table:?}"
+    );
+    assert_eq!(
+        table
+            .rows
+            .iter()
+            .filter_map(|r| value(&r.implemented))
+            .sum::<i64>(),
+        implemented,
+        "{table:?}"
+    );
+
+    let tennessee = driver
+        .caller("tn-analyst", &[Role::Analyst], "us-tn")
+        .expect("caller");
+    let answered = |t: &insights::Table| {
+        t.rows
+            .iter()
+            .find(|r| r.keys == ["ACTION_TAKEN", "all"])
+            .and_then(|r| value(&r.count))
+    };
+    let table = ask_until(&tennessee, Question::SafetyNoticeResponses, |t| {
+        answered(t) == Some(1)
+    })
+    .await;
+    assert_eq!(answered(&table), Some(1), "{table:?}");
+    assert_eq!(value(&table.population), Some(1), "{table:?}");
+}
+
 fn consideration(due: chrono::NaiveDate) -> pb::Consideration {
     pb::Consideration {
         category: review::RecommendationCategory::UpdateGuidanceOrTraining as i32,
@@ -890,6 +976,7 @@ async fn an_aggregate_mapping_from_convening_to_published_on_both_backends() {
     let pg_task = tokio::spawn(app.run());
     scir_testkit::wait_serving(pg_learning, scir_learning::startup::SERVICE_NAME).await;
 
+    let mut sources = Vec::new();
     for learning in [running.learning, pg_learning] {
         let driver = Driver::new(
             Channels::new(&endpoints(learning)).expect("channels"),
@@ -928,7 +1015,13 @@ async fn an_aggregate_mapping_from_convening_to_published_on_both_backends() {
             .caller("wv-admin", &[Role::Admin], "us-wv")
             .expect("caller");
         a_notice(&people, &source, &wv).await;
+        sources.push(source);
     }
+
+    // Insights counts what scir up's learning published, from its events:
+    // the mapping's considerations for Wisconsin's analyst, the notice's
+    // answer for Tennessee's.
+    insights_count_the_loop(&driver, &sources[0]).await;
 
     // Session notes are sealed at rest: the SQLite file does not hold them.
     let raw = std::fs::read(dir.path().join("learning.db")).expect("learning.db");

@@ -1,5 +1,5 @@
 //! A stand-in for other services' event logs: serves a fixed list of events as
-//! `WatchEvents` of review and scoring, so a consumer can be tested against
+//! `WatchEvents` of review, scoring and learning, so a consumer can be tested against
 //! exactly the events a test chooses.
 
 use std::convert::Infallible;
@@ -126,12 +126,14 @@ macro_rules! source {
 
 source!(ReviewLog, "scir.review.v1.ReviewService");
 source!(ScoringLog, "scir.scoring.v1.ScoringService");
+source!(LearningLog, "scir.learning.v1.LearningService");
 
-/// Serves `review` and `scoring` events on a free loopback port until the
-/// returned task is aborted.
+/// Serves `review`, `scoring` and `learning` events on a free loopback port
+/// until the returned task is aborted.
 pub async fn serve(
     review: Vec<Event>,
     scoring: Vec<Event>,
+    learning: Vec<Event>,
 ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -143,6 +145,9 @@ pub async fn serve(
         }))
         .add_service(ScoringLog(Log {
             events: Arc::new(scoring),
+        }))
+        .add_service(LearningLog(Log {
+            events: Arc::new(learning),
         }))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     let task = tokio::spawn(async move {

@@ -22,6 +22,17 @@ use scir_kit::server::ServerSettings;
 use scir_kit::telemetry::TelemetryConfig;
 use tonic::transport::Channel;
 
+/// The field paths of an `INVALID_ARGUMENT` status's violations (none for
+/// any other status).
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
 /// The HS256 secret test servers verify with.
 pub const SECRET: &str = "scir-test-secret-0123456789abcdef0123456789";
 /// Issuer of test tokens.

@@ -1,6 +1,7 @@
 //! The questions, answered from the facts in one pass each.
 //!
-//! Every unit (a review, or for recommendation questions a recommendation) that
+//! Every unit (a review; for recommendation questions a recommendation; for
+//! the learning loop's questions a consideration or a notice at a recipient) that
 //! meets the filters is classified once: which breakdown values it has, which
 //! measures it satisfies. Each cell's count and cell key (the sum of its
 //! units' keys) come from the resulting tables, without another pass; pooled
@@ -11,11 +12,12 @@ use std::collections::HashMap;
 use scir_proto::Labelled;
 use scir_proto::insights::v1::{self as pb, Breakdown, Question, Row, Table};
 use scir_proto::intake::v1 as intake;
+use scir_proto::learning::v1 as learning;
 use scir_proto::review::v1 as review;
 
 use super::facts::{AGE_BANDS, Dicts};
 use super::protection::{self, Perturbation};
-use super::snapshot::{Compact, Snapshot};
+use super::snapshot::{Compact, CompactRecipient, CompactRecommendation, Snapshot};
 
 /// A filter: a name (for errors) and a test.
 pub struct Filter {
@@ -271,8 +273,28 @@ fn header(query: &Query) -> Table {
 pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
     let level = query.level;
     match query.question {
-        Question::Recommendations => return recommendations(query, snap),
-        Question::RecommendationEffectiveness => return effectiveness(query, snap),
+        Question::Recommendations => {
+            return actions(query, &snap.rows, &snap.recommendations, RECOMMENDATION);
+        }
+        Question::RecommendationEffectiveness => {
+            return effectiveness(query, &snap.rows, &snap.recommendations, RECOMMENDATION);
+        }
+        Question::Considerations => {
+            let l = &snap.learning;
+            return actions(query, &l.heads, &l.considerations, CONSIDERATION);
+        }
+        Question::ConsiderationStatus => {
+            let l = &snap.learning;
+            return consideration_status(query, &l.heads, &l.considerations);
+        }
+        Question::ConsiderationEffectiveness => {
+            let l = &snap.learning;
+            return effectiveness(query, &l.heads, &l.considerations, CONSIDERATION);
+        }
+        Question::SafetyNoticeResponses => {
+            let l = &snap.learning;
+            return notice_responses(query, &l.heads, &l.recipients);
+        }
         Question::CoOccurrence | Question::SystemsMap => {
             return pairs(query, snap, dicts);
         }
@@ -386,8 +408,10 @@ fn measure_column(q: Question) -> &'static str {
         Question::DomainPrevalence => "domain",
         Question::ThemePrevalence => "theme",
         Question::Trend => "code",
-        Question::Recommendations => "category",
-        Question::RecommendationEffectiveness => "result",
+        Question::Recommendations | Question::Considerations => "category",
+        Question::ConsiderationStatus => "status",
+        Question::RecommendationEffectiveness | Question::ConsiderationEffectiveness => "result",
+        Question::SafetyNoticeResponses => "response",
         Question::Unspecified => "",
     }
 }
@@ -494,23 +518,45 @@ fn pairs(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
     table
 }
 
-/// Recommendations by category and strength: count, implemented, overdue.
-fn recommendations(query: &Query, snap: &Snapshot) -> Table {
-    let implemented = review::RecommendationStatus::Implemented as i32;
-    let declined = review::RecommendationStatus::Declined as i32;
+/// The statuses of an action (a review's recommendation or a mapping's
+/// consideration) that say it is done or closed.
+#[derive(Debug, Clone, Copy)]
+struct Closing {
+    implemented: i32,
+    closed: i32,
+}
+
+const RECOMMENDATION: Closing = Closing {
+    implemented: review::RecommendationStatus::Implemented as i32,
+    closed: review::RecommendationStatus::Declined as i32,
+};
+
+const CONSIDERATION: Closing = Closing {
+    implemented: learning::ConsiderationStatus::Implemented as i32,
+    closed: learning::ConsiderationStatus::NotPursued as i32,
+};
+
+/// Whether the query counts a unit with head `row` in `heads` (its review,
+/// or its own for the learning loop's units).
+fn counts_at(query: &Query, heads: &[Compact], row: u32) -> bool {
+    heads.get(row as usize).is_some_and(|h| counts(query, h))
+}
+
+/// Actions by category and strength: count, implemented, overdue.
+fn actions(query: &Query, heads: &[Compact], units: &[CompactRecommendation], c: Closing) -> Table {
     let protection = query.protection.as_deref();
     // Breakdown: category * 8 + strength; measures: 0 implemented, 1 overdue.
     let mut t = Tables::new(16 * 8, 2);
     let mut ms = Vec::new();
-    for r in &snap.recommendations {
-        if !counts(query, &snap.rows[r.row as usize]) {
-            continue;
-        }
+    for r in units.iter().filter(|u| counts_at(query, heads, u.row)) {
         ms.clear();
-        if r.status == implemented {
+        if r.status == c.implemented {
             ms.push(0);
         }
-        if r.status != implemented && r.status != declined && r.due != 0 && r.due < query.this_month
+        if r.status != c.implemented
+            && r.status != c.closed
+            && r.due != 0
+            && r.due < query.this_month
         {
             ms.push(1);
         }
@@ -542,19 +588,79 @@ fn recommendations(query: &Query, snap: &Snapshot) -> Table {
     table
 }
 
-/// Implemented recommendations checked for effect, by action strength and
-/// result: each result's count and its share of the strength's checked
-/// recommendations. The unit is the recommendation, with its own cell key.
-fn effectiveness(query: &Query, snap: &Snapshot) -> Table {
-    let implemented = review::RecommendationStatus::Implemented as i32;
+/// A two-way table's rows, sorted by their keys: each breakdown value's
+/// measures, with each count's share of the breakdown value's units.
+fn share_rows(
+    t: &Tables,
+    protection: Option<&Perturbation>,
+    label_b: impl Fn(usize) -> String,
+    label_m: impl Fn(usize) -> String,
+) -> Vec<Row> {
+    let (bs, ms) = t.present();
+    let mut rows = Vec::new();
+    for &b in &bs {
+        let key = label_b(b);
+        let all = t.shown(protection, Some(b), None);
+        for &m in &ms {
+            let count = t.shown(protection, Some(b), Some(m));
+            rows.push(Row {
+                keys: vec![key.clone(), label_m(m)],
+                share: share(&count, &all),
+                denominator: Some(all),
+                count: Some(count),
+                ..Default::default()
+            });
+        }
+    }
+    rows.sort_by(|a, b| a.keys.cmp(&b.keys));
+    rows
+}
+
+/// Considerations by category and status: each status's count and its share
+/// of the category.
+fn consideration_status(
+    query: &Query,
+    heads: &[Compact],
+    units: &[CompactRecommendation],
+) -> Table {
+    let protection = query.protection.as_deref();
+    // Breakdown: category; measure: status.
+    let mut t = Tables::new(16, 8);
+    for r in units.iter().filter(|u| counts_at(query, heads, u.row)) {
+        t.add(
+            r.key,
+            &[r.category.clamp(0, 15) as u32],
+            &[r.status.clamp(0, 7) as u32],
+        );
+    }
+    let status = |m: usize| {
+        enum_name::<learning::ConsiderationStatus>(m as i32, |v| {
+            v.label().trim_start_matches("CONSIDERATION_STATUS_")
+        })
+    };
+    let category = |b: usize| enum_name::<review::RecommendationCategory>(b as i32, |v| v.label());
+    Table {
+        key_columns: vec!["category".into(), "status".into()],
+        rows: share_rows(&t, protection, category, status),
+        population: Some(t.shown(protection, None, None)),
+        ..header(query)
+    }
+}
+
+/// Implemented actions checked for effect, by action strength and result:
+/// each result's count and its share of the strength's checked actions. The
+/// unit is the action, with its own cell key.
+fn effectiveness(
+    query: &Query,
+    heads: &[Compact],
+    units: &[CompactRecommendation],
+    c: Closing,
+) -> Table {
     let protection = query.protection.as_deref();
     // Breakdown: strength; measure: result.
     let mut t = Tables::new(8, 8);
-    for r in &snap.recommendations {
-        if r.status != implemented
-            || r.effectiveness == 0
-            || !counts(query, &snap.rows[r.row as usize])
-        {
+    for r in units.iter().filter(|u| counts_at(query, heads, u.row)) {
+        if r.status != c.implemented || r.effectiveness == 0 {
             continue;
         }
         t.add(
@@ -563,30 +669,96 @@ fn effectiveness(query: &Query, snap: &Snapshot) -> Table {
             &[r.effectiveness.clamp(0, 7) as u32],
         );
     }
-    let (bs, ms) = t.present();
-    let mut table = Table {
+    let strength = |b: usize| enum_name::<review::ActionStrength>(b as i32, |v| v.label());
+    let result = |m: usize| {
+        enum_name::<review::Effectiveness>(m as i32, |v| {
+            v.label().trim_start_matches("EFFECTIVENESS_")
+        })
+    };
+    Table {
         key_columns: vec!["strength".into(), "result".into()],
+        rows: share_rows(&t, protection, strength, result),
+        population: Some(t.shown(protection, None, None)),
+        ..header(query)
+    }
+}
+
+/// The responses of [`notice_responses`], in their order: any answer, each
+/// kind of answer (at the kind's value), none, and none past the due month.
+const RESPONSES: [&str; 6] = [
+    "RESPONDED",
+    "ACKNOWLEDGED",
+    "ACTION_TAKEN",
+    "NOT_APPLICABLE",
+    "UNANSWERED",
+    "OVERDUE",
+];
+
+/// Days to respond, as bands: (label, last day).
+const DAY_BANDS: [(&str, i32); 5] = [
+    ("0-7", 7),
+    ("8-14", 14),
+    ("15-30", 30),
+    ("31-60", 60),
+    ("61+", i32::MAX),
+];
+
+/// Safety notices as their recipients handled them: per response, its count
+/// among every recipient (`all`), and for answers, the days they took.
+fn notice_responses(query: &Query, heads: &[Compact], units: &[CompactRecipient]) -> Table {
+    let protection = query.protection.as_deref();
+    let mut t = Tables::new(RESPONSES.len(), DAY_BANDS.len());
+    let (mut bs, mut ms) = (Vec::new(), Vec::new());
+    for r in units.iter().filter(|u| counts_at(query, heads, u.row)) {
+        bs.clear();
+        ms.clear();
+        if (1..=3).contains(&r.response) {
+            bs.extend([0, r.response as u32]);
+            ms.extend(
+                DAY_BANDS
+                    .iter()
+                    .position(|(_, last)| r.days <= *last)
+                    .map(|b| b as u32),
+            );
+        } else {
+            bs.push(4);
+            if r.due != 0 && r.due < query.this_month {
+                bs.push(5);
+            }
+        }
+        t.add(r.key, &bs, &ms);
+    }
+    let mut table = Table {
+        key_columns: vec!["response".into(), "days".into()],
         ..header(query)
     };
-    for &b in &bs {
-        let strength = enum_name::<review::ActionStrength>(b as i32, |v| v.label());
-        let checked = t.shown(protection, Some(b), None);
-        for &m in &ms {
-            let result = enum_name::<review::Effectiveness>(m as i32, |v| {
-                v.label().trim_start_matches("EFFECTIVENESS_")
-            });
+    let population = t.shown(protection, None, None);
+    let (present, bands) = t.present();
+    for b in present {
+        let all = t.shown(protection, Some(b), None);
+        table.rows.push(Row {
+            keys: vec![RESPONSES[b].to_owned(), "all".to_owned()],
+            share: share(&all, &population),
+            denominator: Some(population),
+            count: Some(all),
+            ..Default::default()
+        });
+        // Only answers have days.
+        if b > 3 {
+            continue;
+        }
+        for &m in &bands {
             let count = t.shown(protection, Some(b), Some(m));
             table.rows.push(Row {
-                keys: vec![strength.clone(), result],
-                share: share(&count, &checked),
-                denominator: Some(checked),
+                keys: vec![RESPONSES[b].to_owned(), DAY_BANDS[m].0.to_owned()],
+                share: share(&count, &all),
+                denominator: Some(all),
                 count: Some(count),
                 ..Default::default()
             });
         }
     }
-    table.rows.sort_by(|a, b| a.keys.cmp(&b.keys));
-    table.population = Some(t.shown(protection, None, None));
+    table.population = Some(population);
     table
 }
 
@@ -664,7 +836,7 @@ mod tests {
 
     #[test]
     fn effectiveness_counts_checked_implemented_recommendations_by_strength() {
-        use crate::domain::facts::Recommendation;
+        use crate::domain::facts::Action;
         let (_, mut dicts) = partnership(&[("us-wi", intake::CauseCategory::Suid, 1)]);
         let implemented = review::RecommendationStatus::Implemented as i32;
         let stronger = review::ActionStrength::Stronger as i32;
@@ -688,7 +860,7 @@ mod tests {
                 jurisdiction: "us-wi".into(),
                 quarter: "2024-Q2".into(),
                 cell_key: i as u32,
-                recommendations: vec![Recommendation {
+                recommendations: vec![Action {
                     category: 1,
                     strength,
                     status,

@@ -61,7 +61,8 @@ fn xml(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A chart of a prevalence, trend, effectiveness or co-occurrence answer: horizontal bars of
+/// A chart of a prevalence, trend, effectiveness, consideration status, notice
+/// response or co-occurrence answer: horizontal bars of
 /// the share (co-occurrence: of the lift), hidden values drawn as hatched
 /// placeholders labelled `suppressed`.
 pub fn svg(table: &Table) -> Option<String> {
@@ -73,6 +74,19 @@ pub fn svg(table: &Table) -> Option<String> {
         Question::Trend => ("Share of reviews by quarter", |r| r.share),
         Question::RecommendationEffectiveness => (
             "Result of the effect check, share of each strength's checked recommendations",
+            |r| r.share,
+        ),
+        Question::ConsiderationEffectiveness => (
+            "Result of the effect check, share of each strength's checked considerations",
+            |r| r.share,
+        ),
+        Question::ConsiderationStatus => {
+            ("Status of considerations, share of each category's", |r| {
+                r.share
+            })
+        }
+        Question::SafetyNoticeResponses => (
+            "Safety notices: share of recipients (all), and of each response by days taken",
             |r| r.share,
         ),
         Question::CoOccurrence => ("Lift of factor pairs (above 1: more than chance)", |r| {
@@ -193,12 +207,14 @@ mod tests {
         })
         .expect("chart");
         assert!(pooled.contains("at most 20 either way") && pooled.contains("from 1 to 9"));
-        assert!(
-            super::svg(&Table {
-                question: Question::Recommendations as i32,
-                ..Default::default()
-            })
-            .is_none()
-        );
+        for question in [Question::Recommendations, Question::Considerations] {
+            assert!(
+                super::svg(&Table {
+                    question: question as i32,
+                    ..Default::default()
+                })
+                .is_none()
+            );
+        }
     }
 }

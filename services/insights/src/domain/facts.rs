@@ -112,12 +112,13 @@ pub struct Ids {
     pub age_band: u32,
 }
 
-/// A recommendation, as counted.
+/// An action as counted: a review's recommendation, or a mapping's
+/// consideration (whose status values are learning's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recommendation {
-    /// Category value.
+pub struct Action {
+    /// Category value (review's recommendation categories).
     pub category: i32,
-    /// Strength value.
+    /// Action strength value.
     pub strength: i32,
     /// Status value.
     pub status: i32,
@@ -159,13 +160,51 @@ pub struct ReviewFact {
     /// Themes (values) of key observations and learning opportunities.
     pub themes: Vec<i32>,
     /// Recommendations.
-    pub recommendations: Vec<Recommendation>,
+    pub recommendations: Vec<Action>,
     /// Whole days spent in each stage left, by stage value.
     pub stage_days: BTreeMap<i32, i32>,
     /// Names as numbers (set by [`Dicts::intern`]).
     pub ids: Ids,
     /// Its permanent random cell key (never shown).
     pub cell_key: u32,
+}
+
+/// A consideration of an aggregate mapping, as counted: a unit of its own,
+/// drawn from many reviews, so it carries none of a review's dimensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsiderationFact {
+    /// The mapping's jurisdiction.
+    pub jurisdiction: String,
+    /// Quarter it was first recorded, `YYYY-Qn`.
+    pub quarter: String,
+    /// What it is and where it stands.
+    pub action: Action,
+}
+
+/// A safety notice at one recipient jurisdiction, as counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRecipientFact {
+    /// The recipient jurisdiction.
+    pub jurisdiction: String,
+    /// Quarter the notice was issued, `YYYY-Qn`.
+    pub quarter: String,
+    /// Month responses are due, `YYYY-MM`, or empty.
+    pub due_month: String,
+    /// The response kind value; 0 until the recipient answers.
+    pub response: i32,
+    /// Whole days from issue to the response.
+    pub days: i32,
+    /// Its permanent random cell key (never shown).
+    pub cell_key: u32,
+}
+
+/// Everything insights knows of the learning loop.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LearningFacts {
+    /// Considerations.
+    pub considerations: Vec<ConsiderationFact>,
+    /// Safety notices by recipient.
+    pub recipients: Vec<NoticeRecipientFact>,
 }
 
 impl ReviewFact {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::facts::{Dicts, ReviewFact};
+use super::facts::{Dicts, LearningFacts, ReviewFact};
 
 /// Levels kept per review (item numbers below this); grows when needed.
 const FIRST_STRIDE: usize = 32;
@@ -59,6 +59,79 @@ pub struct CompactRecommendation {
     pub key: u32,
 }
 
+/// A safety notice at one recipient, fixed size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactRecipient {
+    /// Row of its head in [`Learning::heads`].
+    pub row: u32,
+    /// Due month as year * 100 + month (0 when none).
+    pub due: i32,
+    /// Response kind value (0 until answered).
+    pub response: i32,
+    /// Whole days to respond.
+    pub days: i32,
+    /// Its cell key.
+    pub key: u32,
+}
+
+/// The learning loop's units. Each has a head of the review row's shape with
+/// only its jurisdiction, quarter and cell key set, so that the scope and the
+/// period and jurisdiction filters test it as they test a review; the other
+/// filters do not apply to these units and are refused before they reach it.
+#[derive(Debug, Clone, Default)]
+pub struct Learning {
+    /// One head per unit: considerations first, then notice recipients.
+    pub heads: Vec<Compact>,
+    /// Considerations, as actions (their `row` is their head).
+    pub considerations: Vec<CompactRecommendation>,
+    /// Safety notices by recipient.
+    pub recipients: Vec<CompactRecipient>,
+}
+
+impl Learning {
+    /// The units of `facts`, their names numbered by `dicts`.
+    pub fn of(facts: &LearningFacts, dicts: &mut Dicts) -> Self {
+        let mut out = Self::default();
+        let mut head = |jurisdiction: &str, quarter: &str, key: u32| {
+            out.heads.push(Compact {
+                jurisdiction: dicts.jurisdictions.id(jurisdiction),
+                quarter: quarter_number(quarter),
+                quarter_id: dicts.quarters.id(quarter),
+                alive: true,
+                key,
+                ..Compact::default()
+            });
+            (out.heads.len() - 1) as u32
+        };
+        let mut considerations = Vec::with_capacity(facts.considerations.len());
+        for c in &facts.considerations {
+            let a = &c.action;
+            considerations.push(CompactRecommendation {
+                row: head(&c.jurisdiction, &c.quarter, a.cell_key),
+                category: a.category,
+                strength: a.strength,
+                status: a.status,
+                due: month_number(&a.due_month),
+                effectiveness: a.effectiveness,
+                key: a.cell_key,
+            });
+        }
+        let mut recipients = Vec::with_capacity(facts.recipients.len());
+        for r in &facts.recipients {
+            recipients.push(CompactRecipient {
+                row: head(&r.jurisdiction, &r.quarter, r.cell_key),
+                due: month_number(&r.due_month),
+                response: r.response,
+                days: r.days,
+                key: r.cell_key,
+            });
+        }
+        out.considerations = considerations;
+        out.recipients = recipients;
+        out
+    }
+}
+
 /// Every review's facts, fixed size and contiguous.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -72,6 +145,8 @@ pub struct Snapshot {
     pub stride: usize,
     /// Recommendations.
     pub recommendations: Vec<CompactRecommendation>,
+    /// The learning loop's units.
+    pub learning: Learning,
     positions: HashMap<String, usize>,
 }
 

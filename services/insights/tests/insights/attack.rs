@@ -29,6 +29,8 @@ use scir_proto::insights::v1::{self as pb, Breakdown, Question, Suppression};
 use scir_proto::intake::v1 as intake;
 use scir_testkit::{Backend, TestDatabase};
 
+use scir_insights::service::MAX_POOLED_ACTION_FILTERS;
+
 use super::harness::{self, CAUSES, Fixture, Settings};
 
 const K: i64 = 10;
@@ -280,6 +282,97 @@ fn report(who: &str, f: &Findings) {
     );
 }
 
+/// Counts as equations over atoms: the same population asked twice keeps the
+/// tightest interval the declared mechanism allows.
+#[derive(Default)]
+struct System {
+    by_cells: HashMap<Vec<u32>, Equation>,
+    sd: f64,
+}
+
+impl System {
+    /// Adds what `count`, shown in `table`, says of the atoms `cells`.
+    fn add(&mut self, cells: Vec<u32>, count: &pb::Count, table: &pb::Table) {
+        self.sd = self.sd.max(table.adjustment_sd);
+        let i = interval(count, i64::from(table.k), i64::from(table.max_adjustment));
+        let e = self.by_cells.entry(cells.clone()).or_insert(Equation {
+            atoms: cells,
+            interval: Interval {
+                lo: 0,
+                hi: UNBOUNDED,
+            },
+            shown: None,
+        });
+        e.interval.lo = e.interval.lo.max(i.lo);
+        e.interval.hi = e.interval.hi.min(i.hi);
+        e.shown = e.shown.or(count.value);
+    }
+
+    /// The equations over at least one atom.
+    fn equations(self) -> Vec<Equation> {
+        self.by_cells
+            .into_values()
+            .filter(|e| !e.atoms.is_empty())
+            .collect()
+    }
+}
+
+/// Checks that every equation's interval holds the truth, then attacks every
+/// population of 1..k-1 as an outsider and as an insider who knows the atoms
+/// `known` gives (an insider's targets are what remains of a population once
+/// its own atoms are taken out); reports both.
+fn attack_both(
+    who: &str,
+    atoms: usize,
+    equations: &[Equation],
+    count_of: &dyn Fn(&[u32]) -> i64,
+    known: &[Option<i64>],
+    sd: f64,
+    least_targets: usize,
+) -> (Findings, Findings) {
+    for e in equations {
+        let t = count_of(&e.atoms);
+        assert!(
+            e.interval.lo <= t && t <= e.interval.hi,
+            "the mechanism's published bounds hold: {t} outside {:?}",
+            e.interval
+        );
+    }
+    let targets: Vec<(Vec<u32>, i64)> = equations
+        .iter()
+        .map(|e| (e.atoms.clone(), count_of(&e.atoms)))
+        .filter(|(_, t)| (1..K).contains(t))
+        .collect();
+    assert!(
+        targets.len() >= least_targets,
+        "only {} small populations",
+        targets.len()
+    );
+    let outsider = attack(atoms, equations, &targets, sd);
+    report(&format!("{who}outsider"), &outsider);
+
+    let theirs = substitute(equations, known);
+    let insider_targets: Vec<(Vec<u32>, i64)> = targets
+        .iter()
+        .map(|(cells, _)| {
+            cells
+                .iter()
+                .copied()
+                .filter(|c| known[*c as usize].is_none())
+                .collect::<Vec<u32>>()
+        })
+        .filter(|cells| !cells.is_empty())
+        .map(|cells| {
+            let t = count_of(&cells);
+            (cells, t)
+        })
+        .filter(|(_, t)| (1..K).contains(t))
+        .collect();
+    let insider = attack(atoms, &theirs, &insider_targets, sd);
+    report(&format!("{who}insider (us-tn)"), &insider);
+    (outsider, insider)
+}
+
 #[tokio::test]
 async fn no_small_count_is_disclosed_to_a_partner_asking_everything() {
     let fixtures = harness::generate(
@@ -354,24 +447,8 @@ async fn no_small_count_is_disclosed_to_a_partner_asking_everything() {
     // Every count of reviews becomes an equation over atoms; the same
     // population asked twice keeps the tightest interval.
     let mut answers = 0usize;
-    let mut sd = 0.0f64;
-    let mut by_cells: HashMap<Vec<u32>, Equation> = HashMap::new();
-    let mut add = |cells: Vec<u32>, count: &pb::Count, table: &pb::Table| {
-        let i = interval(count, i64::from(table.k), i64::from(table.max_adjustment));
-        let e = by_cells.entry(cells.clone()).or_insert(Equation {
-            atoms: cells,
-            interval: Interval {
-                lo: 0,
-                hi: UNBOUNDED,
-            },
-            shown: None,
-        });
-        e.interval.lo = e.interval.lo.max(i.lo);
-        e.interval.hi = e.interval.hi.min(i.hi);
-        e.shown = e.shown.or(count.value);
-    };
+    let mut system = System::default();
     for (spec, question, breakdown, table) in &tables {
-        sd = sd.max(table.adjustment_sd);
         let cells_where = |test: &dyn Fn(&Atom) -> bool| -> Vec<u32> {
             (0..atoms.len() as u32)
                 .filter(|i| {
@@ -382,7 +459,7 @@ async fn no_small_count_is_disclosed_to_a_partner_asking_everything() {
         };
         if let Some(p) = &table.population {
             answers += 1;
-            add(cells_where(&|_| true), p, table);
+            system.add(cells_where(&|_| true), p, table);
         }
         for row in &table.rows {
             answers += usize::from(row.count.is_some()) + usize::from(row.denominator.is_some());
@@ -392,17 +469,15 @@ async fn no_small_count_is_disclosed_to_a_partner_asking_everything() {
             } else {
                 row.keys[0].as_str()
             };
-            add(
+            system.add(
                 cells_where(&|a| row_matches(*question, *breakdown, key, a)),
                 d,
                 table,
             );
         }
     }
-    let equations: Vec<Equation> = by_cells
-        .into_values()
-        .filter(|e| !e.atoms.is_empty())
-        .collect();
+    let sd = system.sd;
+    let equations = system.equations();
     eprintln!(
         "{} questions, {} answers, {} distinct populations over {} atoms",
         tables.len(),
@@ -411,51 +486,9 @@ async fn no_small_count_is_disclosed_to_a_partner_asking_everything() {
         atoms.len()
     );
     assert!(answers >= 20_000, "only {answers} answers");
-    for e in &equations {
-        let t = count_of(&e.atoms);
-        assert!(
-            e.interval.lo <= t && t <= e.interval.hi,
-            "the mechanism's published bounds hold: {t} outside {:?}",
-            e.interval
-        );
-    }
-
-    // Outsider.
-    let targets: Vec<(Vec<u32>, i64)> = equations
-        .iter()
-        .map(|e| (e.atoms.clone(), count_of(&e.atoms)))
-        .filter(|(_, t)| (1..K).contains(t))
-        .collect();
-    assert!(
-        targets.len() >= 200,
-        "only {} small populations",
-        targets.len()
-    );
-    let outsider = attack(atoms.len(), &equations, &targets, sd);
-    report("outsider", &outsider);
-
-    // Insider: us-tn knows its own records.
+    // The insider, us-tn, knows its own records.
     let known: Vec<Option<i64>> = atoms.iter().map(|a| owner[a].then(|| truth[a])).collect();
-    let theirs = substitute(&equations, &known);
-    let foreign = |cells: &[u32]| -> Vec<u32> {
-        cells
-            .iter()
-            .copied()
-            .filter(|c| known[*c as usize].is_none())
-            .collect()
-    };
-    let insider_targets: Vec<(Vec<u32>, i64)> = targets
-        .iter()
-        .map(|(cells, _)| foreign(cells))
-        .filter(|cells| !cells.is_empty())
-        .map(|cells| {
-            let t = count_of(&cells);
-            (cells, t)
-        })
-        .filter(|(_, t)| (1..K).contains(t))
-        .collect();
-    let insider = attack(atoms.len(), &theirs, &insider_targets, sd);
-    report("insider (us-tn)", &insider);
+    let (outsider, insider) = attack_both("", atoms.len(), &equations, &count_of, &known, sd, 200);
 
     // What the protection costs: every question asked, perturbed against exact.
     let requests: Vec<pb::AskRequest> = asks
@@ -471,6 +504,409 @@ async fn no_small_count_is_disclosed_to_a_partner_asking_everything() {
     assert!(
         utility.large == 0 || utility.large_relative_error / (utility.large as f64) < 0.05,
         "counts of 50 or more stay within 5 % on average: {utility}"
+    );
+
+    running.stop().await;
+    for (who, f) in [("outsider", &outsider), ("insider", &insider)] {
+        assert_eq!(f.bounded, 0, "{who}: small counts bounded within 1..k-1");
+        assert_eq!(f.recovered, 0, "{who}: small counts recovered");
+    }
+}
+
+/// The finest group of action or notice units the questions can tell apart:
+/// a review's recommendation (with its review's atom), a mapping's
+/// consideration, or a notice at one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Unit {
+    Recommendation {
+        review: Atom,
+        category: i32,
+        strength: i32,
+        status: i32,
+        effect: i32,
+    },
+    Consideration {
+        label: &'static str,
+        category: i32,
+        strength: i32,
+        status: i32,
+        effect: i32,
+        due_past: bool,
+    },
+    Recipient {
+        label: &'static str,
+        response: i32,
+        days: &'static str,
+        due_past: bool,
+    },
+}
+
+/// The units' year: recommendations their review's; learning's units were
+/// all published in 2025 (the harness's event month).
+fn unit_matches(spec: &Spec, u: &Unit) -> bool {
+    match u {
+        Unit::Recommendation { review, .. } => spec.matches(review),
+        Unit::Consideration { label, .. } | Unit::Recipient { label, .. } => {
+            spec.label.is_none_or(|l| l == *label) && spec.year.is_none_or(|y| y == 2025)
+        }
+    }
+}
+
+fn days_band(d: i32) -> &'static str {
+    match d {
+        0..=7 => "0-7",
+        8..=14 => "8-14",
+        15..=30 => "15-30",
+        31..=60 => "31-60",
+        _ => "61+",
+    }
+}
+
+/// What a count of an action or notice answer counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Measure {
+    Population,
+    Count,
+    Denominator,
+    Implemented,
+    Overdue,
+}
+
+fn response_label(response: i32) -> &'static str {
+    scir_proto::learning::v1::ResponseKind::try_from(response)
+        .map(|k| k.label().trim_start_matches("RESPONSE_KIND_"))
+        .unwrap_or("UNANSWERED")
+}
+
+/// Whether `u` is in the population a count of `question` stands for.
+fn unit_in(question: Question, keys: &[String], measure: Measure, u: &Unit) -> bool {
+    use scir_proto::learning::v1 as learning;
+    use scir_proto::review::v1 as review;
+    let label_of_category = |c: i32| review::RecommendationCategory::try_from(c).map(|c| c.label());
+    let label_of_strength = |s: i32| review::ActionStrength::try_from(s).map(|s| s.label());
+    let effect_label = |e: i32| {
+        review::Effectiveness::try_from(e).map(|e| e.label().trim_start_matches("EFFECTIVENESS_"))
+    };
+    let (category, strength, status, effect, due_past, implemented, closed) = match *u {
+        Unit::Recommendation {
+            category,
+            strength,
+            status,
+            effect,
+            ..
+        } => (
+            category,
+            strength,
+            status,
+            effect,
+            // The harness's recommendations are all due in January 2025.
+            true,
+            review::RecommendationStatus::Implemented as i32,
+            review::RecommendationStatus::Declined as i32,
+        ),
+        Unit::Consideration {
+            category,
+            strength,
+            status,
+            effect,
+            due_past,
+            ..
+        } => (
+            category,
+            strength,
+            status,
+            effect,
+            due_past,
+            learning::ConsiderationStatus::Implemented as i32,
+            learning::ConsiderationStatus::NotPursued as i32,
+        ),
+        Unit::Recipient {
+            response,
+            days,
+            due_past,
+            ..
+        } => {
+            let answered = response != 0;
+            let is = |r: &str| match r {
+                "RESPONDED" => answered,
+                "UNANSWERED" => !answered,
+                "OVERDUE" => !answered && due_past,
+                kind => answered && response_label(response) == kind,
+            };
+            return match measure {
+                Measure::Population => true,
+                Measure::Denominator if keys[1] == "all" => true,
+                Measure::Denominator => is(&keys[0]),
+                _ => is(&keys[0]) && (keys[1] == "all" || keys[1] == days),
+            };
+        }
+    };
+    let checked = status == implemented && effect != 0;
+    match (question, measure) {
+        (Question::RecommendationEffectiveness | Question::ConsiderationEffectiveness, m) => {
+            checked
+                && (m == Measure::Population
+                    || label_of_strength(strength).is_ok_and(|s| s == keys[0])
+                        && (m == Measure::Denominator
+                            || effect_label(effect).is_ok_and(|e| e == keys[1])))
+        }
+        (_, Measure::Population) => true,
+        (Question::ConsiderationStatus, m) => {
+            label_of_category(category).is_ok_and(|c| c == keys[0])
+                && (m == Measure::Denominator
+                    || learning::ConsiderationStatus::try_from(status).is_ok_and(|s| {
+                        s.label().trim_start_matches("CONSIDERATION_STATUS_") == keys[1]
+                    }))
+        }
+        (_, m) => {
+            label_of_category(category).is_ok_and(|c| c == keys[0])
+                && label_of_strength(strength).is_ok_and(|s| s == keys[1])
+                && match m {
+                    Measure::Implemented => status == implemented,
+                    Measure::Overdue => status != implemented && status != closed && due_past,
+                    _ => true,
+                }
+        }
+    }
+}
+
+/// The attack again over the questions whose units are actions and notices:
+/// every pooled recommendation question with every combination of filters
+/// the service takes for them (two at most: with three, the differences of
+/// a row's count, implemented and overdue across nested filters brought the
+/// standard error of single recommendations down to 0.40), and every
+/// learning-loop question by jurisdiction and year. Unlike the review
+/// questions above, every measure is an equation here.
+#[tokio::test]
+async fn no_small_count_of_actions_or_notices_is_disclosed() {
+    let fixtures = harness::generate(
+        20261205,
+        &[
+            ("us-wi", 300),
+            ("us-tn", 240),
+            ("us-wi-dane", 90),
+            ("tribal-sample", 60),
+            ("us-wi-milwaukee", 45),
+            ("us-ks", 30),
+        ],
+    );
+    let learning_fixtures = harness::learning_of(&fixtures);
+    let running = harness::start_on(
+        TestDatabase::new(Backend::Sqlite).await,
+        &fixtures,
+        Settings { k: K },
+    )
+    .await;
+
+    // The truth: units and their counts.
+    let mut truth: BTreeMap<Unit, i64> = BTreeMap::new();
+    let mut owner: BTreeMap<Unit, bool> = BTreeMap::new();
+    let mut count_unit = |u: Unit, own: bool| {
+        *truth.entry(u).or_default() += 1;
+        owner.insert(u, own);
+    };
+    for f in &fixtures {
+        let Some(review) = atom_of(f) else { continue };
+        for (category, strength, status) in &f.recommendations {
+            let effect = match (status, strength) {
+                (
+                    scir_proto::review::v1::RecommendationStatus::Implemented,
+                    scir_proto::review::v1::ActionStrength::Stronger,
+                ) => scir_proto::review::v1::Effectiveness::Effective as i32,
+                (scir_proto::review::v1::RecommendationStatus::Implemented, _) => {
+                    scir_proto::review::v1::Effectiveness::NotEffective as i32
+                }
+                _ => 0,
+            };
+            let u = Unit::Recommendation {
+                review,
+                category: *category as i32,
+                strength: *strength as i32,
+                status: *status as i32,
+                effect,
+            };
+            count_unit(u, review.label == "us-tn");
+        }
+    }
+    for c in &learning_fixtures.considerations {
+        let Some(label) = label_of(c.jurisdiction) else {
+            continue;
+        };
+        let u = Unit::Consideration {
+            label,
+            category: c.category as i32,
+            strength: c.strength as i32,
+            status: c.status as i32,
+            effect: c.effectiveness as i32,
+            due_past: c.due_past,
+        };
+        count_unit(u, label == "us-tn");
+    }
+    for r in &learning_fixtures.recipients {
+        let Some(label) = label_of(r.recipient) else {
+            continue;
+        };
+        let u = Unit::Recipient {
+            label,
+            response: r.answer.map_or(0, |(k, _)| k as i32),
+            days: r.answer.map_or("", |(_, d)| days_band(d)),
+            due_past: r.due_past,
+        };
+        count_unit(u, label == "us-tn");
+    }
+    let units: Vec<Unit> = truth.keys().copied().collect();
+    let count_of =
+        |cells: &[u32]| -> i64 { cells.iter().map(|c| truth[&units[*c as usize]]).sum() };
+
+    // Every question: recommendations with every filter combination, the
+    // learning loop's by jurisdiction and year (the filters it takes).
+    let mut asks = Vec::new();
+    let mut refused = 0;
+    for spec in specs() {
+        let used = [
+            spec.label.is_some(),
+            spec.cause.is_some(),
+            spec.race.is_some(),
+            spec.tribal.is_some(),
+            spec.year.is_some(),
+            spec.finalised,
+            spec.incident_type,
+        ];
+        // Three filters are refused for actions (checked below, once).
+        if used.iter().filter(|u| **u).count() > MAX_POOLED_ACTION_FILTERS {
+            refused += 1;
+            continue;
+        }
+        for question in [
+            Question::Recommendations,
+            Question::RecommendationEffectiveness,
+        ] {
+            asks.push((spec, question));
+        }
+        let learning_filters_only = spec.cause.is_none()
+            && spec.race.is_none()
+            && spec.tribal.is_none()
+            && !spec.finalised
+            && !spec.incident_type;
+        if learning_filters_only {
+            for question in [
+                Question::Considerations,
+                Question::ConsiderationStatus,
+                Question::ConsiderationEffectiveness,
+                Question::SafetyNoticeResponses,
+            ] {
+                asks.push((spec, question));
+            }
+        }
+    }
+    let client = running.client(&[Role::Partner], "us-tn");
+    let three = specs()
+        .into_iter()
+        .find(|s| s.label.is_some() && s.cause.is_some() && s.race.is_some())
+        .expect("a spec of three filters");
+    assert!(refused > 0);
+    let status = client
+        .clone()
+        .ask(harness::ask(
+            Question::Recommendations,
+            Breakdown::Unspecified,
+            three.filters(),
+            true,
+        ))
+        .await
+        .expect_err("three filters on actions");
+    assert_eq!(scir_testkit::violated_fields(&status), ["filters"]);
+    let mut set = tokio::task::JoinSet::new();
+    let mut tables = Vec::new();
+    for chunk in asks.chunks(asks.len().div_ceil(8)) {
+        let (chunk, mut client) = (chunk.to_vec(), client.clone());
+        set.spawn(async move {
+            let mut out = Vec::new();
+            for (spec, question) in chunk {
+                let request = harness::ask(question, Breakdown::Unspecified, spec.filters(), true);
+                let table = client
+                    .ask(request)
+                    .await
+                    .unwrap_or_else(|e| panic!("{spec:?} {question:?}: {e}"))
+                    .into_inner();
+                out.push((spec, question, table));
+            }
+            out
+        });
+    }
+    while let Some(part) = set.join_next().await {
+        tables.extend(part.expect("asker"));
+    }
+
+    // Every count becomes an equation over units.
+    let mut answers = 0usize;
+    let mut system = System::default();
+    for (spec, question, table) in &tables {
+        let kind_of = |u: &Unit| {
+            matches!(
+                (question, u),
+                (
+                    Question::Recommendations | Question::RecommendationEffectiveness,
+                    Unit::Recommendation { .. },
+                ) | (Question::SafetyNoticeResponses, Unit::Recipient { .. })
+                    | (
+                        Question::Considerations
+                            | Question::ConsiderationStatus
+                            | Question::ConsiderationEffectiveness,
+                        Unit::Consideration { .. },
+                    )
+            )
+        };
+        let cells_where = |keys: &[String], measure: Measure| -> Vec<u32> {
+            (0..units.len() as u32)
+                .filter(|i| {
+                    let u = &units[*i as usize];
+                    kind_of(u) && unit_matches(spec, u) && unit_in(*question, keys, measure, u)
+                })
+                .collect()
+        };
+        if let Some(p) = &table.population {
+            answers += 1;
+            system.add(cells_where(&[], Measure::Population), p, table);
+        }
+        for row in &table.rows {
+            for (measure, count) in [
+                (Measure::Count, &row.count),
+                (Measure::Denominator, &row.denominator),
+                (Measure::Implemented, &row.implemented),
+                (Measure::Overdue, &row.overdue),
+            ] {
+                if let Some(count) = count {
+                    answers += 1;
+                    system.add(cells_where(&row.keys, measure), count, table);
+                }
+            }
+        }
+    }
+    let sd = system.sd;
+    let equations = system.equations();
+    eprintln!(
+        "{} questions, {} answers, {} distinct populations over {} units",
+        tables.len(),
+        answers,
+        equations.len(),
+        units.len()
+    );
+    assert!(
+        tables
+            .iter()
+            .any(|(_, q, _)| *q == Question::SafetyNoticeResponses),
+        "the notices are asked"
+    );
+    let known: Vec<Option<i64>> = units.iter().map(|u| owner[u].then(|| truth[u])).collect();
+    let (outsider, insider) = attack_both(
+        "actions and notices, ",
+        units.len(),
+        &equations,
+        &count_of,
+        &known,
+        sd,
+        100,
     );
 
     running.stop().await;

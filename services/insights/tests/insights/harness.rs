@@ -13,6 +13,7 @@ use scir_proto::common::v1::{Date, Event};
 use scir_proto::insights::v1 as pb;
 use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
 use scir_proto::intake::v1 as intake;
+use scir_proto::learning::v1 as learning;
 use scir_proto::review::v1 as review;
 use scir_proto::scoring::v1 as scoring;
 use scir_testkit::event_source::{self, event};
@@ -182,6 +183,217 @@ pub(crate) fn generate(seed: u64, sizes: &[(&'static str, usize)]) -> Vec<Fixtur
     out
 }
 
+/// A consideration of a synthetic aggregate mapping, as the test knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct ConsiderationFixture {
+    /// The mapping's jurisdiction.
+    pub jurisdiction: &'static str,
+    /// Category.
+    pub category: review::RecommendationCategory,
+    /// Strength.
+    pub strength: review::ActionStrength,
+    /// Status.
+    pub status: learning::ConsiderationStatus,
+    /// Effectiveness (unspecified until checked).
+    pub effectiveness: learning::Effectiveness,
+    /// Whether it is due in January 2025 (else in 2099).
+    pub due_past: bool,
+}
+
+/// A synthetic safety notice at one recipient.
+#[derive(Debug, Clone)]
+pub(crate) struct RecipientFixture {
+    /// The notice's name.
+    pub notice: String,
+    /// The recipient.
+    pub recipient: &'static str,
+    /// Its answer and the days it took, if it answered.
+    pub answer: Option<(learning::ResponseKind, i32)>,
+    /// Whether responses were due in February 2025 (else in 2099).
+    pub due_past: bool,
+}
+
+/// The learning loop of a synthetic partnership.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LearningFixtures {
+    /// Considerations.
+    pub considerations: Vec<ConsiderationFixture>,
+    /// Notices by recipient.
+    pub recipients: Vec<RecipientFixture>,
+}
+
+/// A UUID numbered `i`: learning's resource ids are UUIDs.
+fn uuid(i: usize) -> String {
+    format!("0192e0a4-0000-7000-8000-{i:012}")
+}
+
+/// The learning loop of the partnership `fixtures` make, deterministic:
+/// per jurisdiction one consideration for every three of its reviews, and
+/// three notices to each other jurisdiction, most of them answered.
+pub(crate) fn learning_of(fixtures: &[Fixture]) -> LearningFixtures {
+    let mut rng = Lcg(fixtures.len() as u64 * 7919 + 3);
+    let mut sizes: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for f in fixtures {
+        *sizes.entry(f.jurisdiction).or_default() += 1;
+    }
+    let mut out = LearningFixtures::default();
+    for (&jurisdiction, &n) in &sizes {
+        for _ in 0..n.div_ceil(3) {
+            let category = [
+                review::RecommendationCategory::AddressCommonBarriers,
+                review::RecommendationCategory::WorkforceSupport,
+                review::RecommendationCategory::PartnershipWithOtherSystems,
+            ][rng.next(3) as usize];
+            let strength = [
+                review::ActionStrength::Stronger,
+                review::ActionStrength::Intermediate,
+                review::ActionStrength::Weaker,
+            ][rng.next(3) as usize];
+            let status = [
+                learning::ConsiderationStatus::Proposed,
+                learning::ConsiderationStatus::InProgress,
+                learning::ConsiderationStatus::Implemented,
+                learning::ConsiderationStatus::Implemented,
+                learning::ConsiderationStatus::NotPursued,
+            ][rng.next(5) as usize];
+            let effectiveness = match (status, rng.next(4)) {
+                (learning::ConsiderationStatus::Implemented, 0) => {
+                    learning::Effectiveness::Unspecified
+                }
+                (learning::ConsiderationStatus::Implemented, 1) => {
+                    learning::Effectiveness::TooEarly
+                }
+                (learning::ConsiderationStatus::Implemented, _)
+                    if strength == review::ActionStrength::Weaker =>
+                {
+                    learning::Effectiveness::NotEffective
+                }
+                (learning::ConsiderationStatus::Implemented, _) => {
+                    learning::Effectiveness::Effective
+                }
+                _ => learning::Effectiveness::Unspecified,
+            };
+            out.considerations.push(ConsiderationFixture {
+                jurisdiction,
+                category,
+                strength,
+                status,
+                effectiveness,
+                due_past: rng.next(2) == 0,
+            });
+        }
+        for i in 0..3 {
+            let notice = format!("jurisdictions/{jurisdiction}/safetyNotices/{}", uuid(i));
+            let due_past = i != 2;
+            for &recipient in sizes.keys().filter(|r| **r != jurisdiction) {
+                let answer = match rng.next(5) {
+                    0 => None,
+                    k => Some((
+                        [
+                            learning::ResponseKind::Acknowledged,
+                            learning::ResponseKind::ActionTaken,
+                            learning::ResponseKind::NotApplicable,
+                            learning::ResponseKind::ActionTaken,
+                        ][k as usize - 1],
+                        rng.next(90) as i32,
+                    )),
+                };
+                out.recipients.push(RecipientFixture {
+                    notice: notice.clone(),
+                    recipient,
+                    answer,
+                    due_past,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Learning's event log of a partnership's learning loop. Each consideration
+/// is recorded as proposed first and changed to its status after, so the
+/// projection's update path is what the counts come from.
+pub(crate) fn learning_events(l: &LearningFixtures) -> Vec<Event> {
+    let mut log = Vec::new();
+    let mut push = |subject: &str, jurisdiction: &str, type_name: &str, payload: Vec<u8>| {
+        let mut e = event(
+            log.len() as i64 + 1,
+            type_name,
+            subject,
+            jurisdiction,
+            (2025, 6),
+            &(),
+        );
+        e.payload.as_mut().expect("payload").value = payload;
+        log.push(e);
+    };
+    use prost::Message;
+    let date = |past: bool, month: i32| Date {
+        year: if past { 2025 } else { 2099 },
+        month,
+        day: 10,
+    };
+    for (i, c) in l.considerations.iter().enumerate() {
+        let name = format!(
+            "jurisdictions/{}/aggregateMappings/{}/considerations/{}",
+            c.jurisdiction,
+            uuid(i % 2),
+            uuid(i)
+        );
+        let mut changed = learning::ConsiderationChanged {
+            name: name.clone(),
+            category: c.category as i32,
+            strength: c.strength as i32,
+            status: learning::ConsiderationStatus::Proposed as i32,
+            effectiveness: 0,
+            due_date: Some(date(c.due_past, 1)),
+        };
+        let type_name = "scir.learning.v1.ConsiderationChanged";
+        push(&name, c.jurisdiction, type_name, changed.encode_to_vec());
+        changed.status = c.status as i32;
+        changed.effectiveness = c.effectiveness as i32;
+        push(&name, c.jurisdiction, type_name, changed.encode_to_vec());
+    }
+    let mut notices: BTreeMap<&str, Vec<&RecipientFixture>> = BTreeMap::new();
+    for r in &l.recipients {
+        notices.entry(r.notice.as_str()).or_default().push(r);
+    }
+    for (notice, recipients) in &notices {
+        let issuer = notice.split('/').nth(1).expect("issuer");
+        let issued = learning::SafetyNoticeIssued {
+            name: (*notice).to_owned(),
+            theme: review::Theme::SafeSleep as i32,
+            recipients: recipients.len() as i32,
+            response_due: Some(date(recipients[0].due_past, 2)),
+            recipient_jurisdictions: recipients.iter().map(|r| r.recipient.to_owned()).collect(),
+        };
+        push(
+            notice,
+            issuer,
+            "scir.learning.v1.SafetyNoticeIssued",
+            issued.encode_to_vec(),
+        );
+        for r in recipients {
+            let Some((kind, days)) = r.answer else {
+                continue;
+            };
+            let answered = learning::SafetyNoticeAnswered {
+                name: (*notice).to_owned(),
+                jurisdiction: r.recipient.to_owned(),
+                kind: kind as i32,
+                days_to_respond: days,
+            };
+            push(
+                notice,
+                issuer,
+                "scir.learning.v1.SafetyNoticeAnswered",
+                answered.encode_to_vec(),
+            );
+        }
+    }
+    log
+}
+
 /// The event logs of a partnership: review's and scoring's.
 pub(crate) fn events(fixtures: &[Fixture]) -> (Vec<Event>, Vec<Event>) {
     let (mut review_log, mut scoring_log) = (Vec::new(), Vec::new());
@@ -339,7 +551,9 @@ pub(crate) async fn start_on(
         review_log.last().map_or(0, |e| e.cursor),
         scoring_log.last().map_or(0, |e| e.cursor),
     );
-    let (source_address, source) = event_source::serve(review_log, scoring_log).await;
+    let learning_log = learning_events(&learning_of(fixtures));
+    let last_learning = learning_log.last().map_or(0, |e| e.cursor);
+    let (source_address, source) = event_source::serve(review_log, scoring_log, learning_log).await;
     // The shipped members, with Kansas keeping its reviews out of the pool.
     let members = tempfile::NamedTempFile::new().expect("directory file");
     std::fs::write(
@@ -356,6 +570,7 @@ pub(crate) async fn start_on(
         common,
         review_addr: format!("http://{source_address}"),
         scoring_addr: format!("http://{source_address}"),
+        learning_addr: Some(format!("http://{source_address}")),
         k: settings.k,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
@@ -380,6 +595,10 @@ pub(crate) async fn start_on(
     assert!(
         consumers[1].wait_for(last_scoring, PROJECTION_WAIT).await,
         "scoring events applied"
+    );
+    assert!(
+        consumers[2].wait_for(last_learning, PROJECTION_WAIT).await,
+        "learning events applied"
     );
     index.catch_up(&database).await.expect("index current");
     Running {

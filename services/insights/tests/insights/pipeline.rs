@@ -85,6 +85,7 @@ async fn no_identity_or_narrative_reaches_insights() {
         common: scir_testkit::common_config(&dbs[3].url),
         review_addr: format!("http://{review_addr}"),
         scoring_addr: format!("http://{scoring_addr}"),
+        learning_addr: None,
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,

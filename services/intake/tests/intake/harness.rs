@@ -92,15 +92,7 @@ pub(crate) fn report(
     }
 }
 
-/// The field paths of an `INVALID_ARGUMENT` status's violations.
-pub(crate) fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
+pub(crate) use scir_testkit::violated_fields;
 
 /// Every event a finite `WatchEvents` request returns.
 pub(crate) async fn collect_events(

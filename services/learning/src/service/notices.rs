@@ -106,6 +106,7 @@ impl Learning {
                 theme: notice.theme,
                 recipients: i32::try_from(notice.recipients.len()).unwrap_or(i32::MAX),
                 response_due: notice.response_due,
+                recipient_jurisdictions: notice.recipients.clone(),
             },
         ));
         unit.commit().await?;

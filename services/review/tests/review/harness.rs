@@ -362,12 +362,4 @@ pub(crate) fn episode(title: &str, what_happened: &str) -> pb::Episode {
     }
 }
 
-/// The fields an `INVALID_ARGUMENT` names.
-pub(crate) fn fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
+pub(crate) use scir_testkit::violated_fields as fields;

@@ -25,6 +25,14 @@ pub enum Question {
     SystemsMap,
     /// Implemented recommendations checked for effect, by strength and result.
     RecommendationEffectiveness,
+    /// Aggregate mappings' considerations by category and strength.
+    Considerations,
+    /// Considerations by category and status.
+    ConsiderationStatus,
+    /// Implemented considerations checked for effect, by strength and result.
+    ConsiderationEffectiveness,
+    /// Safety notices at their recipients: responses and days to respond.
+    SafetyNoticeResponses,
 }
 
 impl Question {
@@ -38,6 +46,10 @@ impl Question {
             Self::Recommendations => pb::Question::Recommendations,
             Self::SystemsMap => pb::Question::SystemsMap,
             Self::RecommendationEffectiveness => pb::Question::RecommendationEffectiveness,
+            Self::Considerations => pb::Question::Considerations,
+            Self::ConsiderationStatus => pb::Question::ConsiderationStatus,
+            Self::ConsiderationEffectiveness => pb::Question::ConsiderationEffectiveness,
+            Self::SafetyNoticeResponses => pb::Question::SafetyNoticeResponses,
         }
     }
 }
@@ -178,7 +190,11 @@ pub fn share(row: &pb::Row) -> String {
 /// An answer as a table, with its population and scope underneath.
 pub fn render(table: &pb::Table) -> String {
     let question = pb::Question::try_from(table.question).unwrap_or(pb::Question::Unspecified);
-    let recommendations = question == pb::Question::Recommendations;
+    // Actions' tables carry implemented and overdue beside each count.
+    let recommendations = matches!(
+        question,
+        pb::Question::Recommendations | pb::Question::Considerations
+    );
     let lift = table.rows.iter().any(|r| r.lift.is_some());
     let mut header: Vec<String> = table.key_columns.clone();
     header.push("count".to_owned());
@@ -218,6 +234,9 @@ pub fn render(table: &pb::Table) -> String {
         match question {
             pb::Question::Recommendations => "recommendations",
             pb::Question::RecommendationEffectiveness => "checked recommendations",
+            pb::Question::Considerations | pb::Question::ConsiderationStatus => "considerations",
+            pb::Question::ConsiderationEffectiveness => "checked considerations",
+            pb::Question::SafetyNoticeResponses => "notices at recipients",
             _ => "reviews",
         },
         count(table.population.as_ref()),

@@ -8,6 +8,7 @@ use anyhow::Context;
 use chrono::{Days, NaiveDate};
 use scir_kit::auth::Role;
 use scir_kit::validate::from_date;
+use scir_proto::insights::v1 as insights;
 use scir_proto::learning::v1 as pb;
 use scir_proto::review::v1 as review;
 
@@ -407,6 +408,7 @@ async fn print(
     notice: &pb::SafetyNotice,
 ) -> anyhow::Result<()> {
     let mut table = Table::new(["mapping", "stage", "reviews", "factors", "considerations"]);
+    let mut total = 0;
     let mut considerations =
         Table::new(["mapping", "category", "strength", "status", "due", "effect"]);
     for m in mappings {
@@ -419,6 +421,7 @@ async fn print(
             .context("ListConsiderations")?
             .into_inner()
             .considerations;
+        total += listed.len();
         let scope = m.scope.clone().unwrap_or_default();
         let reviews: std::collections::BTreeSet<&str> = scope
             .learning_opportunities
@@ -484,5 +487,35 @@ async fn print(
         ]);
     }
     println!("{}", responses.render());
+    print_counted(admin, total).await
+}
+
+/// What insights counts of the state's considerations, once its projection
+/// has followed learning's events to all `total` of them (at most half a
+/// minute).
+async fn print_counted(admin: &Caller, total: usize) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let table = loop {
+        let table = admin
+            .insights()
+            .ask(insights::AskRequest {
+                question: insights::Question::Considerations as i32,
+                ..Default::default()
+            })
+            .await
+            .context("Ask (considerations)")?
+            .into_inner();
+        let counted = table.population.and_then(|p| p.value).unwrap_or(0);
+        if usize::try_from(counted).is_ok_and(|c| c >= total)
+            || tokio::time::Instant::now() > deadline
+        {
+            break table;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    println!(
+        "\n== Insights: {STATE}'s considerations by category and strength (exact, own jurisdiction) ==\n"
+    );
+    println!("{}", crate::cli::insights::render(&table));
     Ok(())
 }

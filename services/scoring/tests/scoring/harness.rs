@@ -265,12 +265,4 @@ pub(crate) fn ratings(key_observation: &str, levels: &[i32]) -> pb::SubmitRating
     }
 }
 
-/// The field paths of an `INVALID_ARGUMENT` status.
-pub(crate) fn fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
+pub(crate) use scir_testkit::violated_fields as fields;
