@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "scir/scoring/v1/scoring.proto",
     "scir/insights/v1/insights.proto",
     "scir/learning/v1/learning.proto",
+    "scir/culture/v1/culture.proto",
     "scir/webhooks/v1/webhooks.proto",
     // Not imported by the contracts, but in the descriptor set so that HTTP/JSON
     // errors can print `google.rpc.Status` and its details.

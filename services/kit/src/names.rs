@@ -93,6 +93,11 @@ scoped_name!(
     "safetyNotices"
 );
 scoped_name!(
+    /// `jurisdictions/{jurisdiction}/surveyWaves/{wave}`.
+    SurveyWaveName,
+    "surveyWaves"
+);
+scoped_name!(
     /// `jurisdictions/{jurisdiction}/aggregateMappings/{mapping}`.
     AggregateMappingName,
     "aggregateMappings"

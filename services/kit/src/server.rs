@@ -18,6 +18,7 @@ use crate::db::Database;
 use crate::deadline::DeadlineLayer;
 use crate::drain::InFlight;
 use crate::http_json::{HttpApi, HttpJsonLayer, JsonRequestLayer};
+use crate::pages::{Pages, PagesLayer};
 use crate::shutdown::ShutdownSignal;
 use crate::telemetry::TraceLayer;
 use scir_tls::{ConnLimits, Transport};
@@ -210,6 +211,7 @@ async fn serve(
         rules,
         db,
         directory: _,
+        pages,
     } = serving;
     let auth = AuthLayer::new(
         verifier,
@@ -243,7 +245,11 @@ async fn serve(
     // refused before it can take a caller's share, a permit or a buffer.
     // HTTP/JSON calls become gRPC calls first, so they pass every layer after.
     let http = HttpJsonLayer::new(HttpApi::for_services(&served, &rules)?);
+    // Pages take no token (their credential is in the request), so they are
+    // routed before anything that would ask for one.
+    let pages = PagesLayer::new(pages, in_flight.clone(), settings.request_timeout);
     let layers = tower::ServiceBuilder::new()
+        .layer(pages)
         .layer(http)
         .layer(DeadlineLayer::new(settings.request_timeout))
         .layer(in_flight.clone())
@@ -473,6 +479,7 @@ impl Foundation {
             settings: self.settings,
             service_name,
             shutdown,
+            pages: None,
         }
     }
 }
@@ -502,9 +509,18 @@ pub struct Serving {
     pub service_name: &'static str,
     /// When to stop.
     pub shutdown: ShutdownSignal,
+    /// HTML pages served beside the routes, if any.
+    pub pages: Option<Pages>,
 }
 
 impl Serving {
+    /// Serves `pages` beside the routes: requests under their prefix that are
+    /// not gRPC go to their handler, without a token.
+    pub fn with_pages(mut self, pages: Pages) -> Self {
+        self.pages = Some(pages);
+        self
+    }
+
     /// Serves webhooks for the events the service `publishes` beside it
     /// (their RPCs, open to their own roles; secrets sealed by `sealer`) and
     /// starts delivering `log`'s events to the endpoints.

@@ -69,6 +69,15 @@ pub mod scoring {
     }
 }
 
+/// `scir.culture.v1`: safety culture surveys and their anonymous responses.
+pub mod culture {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("scir.culture.v1");
+    }
+}
+
 /// `scir.learning.v1`: aggregate mappings across reviews and their considerations.
 pub mod learning {
     /// Version 1.

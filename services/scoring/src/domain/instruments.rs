@@ -145,15 +145,10 @@ impl Instrument {
     /// Parses an instrument file; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> anyhow::Result<Self> {
         let located = |offset: usize, message: String| {
-            let line = text[..offset.min(text.len())].matches('\n').count() + 1;
-            anyhow::anyhow!("{file}:{line}: {message}")
+            scir_kit::datafiles::error_at(file, text, offset, message)
         };
-        let raw: RawInstrument = toml::from_str(text).map_err(|e| {
-            located(
-                e.span().map_or(0, |s| s.start),
-                e.message().trim().to_owned(),
-            )
-        })?;
+        let raw: RawInstrument =
+            toml::from_str(text).map_err(|e| scir_kit::datafiles::toml_error(file, text, &e))?;
         let token = |s: &str| {
             !s.is_empty()
                 && s.len() <= 64
@@ -253,29 +248,7 @@ impl Catalogue {
     /// version new ratings use (`{id}@{version}`), else the last by name.
     pub fn load(dir: Option<&Path>, active: Option<&str>) -> anyhow::Result<Self> {
         let mut versions = BTreeMap::new();
-        let files: Vec<(String, String)> = match dir {
-            None => vec![(SHIPPED.0.to_owned(), SHIPPED.1.to_owned())],
-            Some(dir) => {
-                let mut paths: Vec<_> = std::fs::read_dir(dir)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                    .collect();
-                paths.sort();
-                paths
-                    .into_iter()
-                    .map(|p| {
-                        Ok((
-                            p.display().to_string(),
-                            std::fs::read_to_string(&p)
-                                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
-                        ))
-                    })
-                    .collect::<anyhow::Result<_>>()?
-            }
-        };
-        for (file, text) in files {
+        for (file, text) in scir_kit::datafiles::toml_files(dir, SHIPPED)? {
             let instrument = Instrument::parse(&file, &text)?;
             let name = instrument.name().to_owned();
             if versions.insert(name.clone(), instrument).is_some() {

@@ -1,0 +1,539 @@
+//! Culture's use cases: waves opened, codes issued and spent, responses stored
+//! apart from any code, and results withheld below the threshold.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use scir_kit::ApiError;
+use scir_kit::audit::{AuditLog, AuditRecord};
+use scir_kit::auth::Caller;
+use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
+use scir_kit::directory::Directory;
+use scir_kit::error::PreconditionViolation;
+use scir_kit::names::{JurisdictionName, SurveyWaveName};
+use scir_kit::unit::UnitOfWork;
+use scir_kit::validate::{Check, from_date};
+use scir_proto::culture::v1 as pb;
+
+use crate::domain::codes;
+use crate::domain::instruments::{Catalogue, Instrument, POINTS};
+use crate::domain::results::{Tally, UnitNode, results};
+use crate::store::{self, StoredUnit, StoredWave};
+
+/// Most units a wave may have.
+pub const MAX_UNITS: usize = 500;
+/// Most codes one call issues.
+pub const MAX_CODES_PER_CALL: i32 = 500;
+/// Most codes a wave may have issued in all.
+pub const MAX_CODES_PER_WAVE: i32 = 100_000;
+/// Most waves a list returns.
+const LIST_LIMIT: i64 = 200;
+
+/// Where the answer page lives on the service's address.
+pub const SURVEY_PATH: &str = "/survey";
+
+/// Culture's logic.
+#[derive(Debug, Clone)]
+pub struct Culture {
+    db: Database,
+    audit: AuditLog,
+    directory: Arc<Directory>,
+    instruments: Arc<Catalogue>,
+    min_respondents: i32,
+}
+
+/// Why a response was not taken. Every reason a code might not work reads the
+/// same to the respondent, so the page never says whether a code existed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotTaken {
+    /// Unknown, used, mistyped, or its wave is closed.
+    CodeNotUsable,
+    /// An answer is out of range: the form was not the service's.
+    BadAnswers,
+}
+
+/// An open wave a code belongs to, for its form.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The code, normalised.
+    pub code: String,
+    /// The wave's title.
+    pub title: String,
+    /// The instrument's items.
+    pub instrument: Instrument,
+}
+
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+fn unit_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 40
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl Culture {
+    /// Culture over its database, directory and instruments, withholding
+    /// units below `min_respondents`.
+    pub fn new(
+        db: Database,
+        directory: Arc<Directory>,
+        instruments: Arc<Catalogue>,
+        min_respondents: i32,
+    ) -> Self {
+        Self {
+            audit: AuditLog::new(db.clone()),
+            db,
+            directory,
+            instruments,
+            min_respondents,
+        }
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, ApiError> {
+        Ok(self.db.pool().acquire().await.map_err(DbError::from)?)
+    }
+
+    async fn record(
+        &self,
+        caller: &Caller,
+        method: &str,
+        resource: &str,
+        outcome: &str,
+    ) -> Result<(), ApiError> {
+        self.audit
+            .record(AuditRecord::of_resource(caller, method, resource, outcome))
+            .await?;
+        Ok(())
+    }
+
+    async fn authorize(
+        &self,
+        caller: &Caller,
+        method: &str,
+        resource: &str,
+        jurisdiction: &str,
+    ) -> Result<(), ApiError> {
+        if let Err(denied) = caller.authorize_jurisdiction(&self.directory, jurisdiction) {
+            self.record(caller, method, resource, "denied: jurisdiction")
+                .await?;
+            return Err(denied);
+        }
+        Ok(())
+    }
+
+    /// The wave `name`, readable by the caller; NOT_FOUND names no other
+    /// jurisdiction's wave.
+    async fn load(
+        &self,
+        caller: &Caller,
+        method: &str,
+        name: &str,
+        field: &str,
+    ) -> Result<(SurveyWaveName, StoredWave), ApiError> {
+        let parsed = SurveyWaveName::parse(name, field)?;
+        self.authorize(caller, method, name, &parsed.jurisdiction)
+            .await?;
+        let mut conn = self.conn().await?;
+        match store::wave(&mut conn, &parsed.id).await? {
+            Some(w) if w.jurisdiction == parsed.jurisdiction => Ok((parsed, w)),
+            _ => Err(ApiError::NotFound {
+                resource: name.to_owned(),
+            }),
+        }
+    }
+
+    async fn present(&self, w: &StoredWave) -> Result<pb::SurveyWave, ApiError> {
+        let mut conn = self.conn().await?;
+        let units = store::units(&mut conn, &w.id).await?;
+        let responses = store::count_responses(&mut conn, &w.id).await?;
+        let date = |text: &str| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .map(from_date)
+        };
+        Ok(pb::SurveyWave {
+            name: SurveyWaveName::new(w.jurisdiction.clone(), w.id.clone()).to_string(),
+            title: w.title.clone(),
+            instrument: w.instrument.clone(),
+            units: units
+                .into_iter()
+                .map(|u| pb::OrganisationalUnit {
+                    id: u.unit_id,
+                    title: u.title,
+                    parent: u.parent,
+                    invited: u.invited,
+                })
+                .collect(),
+            open_date: date(&w.open_date),
+            close_date: date(&w.close_date),
+            state: w.state,
+            min_respondents: self.min_respondents,
+            responses: i32::try_from(responses).unwrap_or(i32::MAX),
+            create_time: Some(timestamp_from_micros(w.create_time)),
+        })
+    }
+
+    /// `ListSurveyInstruments`.
+    pub async fn instruments(
+        &self,
+        caller: &Caller,
+        method: &str,
+    ) -> Result<pb::ListSurveyInstrumentsResponse, ApiError> {
+        self.record(caller, method, "surveyInstruments", "ok")
+            .await?;
+        Ok(pb::ListSurveyInstrumentsResponse {
+            instruments: self.instruments.list(),
+        })
+    }
+
+    /// `CreateSurveyWave`.
+    pub async fn create_wave(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::CreateSurveyWaveRequest,
+    ) -> Result<pb::SurveyWave, ApiError> {
+        let parent = JurisdictionName::parse(&request.parent, "parent")?;
+        self.authorize(caller, method, &request.parent, &parent.0)
+            .await?;
+        let wave = request
+            .survey_wave
+            .ok_or_else(|| ApiError::invalid("survey_wave", "is required"))?;
+        let mut check = Check::new("survey_wave.");
+        check.text("title", &wave.title, 200, true);
+        if self.instruments.get(&wave.instrument).is_none() {
+            check.bad(
+                "instrument",
+                "must name a loaded instrument version (ListSurveyInstruments)",
+            );
+        }
+        if wave.units.is_empty() || wave.units.len() > MAX_UNITS {
+            check.bad("units", format!("must hold 1 to {MAX_UNITS} units"));
+        }
+        let mut seen = HashSet::new();
+        for (i, u) in wave.units.iter().enumerate() {
+            if !unit_id_ok(&u.id) {
+                check.bad(
+                    &format!("units[{i}].id"),
+                    "must be 1 to 40 lower-case letters, digits or -",
+                );
+            } else if !seen.insert(u.id.as_str()) {
+                check.bad(&format!("units[{i}].id"), "is repeated");
+            }
+            check.text(&format!("units[{i}].title"), &u.title, 200, true);
+            if !u.parent.is_empty() && (u.parent == u.id || !seen.contains(u.parent.as_str())) {
+                check.bad(
+                    &format!("units[{i}].parent"),
+                    "must be the id of a unit listed before it",
+                );
+            }
+        }
+        let open = check.date("open_date", wave.open_date.as_ref(), true);
+        let close = check.date("close_date", wave.close_date.as_ref(), true);
+        if let (Some(open), Some(close)) = (open, close) {
+            if close < open {
+                check.bad("close_date", "must not be before open_date");
+            } else if close < today() {
+                check.bad("close_date", "must not be in the past");
+            }
+        }
+        check.finish()?;
+        let (Some(open), Some(close)) = (open, close) else {
+            return Err(ApiError::invalid("survey_wave", "dates are required"));
+        };
+        let stored = StoredWave {
+            id: uuid::Uuid::now_v7().to_string(),
+            jurisdiction: parent.0.clone(),
+            title: wave.title.trim().to_owned(),
+            instrument: wave.instrument.clone(),
+            open_date: open.format("%Y-%m-%d").to_string(),
+            close_date: close.format("%Y-%m-%d").to_string(),
+            state: pb::WaveState::Open as i32,
+            create_time: now_micros(),
+        };
+        let units: Vec<StoredUnit> = wave
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| StoredUnit {
+                position: i32::try_from(i).unwrap_or(i32::MAX),
+                unit_id: u.id.clone(),
+                title: u.title.trim().to_owned(),
+                parent: u.parent.clone(),
+                invited: 0,
+            })
+            .collect();
+        let name = SurveyWaveName::new(parent.0.clone(), stored.id.clone()).to_string();
+        let mut unit = UnitOfWork::begin(&self.db).await?;
+        store::insert_wave(&mut unit, &stored, &units).await?;
+        unit.audit(AuditRecord::of_resource(
+            caller,
+            method,
+            &name,
+            &format!("ok: {} units", units.len()),
+        ));
+        unit.commit().await?;
+        self.present(&stored).await
+    }
+
+    /// `GetSurveyWave`.
+    pub async fn get_wave(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetSurveyWaveRequest,
+    ) -> Result<pb::SurveyWave, ApiError> {
+        let (_, w) = self.load(caller, method, &request.name, "name").await?;
+        self.record(caller, method, &request.name, "ok").await?;
+        self.present(&w).await
+    }
+
+    /// `ListSurveyWaves`.
+    pub async fn list_waves(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::ListSurveyWavesRequest,
+    ) -> Result<pb::ListSurveyWavesResponse, ApiError> {
+        let parent = JurisdictionName::parse(&request.parent, "parent")?;
+        self.authorize(caller, method, &request.parent, &parent.0)
+            .await?;
+        let mut conn = self.conn().await?;
+        let stored = store::waves(&mut conn, &parent.0, LIST_LIMIT).await?;
+        drop(conn);
+        let mut survey_waves = Vec::with_capacity(stored.len());
+        for w in &stored {
+            survey_waves.push(self.present(w).await?);
+        }
+        self.record(caller, method, &request.parent, "ok").await?;
+        Ok(pb::ListSurveyWavesResponse { survey_waves })
+    }
+
+    /// `IssueInvitations`: the codes, shown once.
+    pub async fn issue(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::IssueInvitationsRequest,
+    ) -> Result<pb::IssueInvitationsResponse, ApiError> {
+        let (_, w) = self.load(caller, method, &request.wave, "wave").await?;
+        let mut check = Check::new("");
+        if !(1..=MAX_CODES_PER_CALL).contains(&request.count) {
+            check.bad("count", format!("must be 1 to {MAX_CODES_PER_CALL}"));
+        }
+        let mut conn = self.conn().await?;
+        let units = store::units(&mut conn, &w.id).await?;
+        drop(conn);
+        if !units.iter().any(|u| u.unit_id == request.unit) {
+            check.bad("unit", "is not a unit of the wave");
+        }
+        check.finish()?;
+        if w.state != pb::WaveState::Open as i32 {
+            return Err(closed(&request.wave));
+        }
+        let issued: i32 = units.iter().map(|u| u.invited).sum();
+        if issued + request.count > MAX_CODES_PER_WAVE {
+            return Err(ApiError::FailedPrecondition(vec![PreconditionViolation {
+                kind: "LIMIT".to_owned(),
+                subject: request.wave.clone(),
+                description: format!(
+                    "a wave issues at most {MAX_CODES_PER_WAVE} codes; {issued} are issued"
+                ),
+            }]));
+        }
+        let codes: Vec<String> = (0..request.count).map(|_| codes::fresh()).collect();
+        let hashes: Vec<String> = codes
+            .iter()
+            .filter_map(|c| codes::normalise(c))
+            .map(|c| codes::hash(&c))
+            .collect();
+        let mut unit = UnitOfWork::begin(&self.db).await?;
+        store::insert_codes(&mut unit, &w.id, &request.unit, &hashes).await?;
+        unit.audit(AuditRecord::of_resource(
+            caller,
+            method,
+            &request.wave,
+            &format!("ok: {} codes for unit {}", hashes.len(), request.unit),
+        ));
+        unit.commit().await?;
+        let links = codes
+            .iter()
+            .map(|c| format!("{SURVEY_PATH}?code={c}"))
+            .collect();
+        Ok(pb::IssueInvitationsResponse { codes, links })
+    }
+
+    /// `CloseSurveyWave`.
+    pub async fn close_wave(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::CloseSurveyWaveRequest,
+    ) -> Result<pb::SurveyWave, ApiError> {
+        let (_, mut w) = self.load(caller, method, &request.name, "name").await?;
+        if w.state != pb::WaveState::Open as i32 {
+            return Err(closed(&request.name));
+        }
+        let mut unit = UnitOfWork::begin(&self.db).await?;
+        store::set_state(&mut unit, &w.id, pb::WaveState::Closed as i32).await?;
+        unit.audit(AuditRecord::of_resource(
+            caller,
+            method,
+            &request.name,
+            "ok",
+        ));
+        unit.commit().await?;
+        w.state = pb::WaveState::Closed as i32;
+        self.present(&w).await
+    }
+
+    /// `GetSurveyResults`.
+    pub async fn results(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetSurveyResultsRequest,
+    ) -> Result<pb::SurveyResults, ApiError> {
+        let (_, w) = self.load(caller, method, &request.wave, "wave").await?;
+        let instrument = self
+            .instruments
+            .get(&w.instrument)
+            .ok_or_else(|| {
+                ApiError::FailedPrecondition(vec![PreconditionViolation {
+                    kind: "INSTRUMENT".to_owned(),
+                    subject: w.instrument.clone(),
+                    description: "the wave's instrument version is no longer loaded".to_owned(),
+                }])
+            })?
+            .message
+            .clone();
+        let mut conn = self.conn().await?;
+        let units = store::units(&mut conn, &w.id).await?;
+        let responses = store::responses(&mut conn, &w.id).await?;
+        drop(conn);
+        let mut own: HashMap<String, Tally> = HashMap::new();
+        let width = instrument.items.len();
+        let mut answers = Vec::with_capacity(width);
+        for (unit, text) in &responses {
+            answers.clear();
+            answers.extend(text.split(',').map(|v| v.parse::<i32>().unwrap_or(0)));
+            own.entry(unit.clone())
+                .or_insert_with(|| Tally {
+                    respondents: 0,
+                    items: vec![[0; 3]; width],
+                })
+                .add(&answers, &instrument);
+        }
+        let nodes: Vec<UnitNode> = units
+            .iter()
+            .map(|u| UnitNode {
+                id: u.unit_id.clone(),
+                parent: u.parent.clone(),
+                invited: u.invited,
+            })
+            .collect();
+        let units = results(&nodes, &own, &instrument, self.min_respondents);
+        self.record(caller, method, &request.wave, "ok").await?;
+        Ok(pb::SurveyResults {
+            wave: request.wave,
+            min_respondents: self.min_respondents,
+            units,
+        })
+    }
+
+    /// The open wave a typed code invites to, if the code can be used.
+    pub async fn invitation(&self, typed: &str) -> Result<Invitation, NotTaken> {
+        let code = codes::normalise(typed).ok_or(NotTaken::CodeNotUsable)?;
+        let mut conn = self.conn().await.map_err(|_| NotTaken::CodeNotUsable)?;
+        let (wave_id, _) = store::code(&mut conn, &codes::hash(&code))
+            .await
+            .ok()
+            .flatten()
+            .ok_or(NotTaken::CodeNotUsable)?;
+        let wave = store::wave(&mut conn, &wave_id)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(NotTaken::CodeNotUsable)?;
+        let today = today().format("%Y-%m-%d").to_string();
+        if wave.state != pb::WaveState::Open as i32
+            || today < wave.open_date
+            || today > wave.close_date
+        {
+            return Err(NotTaken::CodeNotUsable);
+        }
+        let instrument = self
+            .instruments
+            .get(&wave.instrument)
+            .cloned()
+            .ok_or(NotTaken::CodeNotUsable)?;
+        Ok(Invitation {
+            code,
+            title: wave.title,
+            instrument,
+        })
+    }
+
+    /// Takes a response: spends the code and stores the answers (one per
+    /// item, 0 for "prefer not to answer") in one transaction, with nothing
+    /// that ties one to the other. Records no audit entry and no time: the
+    /// respondent is not a caller, and a time would be a way back.
+    pub async fn submit(&self, typed: &str, answers: &[i32]) -> Result<(), SubmitError> {
+        let invitation = self.invitation(typed).await?;
+        if answers.len() != invitation.instrument.items().len()
+            || answers.iter().any(|a| !(0..=POINTS).contains(a))
+        {
+            return Err(NotTaken::BadAnswers.into());
+        }
+        let hash = codes::hash(&invitation.code);
+        let mut unit = UnitOfWork::begin(&self.db).await?;
+        let (wave_id, unit_id) = store::code(&mut unit, &hash)
+            .await?
+            .ok_or(NotTaken::CodeNotUsable)?;
+        if !store::spend_code(&mut unit, &hash).await? {
+            return Err(NotTaken::CodeNotUsable.into());
+        }
+        let text = answers
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        store::insert_response(&mut unit, &wave_id, &unit_id, &text).await?;
+        unit.commit().await?;
+        Ok(())
+    }
+}
+
+fn closed(subject: &str) -> ApiError {
+    ApiError::FailedPrecondition(vec![PreconditionViolation {
+        kind: "STATE".to_owned(),
+        subject: subject.to_owned(),
+        description: "the wave is closed".to_owned(),
+    }])
+}
+
+/// Why a submission failed: the respondent's doing, or the service's.
+#[derive(Debug)]
+pub enum SubmitError {
+    /// Not taken, for a reason the page explains.
+    NotTaken(NotTaken),
+    /// The database failed; nothing was stored and the code still works.
+    Storage(DbError),
+}
+
+impl From<NotTaken> for SubmitError {
+    fn from(e: NotTaken) -> Self {
+        Self::NotTaken(e)
+    }
+}
+
+impl From<DbError> for SubmitError {
+    fn from(e: DbError) -> Self {
+        Self::Storage(e)
+    }
+}
