@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 project="scir-ci"
 compose="docker-compose -p $project -f $PWD/docker-compose.yml"
-services=(intake review scoring insights learning)
+services=(intake review scoring insights learning culture)
 timings=()
 stage_start=$SECONDS
 stage() {
@@ -42,9 +42,9 @@ cleanup() {
 trap cleanup EXIT
 
 stage "release binaries"
-cargo build --release --locked -p scir-intake -p scir-review -p scir-scoring -p scir-insights -p scir-learning \
+cargo build --release --locked -p scir-intake -p scir-review -p scir-scoring -p scir-insights -p scir-learning -p scir-culture \
   -p scir-probe -p scir-otlp-sink
-for bin in scir-intake scir-review scir-scoring scir-insights scir-learning scir-probe scir-otlp-sink; do
+for bin in scir-intake scir-review scir-scoring scir-insights scir-learning scir-culture scir-probe scir-otlp-sink; do
   cp "$target/release/$bin" "$dist/"
 done
 
@@ -62,7 +62,7 @@ docker build -q -f deploy/docker/otlp-sink.Dockerfile --build-arg RUNTIME_IMAGE=
   -t scir-local/otlp-sink:ci "$dist" >/dev/null
 printf '\n== image sizes\n'
 docker images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' \
-  | grep -E '^(scir-(intake|review|scoring|insights|learning):ci|scir-local/)' | sort
+  | grep -E '^(scir-(intake|review|scoring|insights|learning|culture):ci|scir-local/)' | sort
 
 stage "compose up"
 bash deploy/compose/make-secrets.sh
@@ -76,7 +76,7 @@ $compose up -d --no-build
 export SCIR_TLS_CERT=$PWD/deploy/compose/tls/client/cert.pem
 export SCIR_TLS_KEY=$PWD/deploy/compose/tls/client/key.pem
 export SCIR_TLS_CA=$PWD/deploy/compose/tls/client/ca.pem
-for port in 50051 50052 50053 50054 50055; do
+for port in 50051 50052 50053 50054 50055 50056; do
   for _ in $(seq 1 120); do
     "$dist/scir-probe" "127.0.0.1:$port" 2>/dev/null && break
     sleep 1

@@ -21,7 +21,8 @@ impl Scir<'_> {
             .env("SCIR_REVIEW_ADDR", &self.up.endpoints.review)
             .env("SCIR_SCORING_ADDR", &self.up.endpoints.scoring)
             .env("SCIR_INSIGHTS_ADDR", &self.up.endpoints.insights)
-            .env("SCIR_LEARNING_ADDR", &self.up.endpoints.learning);
+            .env("SCIR_LEARNING_ADDR", &self.up.endpoints.learning)
+            .env("SCIR_CULTURE_ADDR", &self.up.endpoints.culture);
         if let Some(token) = token {
             command.env("SCIR_TOKEN", token);
         }
@@ -176,7 +177,9 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
     assert_eq!(code(&out), 5, "unavailable: {out:?}");
 
     // The audit chains of every service hold.
-    for service in ["intake", "review", "scoring", "insights", "learning"] {
+    for service in [
+        "intake", "review", "scoring", "insights", "learning", "culture",
+    ] {
         let out = scir.command(&["audit", "verify", "--service", service, "--json"], None);
         assert_eq!(code(&out), 0, "{out:?}");
         let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -188,7 +191,7 @@ async fn operator_commands_print_tables_json_and_exit_codes() {
     assert_eq!(code(&out), 0, "{out:?}");
     assert_eq!(
         text(&out).matches("audit chain intact").count(),
-        5,
+        6,
         "{}",
         text(&out)
     );

@@ -60,6 +60,7 @@ async fn the_journey_survives_a_service_restart() {
         scoring: format!("http://{host}:50053"),
         insights: format!("http://{host}:50054"),
         learning: format!("http://{host}:50055"),
+        culture: format!("http://{host}:50056"),
         // The stack serves mutual TLS only: the client certificate comes from
         // SCIR_TLS_* (.ci/compose.sh points them at deploy/compose/tls/client/).
         tls: TlsArgs {

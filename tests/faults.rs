@@ -349,6 +349,7 @@ async fn the_database_going_away_under_load() {
         scoring: format!("http://{address}"),
         insights: format!("http://{address}"),
         learning: format!("http://{address}"),
+        culture: format!("http://{address}"),
         tls: Default::default(),
     };
     let token = scir_testkit::token_as("reporter-db", &[Role::Reporter], "us-wi");

@@ -39,14 +39,14 @@ async fn the_official_python_clients_see_each_port_as_it_is() {
     let up = Up::start().await;
     // Every service that publishes events also serves its webhooks.
     let ports = up.services().map(|(service, address)| {
-        if service.contains("Insights") {
+        if service.contains("Insights") || service.contains("Culture") {
             format!("{address}={service}")
         } else {
             format!("{address}={service},{}", scir_kit::webhooks::SERVICE_NAME)
         }
     });
     let text = python("reflection.py", ports.to_vec(), Vec::new()).await;
-    assert_eq!(text.matches(" ok (").count(), 5, "{text}");
+    assert_eq!(text.matches(" ok (").count(), 6, "{text}");
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ const JURISDICTION_FREE: &[&str] = &[
     "ListJurisdictions",
     "ListInstruments",
     "GetInstrument",
+    "ListSurveyInstruments",
     "CheckLanguage",
     // Answers about the caller's own jurisdiction (or the suppressed pool).
     "Ask",
@@ -44,6 +45,9 @@ impl Resources {
     fn of_method(&self, method: &str) -> String {
         let kinds = [
             ("SafetyNotice", "safety_notice"),
+            ("SurveyWave", "survey_wave"),
+            ("SurveyResults", "survey_wave"),
+            ("Invitations", "survey_wave"),
             ("Consideration", "consideration"),
             ("AggregateMapping", "aggregate_mapping"),
             ("MappingSession", "aggregate_mapping"),
@@ -80,6 +84,8 @@ fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> Dyn
                     "ListOverdueConsiderations",
                     "IssueSafetyNotice",
                     "ListSafetyNotices",
+                    "CreateSurveyWave",
+                    "ListSurveyWaves",
                 ]
                 .contains(&method) =>
             {
@@ -94,6 +100,7 @@ fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> Dyn
             ("incident" | "review" | "key_observation", None) => {
                 Value::String(res.get(field.name()))
             }
+            ("wave", None) => Value::String(res.get("survey_wave")),
             ("jurisdiction", None) => {
                 Value::String(format!("jurisdictions/{}", res.get("jurisdiction")))
             }
@@ -310,6 +317,29 @@ async fn a_whole_review(up: &Up, jurisdiction: &str) -> (Resources, String) {
         .expect("safety notice")
         .into_inner();
     res.0.insert("safety_notice", notice.name);
+    // A survey wave with codes issued for its one unit.
+    let today = chrono::Utc::now().date_naive();
+    let wave = admin
+        .culture()
+        .create_survey_wave(scir_proto::culture::v1::CreateSurveyWaveRequest {
+            parent: format!("jurisdictions/{jurisdiction}"),
+            survey_wave: Some(scir_proto::culture::v1::SurveyWave {
+                title: "Matrix".into(),
+                instrument: "surveyInstruments/scir-culture-shape/versions/1.0".into(),
+                units: vec![scir_proto::culture::v1::OrganisationalUnit {
+                    id: "office".into(),
+                    title: "Office".into(),
+                    ..Default::default()
+                }],
+                open_date: Some(scir_kit::validate::from_date(today)),
+                close_date: Some(scir_kit::validate::from_date(today + chrono::Days::new(30))),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("survey wave")
+        .into_inner();
+    res.0.insert("survey_wave", wave.name);
 
     (res, review_name)
 }

@@ -2,8 +2,8 @@
 //! (intake), the review opened from intake's event (review), the scoring call
 //! the review's stage guard makes (scoring), the projection of review's and
 //! scoring's events (insights), and learning asking review about a review's
-//! learning opportunities (learning). Every service also exports its call and
-//! consumer-lag metrics.
+//! learning opportunities (learning), and the lead's survey waves (culture).
+//! Every service also exports its call and consumer-lag metrics.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -83,6 +83,12 @@ async fn one_incident_is_one_trace_across_every_service() {
         .await
         .expect_err("not a finalised review");
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    lead.culture()
+        .list_survey_waves(scir_proto::culture::v1::ListSurveyWavesRequest {
+            parent: "jurisdictions/us-wi".into(),
+        })
+        .await
+        .expect("survey waves");
 
     let reached = |spans: &[Span]| {
         let spans: Vec<Span> = spans
@@ -109,6 +115,9 @@ async fn one_incident_is_one_trace_across_every_service() {
             has(&spans, "scir-learning", |s| {
                 s.name == "scir.learning.v1.LearningService/CreateAggregateMapping"
             }),
+            has(&spans, "scir-culture", |s| {
+                s.name == "scir.culture.v1.CultureService/ListSurveyWaves"
+            }),
         ]
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -127,7 +136,7 @@ async fn one_incident_is_one_trace_across_every_service() {
             panic!(
                 "the trace did not reach every step \
                  [intake report, review apply, scoring guard call, insights apply review, insights apply scoring, \
-                 learning create] = {seen:?}; \
+                 learning create, culture list] = {seen:?}; \
                  spans of the trace: {services:#?}"
             );
         }
@@ -146,6 +155,7 @@ async fn one_incident_is_one_trace_across_every_service() {
         ("scir-insights", "scir.events.consumer.lag"),
         ("scir-insights", "scir.events.consumer.applied"),
         ("scir-learning", "rpc.server.calls"),
+        ("scir-culture", "rpc.server.calls"),
     ];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {

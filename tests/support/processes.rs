@@ -190,6 +190,7 @@ async fn wait_all(addresses: [SocketAddr; SERVICES], tls: &TlsArgs) {
         Service::Scoring,
         Service::Insights,
         Service::Learning,
+        Service::Culture,
     ];
     for (address, service) in addresses.into_iter().zip(services) {
         wait_serving(&transport, address, service).await;
@@ -282,10 +283,12 @@ pub enum Service {
     Insights = 3,
     /// Learning.
     Learning = 4,
+    /// Culture.
+    Culture = 5,
 }
 
 /// How many services a stack runs.
-pub const SERVICES: usize = 5;
+pub const SERVICES: usize = 6;
 
 impl Service {
     /// The gRPC service name health reports.
@@ -296,18 +299,19 @@ impl Service {
             Self::Scoring => "scir.scoring.v1.ScoringService",
             Self::Insights => "scir.insights.v1.InsightsService",
             Self::Learning => "scir.learning.v1.LearningService",
+            Self::Culture => "scir.culture.v1.CultureService",
         }
     }
 }
 
 impl Stack {
-    /// Starts intake, review, scoring and insights, each with its own fresh
-    /// database on `backend`, and waits until all four are SERVING.
+    /// Starts every service (intake, review, scoring, insights, learning, culture), each with its own fresh
+    /// database on `backend`, and waits until all are SERVING.
     pub async fn start(backend: Backend, telemetry: &Telemetry) -> Self {
         Self::launch(backend, telemetry, false).await
     }
 
-    /// The same four, each with its own certificate from one authority (made
+    /// The same services, each with its own certificate from one authority (made
     /// with `deploy/tls/make-certs.sh`), serving and calling each other only
     /// over mutual TLS; the stack's endpoints present a client certificate.
     pub async fn start_over_tls(backend: Backend) -> Self {
@@ -321,7 +325,7 @@ impl Stack {
             make_certs(
                 &certs,
                 &[
-                    "intake", "review", "scoring", "insights", "learning", "client",
+                    "intake", "review", "scoring", "insights", "learning", "culture", "client",
                 ],
             );
         }
@@ -330,8 +334,8 @@ impl Stack {
             databases.push(TestDatabase::new(backend).await);
         }
         let mut listeners = [(); SERVICES].map(|()| Some(listener()));
-        let [intake, review, scoring, insights, learning] =
-            [0, 1, 2, 3, 4].map(|i| address_of(listeners[i].as_ref().expect("listener")));
+        let [intake, review, scoring, insights, learning, culture] =
+            [0, 1, 2, 3, 4, 5].map(|i| address_of(listeners[i].as_ref().expect("listener")));
         let url = |a: SocketAddr| format!("http://{a}");
         let mut common = vec![
             ("SCIR_JWT_ISSUER", scir_testkit::ISSUER.to_owned()),
@@ -402,6 +406,11 @@ impl Stack {
                     vec![("SCIR_LEARNING_REVIEW_ADDR", url(review))],
                 ),
             ),
+            (
+                "scir-culture",
+                culture,
+                with("culture", &databases[5], vec![]),
+            ),
         ];
         let mut processes = Vec::new();
         for ((name, _, env), listener) in specs.iter().zip(&mut listeners) {
@@ -426,6 +435,7 @@ impl Stack {
                 scoring: url(scoring),
                 insights: url(insights),
                 learning: url(learning),
+                culture: url(culture),
                 tls: if tls {
                     tls_files(&certs, "client")
                 } else {
@@ -443,7 +453,7 @@ impl Stack {
             dir,
         };
         wait_all(
-            [intake, review, scoring, insights, learning],
+            [intake, review, scoring, insights, learning, culture],
             &stack.endpoints.tls.clone(),
         )
         .await;
@@ -524,6 +534,7 @@ impl Up {
             ("scir.scoring.v1.ScoringService", address(&e.scoring)),
             ("scir.insights.v1.InsightsService", address(&e.insights)),
             ("scir.learning.v1.LearningService", address(&e.learning)),
+            ("scir.culture.v1.CultureService", address(&e.culture)),
         ]
     }
 
@@ -537,13 +548,15 @@ impl Up {
     pub async fn start_with(env: &[(&str, String)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary directory");
         let listeners = [(); SERVICES].map(|()| listener());
-        let [intake, review, scoring, insights, learning] =
-            [0, 1, 2, 3, 4].map(|i| address_of(&listeners[i]));
+        let [intake, review, scoring, insights, learning, culture] =
+            [0, 1, 2, 3, 4, 5].map(|i| address_of(&listeners[i]));
         let data = data_dir.path().display().to_string();
-        let sockets = ["intake", "review", "scoring", "insights", "learning"]
-            .into_iter()
-            .zip(listeners)
-            .collect();
+        let sockets = [
+            "intake", "review", "scoring", "insights", "learning", "culture",
+        ]
+        .into_iter()
+        .zip(listeners)
+        .collect();
         let process = Process::start_serving(
             "scir-up",
             &binary("scir"),
@@ -553,7 +566,7 @@ impl Up {
             sockets,
         );
         wait_all(
-            [intake, review, scoring, insights, learning],
+            [intake, review, scoring, insights, learning, culture],
             &TlsArgs::default(),
         )
         .await;
@@ -566,6 +579,7 @@ impl Up {
                 scoring: url(scoring),
                 insights: url(insights),
                 learning: url(learning),
+                culture: url(culture),
                 tls: Default::default(),
             },
             process,

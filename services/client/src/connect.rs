@@ -7,6 +7,7 @@ use anyhow::Context;
 use scir_kit::auth::Role;
 use scir_kit::client::ClientInterceptor;
 use scir_kit::tls::{TlsArgs, Transport};
+use scir_proto::culture::v1::culture_service_client::CultureServiceClient;
 use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
 use scir_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use scir_proto::learning::v1::learning_service_client::LearningServiceClient;
@@ -26,6 +27,8 @@ pub type ScoringClient = ScoringServiceClient<Authed>;
 pub type InsightsClient = InsightsServiceClient<Authed>;
 /// A learning client.
 pub type LearningClient = LearningServiceClient<Authed>;
+/// A culture client.
+pub type CultureClient = CultureServiceClient<Authed>;
 
 /// Where the services listen, as `http://host:port`.
 #[derive(Debug, Clone, clap::Args)]
@@ -45,6 +48,9 @@ pub struct Endpoints {
     /// Address of the learning service.
     #[arg(long = "learning-addr", env = "SCIR_LEARNING_ADDR", default_value = "http://127.0.0.1:50055", value_parser = parse_address)]
     pub learning: String,
+    /// Address of the culture service.
+    #[arg(long = "culture-addr", env = "SCIR_CULTURE_ADDR", default_value = "http://127.0.0.1:50056", value_parser = parse_address)]
+    pub culture: String,
     /// Client certificate for deployments that require mutual TLS.
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -71,6 +77,7 @@ pub struct Channels {
     scoring: Channel,
     insights: Channel,
     learning: Channel,
+    culture: Channel,
 }
 
 impl Channels {
@@ -89,6 +96,7 @@ impl Channels {
             scoring: open(&endpoints.scoring)?,
             insights: open(&endpoints.insights)?,
             learning: open(&endpoints.learning)?,
+            culture: open(&endpoints.culture)?,
         })
     }
 }
@@ -212,6 +220,14 @@ impl Caller {
     pub fn learning(&self) -> LearningClient {
         LearningServiceClient::with_interceptor(
             self.channels.learning.clone(),
+            self.interceptor.clone(),
+        )
+    }
+
+    /// A culture client.
+    pub fn culture(&self) -> CultureClient {
+        CultureServiceClient::with_interceptor(
+            self.channels.culture.clone(),
             self.interceptor.clone(),
         )
     }

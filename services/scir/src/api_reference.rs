@@ -12,7 +12,7 @@ use scir_kit::contract::comment;
 use scir_kit::http_json::HttpApi;
 
 /// The services in the order the reference lists them, with their method tables.
-const SERVICES: [(&str, &[MethodRule]); 6] = [
+const SERVICES: [(&str, &[MethodRule]); 7] = [
     ("scir.intake.v1.IntakeService", scir_intake::policy::RULES),
     ("scir.review.v1.ReviewService", scir_review::policy::RULES),
     (
@@ -26,6 +26,10 @@ const SERVICES: [(&str, &[MethodRule]); 6] = [
     (
         "scir.learning.v1.LearningService",
         scir_learning::policy::RULES,
+    ),
+    (
+        "scir.culture.v1.CultureService",
+        scir_culture::policy::RULES,
     ),
     (scir_kit::webhooks::SERVICE_NAME, scir_kit::webhooks::RULES),
 ];

@@ -21,6 +21,8 @@ pub enum Service {
     Insights,
     /// The learning service.
     Learning,
+    /// The culture service.
+    Culture,
 }
 
 /// Options of `scir audit verify`.
@@ -45,12 +47,13 @@ pub struct VerifyArgs {
 }
 
 impl Service {
-    const ALL: [Service; 5] = [
+    const ALL: [Service; 6] = [
         Self::Intake,
         Self::Review,
         Self::Scoring,
         Self::Insights,
         Self::Learning,
+        Self::Culture,
     ];
 
     fn name(self) -> &'static str {
@@ -60,6 +63,7 @@ impl Service {
             Self::Scoring => "scoring",
             Self::Insights => "insights",
             Self::Learning => "learning",
+            Self::Culture => "culture",
         }
     }
 }

@@ -163,6 +163,7 @@ pub async fn measure(args: &OverheadArgs) -> anyhow::Result<Vec<Pair>> {
                 scoring: format!("http://{address}"),
                 insights: format!("http://{address}"),
                 learning: format!("http://{address}"),
+                culture: format!("http://{address}"),
                 tls: Default::default(),
             },
         },

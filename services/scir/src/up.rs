@@ -36,6 +36,9 @@ pub struct UpArgs {
     /// Port of the learning service (0 picks a free port).
     #[arg(long, env = "SCIR_LEARNING_PORT", default_value_t = 50055)]
     pub learning_port: u16,
+    /// Port of the culture service (0 picks a free port).
+    #[arg(long, env = "SCIR_CULTURE_PORT", default_value_t = 50056)]
+    pub culture_port: u16,
     /// Directory of intake rule sets; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
@@ -63,6 +66,8 @@ pub struct Running {
     pub insights: SocketAddr,
     /// The learning service.
     pub learning: SocketAddr,
+    /// The culture service.
+    pub culture: SocketAddr,
 }
 
 fn common(args: &UpArgs, secret: &str, listener: Listener, database: &str) -> CommonConfig {
@@ -95,19 +100,20 @@ pub async fn run(
     // Every port is bound before any service is built (or taken as handed
     // over by whoever started this process), so review and scoring, which
     // call each other, know both addresses and no port is ever released.
-    let [intake, review, scoring, insights, learning] = [
+    let [intake, review, scoring, insights, learning, culture] = [
         ("intake", args.intake_port),
         ("review", args.review_port),
         ("scoring", args.scoring_port),
         ("insights", args.insights_port),
         ("learning", args.learning_port),
+        ("culture", args.culture_port),
     ]
     .map(|(name, port)| {
         PreBound::inherited_or_bind(name, SocketAddr::new(args.host, port))
             .with_context(|| format!("binding {name}'s port {port}"))
     });
-    let [intake, review, scoring, insights, learning] =
-        [intake?, review?, scoring?, insights?, learning?];
+    let [intake, review, scoring, insights, learning, culture] =
+        [intake?, review?, scoring?, insights?, learning?, culture?];
     let dial = |listener: &Listener| format!("http://{}", loopback(listener.1));
     let (intake_addr, review_addr, scoring_addr) = (dial(&intake), dial(&review), dial(&scoring));
     let review_addr_for_learning = review_addr.clone();
@@ -158,25 +164,35 @@ pub async fn run(
         webhooks: args.webhooks.clone(),
     };
     let learning = scir_learning::Application::build(&learning_config, &shutdown).await?;
+    let culture_config = scir_culture::CultureConfig {
+        common: common(&args, &secret, culture, "culture.db"),
+        instruments_dir: None,
+        min_respondents: 5,
+        page_requests_per_minute: 120,
+    };
+    let culture = scir_culture::Application::build(&culture_config, &shutdown).await?;
     ready(Running {
         intake: intake.address(),
         review: review.address(),
         scoring: scoring.address(),
         insights: insights.address(),
         learning: learning.address(),
+        culture: culture.address(),
     });
-    let (intake, review, scoring, insights, learning) = tokio::join!(
+    let (intake, review, scoring, insights, learning, culture) = tokio::join!(
         tokio::spawn(intake.run()),
         tokio::spawn(review.run()),
         tokio::spawn(scoring.run()),
         tokio::spawn(insights.run()),
-        tokio::spawn(learning.run())
+        tokio::spawn(learning.run()),
+        tokio::spawn(culture.run())
     );
     intake??;
     review??;
     scoring??;
     insights??;
     learning??;
+    culture??;
     Ok(())
 }
 
@@ -197,6 +213,7 @@ pub async fn spawn(
         scoring_port: 0,
         insights_port: 0,
         learning_port: 0,
+        culture_port: 0,
         rules_dir: None,
         directory: Default::default(),
         telemetry: TelemetryConfig::default(),
@@ -237,7 +254,8 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
          \n  review   {review}   scir.review.v1.ReviewService\
          \n  scoring  {scoring}   scir.scoring.v1.ScoringService\
          \n  insights {insights}   scir.insights.v1.InsightsService\
-         \n  learning {learning}   scir.learning.v1.LearningService\n\
+         \n  learning {learning}   scir.learning.v1.LearningService\
+         \n  culture  {culture}   scir.culture.v1.CultureService (answer page: http://{culture}/survey)\n\
          \nGet a token, then call a service, for example:\n\
          \n  TOKEN=$(scir token --role reporter --jurisdiction us-wi)\n\
          \x20 grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {intake} scir.intake.v1.IntakeService/ListJurisdictions\n\
@@ -248,5 +266,6 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
         scoring = running.scoring,
         insights = running.insights,
         learning = running.learning,
+        culture = running.culture,
     )
 }

@@ -39,6 +39,7 @@ fn rules() -> Vec<MethodRule> {
         scir_scoring::policy::RULES,
         scir_insights::policy::RULES,
         scir_learning::policy::RULES,
+        scir_culture::policy::RULES,
         scir_kit::webhooks::RULES,
     ]
     .concat()
@@ -94,6 +95,8 @@ async fn every_rpc_every_role_every_bad_token() {
             running.scoring
         } else if path.starts_with("/scir.learning.") {
             running.learning
+        } else if path.starts_with("/scir.culture.") {
+            running.culture
         } else {
             running.insights
         }
@@ -104,6 +107,7 @@ async fn every_rpc_every_role_every_bad_token() {
         (scir_scoring::startup::SERVICE_NAME, running.scoring),
         (scir_insights::startup::SERVICE_NAME, running.insights),
         (scir_learning::startup::SERVICE_NAME, running.learning),
+        (scir_culture::startup::SERVICE_NAME, running.culture),
     ] {
         scir_testkit::wait_serving(address, service).await;
     }

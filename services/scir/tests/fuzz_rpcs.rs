@@ -152,6 +152,7 @@ async fn no_generated_request_makes_any_service_fail_or_stop() {
         ("scir.scoring.v1.ScoringService", running.scoring),
         ("scir.insights.v1.InsightsService", running.insights),
         ("scir.learning.v1.LearningService", running.learning),
+        ("scir.culture.v1.CultureService", running.culture),
     ];
     for (name, address) in services {
         scir_testkit::wait_serving(address, name).await;

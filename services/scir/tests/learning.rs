@@ -916,6 +916,7 @@ async fn an_aggregate_mapping_from_convening_to_published_on_both_backends() {
         scoring: format!("http://{}", running.scoring),
         insights: format!("http://{}", running.insights),
         learning: format!("http://{learning}"),
+        culture: format!("http://{}", running.culture),
         tls: Default::default(),
     };
     let signer = Signer::new(&secret, dev_auth::DEV_ISSUER, dev_auth::DEV_AUDIENCE);

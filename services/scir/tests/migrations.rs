@@ -11,13 +11,14 @@ use std::path::PathBuf;
 use scir_kit::db::Migrations;
 
 fn ledger() -> Vec<String> {
-    let all: [(&str, &Migrations); 6] = [
+    let all: [(&str, &Migrations); 7] = [
         ("kit", &scir_kit::db::KIT_MIGRATIONS),
         ("intake", &scir_intake::startup::MIGRATIONS),
         ("review", &scir_review::startup::MIGRATIONS),
         ("scoring", &scir_scoring::startup::MIGRATIONS),
         ("insights", &scir_insights::startup::MIGRATIONS),
         ("learning", &scir_learning::startup::MIGRATIONS),
+        ("culture", &scir_culture::startup::MIGRATIONS),
     ];
     let mut lines = Vec::new();
     for (owner, migrations) in all {

@@ -119,7 +119,8 @@ pub async fn to_ssit_scoring(walk: &Walk<'_>, review: &str) -> String {
         review: address.clone(),
         scoring: address.clone(),
         insights: address.clone(),
-        learning: address,
+        learning: address.clone(),
+        culture: address,
         tls: Default::default(),
     };
     let driver = Driver::new(
