@@ -1,7 +1,8 @@
 //! The contract as an integrator meets it with the official clients of another
 //! language: `tests/python/*.py` (grpcio, grpcio-reflection,
 //! grpcio-health-checking, and plain `requests` over HTTP/JSON;
-//! `tests/python/requirements.txt`) against `scir up`.
+//! `tests/python/requirements.txt`) against `scir up`; and the survey page in
+//! headless Chromium (Selenium, axe-core).
 
 use std::path::Path;
 use std::process::Command;
@@ -104,4 +105,74 @@ async fn generated_http_requests_never_meet_a_server_error() {
         .expect("token");
     let text = python("fuzz_http.py", addresses, vec![("TOKEN".to_owned(), token)]).await;
     assert!(text.contains("fuzz ok"), "{text}");
+}
+
+/// The survey answer page as respondents meet it, in headless Chromium
+/// (`tests/python/survey_browser.py`, Selenium with axe-core): without
+/// JavaScript, by keyboard alone at 320 px, and audited for accessibility on
+/// every page. Screenshots go to `SCIR_SCREENSHOTS` when it is set.
+#[tokio::test]
+async fn the_survey_page_in_a_real_browser() {
+    use scir_proto::culture::v1 as culture;
+    let up = Up::start().await;
+    let admin = up
+        .driver()
+        .caller("survey-admin", &[Role::Admin], "us-wi")
+        .expect("caller");
+    let today = chrono::Utc::now().date_naive();
+    let wave = admin
+        .culture()
+        .create_survey_wave(culture::CreateSurveyWaveRequest {
+            parent: "jurisdictions/us-wi".into(),
+            survey_wave: Some(culture::SurveyWave {
+                title: "Spring survey, Dane County".into(),
+                instrument: "surveyInstruments/scir-culture-shape/versions/1.0".into(),
+                units: vec![culture::OrganisationalUnit {
+                    id: "intake-team".into(),
+                    title: "Intake team".into(),
+                    ..Default::default()
+                }],
+                open_date: Some(scir_kit::validate::from_date(today)),
+                close_date: Some(scir_kit::validate::from_date(today + chrono::Days::new(14))),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("wave")
+        .into_inner();
+    let codes = admin
+        .culture()
+        .issue_invitations(culture::IssueInvitationsRequest {
+            wave: wave.name.clone(),
+            unit: "intake-team".into(),
+            count: 3,
+        })
+        .await
+        .expect("codes")
+        .into_inner()
+        .codes;
+    let mut args = vec![up.endpoints.culture.clone()];
+    args.extend(codes);
+    let env = std::env::var("SCIR_SCREENSHOTS")
+        .map(|dir| vec![("SCREENSHOTS".to_owned(), dir)])
+        .unwrap_or_default();
+    let text = python("survey_browser.py", args, env).await;
+    for page in [
+        "code entry",
+        "form",
+        "confirmation",
+        "code that cannot be used",
+    ] {
+        assert!(
+            text.contains(&format!("axe {page}:")),
+            "{page} audited: {text}"
+        );
+    }
+    let after = admin
+        .culture()
+        .get_survey_wave(culture::GetSurveyWaveRequest { name: wave.name })
+        .await
+        .expect("wave")
+        .into_inner();
+    assert_eq!(after.responses, 3, "three respondents, three responses");
 }
