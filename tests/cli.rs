@@ -265,6 +265,11 @@ async fn the_demo_fills_a_deployment_and_prints_the_insights() {
         "Safe sleep across Wisconsin's counties",
         "Considerations for future work",
         "Safety notice \"Safe sleep: share guidance with public health\"",
+        "== Insights: us-wi's considerations by category and strength",
+        "== Safety culture surveys (invented answers",
+        "us-wi, Demo survey, wave 2",
+        "withheld: too few",
+        "Trend, North team (wave 1 -> wave 2): OPEN ",
     ] {
         assert!(out.contains(heading), "`{heading}` missing from:\n{out}");
     }

@@ -17,7 +17,7 @@ use scir_kit::validate::{Check, from_date};
 use scir_proto::culture::v1 as pb;
 
 use crate::domain::codes;
-use crate::domain::instruments::{Catalogue, Instrument, POINTS};
+use crate::domain::instruments::{Catalogue, Instrument, Leaning, POINTS, leaning};
 use crate::domain::results::{Tally, UnitNode, results};
 use crate::store::{self, StoredUnit, StoredWave};
 
@@ -150,7 +150,7 @@ impl Culture {
     async fn present(&self, w: &StoredWave) -> Result<pb::SurveyWave, ApiError> {
         let mut conn = self.conn().await?;
         let units = store::units(&mut conn, &w.id).await?;
-        let responses = store::count_responses(&mut conn, &w.id).await?;
+        let responses: i32 = units.iter().map(|u| u.respondents).sum();
         let date = |text: &str| {
             NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .ok()
@@ -173,7 +173,7 @@ impl Culture {
             close_date: date(&w.close_date),
             state: w.state,
             min_respondents: self.min_respondents,
-            responses: i32::try_from(responses).unwrap_or(i32::MAX),
+            responses,
             create_time: Some(timestamp_from_micros(w.create_time)),
         })
     }
@@ -266,6 +266,7 @@ impl Culture {
                 title: u.title.trim().to_owned(),
                 parent: u.parent.clone(),
                 invited: 0,
+                respondents: 0,
             })
             .collect();
         let name = SurveyWaveName::new(parent.0.clone(), stored.id.clone()).to_string();
@@ -414,20 +415,26 @@ impl Culture {
             .clone();
         let mut conn = self.conn().await?;
         let units = store::units(&mut conn, &w.id).await?;
-        let responses = store::responses(&mut conn, &w.id).await?;
+        let tallies = store::tallies(&mut conn, &w.id).await?;
         drop(conn);
-        let mut own: HashMap<String, Tally> = HashMap::new();
         let width = instrument.items.len();
-        let mut answers = Vec::with_capacity(width);
-        for (unit, text) in &responses {
-            answers.clear();
-            answers.extend(text.split(',').map(|v| v.parse::<i32>().unwrap_or(0)));
-            own.entry(unit.clone())
-                .or_insert_with(|| Tally {
-                    respondents: 0,
+        let mut own: HashMap<String, Tally> = units
+            .iter()
+            .map(|u| {
+                let tally = Tally {
+                    respondents: u.respondents,
                     items: vec![[0; 3]; width],
-                })
-                .add(&answers, &instrument);
+                };
+                (u.unit_id.clone(), tally)
+            })
+            .collect();
+        for (unit, item, positive, neutral, negative) in tallies {
+            if let Some(slot) = own
+                .get_mut(&unit)
+                .and_then(|t| t.items.get_mut(usize::try_from(item).unwrap_or(usize::MAX)))
+            {
+                *slot = [positive, neutral, negative];
+            }
         }
         let nodes: Vec<UnitNode> = units
             .iter()
@@ -504,6 +511,20 @@ impl Culture {
             .collect::<Vec<_>>()
             .join(",");
         store::insert_response(&mut unit, &wave_id, &unit_id, &text).await?;
+        let leanings: Vec<Option<usize>> = invitation
+            .instrument
+            .items()
+            .iter()
+            .zip(answers)
+            .map(|(item, value)| {
+                leaning(*value, item.reversed).map(|l| match l {
+                    Leaning::Positive => 0,
+                    Leaning::Neutral => 1,
+                    Leaning::Negative => 2,
+                })
+            })
+            .collect();
+        store::tally(&mut unit, &wave_id, &unit_id, &leanings).await?;
         unit.commit().await?;
         Ok(())
     }

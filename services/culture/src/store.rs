@@ -38,6 +38,8 @@ pub struct StoredUnit {
     pub parent: String,
     /// Codes issued.
     pub invited: i32,
+    /// Responses so far.
+    pub respondents: i32,
 }
 
 /// Inserts a wave and its units.
@@ -109,7 +111,7 @@ pub async fn waves(
 /// A wave's units, parents first.
 pub async fn units(conn: &mut AnyConnection, wave_id: &str) -> Result<Vec<StoredUnit>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT position, unit_id, title, parent, invited FROM culture_units \
+        "SELECT position, unit_id, title, parent, invited, respondents FROM culture_units \
          WHERE wave_id = $1 ORDER BY position",
     )
     .bind(wave_id)
@@ -197,25 +199,52 @@ pub async fn insert_response(
     Ok(())
 }
 
-/// A wave's responses: (unit, answers).
-pub async fn responses(
+/// Counts a response's answers into its unit's tallies: `leanings` holds,
+/// per item, 0 positive, 1 neutral, 2 negative, or `None` for no answer.
+pub async fn tally(
     conn: &mut AnyConnection,
     wave_id: &str,
-) -> Result<Vec<(String, String)>, DbError> {
-    Ok(
-        sqlx::query_as("SELECT unit_id, answers FROM culture_responses WHERE wave_id = $1")
-            .bind(wave_id)
-            .fetch_all(&mut *conn)
-            .await?,
+    unit_id: &str,
+    leanings: &[Option<usize>],
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE culture_units SET respondents = respondents + 1 WHERE wave_id = $1 AND unit_id = $2",
     )
+    .bind(wave_id)
+    .bind(unit_id)
+    .execute(&mut *conn)
+    .await?;
+    for (item, leaning) in leanings.iter().enumerate() {
+        let Some(leaning) = leaning else { continue };
+        let one = |k: usize| i32::from(*leaning == k);
+        sqlx::query(
+            "INSERT INTO culture_tallies (wave_id, unit_id, item, positive, neutral, negative) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wave_id, unit_id, item) DO UPDATE SET \
+             positive = culture_tallies.positive + excluded.positive, \
+             neutral = culture_tallies.neutral + excluded.neutral, \
+             negative = culture_tallies.negative + excluded.negative",
+        )
+        .bind(wave_id)
+        .bind(unit_id)
+        .bind(i32::try_from(item).unwrap_or(i32::MAX))
+        .bind(one(0))
+        .bind(one(1))
+        .bind(one(2))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
-/// How many responses a wave has.
-pub async fn count_responses(conn: &mut AnyConnection, wave_id: &str) -> Result<i64, DbError> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM culture_responses WHERE wave_id = $1")
-            .bind(wave_id)
-            .fetch_one(&mut *conn)
-            .await?,
+/// A wave's tallies: (unit, item, positive, neutral, negative).
+pub async fn tallies(
+    conn: &mut AnyConnection,
+    wave_id: &str,
+) -> Result<Vec<(String, i32, i32, i32, i32)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT unit_id, item, positive, neutral, negative FROM culture_tallies WHERE wave_id = $1",
     )
+    .bind(wave_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }

@@ -5,6 +5,7 @@ pub mod api_reference;
 pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod culture_bench;
 pub mod demo;
 pub mod dev_auth;
 pub mod drive;

@@ -96,6 +96,8 @@ enum Command {
 enum BenchCommand {
     /// Load a synthetic partnership into insights and time every question.
     Insights(scir::bench::InsightsBenchArgs),
+    /// Load a survey wave with many responses and time its results and the answer page.
+    Culture(scir::culture_bench::CultureBenchArgs),
     /// Drive intake's RPCs in a closed or open loop and report latency and throughput.
     Load(scir::loadgen::LoadArgs),
     /// Serve an intake whose handlers do nothing: the gRPC ceiling to compare with.
@@ -185,6 +187,9 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Bench {
             command: BenchCommand::Insights(args),
         } => scir::bench::run(args).await.map(|()| exit::OK),
+        Command::Bench {
+            command: BenchCommand::Culture(args),
+        } => scir::culture_bench::run(args).await.map(|()| exit::OK),
         Command::Bench {
             command: BenchCommand::Load(args),
         } => scir::loadgen::run(args).await.map(|()| exit::OK),

@@ -24,7 +24,23 @@ CREATE TABLE culture_units (
     title     TEXT    NOT NULL,
     parent    TEXT    NOT NULL,
     invited   INTEGER NOT NULL,
+    -- Responses so far.
+    respondents INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (wave_id, unit_id)
+);
+
+-- Running counts of positive, neutral and negative answers per unit and item
+-- (its position in the instrument), kept with each response so that results
+-- read one row per unit and item, not every response. Sums, never a single
+-- response.
+CREATE TABLE culture_tallies (
+    wave_id   TEXT    NOT NULL,
+    unit_id   TEXT    NOT NULL,
+    item      INTEGER NOT NULL,
+    positive  INTEGER NOT NULL,
+    neutral   INTEGER NOT NULL,
+    negative  INTEGER NOT NULL,
+    PRIMARY KEY (wave_id, unit_id, item)
 );
 
 CREATE TABLE culture_codes (

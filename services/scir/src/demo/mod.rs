@@ -1,6 +1,7 @@
 //! `scir demo`: fills a deployment with a synthetic partnership through the
 //! public APIs, then prints what the insights service says about it.
 
+pub mod culture;
 pub mod learning;
 pub mod synth;
 
@@ -205,6 +206,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Report> {
     let mut finalised = report.finalised.clone();
     finalised.sort();
     learning::run(&driver, &finalised).await?;
+    culture::run(&driver, &args.endpoints.culture, &jurisdictions).await?;
     Ok(report)
 }
 
