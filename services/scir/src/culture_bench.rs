@@ -2,10 +2,13 @@
 //! responses, on the real culture server; times the results over gRPC and
 //! answers sent through the answer page as a browser sends them.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+
 use scir_culture::domain::instruments::{Catalogue, Leaning, leaning};
+use scir_culture::domain::results::{Tally, UnitNode, results};
 use scir_kit::auth::Role;
 use scir_kit::client::ClientInterceptor;
 use scir_kit::shutdown::Shutdown;
@@ -116,6 +119,59 @@ async fn load(url: &str, wave_id: &str, units: &[String], n: usize) -> anyhow::R
     tx.commit().await?;
     db.close().await;
     Ok(())
+}
+
+/// What the results cost when read from every response rather than from the
+/// tallies (the first version of the results): the responses read and
+/// counted, per call, in this process.
+async fn from_every_response(
+    url: &str,
+    wave_id: &str,
+    teams: &[String],
+    calls: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let db = scir_kit::db::Database::open(url, &Default::default()).await?;
+    let catalogue = Catalogue::load(None)?;
+    let instrument = &catalogue
+        .get(INSTRUMENT)
+        .context("shipped instrument")?
+        .message;
+    let mut nodes = vec![UnitNode {
+        id: "office".into(),
+        parent: String::new(),
+        invited: 0,
+    }];
+    nodes.extend(teams.iter().map(|t| UnitNode {
+        id: t.clone(),
+        parent: "office".into(),
+        invited: 0,
+    }));
+    let mut times = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT unit_id, answers FROM culture_responses WHERE wave_id = $1")
+                .bind(wave_id)
+                .fetch_all(db.pool())
+                .await?;
+        let mut own: HashMap<String, Tally> = HashMap::new();
+        let mut answers = Vec::new();
+        for (unit, text) in &rows {
+            answers.clear();
+            answers.extend(text.split(',').map(|v| v.parse::<i32>().unwrap_or(0)));
+            own.entry(unit.clone())
+                .or_insert_with(|| Tally {
+                    respondents: 0,
+                    items: vec![[0; 3]; instrument.items.len()],
+                })
+                .add(&answers, instrument);
+        }
+        let out = results(&nodes, &own, instrument, 5);
+        times.push(started.elapsed());
+        anyhow::ensure!(!out.is_empty());
+    }
+    db.close().await;
+    Ok(times)
 }
 
 /// Sends one answered form to the page; the time it took.
@@ -240,6 +296,8 @@ pub async fn run(args: CultureBenchArgs) -> anyhow::Result<()> {
         ),
         times,
     );
+    let reread = from_every_response(&url, &wave_id, &teams, args.calls.min(20)).await?;
+    report("the same, reading every response instead", reread);
 
     let mut codes = Vec::new();
     while codes.len() < args.submissions {
