@@ -83,6 +83,16 @@ fn unusable() -> Page {
     )
 }
 
+/// The database failed: nothing was stored and the code still works.
+fn unavailable(e: &scir_kit::db::DbError) -> Page {
+    tracing::warn!(error = %e, "the survey page could not reach its database");
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Your answers were not recorded",
+        "Something went wrong on our side. Your code still works: please try again in a few minutes.",
+    )
+}
+
 fn ask_for_code() -> Page {
     Page::html(
         StatusCode::OK,
@@ -183,13 +193,17 @@ impl SurveyPages {
         if typed.trim().is_empty() {
             return ask_for_code();
         }
-        let key = crate::domain::codes::normalise(&typed).unwrap_or_else(|| typed.clone());
+        // Counted by the code's hash, so no code is held in memory.
+        let key = crate::domain::codes::hash(
+            &crate::domain::codes::normalise(&typed).unwrap_or_else(|| typed.clone()),
+        );
         if !self.per_code.allow(&key) {
             return self.too_many();
         }
         let invitation = match self.culture.invitation(&typed).await {
             Ok(i) => i,
-            Err(_) => return unusable(),
+            Err(SubmitError::NotTaken(_)) => return unusable(),
+            Err(SubmitError::Storage(e)) => return unavailable(&e),
         };
         if request.method == Method::GET {
             return Page::html(StatusCode::OK, form(&invitation));
@@ -214,14 +228,7 @@ impl SurveyPages {
                 "The answers could not be read",
                 "Please go back and send the form again.",
             ),
-            Err(SubmitError::Storage(e)) => {
-                tracing::warn!(error = %e, "storing a survey response failed");
-                message(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Your answers were not recorded",
-                    "Something went wrong on our side. Your code still works: please send the form again in a few minutes.",
-                )
-            }
+            Err(SubmitError::Storage(e)) => unavailable(&e),
         }
     }
 }

@@ -454,25 +454,21 @@ impl Culture {
     }
 
     /// The open wave a typed code invites to, if the code can be used.
-    pub async fn invitation(&self, typed: &str) -> Result<Invitation, NotTaken> {
+    pub async fn invitation(&self, typed: &str) -> Result<Invitation, SubmitError> {
         let code = codes::normalise(typed).ok_or(NotTaken::CodeNotUsable)?;
-        let mut conn = self.conn().await.map_err(|_| NotTaken::CodeNotUsable)?;
+        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
         let (wave_id, _) = store::code(&mut conn, &codes::hash(&code))
-            .await
-            .ok()
-            .flatten()
+            .await?
             .ok_or(NotTaken::CodeNotUsable)?;
         let wave = store::wave(&mut conn, &wave_id)
-            .await
-            .ok()
-            .flatten()
+            .await?
             .ok_or(NotTaken::CodeNotUsable)?;
         let today = today().format("%Y-%m-%d").to_string();
         if wave.state != pb::WaveState::Open as i32
             || today < wave.open_date
             || today > wave.close_date
         {
-            return Err(NotTaken::CodeNotUsable);
+            return Err(NotTaken::CodeNotUsable.into());
         }
         let instrument = self
             .instruments
