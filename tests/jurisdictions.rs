@@ -86,6 +86,7 @@ fn request(descriptor: &MessageDescriptor, method: &str, res: &Resources) -> Dyn
                     "ListSafetyNotices",
                     "CreateSurveyWave",
                     "ListSurveyWaves",
+                    "GetSurveyTrend",
                 ]
                 .contains(&method) =>
             {

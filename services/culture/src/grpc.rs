@@ -101,4 +101,15 @@ impl CultureService for CultureGrpc {
             self.culture.results(&caller, caller.method, r).await?,
         ))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_survey_trend(
+        &self,
+        request: Request<pb::GetSurveyTrendRequest>,
+    ) -> Result<pb::SurveyTrend> {
+        let (caller, r) = split(request)?;
+        Ok(Response::new(
+            self.culture.trend(&caller, caller.method, r).await?,
+        ))
+    }
 }

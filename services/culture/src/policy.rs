@@ -14,4 +14,5 @@ scir_kit::method_rules!("scir.culture.v1.CultureService", {
     "IssueInvitations" => ADMIN,
     "CloseSurveyWave" => ADMIN,
     "GetSurveyResults" => READERS,
+    "GetSurveyTrend" => READERS,
 });

@@ -393,15 +393,9 @@ impl Culture {
         self.present(&w).await
     }
 
-    /// `GetSurveyResults`.
-    pub async fn results(
-        &self,
-        caller: &Caller,
-        method: &str,
-        request: pb::GetSurveyResultsRequest,
-    ) -> Result<pb::SurveyResults, ApiError> {
-        let (_, w) = self.load(caller, method, &request.wave, "wave").await?;
-        let instrument = self
+    /// A wave's results per unit, withheld below the threshold.
+    async fn wave_results(&self, w: &StoredWave) -> Result<Vec<pb::UnitResult>, ApiError> {
+        let instrument = &self
             .instruments
             .get(&w.instrument)
             .ok_or_else(|| {
@@ -411,8 +405,7 @@ impl Culture {
                     description: "the wave's instrument version is no longer loaded".to_owned(),
                 }])
             })?
-            .message
-            .clone();
+            .message;
         let mut conn = self.conn().await?;
         let units = store::units(&mut conn, &w.id).await?;
         let tallies = store::tallies(&mut conn, &w.id).await?;
@@ -444,12 +437,82 @@ impl Culture {
                 invited: u.invited,
             })
             .collect();
-        let units = results(&nodes, &own, &instrument, self.min_respondents);
+        Ok(results(&nodes, &own, instrument, self.min_respondents))
+    }
+
+    /// `GetSurveyResults`.
+    pub async fn results(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetSurveyResultsRequest,
+    ) -> Result<pb::SurveyResults, ApiError> {
+        let (_, w) = self.load(caller, method, &request.wave, "wave").await?;
+        let units = self.wave_results(&w).await?;
         self.record(caller, method, &request.wave, "ok").await?;
         Ok(pb::SurveyResults {
             wave: request.wave,
             min_respondents: self.min_respondents,
             units,
+        })
+    }
+
+    /// `GetSurveyTrend`: each unit's results across the jurisdiction's waves.
+    pub async fn trend(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetSurveyTrendRequest,
+    ) -> Result<pb::SurveyTrend, ApiError> {
+        let parent = JurisdictionName::parse(&request.parent, "parent")?;
+        self.authorize(caller, method, &request.parent, &parent.0)
+            .await?;
+        if !request.unit.is_empty() && !unit_id_ok(&request.unit) {
+            return Err(ApiError::invalid(
+                "unit",
+                "must be 1 to 40 lower-case letters, digits or -",
+            ));
+        }
+        let mut conn = self.conn().await?;
+        let mut waves = store::waves(&mut conn, &parent.0, LIST_LIMIT).await?;
+        drop(conn);
+        waves.reverse();
+        let mut order: Vec<String> = Vec::new();
+        let mut by_unit: HashMap<String, Vec<pb::TrendPoint>> = HashMap::new();
+        for w in &waves {
+            let name = SurveyWaveName::new(w.jurisdiction.clone(), w.id.clone()).to_string();
+            let close_date = NaiveDate::parse_from_str(&w.close_date, "%Y-%m-%d")
+                .ok()
+                .map(from_date);
+            for result in self.wave_results(w).await? {
+                if !request.unit.is_empty() && result.unit != request.unit {
+                    continue;
+                }
+                if !by_unit.contains_key(&result.unit) {
+                    order.push(result.unit.clone());
+                }
+                by_unit
+                    .entry(result.unit.clone())
+                    .or_default()
+                    .push(pb::TrendPoint {
+                        wave: name.clone(),
+                        title: w.title.clone(),
+                        instrument: w.instrument.clone(),
+                        close_date,
+                        result: Some(result),
+                    });
+            }
+        }
+        self.record(caller, method, &request.parent, "ok").await?;
+        Ok(pb::SurveyTrend {
+            min_respondents: self.min_respondents,
+            units: order
+                .into_iter()
+                .map(|unit| pb::UnitTrend {
+                    points: by_unit.remove(&unit).unwrap_or_default(),
+                    unit,
+                })
+                .collect(),
         })
     }
 

@@ -3,8 +3,9 @@
 //! through the page as a browser sends them, a code refused the second time
 //! exactly as a code that never existed, results withheld below the threshold
 //! and where a parent less a child would reveal a small team, the raw tables
-//! read to show that nothing ties a response to a code or a time, and floods
-//! of attempts per code and per address turned away.
+//! read to show that nothing ties a response to a code or a time, a unit's
+//! trend across two waves, and floods of attempts per code and per address
+//! turned away.
 
 use std::net::SocketAddr;
 
@@ -343,6 +344,89 @@ async fn a_wave_from_codes_to_results(backend: Backend) {
     drop(conn);
     raw.close().await;
 
+    // A closed wave takes no answers and issues no codes.
+    admin
+        .close_survey_wave(pb::CloseSurveyWaveRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .expect("close");
+    let refused = issue(&mut admin, "team-a", 1).await.expect_err("closed");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+
+    // A second wave, and each unit across both.
+    let second = admin
+        .create_survey_wave(pb::CreateSurveyWaveRequest {
+            parent: "jurisdictions/us-wi".into(),
+            survey_wave: Some(wave(vec![("office", ""), ("team-a", "office")])),
+        })
+        .await
+        .expect("second wave")
+        .into_inner();
+    let codes = admin
+        .issue_invitations(pb::IssueInvitationsRequest {
+            wave: second.name.clone(),
+            unit: "team-a".into(),
+            count: 5,
+        })
+        .await
+        .expect("codes")
+        .into_inner()
+        .codes;
+    for code in &codes {
+        let (status, _) = http(address, "POST", "/survey", &answers(code, 2)).await;
+        assert_eq!(status, 200);
+    }
+    let trend = admin
+        .get_survey_trend(pb::GetSurveyTrendRequest {
+            parent: "jurisdictions/us-wi".into(),
+            unit: "team-a".into(),
+        })
+        .await
+        .expect("trend")
+        .into_inner();
+    assert_eq!(trend.units.len(), 1);
+    let points = &trend.units[0].points;
+    assert_eq!(
+        points.iter().map(|p| p.wave.as_str()).collect::<Vec<_>>(),
+        [created.name.as_str(), second.name.as_str()],
+        "oldest first"
+    );
+    let positive = |p: &pb::TrendPoint| {
+        let r = p.result.as_ref().expect("result");
+        (r.respondents, r.items[0].positive)
+    };
+    assert_eq!(positive(&points[0]), (6, 1.0));
+    assert_eq!(positive(&points[1]), (5, 0.0));
+    let all = admin
+        .get_survey_trend(pb::GetSurveyTrendRequest {
+            parent: "jurisdictions/us-wi".into(),
+            unit: String::new(),
+        })
+        .await
+        .expect("every unit")
+        .into_inner();
+    let units: Vec<&str> = all.units.iter().map(|u| u.unit.as_str()).collect();
+    assert_eq!(units, ["office", "team-a", "team-b"]);
+    let office = &all.units[0].points;
+    assert_eq!(
+        office[0].result.as_ref().expect("result").withheld,
+        pb::Withheld::Subtraction as i32
+    );
+    assert_eq!(
+        office[1].result.as_ref().expect("result").withheld,
+        pb::Withheld::Unspecified as i32,
+        "the second office is its one team"
+    );
+    let denied = other
+        .get_survey_trend(pb::GetSurveyTrendRequest {
+            parent: "jurisdictions/us-wi".into(),
+            unit: String::new(),
+        })
+        .await
+        .expect_err("other state");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
     // Guessing one code, or flooding from one address, is turned away.
     let guess = answers("ZZZZ-ZZZZ-ZZZZ-ZZZZ", 3);
     let mut statuses = Vec::new();
@@ -361,16 +445,6 @@ async fn a_wave_from_codes_to_results(backend: Backend) {
         }
     }
     assert!(flood > 0, "an address over its limit is turned away");
-
-    // A closed wave takes no answers and issues no codes.
-    admin
-        .close_survey_wave(pb::CloseSurveyWaveRequest {
-            name: created.name.clone(),
-        })
-        .await
-        .expect("close");
-    let refused = issue(&mut admin, "team-a", 1).await.expect_err("closed");
-    assert_eq!(refused.code(), Code::FailedPrecondition);
 
     shutdown.fire();
     task.await.expect("task").expect("culture stopped cleanly");
