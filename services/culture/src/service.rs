@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use scir_kit::ApiError;
-use scir_kit::audit::{AuditLog, AuditRecord};
+use scir_kit::audit::{AuditRecord, Guard};
 use scir_kit::auth::Caller;
 use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
 use scir_kit::directory::Directory;
@@ -37,8 +37,7 @@ pub const SURVEY_PATH: &str = "/survey";
 #[derive(Debug, Clone)]
 pub struct Culture {
     db: Database,
-    audit: AuditLog,
-    directory: Arc<Directory>,
+    guard: Guard,
     instruments: Arc<Catalogue>,
     min_respondents: i32,
 }
@@ -86,44 +85,11 @@ impl Culture {
         min_respondents: i32,
     ) -> Self {
         Self {
-            audit: AuditLog::new(db.clone()),
+            guard: Guard::new(db.clone(), directory),
             db,
-            directory,
             instruments,
             min_respondents,
         }
-    }
-
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, ApiError> {
-        Ok(self.db.pool().acquire().await.map_err(DbError::from)?)
-    }
-
-    async fn record(
-        &self,
-        caller: &Caller,
-        method: &str,
-        resource: &str,
-        outcome: &str,
-    ) -> Result<(), ApiError> {
-        self.audit
-            .record(AuditRecord::of_resource(caller, method, resource, outcome))
-            .await?;
-        Ok(())
-    }
-
-    async fn authorize(
-        &self,
-        caller: &Caller,
-        method: &str,
-        resource: &str,
-        jurisdiction: &str,
-    ) -> Result<(), ApiError> {
-        if let Err(denied) = caller.authorize_jurisdiction(&self.directory, jurisdiction) {
-            self.record(caller, method, resource, "denied: jurisdiction")
-                .await?;
-            return Err(denied);
-        }
-        Ok(())
     }
 
     /// The wave `name`, readable by the caller; NOT_FOUND names no other
@@ -136,9 +102,10 @@ impl Culture {
         field: &str,
     ) -> Result<(SurveyWaveName, StoredWave), ApiError> {
         let parsed = SurveyWaveName::parse(name, field)?;
-        self.authorize(caller, method, name, &parsed.jurisdiction)
+        self.guard
+            .authorize(caller, method, name, &parsed.jurisdiction)
             .await?;
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         match store::wave(&mut conn, &parsed.id).await? {
             Some(w) if w.jurisdiction == parsed.jurisdiction => Ok((parsed, w)),
             _ => Err(ApiError::NotFound {
@@ -148,7 +115,7 @@ impl Culture {
     }
 
     async fn present(&self, w: &StoredWave) -> Result<pb::SurveyWave, ApiError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let units = store::units(&mut conn, &w.id).await?;
         let responses: i32 = units.iter().map(|u| u.respondents).sum();
         let date = |text: &str| {
@@ -184,7 +151,8 @@ impl Culture {
         caller: &Caller,
         method: &str,
     ) -> Result<pb::ListSurveyInstrumentsResponse, ApiError> {
-        self.record(caller, method, "surveyInstruments", "ok")
+        self.guard
+            .record(caller, method, "surveyInstruments", "ok")
             .await?;
         Ok(pb::ListSurveyInstrumentsResponse {
             instruments: self.instruments.list(),
@@ -199,7 +167,8 @@ impl Culture {
         request: pb::CreateSurveyWaveRequest,
     ) -> Result<pb::SurveyWave, ApiError> {
         let parent = JurisdictionName::parse(&request.parent, "parent")?;
-        self.authorize(caller, method, &request.parent, &parent.0)
+        self.guard
+            .authorize(caller, method, &request.parent, &parent.0)
             .await?;
         let wave = request
             .survey_wave
@@ -290,7 +259,9 @@ impl Culture {
         request: pb::GetSurveyWaveRequest,
     ) -> Result<pb::SurveyWave, ApiError> {
         let (_, w) = self.load(caller, method, &request.name, "name").await?;
-        self.record(caller, method, &request.name, "ok").await?;
+        self.guard
+            .record(caller, method, &request.name, "ok")
+            .await?;
         self.present(&w).await
     }
 
@@ -302,16 +273,19 @@ impl Culture {
         request: pb::ListSurveyWavesRequest,
     ) -> Result<pb::ListSurveyWavesResponse, ApiError> {
         let parent = JurisdictionName::parse(&request.parent, "parent")?;
-        self.authorize(caller, method, &request.parent, &parent.0)
+        self.guard
+            .authorize(caller, method, &request.parent, &parent.0)
             .await?;
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let stored = store::waves(&mut conn, &parent.0, LIST_LIMIT).await?;
         drop(conn);
         let mut survey_waves = Vec::with_capacity(stored.len());
         for w in &stored {
             survey_waves.push(self.present(w).await?);
         }
-        self.record(caller, method, &request.parent, "ok").await?;
+        self.guard
+            .record(caller, method, &request.parent, "ok")
+            .await?;
         Ok(pb::ListSurveyWavesResponse { survey_waves })
     }
 
@@ -327,7 +301,7 @@ impl Culture {
         if !(1..=MAX_CODES_PER_CALL).contains(&request.count) {
             check.bad("count", format!("must be 1 to {MAX_CODES_PER_CALL}"));
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let units = store::units(&mut conn, &w.id).await?;
         drop(conn);
         if !units.iter().any(|u| u.unit_id == request.unit) {
@@ -406,7 +380,7 @@ impl Culture {
                 }])
             })?
             .message;
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let units = store::units(&mut conn, &w.id).await?;
         let tallies = store::tallies(&mut conn, &w.id).await?;
         drop(conn);
@@ -449,7 +423,9 @@ impl Culture {
     ) -> Result<pb::SurveyResults, ApiError> {
         let (_, w) = self.load(caller, method, &request.wave, "wave").await?;
         let units = self.wave_results(&w).await?;
-        self.record(caller, method, &request.wave, "ok").await?;
+        self.guard
+            .record(caller, method, &request.wave, "ok")
+            .await?;
         Ok(pb::SurveyResults {
             wave: request.wave,
             min_respondents: self.min_respondents,
@@ -465,7 +441,8 @@ impl Culture {
         request: pb::GetSurveyTrendRequest,
     ) -> Result<pb::SurveyTrend, ApiError> {
         let parent = JurisdictionName::parse(&request.parent, "parent")?;
-        self.authorize(caller, method, &request.parent, &parent.0)
+        self.guard
+            .authorize(caller, method, &request.parent, &parent.0)
             .await?;
         if !request.unit.is_empty() && !unit_id_ok(&request.unit) {
             return Err(ApiError::invalid(
@@ -473,7 +450,7 @@ impl Culture {
                 "must be 1 to 40 lower-case letters, digits or -",
             ));
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let mut waves = store::waves(&mut conn, &parent.0, LIST_LIMIT).await?;
         drop(conn);
         waves.reverse();
@@ -503,7 +480,9 @@ impl Culture {
                     });
             }
         }
-        self.record(caller, method, &request.parent, "ok").await?;
+        self.guard
+            .record(caller, method, &request.parent, "ok")
+            .await?;
         Ok(pb::SurveyTrend {
             min_respondents: self.min_respondents,
             units: order

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use prost::Message;
 use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
-use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
+use scir_kit::db::{Database, now_micros, timestamp_from_micros};
 use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::IncidentName;
 use scir_kit::sealing::Sealer;
@@ -19,7 +19,6 @@ use scir_proto::Labelled;
 use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::intake::v1 as pb;
 use sha2::{Digest, Sha256};
-use sqlx::pool::PoolConnection;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::domain::eligibility::{self, Decision};
@@ -64,14 +63,9 @@ impl Intake {
         }
     }
 
-    /// A pooled connection for reads.
-    async fn conn(&self) -> Result<PoolConnection<sqlx::Any>, DbError> {
-        Ok(self.db.pool().acquire().await?)
-    }
-
     /// The opened restricted identity of a revision, if one was given.
     async fn identity(&self, id: &str, revision: i32) -> Result<Option<Vec<u8>>, ApiError> {
-        store::sealed_identity(&mut *self.conn().await?, id, revision)
+        store::sealed_identity(&mut *self.db.acquire().await?, id, revision)
             .await?
             .map(|sealed| store::open_identity(&self.sealer, id, &sealed))
             .transpose()
@@ -174,9 +168,12 @@ impl Intake {
                 .unwrap_or_default(),
         };
         let request_print = RequestPrint::of(&self.sealer, &given.facts, &given.identity);
-        if let Some(existing) =
-            store::find_by_request(&mut *self.conn().await?, &jurisdiction, &request.request_id)
-                .await?
+        if let Some(existing) = store::find_by_request(
+            &mut *self.db.acquire().await?,
+            &jurisdiction,
+            &request.request_id,
+        )
+        .await?
         {
             return self.replay(caller, existing, &given).await;
         }
@@ -221,7 +218,7 @@ impl Intake {
             // A concurrent call with the same request id won the race.
             drop(tx);
             let existing = store::find_by_request(
-                &mut *self.conn().await?,
+                &mut *self.db.acquire().await?,
                 &jurisdiction,
                 &request.request_id,
             )
@@ -324,7 +321,7 @@ impl Intake {
         id: &str,
     ) -> Result<StoredIncident, ApiError> {
         self.authorize(caller, method, name, jurisdiction).await?;
-        match store::get(&mut *self.conn().await?, jurisdiction, id).await? {
+        match store::get(&mut *self.db.acquire().await?, jurisdiction, id).await? {
             Some(stored) => Ok(stored),
             None => {
                 self.record(caller, method, name, jurisdiction, "error: NOT_FOUND")
@@ -458,8 +455,13 @@ impl Intake {
             date_from,
             date_to,
         };
-        let mut rows =
-            store::list(&mut *self.conn().await?, &filter, before, page_size + 1).await?;
+        let mut rows = store::list(
+            &mut *self.db.acquire().await?,
+            &filter,
+            before,
+            page_size + 1,
+        )
+        .await?;
         let next_page_token = pagination::next_page(&mut rows, page_size, |r| r.seq, &fingerprint);
         self.record(
             caller,

@@ -94,6 +94,60 @@ pub struct BrokenLink {
     pub reason: String,
 }
 
+/// The audit log beside the member directory, for use cases on named
+/// resources: records what a caller did to one, and lets a caller act in a
+/// jurisdiction (its own, or a state in its counties') or records the denial.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    log: AuditLog,
+    directory: std::sync::Arc<crate::directory::Directory>,
+}
+
+impl Guard {
+    /// A guard writing to `db`'s audit log, deciding by `directory`.
+    pub fn new(db: Database, directory: std::sync::Arc<crate::directory::Directory>) -> Self {
+        Self {
+            log: AuditLog::new(db),
+            directory,
+        }
+    }
+
+    /// The audit log itself, for records about no named resource.
+    pub fn log(&self) -> &AuditLog {
+        &self.log
+    }
+
+    /// Records `outcome` of `caller`'s `method` on `resource`.
+    pub async fn record(
+        &self,
+        caller: &crate::auth::Caller,
+        method: &str,
+        resource: &str,
+        outcome: &str,
+    ) -> Result<(), crate::ApiError> {
+        self.log
+            .record(AuditRecord::of_resource(caller, method, resource, outcome))
+            .await?;
+        Ok(())
+    }
+
+    /// Lets `caller` act in `jurisdiction`, or records the denial and refuses.
+    pub async fn authorize(
+        &self,
+        caller: &crate::auth::Caller,
+        method: &str,
+        resource: &str,
+        jurisdiction: &str,
+    ) -> Result<(), crate::ApiError> {
+        if let Err(denied) = caller.authorize_jurisdiction(&self.directory, jurisdiction) {
+            self.record(caller, method, resource, "denied: jurisdiction")
+                .await?;
+            return Err(denied);
+        }
+        Ok(())
+    }
+}
+
 /// The audit log of one service database.
 #[derive(Debug, Clone)]
 pub struct AuditLog {

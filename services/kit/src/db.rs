@@ -286,6 +286,11 @@ impl Database {
         &self.pool
     }
 
+    /// A pooled connection, for reads outside a unit of work.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, DbError> {
+        Ok(self.pool.acquire().await?)
+    }
+
     /// The backend.
     pub fn backend(&self) -> Backend {
         self.backend

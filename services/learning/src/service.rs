@@ -8,9 +8,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use prost::Message;
 use scir_kit::ApiError;
-use scir_kit::audit::{AuditLog, AuditRecord};
+use scir_kit::audit::{AuditRecord, Guard};
 use scir_kit::auth::{Caller, ExposeSecret as _, Role};
-use scir_kit::db::{Database, DbError, Proto, now_micros, timestamp_from_micros};
+use scir_kit::db::{Database, Proto, now_micros, timestamp_from_micros};
 use scir_kit::directory::Directory;
 use scir_kit::error::PreconditionViolation;
 use scir_kit::events::{EventLog, NewEvent};
@@ -57,7 +57,7 @@ const MAX_CONSIDERATIONS: i64 = 200;
 #[derive(Debug, Clone)]
 pub struct Learning {
     db: Database,
-    audit: AuditLog,
+    guard: Guard,
     events: EventLog,
     review: ReviewLink,
     directory: Arc<Directory>,
@@ -90,47 +90,13 @@ impl Learning {
         sealer: Arc<Sealer>,
     ) -> Self {
         Self {
-            audit: AuditLog::new(db.clone()),
+            guard: Guard::new(db.clone(), directory.clone()),
             db,
             events,
             review,
             directory,
             sealer,
         }
-    }
-
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, ApiError> {
-        Ok(self.db.pool().acquire().await.map_err(DbError::from)?)
-    }
-
-    async fn record(
-        &self,
-        caller: &Caller,
-        method: &str,
-        resource: &str,
-        outcome: &str,
-    ) -> Result<(), ApiError> {
-        self.audit
-            .record(AuditRecord::of_resource(caller, method, resource, outcome))
-            .await?;
-        Ok(())
-    }
-
-    /// Lets the caller act in `jurisdiction` (its own or a county's), or audits
-    /// the denial.
-    async fn authorize(
-        &self,
-        caller: &Caller,
-        method: &str,
-        resource: &str,
-        jurisdiction: &str,
-    ) -> Result<(), ApiError> {
-        if let Err(denied) = caller.authorize_jurisdiction(&self.directory, jurisdiction) {
-            self.record(caller, method, resource, "denied: jurisdiction")
-                .await?;
-            return Err(denied);
-        }
-        Ok(())
     }
 
     /// The mapping `name`, readable by the caller.
@@ -141,9 +107,10 @@ impl Learning {
         name: &AggregateMappingName,
     ) -> Result<StoredMapping, ApiError> {
         let resource = name.to_string();
-        self.authorize(caller, method, &resource, &name.jurisdiction)
+        self.guard
+            .authorize(caller, method, &resource, &name.jurisdiction)
             .await?;
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         match store::mapping(&mut conn, &name.id).await? {
             Some(m) if m.jurisdiction == name.jurisdiction => Ok(m),
             _ => Err(ApiError::NotFound { resource }),
@@ -155,7 +122,7 @@ impl Learning {
         stored: &StoredMapping,
         kind: Kind,
     ) -> Result<Vec<StoredPart>, ApiError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         Ok(store::parts(&mut conn, &stored.id, kind).await?)
     }
 
@@ -229,7 +196,8 @@ impl Learning {
     ) -> Result<pb::AggregateMapping, ApiError> {
         let parent = JurisdictionName::parse(&request.parent, "parent")?;
         if parent.0 != caller.jurisdiction {
-            self.record(caller, method, &request.parent, "denied: jurisdiction")
+            self.guard
+                .record(caller, method, &request.parent, "denied: jurisdiction")
                 .await?;
             return Err(ApiError::PermissionDenied(
                 "aggregate mappings are convened in the caller's own jurisdiction".to_owned(),
@@ -295,7 +263,9 @@ impl Learning {
     ) -> Result<pb::AggregateMapping, ApiError> {
         let name = AggregateMappingName::parse(&request.name, "name")?;
         let stored = self.load(caller, method, &name).await?;
-        self.record(caller, method, &request.name, "ok").await?;
+        self.guard
+            .record(caller, method, &request.name, "ok")
+            .await?;
         self.answer(&stored).await
     }
 
@@ -320,9 +290,10 @@ impl Learning {
             .join(",");
         let fingerprint = pagination::filter_fingerprint(&[&request.parent, &filter]);
         let before = pagination::decode_token(&request.page_token, &fingerprint)?;
-        self.authorize(caller, method, &request.parent, &parent.0)
+        self.guard
+            .authorize(caller, method, &request.parent, &parent.0)
             .await?;
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let rows = store::mappings(&mut conn, &parent.0, &numbers, before, limit + 1).await?;
         drop(conn);
         let more = rows.len() as i64 > limit;
@@ -331,7 +302,9 @@ impl Learning {
             (true, Some(last)) => pagination::encode_token(last.seq, &fingerprint),
             _ => String::new(),
         };
-        self.record(caller, method, &request.parent, "ok").await?;
+        self.guard
+            .record(caller, method, &request.parent, "ok")
+            .await?;
         Ok(pb::ListAggregateMappingsResponse {
             aggregate_mappings: page.iter().map(present).collect(),
             next_page_token,
@@ -539,7 +512,7 @@ impl Learning {
         max: i64,
         name: &str,
     ) -> Result<(), ApiError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         if store::count_parts(&mut conn, &stored.id, kind).await? >= max {
             return Err(precondition(
                 name,
@@ -650,13 +623,14 @@ impl Learning {
             sessions.push(session(&part, notes));
         }
         sessions.sort_by_key(|s| s.date.as_ref().and_then(to_date));
-        self.record(
-            caller,
-            method,
-            &request.parent,
-            if reads_notes { "ok: with notes" } else { "ok" },
-        )
-        .await?;
+        self.guard
+            .record(
+                caller,
+                method,
+                &request.parent,
+                if reads_notes { "ok: with notes" } else { "ok" },
+            )
+            .await?;
         Ok(pb::ListMappingSessionsResponse { sessions })
     }
 
@@ -736,7 +710,7 @@ impl Learning {
             stages::consideration_writable(stage_of(&stored), path)
                 .map_err(|why| precondition(&changes.name, "STAGE", why))?;
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let part = match store::part(&mut conn, Kind::Considerations, &name.id).await? {
             Some(p) if p.mapping_id == stored.id => p,
             _ => {
@@ -815,7 +789,9 @@ impl Learning {
             .iter()
             .map(|p| consideration(p, today))
             .collect();
-        self.record(caller, method, &request.parent, "ok").await?;
+        self.guard
+            .record(caller, method, &request.parent, "ok")
+            .await?;
         Ok(pb::ListConsiderationsResponse { considerations })
     }
 
@@ -827,7 +803,8 @@ impl Learning {
         request: pb::ListOverdueConsiderationsRequest,
     ) -> Result<pb::ListOverdueConsiderationsResponse, ApiError> {
         let parent = JurisdictionName::parse(&request.parent, "parent")?;
-        self.authorize(caller, method, &request.parent, &parent.0)
+        self.guard
+            .authorize(caller, method, &request.parent, &parent.0)
             .await?;
         let mut jurisdictions = vec![parent.0.clone()];
         jurisdictions.extend(
@@ -837,7 +814,7 @@ impl Learning {
                 .map(|j| j.id.clone()),
         );
         let today = today();
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let rows = store::overdue(
             &mut conn,
             &jurisdictions,
@@ -846,7 +823,9 @@ impl Learning {
         )
         .await?;
         drop(conn);
-        self.record(caller, method, &request.parent, "ok").await?;
+        self.guard
+            .record(caller, method, &request.parent, "ok")
+            .await?;
         Ok(pb::ListOverdueConsiderationsResponse {
             considerations: rows.iter().map(|p| consideration(p, today)).collect(),
         })
@@ -861,7 +840,8 @@ impl Learning {
     ) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Event, tonic::Status>>, ApiError>
     {
         let stream = self.events.watch(request)?;
-        self.audit
+        self.guard
+            .log()
             .record(AuditRecord::by(caller, method, "events", "", "ok"))
             .await?;
         Ok(stream)

@@ -10,7 +10,7 @@ use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::ExposeSecret as _;
 use scir_kit::auth::{Caller, Role};
 use scir_kit::consumer::EventHandler;
-use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
+use scir_kit::db::{Database, now_micros, timestamp_from_micros};
 use scir_kit::directory::Directory;
 use scir_kit::error::PreconditionViolation;
 use scir_kit::events::{self, EventLog, NewEvent};
@@ -107,10 +107,6 @@ impl Scoring {
             .record(AuditRecord::of_resource(caller, method, resource, outcome))
             .await?;
         Ok(())
-    }
-
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, ApiError> {
-        Ok(self.db.pool().acquire().await.map_err(DbError::from)?)
     }
 
     /// Checks the caller's jurisdiction and reads the team on their behalf.
@@ -236,7 +232,7 @@ impl Scoring {
                 "only the review's raters (REVIEWER members of its team) submit ratings".to_owned(),
             ));
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let known = store::review(&mut conn, &review).await?;
         let ko_known = store::key_observation(&mut conn, &set.key_observation)
             .await?
@@ -332,7 +328,7 @@ impl Scoring {
     ) -> Result<pb::ListRatingsResponse, ApiError> {
         let review = review_of_ko(&request.key_observation)?;
         let team = self.team(caller, method, &review).await?;
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let sets = store::sets_of(&mut conn, &request.key_observation).await?;
         drop(conn);
         let submitted: HashSet<_> = sets.iter().map(|s| s.rater.as_str()).collect();
@@ -359,7 +355,7 @@ impl Scoring {
     }
 
     async fn status_of(&self, review: &str, team: &Team) -> Result<pb::ScoringStatus, ApiError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let mut out = pb::ScoringStatus {
             review: review.to_owned(),
             key_observations: Vec::new(),
@@ -469,7 +465,7 @@ impl Scoring {
                         "the reviews belong to another jurisdiction".to_owned(),
                     ));
                 }
-                let mut conn = self.conn().await?;
+                let mut conn = self.db.acquire().await?;
                 let reviews = store::reviews_of(&mut conn, jurisdiction).await?;
                 (
                     request.jurisdiction.clone(),
@@ -482,7 +478,7 @@ impl Scoring {
         let mut instrument_used = String::new();
         for (review, only) in &reviews {
             let team = self.team(caller, method, review).await?;
-            let mut conn = self.conn().await?;
+            let mut conn = self.db.acquire().await?;
             let kos = match only {
                 Some(ko) => vec![ko.clone()],
                 None => store::key_observations(&mut conn, review).await?,
@@ -556,7 +552,7 @@ impl Scoring {
                 "only the review's SCR lead or an admin records the consensus".to_owned(),
             ));
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let sets = store::sets_of(&mut conn, &consensus.key_observation).await?;
         drop(conn);
         let Some((instrument_name, _)) = self.units(&sets, &team.raters)? else {
@@ -656,7 +652,7 @@ impl Scoring {
                 "the review belongs to another jurisdiction".to_owned(),
             ));
         }
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let mut consensus = Vec::new();
         for ko in store::key_observations(&mut conn, &request.review).await? {
             if let Some(c) = store::consensus_of(&mut conn, &ko).await? {

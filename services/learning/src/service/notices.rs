@@ -52,7 +52,8 @@ impl Learning {
     ) -> Result<pb::SafetyNotice, ApiError> {
         let parent = JurisdictionName::parse(&request.parent, "parent")?;
         if parent.0 != caller.jurisdiction {
-            self.record(caller, method, &request.parent, "denied: jurisdiction")
+            self.guard
+                .record(caller, method, &request.parent, "denied: jurisdiction")
                 .await?;
             return Err(ApiError::PermissionDenied(
                 "safety notices are issued in the caller's own jurisdiction".to_owned(),
@@ -125,7 +126,7 @@ impl Learning {
             return Ok(());
         }
         let found = if let Ok(mapping) = AggregateMappingName::parse(source, "source") {
-            let mut conn = self.conn().await?;
+            let mut conn = self.db.acquire().await?;
             store::mapping(&mut conn, &mapping.id)
                 .await?
                 .is_some_and(|m| m.jurisdiction == mapping.jurisdiction)
@@ -182,7 +183,7 @@ impl Learning {
     }
 
     async fn responses_of(&self, notice: &StoredNotice) -> Result<Vec<StoredResponse>, ApiError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         Ok(store::responses(&mut conn, &notice.id).await?)
     }
 
@@ -198,7 +199,7 @@ impl Learning {
         let issuer_side = caller
             .authorize_jurisdiction(&self.directory, &name.jurisdiction)
             .is_ok();
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let found = store::notice(&mut conn, &name.id)
             .await?
             .filter(|n| n.jurisdiction == name.jurisdiction);
@@ -214,7 +215,8 @@ impl Learning {
             Some(notice) if issuer_side || recipient => Ok((notice, responses, issuer_side)),
             None if issuer_side => Err(ApiError::NotFound { resource }),
             _ => {
-                self.record(caller, method, &resource, "denied: jurisdiction")
+                self.guard
+                    .record(caller, method, &resource, "denied: jurisdiction")
                     .await?;
                 Err(ApiError::PermissionDenied(
                     "the notice belongs to another jurisdiction and is not addressed to this one"
@@ -238,7 +240,9 @@ impl Learning {
         } else {
             View::Recipient(&caller.jurisdiction)
         };
-        self.record(caller, method, &request.name, "ok").await?;
+        self.guard
+            .record(caller, method, &request.name, "ok")
+            .await?;
         Ok(present_notice(&notice, &responses, view))
     }
 
@@ -253,14 +257,15 @@ impl Learning {
         let mut check = Check::new("");
         let boxed = check.known_enum::<pb::NoticeBox>("box", request.r#box);
         check.finish()?;
-        self.authorize(caller, method, &request.parent, &parent.0)
+        self.guard
+            .authorize(caller, method, &request.parent, &parent.0)
             .await?;
         let (issued, received) = match boxed.unwrap_or_default() {
             pb::NoticeBox::Issued => (true, false),
             pb::NoticeBox::Received => (false, true),
             pb::NoticeBox::Unspecified => (true, true),
         };
-        let mut conn = self.conn().await?;
+        let mut conn = self.db.acquire().await?;
         let mut rows: Vec<(StoredNotice, bool)> = Vec::new();
         if issued && !request.unanswered_only {
             for n in store::issued(&mut conn, &parent.0, MAX_LISTED).await? {
@@ -297,7 +302,9 @@ impl Learning {
                 present_notice(notice, responses, view)
             })
             .collect();
-        self.record(caller, method, &request.parent, "ok").await?;
+        self.guard
+            .record(caller, method, &request.parent, "ok")
+            .await?;
         Ok(pb::ListSafetyNoticesResponse { safety_notices })
     }
 
@@ -317,7 +324,8 @@ impl Learning {
             .iter()
             .any(|r| r.jurisdiction == caller.jurisdiction)
         {
-            self.record(caller, method, &request.name, "denied: not a recipient")
+            self.guard
+                .record(caller, method, &request.name, "denied: not a recipient")
                 .await?;
             return Err(ApiError::PermissionDenied(
                 "only a jurisdiction the notice is addressed to responds to it".to_owned(),
