@@ -47,6 +47,7 @@ impl Resources {
             ("SafetyNotice", "safety_notice"),
             ("SurveyWave", "survey_wave"),
             ("SurveyResults", "survey_wave"),
+            ("SurveyChart", "survey_wave"),
             ("Invitations", "survey_wave"),
             ("Consideration", "consideration"),
             ("AggregateMapping", "aggregate_mapping"),

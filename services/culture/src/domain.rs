@@ -1,5 +1,6 @@
-//! Rules that need no I/O: instruments, codes and results.
+//! Rules that need no I/O: instruments, codes, results and their exports.
 
 pub mod codes;
+pub mod export;
 pub mod instruments;
 pub mod results;

@@ -112,4 +112,26 @@ impl CultureService for CultureGrpc {
             self.culture.trend(&caller, caller.method, r).await?,
         ))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_survey_results(
+        &self,
+        request: Request<pb::GetSurveyResultsRequest>,
+    ) -> Result<pb::SurveyResultsCsv> {
+        let (caller, r) = split(request)?;
+        Ok(Response::new(
+            self.culture.export(&caller, caller.method, r).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn render_survey_chart(
+        &self,
+        request: Request<pb::GetSurveyResultsRequest>,
+    ) -> Result<pb::SurveyChart> {
+        let (caller, r) = split(request)?;
+        Ok(Response::new(
+            self.culture.chart(&caller, caller.method, r).await?,
+        ))
+    }
 }

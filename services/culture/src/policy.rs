@@ -15,4 +15,6 @@ scir_kit::method_rules!("scir.culture.v1.CultureService", {
     "CloseSurveyWave" => ADMIN,
     "GetSurveyResults" => READERS,
     "GetSurveyTrend" => READERS,
+    "ExportSurveyResults" => READERS,
+    "RenderSurveyChart" => READERS,
 });

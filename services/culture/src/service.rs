@@ -16,9 +16,9 @@ use scir_kit::unit::UnitOfWork;
 use scir_kit::validate::{Check, from_date};
 use scir_proto::culture::v1 as pb;
 
-use crate::domain::codes;
 use crate::domain::instruments::{Catalogue, Instrument, Leaning, POINTS, leaning};
 use crate::domain::results::{Tally, UnitNode, results};
+use crate::domain::{codes, export};
 use crate::store::{self, StoredUnit, StoredWave};
 
 /// Most units a wave may have.
@@ -430,6 +430,38 @@ impl Culture {
             wave: request.wave,
             min_respondents: self.min_respondents,
             units,
+        })
+    }
+
+    /// `ExportSurveyResults`: the results as CSV.
+    pub async fn export(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetSurveyResultsRequest,
+    ) -> Result<pb::SurveyResultsCsv, ApiError> {
+        let results = self.results(caller, method, request).await?;
+        Ok(pb::SurveyResultsCsv {
+            text: export::csv(&results),
+        })
+    }
+
+    /// `RenderSurveyChart`: the results as an SVG chart.
+    pub async fn chart(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: pb::GetSurveyResultsRequest,
+    ) -> Result<pb::SurveyChart, ApiError> {
+        let (_, w) = self.load(caller, method, &request.wave, "wave").await?;
+        let results = self.results(caller, method, request).await?;
+        let instrument = self
+            .instruments
+            .get(&w.instrument)
+            .map(|i| i.message.clone())
+            .unwrap_or_default();
+        Ok(pb::SurveyChart {
+            svg: export::svg(&results, &instrument),
         })
     }
 

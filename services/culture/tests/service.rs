@@ -275,6 +275,33 @@ async fn a_wave_from_codes_to_results(backend: Backend) {
     assert!(unit("team-b").items.is_empty());
     assert_eq!(unit("office").withheld, pb::Withheld::Subtraction as i32);
     assert_eq!(unit("office").respondents, 0);
+    let csv = admin
+        .export_survey_results(pb::GetSurveyResultsRequest {
+            wave: created.name.clone(),
+        })
+        .await
+        .expect("csv")
+        .into_inner()
+        .text;
+    assert!(
+        csv.contains("team-a,item,OPEN1,1.0000,0.0000,0.0000,6,6,8,"),
+        "{csv}"
+    );
+    assert!(csv.contains("team-b,,,,,,,,3,too few respondents"), "{csv}");
+    assert!(
+        csv.contains("office,,,,,,,,11,would reveal a small unit"),
+        "{csv}"
+    );
+    let chart = admin
+        .render_survey_chart(pb::GetSurveyResultsRequest {
+            wave: created.name.clone(),
+        })
+        .await
+        .expect("chart")
+        .into_inner()
+        .svg;
+    assert!(chart.starts_with("<svg") && chart.contains("Speaking up"));
+    assert!(chart.contains("withheld: too few respondents"));
 
     // The raw tables: codes and responses share no key, no response carries
     // a time, used codes are gone, and the audit log holds no submission.
