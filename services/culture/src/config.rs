@@ -35,4 +35,13 @@ pub struct CultureConfig {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub page_requests_per_minute: u32,
+    /// Proxies (an ingress, a load balancer; addresses or address/prefix,
+    /// comma-separated) whose `X-Forwarded-For` names the client, so each
+    /// respondent behind them has their own limit. Unset: the header is ignored.
+    #[arg(
+        long = "trusted-proxies",
+        env = "SCIR_CULTURE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<scir_kit::pages::Cidr>,
 }

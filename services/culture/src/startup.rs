@@ -57,7 +57,8 @@ impl Application {
             SURVEY_PATH,
             SurveyPages::new(culture),
             config.page_requests_per_minute,
-        );
+        )
+        .with_trusted_proxies(config.trusted_proxies.clone());
         let serving = base
             .serving(
                 Routes::new(service),

@@ -36,11 +36,25 @@ fn client(address: SocketAddr, roles: &[Role], jurisdiction: &str) -> Client {
 /// One HTTP/1.1 exchange, as a browser without JavaScript makes it: status and
 /// body.
 async fn http(address: SocketAddr, method: &str, target: &str, form: &str) -> (u16, String) {
+    http_via(address, method, target, form, None).await
+}
+
+/// [`http`] through a proxy that says it forwards for `forwarded`.
+async fn http_via(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    form: &str,
+    forwarded: Option<&str>,
+) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
+    let forwarded = forwarded
+        .map(|f| format!("X-Forwarded-For: {f}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+        "{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{forwarded}\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
         form.len()
     );
@@ -103,6 +117,7 @@ async fn a_wave_from_codes_to_results(backend: Backend) {
         instruments_dir: None,
         min_respondents: 5,
         page_requests_per_minute: 60,
+        trusted_proxies: Vec::new(),
     };
     let app = scir_culture::Application::build(&config, &shutdown)
         .await
@@ -475,4 +490,55 @@ async fn a_wave_from_codes_to_results(backend: Backend) {
 
     shutdown.fire();
     task.await.expect("task").expect("culture stopped cleanly");
+}
+
+/// Behind a trusted proxy each client has its own limit; a client that writes
+/// `X-Forwarded-For` itself gains nothing.
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_have_their_own_limits() {
+    let statuses = async |trusted: Vec<scir_kit::pages::Cidr>| {
+        let db = TestDatabase::new(Backend::Sqlite).await;
+        let shutdown = Shutdown::new();
+        let config = scir_culture::CultureConfig {
+            common: scir_testkit::common_config(&db.url),
+            instruments_dir: None,
+            min_respondents: 5,
+            page_requests_per_minute: 5,
+            trusted_proxies: trusted,
+        };
+        let app = scir_culture::Application::build(&config, &shutdown)
+            .await
+            .expect("culture builds");
+        let address = app.address();
+        let task = tokio::spawn(app.run());
+        scir_testkit::wait_serving(address, scir_culture::startup::SERVICE_NAME).await;
+        let mut out = Vec::new();
+        for _ in 0..6 {
+            out.push(
+                http_via(address, "GET", "/survey", "", Some("198.51.100.1"))
+                    .await
+                    .0,
+            );
+        }
+        out.push(
+            http_via(address, "GET", "/survey", "", Some("198.51.100.2"))
+                .await
+                .0,
+        );
+        shutdown.fire();
+        task.await.expect("task").expect("stopped");
+        out
+    };
+    let behind = statuses(vec!["127.0.0.1/32".parse().expect("cidr")]).await;
+    assert_eq!(
+        behind,
+        [200, 200, 200, 200, 200, 429, 200],
+        "one limit per client"
+    );
+    let direct = statuses(Vec::new()).await;
+    assert_eq!(
+        direct,
+        [200, 200, 200, 200, 200, 429, 429],
+        "an untrusted header changes nothing"
+    );
 }

@@ -123,6 +123,83 @@ impl RateLimit {
     }
 }
 
+/// An address block, e.g. `10.0.0.0/8` or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (addr, prefix) = text.split_once('/').unwrap_or((text, ""));
+        let addr: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not an address or address/prefix"))?;
+        let most = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = if prefix.is_empty() {
+            most
+        } else {
+            prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= most)
+                .ok_or_else(|| format!("`{text}`: the prefix must be 0 to {most}"))?
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl Cidr {
+    /// Whether `ip` is in the block.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> Option<(u128, u32)> {
+            match ip {
+                IpAddr::V4(v4) => Some((u128::from(u32::from(v4)), 32)),
+                IpAddr::V6(v6) => Some((u128::from(v6), 128)),
+            }
+        };
+        match (bits(self.addr), bits(ip)) {
+            (Some((a, width)), Some((b, other))) if width == other => {
+                let shift = width - u32::from(self.prefix);
+                shift >= width || (a >> shift) == (b >> shift)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The client a request comes from: the connection's peer, or, when the peer
+/// is a trusted proxy, the right-most address of `X-Forwarded-For` that is
+/// not a trusted proxy (addresses further left were written by the client
+/// and prove nothing).
+pub fn client_address(
+    peer: Option<IpAddr>,
+    forwarded: Option<&str>,
+    trusted: &[Cidr],
+) -> Option<IpAddr> {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    let peer = peer?;
+    if !is_trusted(peer) {
+        return Some(peer);
+    }
+    let Some(forwarded) = forwarded else {
+        return Some(peer);
+    };
+    for hop in forwarded.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if is_trusted(ip) => continue,
+            Ok(ip) => return Some(ip),
+            // A hop that is not an address ends what can be believed.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
+}
+
 /// The pages of a service: every request whose path is `prefix` or under it
 /// (and is not gRPC) goes to `handler`.
 #[derive(Clone)]
@@ -130,6 +207,7 @@ pub struct Pages {
     prefix: &'static str,
     handler: Arc<dyn PageHandler>,
     per_address: Arc<RateLimit>,
+    trusted_proxies: Arc<Vec<Cidr>>,
 }
 
 impl std::fmt::Debug for Pages {
@@ -147,7 +225,16 @@ impl Pages {
             prefix,
             handler,
             per_address: Arc::new(RateLimit::new(per_minute, Duration::from_secs(60))),
+            trusted_proxies: Arc::new(Vec::new()),
         }
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (an ingress, a load
+    /// balancer), so that each client behind them has its own limit rather
+    /// than all sharing the proxy's.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<Cidr>) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     fn owns(&self, path: &str) -> bool {
@@ -245,11 +332,18 @@ where
 }
 
 async fn serve(pages: &Pages, request: http::Request<Body>) -> Page {
-    let peer = request
-        .extensions()
-        .get::<TcpConnectInfo>()
-        .and_then(|i| i.remote_addr())
-        .map(|a| a.ip());
+    let peer = client_address(
+        request
+            .extensions()
+            .get::<TcpConnectInfo>()
+            .and_then(|i| i.remote_addr())
+            .map(|a| a.ip()),
+        request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+        &pages.trusted_proxies,
+    );
     let key = peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string());
     if !pages.per_address.allow(&key) {
         return pages.handler.too_many();
@@ -324,6 +418,48 @@ fn response(page: Page) -> http::Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        let trusted: Vec<Cidr> = ["10.0.0.0/8", "fd00::/8"]
+            .iter()
+            .map(|c| c.parse().expect("cidr"))
+            .collect();
+        // Not from a proxy: the header is the client's own word, ignored.
+        assert_eq!(
+            client_address(ip("203.0.113.9"), Some("198.51.100.1"), &trusted),
+            ip("203.0.113.9")
+        );
+        // From the ingress: the right-most hop it did not write itself.
+        assert_eq!(
+            client_address(
+                ip("10.1.2.3"),
+                Some("1.2.3.4, 198.51.100.7, 10.9.9.9"),
+                &trusted
+            ),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(ip("10.1.2.3"), Some("nonsense"), &trusted),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            client_address(ip("10.1.2.3"), None, &trusted),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            client_address(ip("10.1.2.3"), Some("10.4.4.4"), &trusted),
+            ip("10.1.2.3")
+        );
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("banana".parse::<Cidr>().is_err());
+        let v6: Cidr = "fd00::/8".parse().expect("v6");
+        assert!(v6.contains("fd12::1".parse().expect("ip")));
+        assert!(!v6.contains("10.0.0.1".parse().expect("ip")));
+        let all: Cidr = "0.0.0.0/0".parse().expect("all");
+        assert!(all.contains("8.8.8.8".parse().expect("ip")));
+    }
 
     #[test]
     fn a_key_over_its_limit_waits_for_the_next_window_and_the_table_stays_bounded() {

@@ -219,6 +219,7 @@ pub async fn run(args: CultureBenchArgs) -> anyhow::Result<()> {
         instruments_dir: None,
         min_respondents: 5,
         page_requests_per_minute: u32::MAX,
+        trusted_proxies: Vec::new(),
     };
     let app = scir_culture::Application::build(&config, &shutdown)
         .await

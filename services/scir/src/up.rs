@@ -170,6 +170,7 @@ pub async fn run(
         min_respondents: 5,
         // One machine's browsers and `scir demo` share the loopback address.
         page_requests_per_minute: 6_000,
+        trusted_proxies: Vec::new(),
     };
     let culture = scir_culture::Application::build(&culture_config, &shutdown).await?;
     ready(Running {
