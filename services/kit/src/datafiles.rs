@@ -29,6 +29,32 @@ pub fn toml_files(
         .collect()
 }
 
+/// Every version the files define (`shipped`, or every `*.toml` of `dir`),
+/// parsed by `parse` and keyed by `name`; a name defined twice is an error
+/// naming the second file, and no version at all is an error.
+pub fn versions<T>(
+    dir: Option<&Path>,
+    shipped: (&str, &str),
+    parse: impl Fn(&str, &str) -> anyhow::Result<T>,
+    name: impl Fn(&T) -> String,
+) -> anyhow::Result<std::collections::BTreeMap<String, T>> {
+    let mut versions = std::collections::BTreeMap::new();
+    for (file, text) in toml_files(dir, shipped)? {
+        let version = parse(&file, &text)?;
+        let key = name(&version);
+        if versions.insert(key.clone(), version).is_some() {
+            anyhow::bail!("{file}: {key} is defined twice");
+        }
+    }
+    if versions.is_empty() {
+        anyhow::bail!(
+            "no versions loaded from {}",
+            dir.map_or_else(|| shipped.0.to_owned(), |d| d.display().to_string())
+        );
+    }
+    Ok(versions)
+}
+
 /// `file:line:column` of byte `offset` of `text` (both counted from 1).
 pub fn location(file: &str, text: &str, offset: usize) -> String {
     let mut offset = offset.min(text.len());

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::bench::percentile;
 use scir_culture::domain::instruments::{Catalogue, Leaning, leaning};
 use scir_culture::domain::results::{Tally, UnitNode, results};
 use scir_kit::auth::Role;
@@ -14,7 +15,6 @@ use scir_kit::client::ClientInterceptor;
 use scir_kit::shutdown::Shutdown;
 use scir_proto::culture::v1 as pb;
 use scir_proto::culture::v1::culture_service_client::CultureServiceClient;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Options of `scir bench culture`.
 #[derive(Debug, Clone, clap::Args)]
@@ -37,11 +37,6 @@ pub struct CultureBenchArgs {
 }
 
 const INSTRUMENT: &str = "surveyInstruments/scir-culture-shape/versions/1.0";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 fn report(what: &str, mut times: Vec<Duration>) {
     times.sort();
@@ -177,21 +172,9 @@ async fn from_every_response(
 /// Sends one answered form to the page; the time it took.
 async fn send(address: std::net::SocketAddr, form: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let mut stream = tokio::net::TcpStream::connect(address).await?;
-    let request = format!(
-        "POST /survey HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
+    let status = crate::survey_page::post(address, form).await?;
     let took = started.elapsed();
-    anyhow::ensure!(
-        raw.starts_with(b"HTTP/1.1 200"),
-        "the page refused an answer: {}",
-        String::from_utf8_lossy(&raw[..raw.len().min(200)])
-    );
+    anyhow::ensure!(status == 200, "the page refused an answer: {status}");
     Ok(took)
 }
 

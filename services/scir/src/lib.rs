@@ -13,6 +13,7 @@ pub mod hot_reviews;
 pub mod loadgen;
 pub mod overhead;
 pub mod propagation;
+pub mod survey_page;
 pub mod up;
 
 pub use scir_client::{connect, journey};

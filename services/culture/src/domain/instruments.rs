@@ -209,17 +209,8 @@ pub struct Catalogue {
 impl Catalogue {
     /// Loads the shipped instrument, or every `*.toml` of `dir`.
     pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
-        let mut versions = BTreeMap::new();
-        for (file, text) in datafiles::toml_files(dir, SHIPPED)? {
-            let instrument = Instrument::parse(&file, &text)?;
-            let name = instrument.name().to_owned();
-            if versions.insert(name.clone(), instrument).is_some() {
-                anyhow::bail!("{file}: {name} is defined twice");
-            }
-        }
-        if versions.is_empty() {
-            anyhow::bail!("no survey instruments loaded");
-        }
+        let versions =
+            datafiles::versions(dir, SHIPPED, Instrument::parse, |i| i.name().to_owned())?;
         Ok(Self { versions })
     }
 

@@ -15,7 +15,6 @@ use std::time::Duration;
 use anyhow::Context;
 use scir_kit::auth::Role;
 use scir_proto::culture::v1 as pb;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cli::output::Table;
 use crate::connect::Caller;
@@ -90,25 +89,11 @@ fn answers(instrument: &pb::SurveyInstrument, lift: f64, rng: &mut Lcg) -> Vec<i
 /// says the address is over its limit.
 async fn send(address: SocketAddr, form: &str) -> anyhow::Result<()> {
     for _ in 0..120 {
-        let mut stream = tokio::net::TcpStream::connect(address).await?;
-        let request = format!(
-            "POST /survey HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-            form.len()
-        );
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        if raw.starts_with(b"HTTP/1.1 200") {
-            return Ok(());
+        match crate::survey_page::post(address, form).await? {
+            200 => return Ok(()),
+            429 => tokio::time::sleep(Duration::from_secs(1)).await,
+            status => anyhow::bail!("the answer page refused a demo answer: {status}"),
         }
-        if !raw.starts_with(b"HTTP/1.1 429") {
-            anyhow::bail!(
-                "the answer page refused a demo answer: {}",
-                String::from_utf8_lossy(&raw[..raw.len().min(120)])
-            );
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     anyhow::bail!("the answer page stayed over its limit for two minutes")
 }

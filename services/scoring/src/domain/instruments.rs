@@ -247,14 +247,9 @@ impl Catalogue {
     /// Loads the shipped instrument, or every `*.toml` of `dir`; `active` names the
     /// version new ratings use (`{id}@{version}`), else the last by name.
     pub fn load(dir: Option<&Path>, active: Option<&str>) -> anyhow::Result<Self> {
-        let mut versions = BTreeMap::new();
-        for (file, text) in scir_kit::datafiles::toml_files(dir, SHIPPED)? {
-            let instrument = Instrument::parse(&file, &text)?;
-            let name = instrument.name().to_owned();
-            if versions.insert(name.clone(), instrument).is_some() {
-                anyhow::bail!("{file}: {name} is defined twice");
-            }
-        }
+        let versions = scir_kit::datafiles::versions(dir, SHIPPED, Instrument::parse, |i| {
+            i.name().to_owned()
+        })?;
         let active = match active {
             Some(spec) => {
                 let (id, version) = spec.split_once('@').ok_or_else(|| {
