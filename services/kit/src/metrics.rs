@@ -14,6 +14,7 @@
 //! | `rpc.server.errors` | counter | {call} | same; calls whose status is not OK |
 //! | `scir.events.consumer.lag` | histogram | s | `source`; commit of an event to its application here |
 //! | `scir.events.consumer.applied` | counter | {event} | `source` |
+//! | `scir.pages.responses` | counter | {response} | `http.response.status_code` (no path, no client: a page may take a credential) |
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -82,6 +83,27 @@ fn consumer() -> &'static ConsumerInstruments {
                 .build(),
         }
     })
+}
+
+/// Records one page answered with `status`. Nothing else about the request
+/// is kept: its path or client could tie a respondent to a time.
+pub fn record_page(status: u16) {
+    static RESPONSES: OnceLock<Counter<u64>> = OnceLock::new();
+    RESPONSES
+        .get_or_init(|| {
+            opentelemetry::global::meter("scir")
+                .u64_counter("scir.pages.responses")
+                .with_unit("{response}")
+                .with_description("HTML pages served, by status.")
+                .build()
+        })
+        .add(
+            1,
+            &[KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            )],
+        );
 }
 
 /// Records one call.

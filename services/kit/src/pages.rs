@@ -326,6 +326,7 @@ where
                 ),
             };
             drop(guard);
+            crate::metrics::record_page(page.status.as_u16());
             Ok(response(page))
         })
     }
