@@ -91,18 +91,10 @@ async fn one_incident_is_one_trace_across_every_service() {
         .expect("survey waves");
     // The answer page, counted by status only.
     let culture = stack.address(scir_e2e::processes::Service::Culture);
-    let mut page = tokio::net::TcpStream::connect(culture).await.expect("page");
-    tokio::io::AsyncWriteExt::write_all(
-        &mut page,
-        format!("GET /survey HTTP/1.1\r\nHost: {culture}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .expect("request");
-    let mut answer = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut page, &mut answer)
+    let status = scir::survey_page::get(culture, "/survey")
         .await
         .expect("page");
-    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    assert_eq!(status, 200);
 
     let reached = |spans: &[Span]| {
         let spans: Vec<Span> = spans

@@ -454,12 +454,20 @@ impl Culture {
         request: pb::GetSurveyResultsRequest,
     ) -> Result<pb::SurveyChart, ApiError> {
         let (_, w) = self.load(caller, method, &request.wave, "wave").await?;
-        let results = self.results(caller, method, request).await?;
+        let units = self.wave_results(&w).await?;
+        self.guard
+            .record(caller, method, &request.wave, "ok")
+            .await?;
         let instrument = self
             .instruments
             .get(&w.instrument)
             .map(|i| i.message.clone())
             .unwrap_or_default();
+        let results = pb::SurveyResults {
+            wave: request.wave,
+            min_respondents: self.min_respondents,
+            units,
+        };
         Ok(pb::SurveyChart {
             svg: export::svg(&results, &instrument),
         })

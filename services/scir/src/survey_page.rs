@@ -7,9 +7,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Posts `form` (URL-encoded) to `/survey` at `address`; the status.
 pub async fn post(address: SocketAddr, form: &str) -> anyhow::Result<u16> {
+    send(address, "POST", "/survey", form).await
+}
+
+/// Gets `target` (e.g. `/survey`) at `address`; the status.
+pub async fn get(address: SocketAddr, target: &str) -> anyhow::Result<u16> {
+    send(address, "GET", target, "").await
+}
+
+async fn send(address: SocketAddr, method: &str, target: &str, form: &str) -> anyhow::Result<u16> {
     let mut stream = tokio::net::TcpStream::connect(address).await?;
     let request = format!(
-        "POST /survey HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+        "{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
         form.len()
     );

@@ -144,11 +144,10 @@ pub async fn run_mapping(command: MappingCommand) -> anyhow::Result<()> {
                 page_token = page.next_page_token;
             }
             if format.json {
-                let list = all
-                    .iter()
-                    .map(|m| output::to_json(m, "scir.learning.v1.AggregateMapping"))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                return output::print_json(&list.into());
+                return output::print_json(&output::list_json(
+                    &all,
+                    "scir.learning.v1.AggregateMapping",
+                )?);
             }
             if all.is_empty() {
                 println!("No aggregate mappings in {jurisdiction}.");
@@ -189,11 +188,8 @@ pub async fn run_mapping(command: MappingCommand) -> anyhow::Result<()> {
                 .considerations;
             if format.json {
                 let mut value = output::to_json(&mapping, "scir.learning.v1.AggregateMapping")?;
-                value["considerations"] = considerations
-                    .iter()
-                    .map(|c| output::to_json(c, "scir.learning.v1.Consideration"))
-                    .collect::<anyhow::Result<Vec<_>>>()?
-                    .into();
+                value["considerations"] =
+                    output::list_json(&considerations, "scir.learning.v1.Consideration")?;
                 return output::print_json(&value);
             }
             let scope = mapping.scope.clone().unwrap_or_default();
@@ -286,11 +282,10 @@ pub async fn run_notice(command: NoticeCommand) -> anyhow::Result<()> {
         } => {
             let all = notices(&connection, &jurisdiction).await?;
             if format.json {
-                let list = all
-                    .iter()
-                    .map(|n| output::to_json(n, "scir.learning.v1.SafetyNotice"))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                return output::print_json(&list.into());
+                return output::print_json(&output::list_json(
+                    &all,
+                    "scir.learning.v1.SafetyNotice",
+                )?);
             }
             if all.is_empty() {
                 println!("No safety notices issued by or addressed to {jurisdiction}.");

@@ -25,6 +25,18 @@ pub fn to_json<M: prost::Message>(
     Ok(dynamic.serialize_with_options(serde_json::value::Serializer, &options)?)
 }
 
+/// Messages of type `full_name` as a JSON array.
+pub fn list_json<M: prost::Message>(
+    messages: &[M],
+    full_name: &str,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(messages
+        .iter()
+        .map(|m| to_json(m, full_name))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into())
+}
+
 /// Parses JSON in the canonical mapping (field names in lowerCamelCase or as
 /// written in the proto, enums by name or by a deprecated alias) into a
 /// message of type `full_name`.

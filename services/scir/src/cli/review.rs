@@ -63,11 +63,7 @@ pub async fn run(command: ReviewCommand) -> anyhow::Result<()> {
                 .members;
             if format.json {
                 let mut value = output::to_json(&found, "scir.review.v1.Review")?;
-                value["team"] = team
-                    .iter()
-                    .map(|m| output::to_json(m, "scir.review.v1.TeamMember"))
-                    .collect::<anyhow::Result<Vec<_>>>()?
-                    .into();
+                value["team"] = output::list_json(&team, "scir.review.v1.TeamMember")?;
                 return output::print_json(&value);
             }
             let mut pairs = vec![
@@ -140,11 +136,7 @@ pub async fn run(command: ReviewCommand) -> anyhow::Result<()> {
                 page_token = page.next_page_token;
             }
             if format.json {
-                let list = reviews
-                    .iter()
-                    .map(|r| output::to_json(r, "scir.review.v1.Review"))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                return output::print_json(&list.into());
+                return output::print_json(&output::list_json(&reviews, "scir.review.v1.Review")?);
             }
             if reviews.is_empty() {
                 println!("No overdue reviews in {jurisdiction}.");
