@@ -270,6 +270,9 @@ async fn the_demo_fills_a_deployment_and_prints_the_insights() {
         "us-wi, Demo survey, wave 2",
         "withheld: too few",
         "Trend, North team (wave 1 -> wave 2): OPEN ",
+        "== Insights: us-wi's culture beside its reviews",
+        "culture  RESPONSE_RATE",
+        "== Insights: where us-wi's culture stands among the members",
     ] {
         assert!(out.contains(heading), "`{heading}` missing from:\n{out}");
     }

@@ -1,9 +1,13 @@
 //! The gRPC adapter of the culture service: each method splits the caller from
 //! the message and hands both to [`Culture`].
 
+use std::pin::Pin;
+
 use scir_kit::auth::split;
+use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::culture::v1 as pb;
 use scir_proto::culture::v1::culture_service_server::CultureService;
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::service::Culture;
@@ -133,5 +137,17 @@ impl CultureService for CultureGrpc {
         Ok(Response::new(
             self.culture.chart(&caller, caller.method, r).await?,
         ))
+    }
+
+    type WatchEventsStream = Pin<Box<dyn Stream<Item = std::result::Result<Event, Status>> + Send>>;
+
+    #[tracing::instrument(skip_all, fields(after_cursor = request.get_ref().after_cursor))]
+    async fn watch_events(
+        &self,
+        request: Request<WatchEventsRequest>,
+    ) -> Result<Self::WatchEventsStream> {
+        let (caller, r) = split(request)?;
+        let stream = self.culture.watch(&caller, caller.method, r).await?;
+        Ok(Response::new(Box::pin(stream)))
     }
 }

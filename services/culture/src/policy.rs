@@ -17,4 +17,5 @@ scir_kit::method_rules!("scir.culture.v1.CultureService", {
     "GetSurveyTrend" => READERS,
     "ExportSurveyResults" => READERS,
     "RenderSurveyChart" => READERS,
+    "WatchEvents" => &[Role::Service],
 });

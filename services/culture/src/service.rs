@@ -11,13 +11,15 @@ use scir_kit::auth::Caller;
 use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
 use scir_kit::directory::Directory;
 use scir_kit::error::PreconditionViolation;
+use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::{JurisdictionName, SurveyWaveName};
 use scir_kit::unit::UnitOfWork;
 use scir_kit::validate::{Check, from_date};
+use scir_proto::common::v1::{Event, WatchEventsRequest};
 use scir_proto::culture::v1 as pb;
 
 use crate::domain::instruments::{Catalogue, Instrument, Leaning, POINTS, leaning};
-use crate::domain::results::{Tally, UnitNode, results};
+use crate::domain::results::{Tally, UnitNode, results, whole};
 use crate::domain::{codes, export};
 use crate::store::{self, StoredUnit, StoredWave};
 
@@ -37,6 +39,7 @@ pub const SURVEY_PATH: &str = "/survey";
 #[derive(Debug, Clone)]
 pub struct Culture {
     db: Database,
+    events: EventLog,
     guard: Guard,
     instruments: Arc<Catalogue>,
     min_respondents: i32,
@@ -76,10 +79,11 @@ fn unit_id_ok(id: &str) -> bool {
 }
 
 impl Culture {
-    /// Culture over its database, directory and instruments, withholding
+    /// Culture over its database, event log, directory and instruments, withholding
     /// units below `min_respondents`.
     pub fn new(
         db: Database,
+        events: EventLog,
         directory: Arc<Directory>,
         instruments: Arc<Catalogue>,
         min_respondents: i32,
@@ -87,6 +91,7 @@ impl Culture {
         Self {
             guard: Guard::new(db.clone(), directory),
             db,
+            events,
             instruments,
             min_respondents,
         }
@@ -354,8 +359,24 @@ impl Culture {
         if w.state != pb::WaveState::Open as i32 {
             return Err(closed(&request.name));
         }
-        let mut unit = UnitOfWork::begin(&self.db).await?;
+        let instrument = self.instrument_of(&w)?;
+        let mut unit = UnitOfWork::begin_with(&self.events).await?;
+        // Spending a code deletes it in the response's transaction, so once
+        // the unused codes are gone no response can follow, and the tallies
+        // read below are the wave's last.
+        store::drop_codes(&mut unit, &w.id).await?;
         store::set_state(&mut unit, &w.id, pb::WaveState::Closed as i32).await?;
+        let (nodes, own) = unit_tallies(&mut unit, &w.id, instrument.items.len()).await?;
+        let event = closed_event(
+            &request.name,
+            instrument,
+            whole(&nodes, &own, instrument.items.len(), self.min_respondents),
+        );
+        unit.publish(NewEvent::of(
+            request.name.clone(),
+            w.jurisdiction.clone(),
+            &event,
+        ));
         unit.audit(AuditRecord::of_resource(
             caller,
             method,
@@ -367,9 +388,25 @@ impl Culture {
         self.present(&w).await
     }
 
-    /// A wave's results per unit, withheld below the threshold.
-    async fn wave_results(&self, w: &StoredWave) -> Result<Vec<pb::UnitResult>, ApiError> {
-        let instrument = &self
+    /// `WatchEvents`.
+    pub async fn watch(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: WatchEventsRequest,
+    ) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Event, tonic::Status>>, ApiError>
+    {
+        let stream = self.events.watch(request)?;
+        self.guard
+            .log()
+            .record(AuditRecord::by(caller, method, "events", "", "ok"))
+            .await?;
+        Ok(stream)
+    }
+
+    /// The instrument version a wave keeps.
+    fn instrument_of(&self, w: &StoredWave) -> Result<&pb::SurveyInstrument, ApiError> {
+        Ok(&self
             .instruments
             .get(&w.instrument)
             .ok_or_else(|| {
@@ -379,38 +416,15 @@ impl Culture {
                     description: "the wave's instrument version is no longer loaded".to_owned(),
                 }])
             })?
-            .message;
+            .message)
+    }
+
+    /// A wave's results per unit, withheld below the threshold.
+    async fn wave_results(&self, w: &StoredWave) -> Result<Vec<pb::UnitResult>, ApiError> {
+        let instrument = self.instrument_of(w)?;
         let mut conn = self.db.acquire().await?;
-        let units = store::units(&mut conn, &w.id).await?;
-        let tallies = store::tallies(&mut conn, &w.id).await?;
+        let (nodes, own) = unit_tallies(&mut conn, &w.id, instrument.items.len()).await?;
         drop(conn);
-        let width = instrument.items.len();
-        let mut own: HashMap<String, Tally> = units
-            .iter()
-            .map(|u| {
-                let tally = Tally {
-                    respondents: u.respondents,
-                    items: vec![[0; 3]; width],
-                };
-                (u.unit_id.clone(), tally)
-            })
-            .collect();
-        for (unit, item, positive, neutral, negative) in tallies {
-            if let Some(slot) = own
-                .get_mut(&unit)
-                .and_then(|t| t.items.get_mut(usize::try_from(item).unwrap_or(usize::MAX)))
-            {
-                *slot = [positive, neutral, negative];
-            }
-        }
-        let nodes: Vec<UnitNode> = units
-            .iter()
-            .map(|u| UnitNode {
-                id: u.unit_id.clone(),
-                parent: u.parent.clone(),
-                invited: u.invited,
-            })
-            .collect();
         Ok(results(&nodes, &own, instrument, self.min_respondents))
     }
 
@@ -606,6 +620,77 @@ impl Culture {
         unit.commit().await?;
         Ok(())
     }
+}
+
+/// Each unit of a wave with its own tally (not its descendants').
+async fn unit_tallies(
+    conn: &mut sqlx::AnyConnection,
+    wave_id: &str,
+    width: usize,
+) -> Result<(Vec<UnitNode>, HashMap<String, Tally>), DbError> {
+    let units = store::units(&mut *conn, wave_id).await?;
+    let tallies = store::tallies(&mut *conn, wave_id).await?;
+    let mut own: HashMap<String, Tally> = units
+        .iter()
+        .map(|u| {
+            let tally = Tally {
+                respondents: u.respondents,
+                items: vec![[0; 3]; width],
+            };
+            (u.unit_id.clone(), tally)
+        })
+        .collect();
+    for (unit, item, positive, neutral, negative) in tallies {
+        if let Some(slot) = own
+            .get_mut(&unit)
+            .and_then(|t| t.items.get_mut(usize::try_from(item).unwrap_or(usize::MAX)))
+        {
+            *slot = [positive, neutral, negative];
+        }
+    }
+    let nodes = units
+        .into_iter()
+        .map(|u| UnitNode {
+            id: u.unit_id,
+            parent: u.parent,
+            invited: u.invited,
+        })
+        .collect();
+    Ok((nodes, own))
+}
+
+/// The event of a closed wave: the whole wave's counts, or why they are
+/// withheld.
+fn closed_event(
+    name: &str,
+    instrument: &pb::SurveyInstrument,
+    whole: Result<(Tally, i32), pb::Withheld>,
+) -> pb::SurveyWaveClosed {
+    let mut event = pb::SurveyWaveClosed {
+        name: name.to_owned(),
+        instrument: instrument.name.clone(),
+        ..Default::default()
+    };
+    match whole {
+        Ok((tally, invited)) => {
+            event.respondents = tally.respondents;
+            event.invited = invited;
+            event.items = instrument
+                .items
+                .iter()
+                .zip(&tally.items)
+                .map(|(item, [positive, neutral, negative])| pb::ItemTally {
+                    code: item.code.clone(),
+                    positive: *positive,
+                    neutral: *neutral,
+                    negative: *negative,
+                })
+                .collect();
+            event.composites = instrument.composites.clone();
+        }
+        Err(why) => event.withheld = why as i32,
+    }
+    event
 }
 
 fn closed(subject: &str) -> ApiError {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use scir_kit::db::Migrations;
+use scir_kit::events::EventLog;
 use scir_kit::pages::Pages;
 use scir_kit::server;
 use scir_kit::shutdown::Shutdown;
@@ -43,8 +44,10 @@ impl Application {
         let base =
             server::Foundation::open(&config.common, &MIGRATIONS, "culture", transport).await?;
         let address = base.address;
+        let events = EventLog::new(base.db.clone(), shutdown.signal());
         let culture = Culture::new(
             base.db.clone(),
+            events,
             base.directory.clone(),
             Arc::new(instruments),
             config.min_respondents,

@@ -129,6 +129,15 @@ pub async fn set_state(conn: &mut AnyConnection, wave_id: &str, state: i32) -> R
     Ok(())
 }
 
+/// Deletes a wave's unused codes: they stop working.
+pub async fn drop_codes(conn: &mut AnyConnection, wave_id: &str) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM culture_codes WHERE wave_id = $1")
+        .bind(wave_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Stores the hashes of codes issued for a unit and counts them as invited.
 pub async fn insert_codes(
     conn: &mut AnyConnection,

@@ -469,6 +469,68 @@ async fn a_wave_from_codes_to_results(backend: Backend) {
         .expect_err("other state");
     assert_eq!(denied.code(), Code::PermissionDenied);
 
+    // Each closed wave is announced with the whole wave's counts only, and
+    // only when they cannot be subtracted to a small unit: the first wave's
+    // whole (8) less team A (6) is team B's 2.
+    admin
+        .close_survey_wave(pb::CloseSurveyWaveRequest {
+            name: second.name.clone(),
+        })
+        .await
+        .expect("close the second");
+    let events: Vec<scir_proto::common::v1::Event> = {
+        use tokio_stream::StreamExt;
+        let mut service = client(address, &[Role::Service], "*");
+        service
+            .watch_events(scir_proto::common::v1::WatchEventsRequest {
+                after_cursor: 0,
+                types: vec![],
+                stop_at_end: true,
+            })
+            .await
+            .expect("watch")
+            .into_inner()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("events")
+    };
+    let closed: Vec<pb::SurveyWaveClosed> = events
+        .iter()
+        .map(|e| {
+            scir_kit::events::decode::<pb::SurveyWaveClosed>(e)
+                .expect("a closed wave")
+                .expect("decodes")
+        })
+        .collect();
+    assert_eq!(closed.len(), 2);
+    assert_eq!(closed[0].name, created.name);
+    assert_eq!(closed[0].withheld, pb::Withheld::Subtraction as i32);
+    assert!(closed[0].items.is_empty() && closed[0].respondents == 0);
+    assert_eq!((closed[1].respondents, closed[1].invited), (5, 5));
+    assert_eq!(closed[1].items.len(), ITEMS);
+    assert!(
+        closed[1]
+            .items
+            .iter()
+            .all(|i| i.positive + i.neutral + i.negative == 5),
+        "every respondent answered every item"
+    );
+    assert!(!closed[1].composites.is_empty());
+    for e in &events {
+        let bytes = &e.payload.as_ref().expect("payload").value;
+        for unit in ["office", "team-a", "The team-a unit", "Spring survey"] {
+            assert!(
+                !bytes.windows(unit.len()).any(|w| w == unit.as_bytes()),
+                "{unit} in an event"
+            );
+        }
+    }
+    let denied = analyst
+        .watch_events(scir_proto::common::v1::WatchEventsRequest::default())
+        .await
+        .expect_err("an analyst reads no event log");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
     // Guessing one code, or flooding from one address, is turned away.
     let guess = answers("ZZZZ-ZZZZ-ZZZZ-ZZZZ", 3);
     let mut statuses = Vec::new();

@@ -32,6 +32,14 @@ pub struct InsightsConfig {
     /// the learning service).
     #[arg(long = "learning-addr", env = "SCIR_INSIGHTS_LEARNING_ADDR")]
     pub learning_addr: Option<String>,
+    /// Address of the culture service, e.g. `http://culture:50056`. Without
+    /// it, the culture questions count no survey.
+    #[arg(long = "culture-addr", env = "SCIR_INSIGHTS_CULTURE_ADDR")]
+    pub culture_addr: Option<String>,
+    /// Fewest members a pooled comparison of members (culture) takes: with
+    /// fewer, it is hidden.
+    #[arg(long = "min-members", env = "SCIR_INSIGHTS_MIN_MEMBERS", default_value_t = 5, value_parser = clap::value_parser!(i64).range(3..))]
+    pub min_members: i64,
     /// Small-cell threshold: no pooled count from 1 to k-1 is shown.
     #[arg(long = "k", env = "SCIR_INSIGHTS_K", default_value_t = 10, value_parser = clap::value_parser!(i64).range(2..))]
     pub k: i64,
@@ -54,7 +62,7 @@ pub struct InsightsConfig {
         default_value = "scir-development-salt"
     )]
     pub key_salt: Secret,
-    /// This service's token for reading review's, scoring's and learning's event streams.
+    /// This service's token for reading the other services' event streams.
     #[command(flatten)]
     pub service_token: ServiceTokenConfig,
 }

@@ -2,6 +2,7 @@
 //! disclosure control that guards every pooled answer, and CSV and SVG renderings.
 //! Plain types and functions; no transport, no storage.
 
+pub mod culture;
 pub mod engine;
 pub mod export;
 pub mod facts;

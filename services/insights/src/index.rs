@@ -1,4 +1,5 @@
-//! The in-memory index: every review's facts and the learning loop's, kept current from the facts
+//! The in-memory index: every review's facts, the learning loop's and the
+//! closed culture waves', kept current from the facts
 //! tables (each change is logged, so every replica catches up), and answered
 //! from without touching the database.
 
@@ -11,7 +12,7 @@ use scir_kit::shutdown::ShutdownSignal;
 use tokio::sync::Notify;
 
 use crate::domain::facts::{Dicts, ReviewFact};
-use crate::domain::snapshot::{Learning, Snapshot};
+use crate::domain::snapshot::{Culture, Learning, Snapshot};
 use crate::store;
 
 /// What the index holds: facts by review key, the dictionaries numbering their
@@ -46,6 +47,7 @@ impl Index {
         let keys: Vec<String> = facts.keys().cloned().collect();
         snapshot.update(&keys, &facts, &dicts);
         snapshot.learning = Learning::of(&store::load_learning(&mut conn).await?, &mut dicts);
+        snapshot.culture = Culture::of(&store::load_culture(&mut conn).await?, &mut dicts);
         Ok(Self {
             facts: Arc::new(RwLock::new(State {
                 facts,
@@ -94,6 +96,15 @@ impl Index {
                     dicts, snapshot, ..
                 } = &mut *guard;
                 snapshot.learning = Learning::of(&learning, dicts);
+            }
+            if let Some(at) = keys.iter().position(|k| k == store::CULTURE_CHANGE) {
+                keys.remove(at);
+                let culture = store::load_culture(&mut conn).await?;
+                let mut guard = self.facts.write().unwrap_or_else(|e| e.into_inner());
+                let State {
+                    dicts, snapshot, ..
+                } = &mut *guard;
+                snapshot.culture = Culture::of(&culture, dicts);
             }
             for chunk in keys.chunks(500) {
                 let fresh = store::load(&mut conn, Some(chunk)).await?;

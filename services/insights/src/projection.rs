@@ -1,4 +1,4 @@
-//! The projection: review's, scoring's and learning's events become
+//! The projection: review's, scoring's, learning's and culture's events become
 //! de-identified facts.
 //!
 //! Resource names are replaced by salted hashes, dates by quarters and months,
@@ -8,8 +8,9 @@
 use scir_kit::ApiError;
 use scir_kit::consumer::EventHandler;
 use scir_kit::events;
-use scir_kit::names::{MappingPartName, SafetyNoticeName};
+use scir_kit::names::{MappingPartName, SafetyNoticeName, SurveyWaveName};
 use scir_proto::common::v1::Event;
+use scir_proto::culture::v1 as culture;
 use scir_proto::learning::v1 as learning;
 use scir_proto::review::v1 as review;
 use scir_proto::scoring::v1 as scoring;
@@ -17,7 +18,9 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use tokio::sync::Notify;
 
-use crate::domain::facts::{Action, ConsiderationFact, NoticeRecipientFact, age_band, quarter};
+use crate::domain::facts::{
+    Action, ConsiderationFact, CultureWaveFact, NoticeRecipientFact, age_band, quarter,
+};
 use crate::store::{self, ReviewRow};
 
 /// Turns resource names into stable pseudonymous keys.
@@ -310,6 +313,53 @@ impl Projection {
         Ok(Some(store::LEARNING_CHANGE.to_owned()))
     }
 
+    /// Applies a culture event: a closed wave's whole-wave counts, summed per
+    /// composite. A wave whose counts culture withheld is not counted at all.
+    async fn apply_culture(
+        &self,
+        conn: &mut AnyConnection,
+        event: &Event,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(e) = events::decode::<culture::SurveyWaveClosed>(event) else {
+            return Err(events::unhandled(event));
+        };
+        let e = e?;
+        let name = SurveyWaveName::parse(&e.name, "name")?;
+        if e.withheld != culture::Withheld::Unspecified as i32 || e.respondents <= 0 {
+            return Ok(None);
+        }
+        let items: std::collections::HashMap<&str, &culture::ItemTally> =
+            e.items.iter().map(|i| (i.code.as_str(), i)).collect();
+        let composites = e
+            .composites
+            .iter()
+            .map(|c| {
+                let mut sum = [0i32; 3];
+                for t in c.items.iter().filter_map(|code| items.get(code.as_str())) {
+                    for (slot, n) in sum.iter_mut().zip([t.positive, t.neutral, t.negative]) {
+                        *slot = slot.saturating_add(n.max(0));
+                    }
+                }
+                (c.code.clone(), sum)
+            })
+            .collect();
+        let fact = CultureWaveFact {
+            jurisdiction: name.jurisdiction.clone(),
+            quarter: quarter_of(event),
+            respondents: e.respondents,
+            invited: e.invited.max(0),
+            composites,
+            cell_key: 0,
+        };
+        store::put_culture_wave(conn, &self.keys.of(&e.name), &fact).await?;
+        Ok(Some(store::CULTURE_CHANGE.to_owned()))
+    }
+
+    /// The culture events the projection handles: its subscription to culture.
+    pub fn culture_types() -> Vec<String> {
+        vec![events::type_of::<culture::SurveyWaveClosed>()]
+    }
+
     /// The learning events the projection handles: its subscription to learning.
     pub fn learning_types() -> Vec<String> {
         vec![
@@ -345,6 +395,8 @@ impl EventHandler for Projection {
             self.apply_scoring(conn, event).await?
         } else if event.r#type.starts_with("scir.learning.") {
             self.apply_learning(conn, event).await?
+        } else if event.r#type.starts_with("scir.culture.") {
+            self.apply_culture(conn, event).await?
         } else {
             self.apply_review(conn, event).await?
         };

@@ -38,6 +38,8 @@ pub struct Sharing {
     pub protection: Arc<Perturbation>,
     /// The member jurisdictions: whose names are shared, whose reviews pooled.
     pub directory: Arc<Directory>,
+    /// Fewest members a pooled comparison of members takes.
+    pub min_members: usize,
 }
 
 impl Sharing {
@@ -126,6 +128,14 @@ fn is_learning(q: Question) -> bool {
     )
 }
 
+/// Whether a question counts closed culture survey waves.
+fn is_culture(q: Question) -> bool {
+    matches!(
+        q,
+        Question::CultureBesideReviews | Question::CultureStanding
+    )
+}
+
 /// Whether a question's units are actions or notices (several nested counts
 /// per row) rather than reviews.
 fn counts_actions(q: Question) -> bool {
@@ -136,18 +146,26 @@ fn counts_actions(q: Question) -> bool {
         )
 }
 
-/// What a learning question cannot take: a consideration draws on many
-/// reviews and a notice on none, so only the period and the jurisdictions
-/// filter them, and their answers have fixed key columns.
+/// What a learning or culture question cannot take: a consideration draws
+/// on many reviews, a notice on none, a survey wave on none, so only the
+/// period (and for the learning loop the jurisdictions) filter them, and their
+/// answers have fixed key columns.
 fn learning_violations(
     q: Question,
     breakdown: pb::Breakdown,
     f: &pb::Filters,
 ) -> Vec<(&'static str, String)> {
-    let why = format!(
-        "does not apply to {}: its units are not cases; filter by period and jurisdictions only",
-        q.label()
-    );
+    let why = if is_culture(q) {
+        format!(
+            "does not apply to {}: surveys are not cases; filter by period only",
+            q.label()
+        )
+    } else {
+        format!(
+            "does not apply to {}: its units are not cases; filter by period and jurisdictions only",
+            q.label()
+        )
+    };
     let mut out = Vec::new();
     if breakdown != pb::Breakdown::Unspecified {
         out.push(("breakdown", why.clone()));
@@ -233,10 +251,16 @@ impl Insights {
         }
         check.text("code", &request.code, 64, false);
         let f = request.filters.clone().unwrap_or_default();
-        if let Some(q) = question.filter(|q| is_learning(*q)) {
+        if let Some(q) = question.filter(|q| is_learning(*q) || is_culture(*q)) {
             for (field, field_violation) in learning_violations(q, breakdown, &f) {
                 check.bad(field, field_violation);
             }
+        }
+        if question.is_some_and(is_culture) && pooled && !f.jurisdictions.is_empty() {
+            check.bad(
+                "filters.jurisdictions",
+                "culture is compared across every member, never shown by member",
+            );
         }
         for (field, q) in [
             ("filters.quarter_from", &f.quarter_from),
@@ -384,6 +408,11 @@ impl Insights {
         scope: Option<&str>,
         dicts: &Dicts,
     ) -> Result<Query, ApiError> {
+        // A standing compares members, so its counts are pooled whoever
+        // asks; an analyst's own jurisdiction is placed among them.
+        let standing = request.question == Question::CultureStanding as i32;
+        let own = scope.filter(|_| standing).map(str::to_owned);
+        let scope = if standing { None } else { scope };
         let pooled = scope.is_none();
         let (question, breakdown, level) = self.validate(request, pooled)?;
         let filters = self.filters(
@@ -431,6 +460,8 @@ impl Insights {
             universe,
             withheld,
             this_month: month_number(&chrono::Utc::now().format("%Y-%m").to_string()),
+            min_members: self.sharing.min_members,
+            own,
         })
     }
 

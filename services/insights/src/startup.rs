@@ -1,5 +1,6 @@
 //! Builds the insights service: opens the database, loads the index, starts the
-//! consumers of review's, scoring's and learning's events; then serves until shutdown.
+//! consumers of review's, scoring's, learning's and culture's events; then
+//! serves until shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -83,6 +84,15 @@ impl Application {
                 address: address.clone(),
                 method: "/scir.learning.v1.LearningService/WatchEvents",
                 types: Projection::learning_types(),
+                transport: transport.clone(),
+            });
+        }
+        if let Some(address) = &config.culture_addr {
+            sources.push(Source {
+                name: "culture".to_owned(),
+                address: address.clone(),
+                method: "/scir.culture.v1.CultureService/WatchEvents",
+                types: Projection::culture_types(),
                 transport,
             });
         }
@@ -103,6 +113,7 @@ impl Application {
         let sharing = Sharing {
             protection: Arc::new(protection),
             directory: base.directory.clone(),
+            min_members: usize::try_from(config.min_members).unwrap_or(usize::MAX),
         };
         let insights = Insights::new(index.clone(), AuditLog::new(db.clone()), sharing);
         let max = config.common.server.max_message_bytes;
@@ -131,7 +142,7 @@ impl Application {
     }
 
     /// The consumers of review's, scoring's and (when configured) learning's
-    /// events, in that order.
+    /// and culture's events, in that order.
     pub fn consumers(&self) -> Vec<ConsumerHandle> {
         self.consumers.clone()
     }

@@ -7,7 +7,7 @@ use scir_kit::db::DbError;
 use sqlx::{AnyConnection, Row};
 
 use crate::domain::facts::{
-    Action, ConsiderationFact, LearningFacts, NoticeRecipientFact, ReviewFact,
+    Action, ConsiderationFact, CultureWaveFact, LearningFacts, NoticeRecipientFact, ReviewFact,
 };
 
 /// The change logged for any change to the learning loop's facts: the index
@@ -15,6 +15,10 @@ use crate::domain::facts::{
 /// hundreds of thousands), so one key says it all. Review keys are hex and
 /// never equal it.
 pub const LEARNING_CHANGE: &str = "learning";
+
+/// The change logged for any change to the culture facts, reloaded whole as
+/// the learning loop's are (a few waves per member and year).
+pub const CULTURE_CHANGE: &str = "culture";
 
 /// The dimensions of a review as stored.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -361,6 +365,89 @@ pub async fn put_notice_recipient(
     Ok(())
 }
 
+/// Stores a closed wave's counts. A wave closes once; a repeated event
+/// changes nothing, so the wave keeps its first cell key.
+pub async fn put_culture_wave(
+    conn: &mut AnyConnection,
+    key: &str,
+    w: &CultureWaveFact,
+) -> Result<(), DbError> {
+    let inserted = sqlx::query(
+        "INSERT INTO facts_culture_waves (wave_key, jurisdiction, quarter, respondents, invited, cell_key) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (wave_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(&w.jurisdiction)
+    .bind(&w.quarter)
+    .bind(w.respondents)
+    .bind(w.invited)
+    .bind(fresh_cell_key())
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(());
+    }
+    for (composite, [positive, neutral, negative]) in &w.composites {
+        sqlx::query(
+            "INSERT INTO facts_culture_composites (wave_key, composite, positive, neutral, negative) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(key)
+        .bind(composite)
+        .bind(positive)
+        .bind(neutral)
+        .bind(negative)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A closed wave as stored.
+#[derive(sqlx::FromRow)]
+struct CultureWaveRow {
+    wave_key: String,
+    jurisdiction: String,
+    quarter: String,
+    respondents: i32,
+    invited: i32,
+    cell_key: i64,
+}
+
+/// Every closed wave's counts, in a stable order.
+pub async fn load_culture(conn: &mut AnyConnection) -> Result<Vec<CultureWaveFact>, DbError> {
+    let waves: Vec<CultureWaveRow> = sqlx::query_as(
+        "SELECT wave_key, jurisdiction, quarter, respondents, invited, cell_key \
+         FROM facts_culture_waves ORDER BY wave_key",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let composites: Vec<(String, String, i32, i32, i32)> = sqlx::query_as(
+        "SELECT wave_key, composite, positive, neutral, negative FROM facts_culture_composites",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_wave: HashMap<String, BTreeMap<String, [i32; 3]>> = HashMap::new();
+    for (wave, composite, p, n, m) in composites {
+        by_wave
+            .entry(wave)
+            .or_default()
+            .insert(composite, [p, n, m]);
+    }
+    Ok(waves
+        .into_iter()
+        .map(|w| CultureWaveFact {
+            composites: by_wave.remove(&w.wave_key).unwrap_or_default(),
+            jurisdiction: w.jurisdiction,
+            quarter: w.quarter,
+            respondents: w.respondents,
+            invited: w.invited,
+            // Drawn as 32-bit values, stored in a 64-bit column.
+            cell_key: w.cell_key as u32,
+        })
+        .collect())
+}
+
 /// A consideration as stored.
 #[derive(sqlx::FromRow)]
 struct ConsiderationRow {
@@ -617,6 +704,14 @@ pub async fn dump(
         (
             "facts_notice_recipients",
             "notice_key, jurisdiction, quarter, due_month, response, days",
+        ),
+        (
+            "facts_culture_waves",
+            "wave_key, jurisdiction, quarter, respondents, invited",
+        ),
+        (
+            "facts_culture_composites",
+            "wave_key, composite, positive, neutral, negative",
         ),
     ] {
         let sql = format!("SELECT {columns} FROM {table}");

@@ -6,6 +6,7 @@ mod insights {
 
     mod attack;
 
+    mod culture;
     mod learning;
     mod pipeline;
     mod projection;

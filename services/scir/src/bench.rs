@@ -228,6 +228,8 @@ pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
         review_addr: "http://127.0.0.1:1".into(),
         scoring_addr: "http://127.0.0.1:1".into(),
         learning_addr: None,
+        culture_addr: None,
+        min_members: 5,
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,

@@ -118,6 +118,7 @@ pub async fn run(
     let (intake_addr, review_addr, scoring_addr) = (dial(&intake), dial(&review), dial(&scoring));
     let review_addr_for_learning = review_addr.clone();
     let learning_addr = dial(&learning);
+    let culture_addr = dial(&culture);
     let intake_config = scir_intake::IntakeConfig {
         common: common(&args, &secret, intake, "intake.db"),
         rules_dir: args.rules_dir.clone(),
@@ -150,6 +151,8 @@ pub async fn run(
         review_addr,
         scoring_addr,
         learning_addr: Some(learning_addr),
+        culture_addr: Some(culture_addr),
+        min_members: 5,
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,

@@ -1,5 +1,5 @@
 //! A stand-in for other services' event logs: serves a fixed list of events as
-//! `WatchEvents` of review, scoring and learning, so a consumer can be tested against
+//! `WatchEvents` of review, scoring, learning and culture, so a consumer can be tested against
 //! exactly the events a test chooses.
 
 use std::convert::Infallible;
@@ -127,13 +127,15 @@ macro_rules! source {
 source!(ReviewLog, "scir.review.v1.ReviewService");
 source!(ScoringLog, "scir.scoring.v1.ScoringService");
 source!(LearningLog, "scir.learning.v1.LearningService");
+source!(CultureLog, "scir.culture.v1.CultureService");
 
-/// Serves `review`, `scoring` and `learning` events on a free loopback port
-/// until the returned task is aborted.
+/// Serves `review`, `scoring`, `learning` and `culture` events on a free
+/// loopback port until the returned task is aborted.
 pub async fn serve(
     review: Vec<Event>,
     scoring: Vec<Event>,
     learning: Vec<Event>,
+    culture: Vec<Event>,
 ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -148,6 +150,9 @@ pub async fn serve(
         }))
         .add_service(LearningLog(Log {
             events: Arc::new(learning),
+        }))
+        .add_service(CultureLog(Log {
+            events: Arc::new(culture),
         }))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     let task = tokio::spawn(async move {

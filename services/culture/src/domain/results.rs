@@ -79,20 +79,20 @@ fn score(code: &str, counts: [i32; 3]) -> pb::Score {
     }
 }
 
-/// The results of a wave's `units` (parents before children) from each unit's
-/// own tally, withholding below `n`.
-pub fn results(
-    units: &[UnitNode],
-    own: &HashMap<String, Tally>,
-    instrument: &pb::SurveyInstrument,
-    n: i32,
-) -> Vec<pb::UnitResult> {
+/// Each unit's tally with its descendants', the codes issued for it and its
+/// descendants, and whether it is withheld (`n` the threshold).
+struct Rolled {
+    total: Vec<Tally>,
+    invited: Vec<i32>,
+    withheld: Vec<pb::Withheld>,
+}
+
+fn roll_up(units: &[UnitNode], own: &HashMap<String, Tally>, width: usize, n: i32) -> Rolled {
     let index: HashMap<&str, usize> = units
         .iter()
         .enumerate()
         .map(|(i, u)| (u.id.as_str(), i))
         .collect();
-    let width = instrument.items.len();
     let mut total: Vec<Tally> = units
         .iter()
         .map(|u| own.get(&u.id).cloned().unwrap_or_else(|| Tally::new(width)))
@@ -107,24 +107,82 @@ pub fn results(
             invited[p] += invited[i];
         }
     }
+    // What each unit's shown descendants cover: a shown child covers its
+    // whole, a withheld one what its own shown descendants cover. A unit's
+    // result less all of that is what subtraction could reveal, whatever
+    // depth the shown units are at.
     let mut withheld = vec![pb::Withheld::Unspecified; units.len()];
-    let mut shown_children = vec![0; units.len()];
+    let mut covered = vec![0; units.len()];
     for i in (0..units.len()).rev() {
         let respondents = total[i].respondents;
         if respondents < n {
             withheld[i] = pb::Withheld::TooFew;
         } else {
-            let residual = respondents - shown_children[i];
+            let residual = respondents - covered[i];
             if residual > 0 && residual < n {
                 withheld[i] = pb::Withheld::Subtraction;
             }
         }
-        if withheld[i] == pb::Withheld::Unspecified
-            && let Some(&p) = index.get(units[i].parent.as_str())
-        {
-            shown_children[p] += respondents;
+        if let Some(&p) = index.get(units[i].parent.as_str()) {
+            covered[p] += if withheld[i] == pb::Withheld::Unspecified {
+                respondents
+            } else {
+                covered[i]
+            };
         }
     }
+    Rolled {
+        total,
+        invited,
+        withheld,
+    }
+}
+
+/// The whole wave's tally and codes issued, or why it is withheld: the wave
+/// is treated as one more parent, of its top units, under the same rule, so
+/// that the whole less a shown unit never describes fewer than `n`.
+pub fn whole(
+    units: &[UnitNode],
+    own: &HashMap<String, Tally>,
+    width: usize,
+    n: i32,
+) -> Result<(Tally, i32), pb::Withheld> {
+    // Unit ids never contain `/`, so the wave's own node cannot clash.
+    const WAVE: &str = "/";
+    let nodes: Vec<UnitNode> = std::iter::once(UnitNode {
+        id: WAVE.to_owned(),
+        parent: String::new(),
+        invited: 0,
+    })
+    .chain(units.iter().map(|u| UnitNode {
+        parent: if u.parent.is_empty() {
+            WAVE.to_owned()
+        } else {
+            u.parent.clone()
+        },
+        ..u.clone()
+    }))
+    .collect();
+    let mut rolled = roll_up(&nodes, own, width, n);
+    match rolled.withheld[0] {
+        pb::Withheld::Unspecified => Ok((rolled.total.swap_remove(0), rolled.invited[0])),
+        why => Err(why),
+    }
+}
+
+/// The results of a wave's `units` (parents before children) from each unit's
+/// own tally, withholding below `n`.
+pub fn results(
+    units: &[UnitNode],
+    own: &HashMap<String, Tally>,
+    instrument: &pb::SurveyInstrument,
+    n: i32,
+) -> Vec<pb::UnitResult> {
+    let Rolled {
+        total,
+        invited,
+        withheld,
+    } = roll_up(units, own, instrument.items.len(), n);
     units
         .iter()
         .enumerate()
@@ -281,5 +339,62 @@ mod tests {
                 .all(|u| u.withheld == pb::Withheld::Unspecified as i32)
         );
         assert_eq!(r[0].respondents, 10);
+    }
+
+    #[test]
+    fn a_withheld_parent_does_not_hide_a_grandchild_from_subtraction() {
+        // A region with one office of two teams: the office is withheld
+        // (office less team A is team B's 2), and so must the region be,
+        // whose result is the office's.
+        let i = instrument();
+        let units = [
+            unit("region", "", 0),
+            unit("office", "region", 0),
+            unit("a", "office", 10),
+            unit("b", "office", 5),
+        ];
+        let own = HashMap::from([
+            ("a".to_owned(), tally(&i, &[[4, 2]; 6])),
+            ("b".to_owned(), tally(&i, &[[1, 5]; 2])),
+        ]);
+        let r = results(&units, &own, &i, 5);
+        let withheld: Vec<i32> = r.iter().map(|u| u.withheld).collect();
+        let (shown, too_few, subtraction) = (
+            pb::Withheld::Unspecified as i32,
+            pb::Withheld::TooFew as i32,
+            pb::Withheld::Subtraction as i32,
+        );
+        assert_eq!(withheld, [subtraction, subtraction, shown, too_few]);
+        assert_eq!(
+            whole(&units, &own, 2, 5).map(|(t, _)| t.respondents),
+            Err(pb::Withheld::Subtraction)
+        );
+    }
+
+    #[test]
+    fn the_whole_wave_is_withheld_when_it_would_reveal_a_small_top_unit() {
+        let i = instrument();
+        let units = [unit("big", "", 20), unit("small", "", 5)];
+        let five = [[4, 2]; 5];
+        let two = [[1, 5]; 2];
+        let own = HashMap::from([
+            ("big".to_owned(), tally(&i, &five)),
+            ("small".to_owned(), tally(&i, &two)),
+        ]);
+        // The whole (7) less the shown big team (5) is the small team's 2.
+        assert_eq!(whole(&units, &own, 2, 5), Err(pb::Withheld::Subtraction));
+        assert_eq!(whole(&units, &own, 2, 8), Err(pb::Withheld::TooFew));
+        let own = HashMap::from([
+            ("big".to_owned(), tally(&i, &five)),
+            ("small".to_owned(), tally(&i, &five)),
+        ]);
+        let (tally, invited) = whole(&units, &own, 2, 5).expect("shown");
+        assert_eq!((tally.respondents, invited), (10, 25));
+        assert_eq!(tally.items[0], [10, 0, 0], "every 4 is agreement");
+        assert_eq!(
+            tally.items[1],
+            [10, 0, 0],
+            "disagreeing with a reversed item is positive"
+        );
     }
 }

@@ -54,6 +54,11 @@ pub struct Query {
     pub withheld: Vec<bool>,
     /// This month as year * 100 + month, for overdue recommendations.
     pub this_month: i32,
+    /// Fewest members a pooled comparison of members takes.
+    pub min_members: usize,
+    /// For a culture standing asked by an analyst: their own jurisdiction,
+    /// whose exact counts the answer places among the members'.
+    pub own: Option<String>,
 }
 
 /// A theme's name for keys, e.g. `SAFE_SLEEP`.
@@ -149,7 +154,7 @@ fn breakdown_column(query: &Query) -> Option<&'static str> {
 }
 
 /// Counts and cell keys by breakdown number and measure number, in dense arrays.
-struct Tables {
+pub(super) struct Tables {
     nb: usize,
     nm: usize,
     pop: (i64, u32),
@@ -164,7 +169,7 @@ fn bump(slot: &mut (i64, u32), key: u32) {
 }
 
 impl Tables {
-    fn new(nb: usize, nm: usize) -> Self {
+    pub(super) fn new(nb: usize, nm: usize) -> Self {
         Self {
             nb,
             nm,
@@ -177,7 +182,7 @@ impl Tables {
 
     /// Counts a unit with cell key `key`, breakdown numbers `bs` and measure
     /// numbers `ms`.
-    fn add(&mut self, key: u32, bs: &[u32], ms: &[u32]) {
+    pub(super) fn add(&mut self, key: u32, bs: &[u32], ms: &[u32]) {
         bump(&mut self.pop, key);
         for &b in bs {
             bump(&mut self.by_b[b as usize], key);
@@ -192,7 +197,7 @@ impl Tables {
 
     /// Count and cell key of the units with breakdown `b` (when given) and
     /// measure `m` (when given).
-    fn get(&self, b: Option<usize>, m: Option<usize>) -> (i64, u32) {
+    pub(super) fn get(&self, b: Option<usize>, m: Option<usize>) -> (i64, u32) {
         match (b, m) {
             (None, None) => self.pop,
             (Some(b), None) => self.by_b[b],
@@ -202,7 +207,7 @@ impl Tables {
     }
 
     /// The count as shown: exact, or perturbed under `protection`.
-    fn shown(
+    pub(super) fn shown(
         &self,
         protection: Option<&Perturbation>,
         b: Option<usize>,
@@ -216,7 +221,7 @@ impl Tables {
     }
 
     /// Breakdown numbers with any unit, and measure numbers with any unit.
-    fn present(&self) -> (Vec<usize>, Vec<usize>) {
+    pub(super) fn present(&self) -> (Vec<usize>, Vec<usize>) {
         let bs = (0..self.nb).filter(|b| self.by_b[*b].0 > 0).collect();
         let ms = (0..self.nm).filter(|m| self.by_m[*m].0 > 0).collect();
         (bs, ms)
@@ -227,7 +232,7 @@ fn sort_by_label(ids: &mut [usize], label: impl Fn(usize) -> String) {
     ids.sort_by_key(|i| label(*i));
 }
 
-fn share(n: &pb::Count, d: &pb::Count) -> Option<f64> {
+pub(super) fn share(n: &pb::Count, d: &pb::Count) -> Option<f64> {
     match (n.value, d.value) {
         (Some(n), Some(d)) if d > 0 => Some(n as f64 / d as f64),
         _ => None,
@@ -235,7 +240,7 @@ fn share(n: &pb::Count, d: &pb::Count) -> Option<f64> {
 }
 
 /// Whether the query counts a review: alive, in its universe, meeting every filter.
-fn counts(query: &Query, c: &Compact) -> bool {
+pub(super) fn counts(query: &Query, c: &Compact) -> bool {
     c.alive
         && query
             .universe
@@ -246,7 +251,7 @@ fn counts(query: &Query, c: &Compact) -> bool {
 }
 
 /// The rows of the snapshot the query counts.
-fn rows<'a>(
+pub(super) fn rows<'a>(
     query: &'a Query,
     snap: &'a Snapshot,
 ) -> impl Iterator<Item = (usize, &'a Compact)> + 'a {
@@ -258,7 +263,7 @@ fn rows<'a>(
 
 /// A table's header for a query: its question and, for pooled answers, the
 /// threshold and the perturbation's published bounds.
-fn header(query: &Query) -> Table {
+pub(super) fn header(query: &Query) -> Table {
     let p = query.protection.as_deref();
     Table {
         question: query.question as i32,
@@ -298,6 +303,10 @@ pub fn answer(query: &Query, snap: &Snapshot, dicts: &Dicts) -> Table {
         Question::CoOccurrence | Question::SystemsMap => {
             return pairs(query, snap, dicts);
         }
+        Question::CultureBesideReviews => {
+            return super::culture::beside_reviews(query, snap, dicts);
+        }
+        Question::CultureStanding => return super::culture::standing(query, snap, dicts),
         _ => {}
     }
     let protection = query.protection.as_deref();
@@ -412,6 +421,8 @@ fn measure_column(q: Question) -> &'static str {
         Question::ConsiderationStatus => "status",
         Question::RecommendationEffectiveness | Question::ConsiderationEffectiveness => "result",
         Question::SafetyNoticeResponses => "response",
+        Question::CultureBesideReviews => "code",
+        Question::CultureStanding => "composite",
         Question::Unspecified => "",
     }
 }
@@ -827,6 +838,8 @@ mod tests {
             universe: vec![true; dicts.jurisdictions.len()],
             withheld: names.map(|n| withheld.contains(&n)).collect(),
             this_month: 202_412,
+            min_members: 5,
+            own: None,
         }
     }
 

@@ -39,6 +39,9 @@ pub fn csv_header(table: &Table) -> String {
         ]
         .map(str::to_owned),
     );
+    if table.question == Question::CultureStanding as i32 {
+        columns.extend(["members", "p25", "median", "p75", "own_percentile"].map(str::to_owned));
+    }
     columns.join(",") + "\n"
 }
 
@@ -51,6 +54,10 @@ pub fn csv_row(row: &Row) -> String {
     fields.push(number(row.lift));
     fields.push(cell(row.implemented.as_ref()));
     fields.push(cell(row.overdue.as_ref()));
+    if let Some(d) = &row.distribution {
+        fields.push(cell(d.members.as_ref()));
+        fields.extend([d.p25, d.median, d.p75, d.own_percentile].map(number));
+    }
     fields.join(",") + "\n"
 }
 
@@ -62,7 +69,7 @@ fn xml(text: &str) -> String {
 }
 
 /// A chart of a prevalence, trend, effectiveness, consideration status, notice
-/// response or co-occurrence answer: horizontal bars of
+/// response, culture or co-occurrence answer: horizontal bars of
 /// the share (co-occurrence: of the lift), hidden values drawn as hatched
 /// placeholders labelled `suppressed`.
 pub fn svg(table: &Table) -> Option<String> {
@@ -92,6 +99,11 @@ pub fn svg(table: &Table) -> Option<String> {
         Question::CoOccurrence => ("Lift of factor pairs (above 1: more than chance)", |r| {
             r.lift
         }),
+        Question::CultureBesideReviews => (
+            "Culture (share of positive answers; response rate) beside SSIT domain prevalence, by year",
+            |r| r.share,
+        ),
+        Question::CultureStanding => return Some(standing_svg(table)),
         _ => return None,
     };
     let rows: Vec<&Row> = table.rows.iter().take(60).collect();
@@ -156,6 +168,79 @@ pub fn svg(table: &Table) -> Option<String> {
     }
     out.push_str("</svg>\n");
     Some(out)
+}
+
+/// A culture standing: per year and composite, the members' middle half as
+/// a band from the first to the third quartile with the median marked, and
+/// the caller's own share as a dot; a hidden comparison says why.
+fn standing_svg(table: &Table) -> String {
+    let rows: Vec<&Row> = table.rows.iter().take(60).collect();
+    let (label_w, bar_w, row_h) = (200.0, 400.0, 24.0);
+    let height = 80.0 + row_h * rows.len() as f64;
+    let x = |v: f64| label_w + bar_w * v.clamp(0.0, 1.0);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" font-family="sans-serif" font-size="12"><text x="10" y="24" font-size="15">Share positive among the members: middle half (band), median (line), yours (dot)</text>"##,
+        w = label_w + bar_w + 140.0,
+    );
+    for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let _ = write!(
+            out,
+            r##"<line x1="{x0:.1}" y1="36" x2="{x0:.1}" y2="{y1}" stroke="#ddd"/><text x="{x0:.1}" y="{y2}" text-anchor="middle" fill="#555">{p}%</text>"##,
+            x0 = x(tick),
+            y1 = height - 34.0,
+            y2 = height - 20.0,
+            p = (tick * 100.0) as i32
+        );
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let y = 40.0 + row_h * i as f64;
+        let _ = write!(
+            out,
+            r#"<text x="10" y="{}">{}</text>"#,
+            y + 14.0,
+            xml(&row.keys.join(" / "))
+        );
+        let d = row.distribution.unwrap_or_default();
+        match (d.p25, d.median, d.p75) {
+            (Some(lo), Some(mid), Some(hi)) => {
+                let _ = write!(
+                    out,
+                    r##"<rect x="{:.1}" y="{y}" width="{:.1}" height="16" fill="#b8cde3"/><line x1="{m:.1}" y1="{y}" x2="{m:.1}" y2="{}" stroke="#1d3f66" stroke-width="2"/>"##,
+                    x(lo),
+                    (x(hi) - x(lo)).max(1.0),
+                    y + 16.0,
+                    m = x(mid)
+                );
+                let members = d.members.and_then(|m| m.value).unwrap_or(0);
+                let _ = write!(
+                    out,
+                    r#"<text x="{}" y="{}">{members} members</text>"#,
+                    label_w + bar_w + 10.0,
+                    y + 13.0
+                );
+            }
+            _ => {
+                let _ = write!(
+                    out,
+                    r##"<text x="{label_w}" y="{}" fill="#555">not compared: year not over or too few members</text>"##,
+                    y + 13.0
+                );
+            }
+        }
+        if let Some(own) = row.share {
+            let _ = write!(
+                out,
+                r##"<circle cx="{:.1}" cy="{}" r="5" fill="#c0392b"><title>yours: {:.0}%</title></circle>"##,
+                x(own),
+                y + 8.0,
+                own * 100.0
+            );
+        }
+    }
+    out.push_str("</svg>\n");
+    out
 }
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ pub struct Dicts {
     pub jurisdictions: Dict,
     /// Quarters.
     pub quarters: Dict,
+    /// Culture composite codes.
+    pub composites: Dict,
 }
 
 impl Dicts {
@@ -205,6 +207,40 @@ pub struct LearningFacts {
     pub considerations: Vec<ConsiderationFact>,
     /// Safety notices by recipient.
     pub recipients: Vec<NoticeRecipientFact>,
+}
+
+/// A closed safety culture survey wave, as counted: the whole wave's
+/// answers per composite, never a unit's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CultureWaveFact {
+    /// The wave's jurisdiction.
+    pub jurisdiction: String,
+    /// Quarter the wave closed, `YYYY-Qn`.
+    pub quarter: String,
+    /// Respondents.
+    pub respondents: i32,
+    /// Codes issued.
+    pub invited: i32,
+    /// Per composite code: positive, neutral and negative answers to its items.
+    pub composites: BTreeMap<String, [i32; 3]>,
+    /// Its permanent random cell key (never shown); each of its counts has a
+    /// key derived from it ([`derived_key`]).
+    pub cell_key: u32,
+}
+
+/// An independent-looking key for one count of a record that carries
+/// several (a wave's respondents, its positive answers to a composite...):
+/// `salt` names the count. Same record and count, same key.
+pub fn derived_key(key: u32, salt: &str) -> u32 {
+    // FNV-1a over the salt, then a splitmix finaliser over both.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in salt.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = (u64::from(key) << 32 | u64::from(key)) ^ h;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) as u32
 }
 
 impl ReviewFact {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::facts::{Dicts, LearningFacts, ReviewFact};
+use super::facts::{CultureWaveFact, Dicts, LearningFacts, ReviewFact, derived_key};
 
 /// Levels kept per review (item numbers below this); grows when needed.
 const FIRST_STRIDE: usize = 32;
@@ -132,6 +132,89 @@ impl Learning {
     }
 }
 
+/// One count of a closed culture wave with its own cell key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyed {
+    /// The count.
+    pub n: i64,
+    /// Its key.
+    pub key: u32,
+}
+
+/// A closed culture wave's counts for one composite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactComposite {
+    /// Composite number (the dictionary's).
+    pub code: u32,
+    /// Positive answers.
+    pub positive: Keyed,
+    /// Answers (positive, neutral and negative).
+    pub answered: Keyed,
+}
+
+/// A closed culture wave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactWave {
+    /// Row of its head in [`Culture::heads`].
+    pub row: u32,
+    /// Respondents.
+    pub respondents: Keyed,
+    /// Codes issued.
+    pub invited: Keyed,
+    /// Per composite.
+    pub composites: Vec<CompactComposite>,
+}
+
+/// The closed culture waves. Each has a head of the review row's shape with
+/// its jurisdiction, the quarter it closed and its cell key, so that scope
+/// and the period filter test it as they test a review.
+#[derive(Debug, Clone, Default)]
+pub struct Culture {
+    /// One head per wave.
+    pub heads: Vec<Compact>,
+    /// The waves, in the order of their heads.
+    pub waves: Vec<CompactWave>,
+}
+
+impl Culture {
+    /// The waves of `facts`, their names numbered by `dicts`. Each count
+    /// has a key of its own, derived from the wave's: the same wave's
+    /// positive answers and answers are different populations.
+    pub fn of(facts: &[CultureWaveFact], dicts: &mut Dicts) -> Self {
+        let mut out = Self::default();
+        for w in facts {
+            let keyed = |n: i32, salt: &str| Keyed {
+                n: i64::from(n),
+                key: derived_key(w.cell_key, salt),
+            };
+            let composites = w
+                .composites
+                .iter()
+                .map(|(code, [p, n, m])| CompactComposite {
+                    code: dicts.composites.id(code),
+                    positive: keyed(*p, &format!("positive:{code}")),
+                    answered: keyed(p + n + m, &format!("answered:{code}")),
+                })
+                .collect();
+            out.waves.push(CompactWave {
+                row: out.heads.len() as u32,
+                respondents: keyed(w.respondents, "respondents"),
+                invited: keyed(w.invited, "invited"),
+                composites,
+            });
+            out.heads.push(Compact {
+                jurisdiction: dicts.jurisdictions.id(&w.jurisdiction),
+                quarter: quarter_number(&w.quarter),
+                quarter_id: dicts.quarters.id(&w.quarter),
+                alive: true,
+                key: w.cell_key,
+                ..Compact::default()
+            });
+        }
+        out
+    }
+}
+
 /// Every review's facts, fixed size and contiguous.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -147,6 +230,8 @@ pub struct Snapshot {
     pub recommendations: Vec<CompactRecommendation>,
     /// The learning loop's units.
     pub learning: Learning,
+    /// The closed culture waves.
+    pub culture: Culture,
     positions: HashMap<String, usize>,
 }
 

@@ -394,6 +394,161 @@ pub(crate) fn learning_events(l: &LearningFixtures) -> Vec<Event> {
     log
 }
 
+/// The culture composites of the fixtures' instrument: code and items.
+pub(crate) const COMPOSITES: [(&str, &[&str]); 3] = [
+    ("COM", &["COM1", "COM2"]),
+    ("LRN", &["LRN1"]),
+    ("SUP", &["SUP1", "SUP2"]),
+];
+
+/// Members that survey their culture (Kansas keeps out of the pool in the
+/// harness's directory; the others pool).
+pub(crate) const CULTURE_MEMBERS: [&str; 8] = [
+    "tribal-sample",
+    "us-ks",
+    "us-mn",
+    "us-oh",
+    "us-tn",
+    "us-wi",
+    "us-wi-dane",
+    "us-wv",
+];
+
+/// A closed wave as culture announces it.
+#[derive(Debug, Clone)]
+pub(crate) struct WaveFixture {
+    /// The wave's name.
+    pub name: String,
+    /// Its jurisdiction.
+    pub jurisdiction: &'static str,
+    /// The year it closed.
+    pub year: i32,
+    /// Respondents.
+    pub respondents: i32,
+    /// Codes issued.
+    pub invited: i32,
+    /// Per item (in `COMPOSITES` order): positive, neutral, negative answers.
+    pub items: BTreeMap<&'static str, [i32; 3]>,
+    /// Whether culture withheld its counts (it must not be counted).
+    pub withheld: bool,
+}
+
+impl WaveFixture {
+    /// Positive answers and answers to a composite.
+    pub(crate) fn composite(&self, code: &str) -> (i64, i64) {
+        let items = COMPOSITES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .expect("composite")
+            .1;
+        items.iter().fold((0, 0), |(p, a), item| {
+            let [pos, neu, neg] = self.items[item];
+            (p + i64::from(pos), a + i64::from(pos + neu + neg))
+        })
+    }
+}
+
+/// This year, as the service's clock has it.
+pub(crate) fn this_year() -> i32 {
+    chrono::Datelike::year(&chrono::Utc::now())
+}
+
+/// The partnership's closed waves, deterministic: in 2024 every member (and
+/// Wisconsin twice, and once more withheld), in 2025 four members (fewer
+/// than a comparison takes), and this year every member (a year not over).
+pub(crate) fn culture_waves() -> Vec<WaveFixture> {
+    let mut rng = Lcg(4242);
+    let mut out = Vec::new();
+    let mut wave = |jurisdiction: &'static str, year: i32, withheld: bool, rng: &mut Lcg| {
+        let respondents = 40 + rng.next(60) as i32;
+        // Each member leans its own way, so the members differ.
+        let lean = rng.next(5) as i32;
+        let items = COMPOSITES
+            .iter()
+            .flat_map(|(_, items)| items.iter())
+            .map(|item| {
+                let skipped = rng.next(3) as i32;
+                let answered = respondents - skipped;
+                let positive = (answered * (3 + lean) / 9 + rng.next(4) as i32).min(answered);
+                let neutral = (answered - positive) / 2;
+                (*item, [positive, neutral, answered - positive - neutral])
+            })
+            .collect();
+        out.push(WaveFixture {
+            name: format!(
+                "jurisdictions/{jurisdiction}/surveyWaves/{}",
+                uuid(out.len())
+            ),
+            jurisdiction,
+            year,
+            respondents,
+            invited: respondents + 5 + rng.next(30) as i32,
+            items,
+            withheld,
+        });
+    };
+    for j in CULTURE_MEMBERS {
+        wave(j, 2024, false, &mut rng);
+    }
+    wave("us-wi", 2024, false, &mut rng);
+    wave("us-wi", 2024, true, &mut rng);
+    for j in ["us-tn", "us-wi", "us-wv", "us-ks"] {
+        wave(j, 2025, false, &mut rng);
+    }
+    for j in CULTURE_MEMBERS {
+        wave(j, this_year(), false, &mut rng);
+    }
+    out
+}
+
+/// Culture's event log of `waves`.
+pub(crate) fn culture_events(waves: &[WaveFixture]) -> Vec<Event> {
+    use scir_proto::culture::v1 as culture;
+    waves
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let mut closed = culture::SurveyWaveClosed {
+                name: w.name.clone(),
+                instrument: "surveyInstruments/scir-culture/versions/1".into(),
+                ..Default::default()
+            };
+            if w.withheld {
+                closed.withheld = culture::Withheld::Subtraction as i32;
+            } else {
+                closed.respondents = w.respondents;
+                closed.invited = w.invited;
+                closed.items = w
+                    .items
+                    .iter()
+                    .map(|(code, [p, n, m])| culture::ItemTally {
+                        code: (*code).to_owned(),
+                        positive: *p,
+                        neutral: *n,
+                        negative: *m,
+                    })
+                    .collect();
+                closed.composites = COMPOSITES
+                    .iter()
+                    .map(|(code, items)| culture::Composite {
+                        code: (*code).to_owned(),
+                        title: (*code).to_owned(),
+                        items: items.iter().map(|i| (*i).to_owned()).collect(),
+                    })
+                    .collect();
+            }
+            event(
+                i as i64 + 1,
+                "scir.culture.v1.SurveyWaveClosed",
+                &w.name,
+                w.jurisdiction,
+                (w.year, 11),
+                &closed,
+            )
+        })
+        .collect()
+}
+
 /// The event logs of a partnership: review's and scoring's.
 pub(crate) fn events(fixtures: &[Fixture]) -> (Vec<Event>, Vec<Event>) {
     let (mut review_log, mut scoring_log) = (Vec::new(), Vec::new());
@@ -553,7 +708,10 @@ pub(crate) async fn start_on(
     );
     let learning_log = learning_events(&learning_of(fixtures));
     let last_learning = learning_log.last().map_or(0, |e| e.cursor);
-    let (source_address, source) = event_source::serve(review_log, scoring_log, learning_log).await;
+    let culture_log = culture_events(&culture_waves());
+    let last_culture = culture_log.last().map_or(0, |e| e.cursor);
+    let (source_address, source) =
+        event_source::serve(review_log, scoring_log, learning_log, culture_log).await;
     // The shipped members, with Kansas keeping its reviews out of the pool.
     let members = tempfile::NamedTempFile::new().expect("directory file");
     std::fs::write(
@@ -571,6 +729,8 @@ pub(crate) async fn start_on(
         review_addr: format!("http://{source_address}"),
         scoring_addr: format!("http://{source_address}"),
         learning_addr: Some(format!("http://{source_address}")),
+        culture_addr: Some(format!("http://{source_address}")),
+        min_members: 5,
         k: settings.k,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,
@@ -599,6 +759,10 @@ pub(crate) async fn start_on(
     assert!(
         consumers[2].wait_for(last_learning, PROJECTION_WAIT).await,
         "learning events applied"
+    );
+    assert!(
+        consumers[3].wait_for(last_culture, PROJECTION_WAIT).await,
+        "culture events applied"
     );
     index.catch_up(&database).await.expect("index current");
     Running {

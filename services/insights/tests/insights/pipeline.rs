@@ -86,6 +86,8 @@ async fn no_identity_or_narrative_reaches_insights() {
         review_addr: format!("http://{review_addr}"),
         scoring_addr: format!("http://{scoring_addr}"),
         learning_addr: None,
+        culture_addr: None,
+        min_members: 5,
         k: 10,
         noise_max: scir_insights::config::DEFAULT_NOISE_MAX,
         noise_sd: scir_insights::config::DEFAULT_NOISE_SD,

@@ -33,6 +33,10 @@ pub enum Question {
     ConsiderationEffectiveness,
     /// Safety notices at their recipients: responses and days to respond.
     SafetyNoticeResponses,
+    /// Culture survey composites beside SSIT domain prevalence, by year.
+    Culture,
+    /// Where the jurisdiction's culture stands among the members, by year.
+    CultureStanding,
 }
 
 impl Question {
@@ -50,6 +54,8 @@ impl Question {
             Self::ConsiderationStatus => pb::Question::ConsiderationStatus,
             Self::ConsiderationEffectiveness => pb::Question::ConsiderationEffectiveness,
             Self::SafetyNoticeResponses => pb::Question::SafetyNoticeResponses,
+            Self::Culture => pb::Question::CultureBesideReviews,
+            Self::CultureStanding => pb::Question::CultureStanding,
         }
     }
 }
@@ -173,6 +179,7 @@ fn count(count: Option<&pb::Count>) -> String {
             (None, Ok(pb::Suppression::SmallCell)) => "small".to_owned(),
             (None, Ok(pb::Suppression::Complementary)) => "hidden".to_owned(),
             (None, Ok(pb::Suppression::Differencing)) => "hidden".to_owned(),
+            (None, Ok(pb::Suppression::Members)) => "not yet".to_owned(),
             (None, _) => "-".to_owned(),
         },
     }
@@ -187,9 +194,48 @@ pub fn share(row: &pb::Row) -> String {
     }
 }
 
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
+/// A culture standing: the caller's own share, and the members' quartiles
+/// with the caller's percentile among them.
+fn render_standing(table: &pb::Table) -> String {
+    let mut header = table.key_columns.clone();
+    header.extend(["yours", "members", "p25", "median", "p75", "percentile"].map(str::to_owned));
+    let mut out = Table::new(header);
+    for row in &table.rows {
+        let d = row.distribution.unwrap_or_default();
+        let mut cells = row.keys.clone();
+        cells.push(percent(row.share));
+        cells.push(count(d.members.as_ref()));
+        cells.extend([d.p25, d.median, d.p75].map(percent));
+        cells.push(
+            d.own_percentile
+                .map_or("-".to_owned(), |p| format!("{p:.0}")),
+        );
+        out.row(cells);
+    }
+    let mut text = if out.is_empty() {
+        "(no rows)".to_owned()
+    } else {
+        out.render()
+    };
+    text.push_str(&format!(
+        "
+
+scope: {}   members' shares from counts perturbed by the cell key method;          a year is compared once it is over and at least the minimum of members surveyed          (\"not yet\")",
+        table.scope
+    ));
+    text
+}
+
 /// An answer as a table, with its population and scope underneath.
 pub fn render(table: &pb::Table) -> String {
     let question = pb::Question::try_from(table.question).unwrap_or(pb::Question::Unspecified);
+    if question == pb::Question::CultureStanding {
+        return render_standing(table);
+    }
     // Actions' tables carry implemented and overdue beside each count.
     let recommendations = matches!(
         question,

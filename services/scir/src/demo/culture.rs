@@ -5,8 +5,12 @@
 //! The answers are invented: each composite has a share of agreement of its
 //! own (speaking up and supervision high, workload low), the second wave a
 //! little higher than the first, the teams apart by a few points, one answer
-//! in twenty "prefer not to answer". The east team is small, so its results
-//! (and its office's, which would reveal it) are withheld.
+//! in twenty "prefer not to answer". The east team is small: in the second
+//! wave only three of it answer, so its results (and its office's, which
+//! would reveal it) are withheld. Both waves are closed once answered: the
+//! first is whole enough for insights to count, the second is not (its whole
+//! less the shown teams would be the east team), and the printout ends with
+//! the state's culture beside its reviews as insights counts it.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -22,11 +26,12 @@ use crate::journey::Driver;
 
 const INSTRUMENT: &str = "surveyInstruments/scir-culture-shape/versions/1.0";
 const WAVES: [&str; 2] = ["Demo survey, wave 1", "Demo survey, wave 2"];
-/// Teams: (id, title, codes issued, answers sent, points above the base).
-const TEAMS: [(&str, &str, i32, usize, f64); 3] = [
-    ("team-north", "North team", 14, 12, 0.05),
-    ("team-south", "South team", 12, 9, -0.05),
-    ("team-east", "East team", 4, 3, 0.0),
+/// Teams: (id, title, codes issued, answers sent in each wave, points above
+/// the base).
+const TEAMS: [(&str, &str, i32, [usize; 2], f64); 3] = [
+    ("team-north", "North team", 14, [12, 12], 0.05),
+    ("team-south", "South team", 12, [9, 9], -0.05),
+    ("team-east", "East team", 6, [5, 3], 0.0),
 ];
 /// Share agreeing per composite in the first wave (invented).
 const BASE: [(&str, f64); 6] = [
@@ -100,10 +105,12 @@ async fn send(address: SocketAddr, form: &str) -> anyhow::Result<()> {
 
 /// The demo wave `title` of `admin`'s jurisdiction, opened and answered if
 /// it is not there yet.
+#[allow(clippy::too_many_arguments)]
 async fn wave(
     admin: &Caller,
     jurisdiction: &str,
     title: &str,
+    number: usize,
     lift: f64,
     page: SocketAddr,
     instrument: &pb::SurveyInstrument,
@@ -150,6 +157,7 @@ async fn wave(
         .context("CreateSurveyWave")?
         .into_inner();
     for (id, _, invited, answered, offset) in TEAMS {
+        let answered = answered[number];
         let codes = admin
             .culture()
             .issue_invitations(pb::IssueInvitationsRequest {
@@ -169,7 +177,15 @@ async fn wave(
             send(page, &form).await?;
         }
     }
-    Ok(created)
+    let closed = admin
+        .culture()
+        .close_survey_wave(pb::CloseSurveyWaveRequest {
+            name: created.name.clone(),
+        })
+        .await
+        .context("CloseSurveyWave")?
+        .into_inner();
+    Ok(closed)
 }
 
 fn percent(score: Option<&pb::Score>) -> String {
@@ -209,6 +225,7 @@ pub async fn run(
                 &admin,
                 jurisdiction,
                 title,
+                w,
                 0.06 * w as f64,
                 page,
                 &instrument,
@@ -282,5 +299,51 @@ pub async fn run(
             trend.join(", ")
         );
     }
+    beside_reviews(driver, "us-wi").await
+}
+
+/// Prints a jurisdiction's culture beside its reviews and its standing among
+/// the members, as insights counts them from the closed waves; waits a while
+/// for insights to count the waves.
+async fn beside_reviews(driver: &Driver, jurisdiction: &str) -> anyhow::Result<()> {
+    use scir_proto::insights::v1 as insights;
+    let analyst = driver.caller("demo-analyst", &[Role::Analyst], jurisdiction)?;
+    let ask = |question: insights::Question| insights::AskRequest {
+        question: question as i32,
+        ..Default::default()
+    };
+    let mut table = insights::Table::default();
+    for _ in 0..60 {
+        table = analyst
+            .insights()
+            .ask(ask(insights::Question::CultureBesideReviews))
+            .await
+            .context("Ask (culture beside the reviews)")?
+            .into_inner();
+        if table
+            .rows
+            .iter()
+            .any(|r| r.keys.get(1).is_some_and(|k| k == "culture"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!(
+        "
+== Insights: {jurisdiction}'s culture beside its reviews (exact, own jurisdiction) ==\n"
+    );
+    println!("{}", crate::cli::insights::render(&table));
+    let standing = analyst
+        .insights()
+        .ask(ask(insights::Question::CultureStanding))
+        .await
+        .context("Ask (culture standing)")?
+        .into_inner();
+    println!(
+        "
+== Insights: where {jurisdiction}'s culture stands among the members ==\n"
+    );
+    println!("{}", crate::cli::insights::render(&standing));
     Ok(())
 }
