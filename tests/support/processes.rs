@@ -393,6 +393,7 @@ impl Stack {
                         ("SCIR_INSIGHTS_REVIEW_ADDR", url(review)),
                         ("SCIR_INSIGHTS_SCORING_ADDR", url(scoring)),
                         ("SCIR_INSIGHTS_LEARNING_ADDR", url(learning)),
+                        ("SCIR_INSIGHTS_CULTURE_ADDR", url(culture)),
                         ("SCIR_INSIGHTS_KEY_SALT", "e2e-salt".to_owned()),
                     ],
                 ),

@@ -222,9 +222,8 @@ fn render_standing(table: &pb::Table) -> String {
         out.render()
     };
     text.push_str(&format!(
-        "
-
-scope: {}   members' shares from counts perturbed by the cell key method;          a year is compared once it is over and at least the minimum of members surveyed          (\"not yet\")",
+        "\n\nscope: {}\nmembers' shares come from counts perturbed by the cell key method; a year is \
+         compared once it is over and at least the minimum of members surveyed (\"not yet\")",
         table.scope
     ));
     text
