@@ -11,11 +11,12 @@ use scir_kit::auth::Caller;
 use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
 use scir_kit::directory::Directory;
 use scir_kit::error::PreconditionViolation;
+use scir_kit::events::EventStream;
 use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::{JurisdictionName, SurveyWaveName};
 use scir_kit::unit::UnitOfWork;
 use scir_kit::validate::{Check, from_date};
-use scir_proto::common::v1::{Event, WatchEventsRequest};
+use scir_proto::common::v1::WatchEventsRequest;
 use scir_proto::culture::v1 as pb;
 
 use crate::domain::instruments::{Catalogue, Instrument, Leaning, POINTS, leaning};
@@ -394,14 +395,10 @@ impl Culture {
         caller: &Caller,
         method: &str,
         request: WatchEventsRequest,
-    ) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Event, tonic::Status>>, ApiError>
-    {
-        let stream = self.events.watch(request)?;
-        self.guard
-            .log()
-            .record(AuditRecord::by(caller, method, "events", "", "ok"))
-            .await?;
-        Ok(stream)
+    ) -> Result<EventStream, ApiError> {
+        self.events
+            .watch_for(self.guard.log(), caller, method, request)
+            .await
     }
 
     /// The instrument version a wave keeps.

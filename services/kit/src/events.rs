@@ -24,6 +24,9 @@ const BATCH: i64 = 256;
 /// How often a live watcher looks for events committed by other replicas.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+/// A stream of events, as `WatchEvents` answers.
+pub type EventStream = ReceiverStream<Result<Event, Status>>;
+
 /// An event to append.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -183,13 +186,28 @@ impl EventLog {
         Ok(rows.into_iter().map(Event::from).collect())
     }
 
+    /// [`Self::watch`] for `caller`, recorded in `audit` as `method` on the
+    /// service's events.
+    pub async fn watch_for(
+        &self,
+        audit: &crate::audit::AuditLog,
+        caller: &crate::auth::Caller,
+        method: &str,
+        request: WatchEventsRequest,
+    ) -> Result<EventStream, ApiError> {
+        let stream = self.watch(request)?;
+        audit
+            .record(crate::audit::AuditRecord::by(
+                caller, method, "events", "", "ok",
+            ))
+            .await?;
+        Ok(stream)
+    }
+
     /// Serves `WatchEvents`: replays after the cursor, then follows live unless
     /// `stop_at_end`. The stream ends with `UNAVAILABLE` when the server shuts
     /// down, so consumers reconnect elsewhere.
-    pub fn watch(
-        &self,
-        request: WatchEventsRequest,
-    ) -> Result<ReceiverStream<Result<Event, Status>>, ApiError> {
+    pub fn watch(&self, request: WatchEventsRequest) -> Result<EventStream, ApiError> {
         if request.after_cursor < 0 {
             return Err(ApiError::invalid("after_cursor", "must not be negative"));
         }

@@ -13,13 +13,14 @@ use scir_kit::auth::{Caller, ExposeSecret as _, Role};
 use scir_kit::db::{Database, Proto, now_micros, timestamp_from_micros};
 use scir_kit::directory::Directory;
 use scir_kit::error::PreconditionViolation;
+use scir_kit::events::EventStream;
 use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::{AggregateMappingName, JurisdictionName, MappingPartName, jurisdiction_of};
 use scir_kit::pagination;
 use scir_kit::sealing::Sealer;
 use scir_kit::validate::{Check, check_etag, to_date, update_mask};
 use scir_proto::Labelled as _;
-use scir_proto::common::v1::{Event, WatchEventsRequest};
+use scir_proto::common::v1::WatchEventsRequest;
 use scir_proto::learning::v1::{self as pb, Stage};
 use scir_proto::review::v1 as review;
 
@@ -837,14 +838,10 @@ impl Learning {
         caller: &Caller,
         method: &str,
         request: WatchEventsRequest,
-    ) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Event, tonic::Status>>, ApiError>
-    {
-        let stream = self.events.watch(request)?;
-        self.guard
-            .log()
-            .record(AuditRecord::by(caller, method, "events", "", "ok"))
-            .await?;
-        Ok(stream)
+    ) -> Result<EventStream, ApiError> {
+        self.events
+            .watch_for(self.guard.log(), caller, method, request)
+            .await
     }
 }
 

@@ -13,6 +13,7 @@ use scir_kit::consumer::EventHandler;
 use scir_kit::db::{Database, now_micros, timestamp_from_micros};
 use scir_kit::directory::Directory;
 use scir_kit::error::PreconditionViolation;
+use scir_kit::events::EventStream;
 use scir_kit::events::{self, EventLog, NewEvent};
 use scir_kit::names::{self, PartName, ReviewName};
 use scir_kit::validate::Check;
@@ -673,13 +674,10 @@ impl Scoring {
         caller: &Caller,
         method: &str,
         request: scir_proto::common::v1::WatchEventsRequest,
-    ) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Event, tonic::Status>>, ApiError>
-    {
-        let stream = self.events.watch(request)?;
-        self.audit
-            .record(AuditRecord::by(caller, method, "events", "", "ok"))
-            .await?;
-        Ok(stream)
+    ) -> Result<EventStream, ApiError> {
+        self.events
+            .watch_for(&self.audit, caller, method, request)
+            .await
     }
 }
 
