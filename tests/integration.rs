@@ -176,3 +176,80 @@ async fn the_survey_page_in_a_real_browser() {
         .into_inner();
     assert_eq!(after.responses, 3, "three respondents, three responses");
 }
+
+/// Reports `us-wi` cases until two reviews are open: the first left as
+/// opened (no team, so its guard refuses to advance), the second staffed by
+/// its walk (so it advances). Returns their ids and the second's SCR lead.
+async fn two_open_reviews(up: &Up) -> (String, String, String) {
+    let driver = up.driver();
+    let reader = driver
+        .caller("web-reader", &[Role::Reviewer], "us-wi")
+        .expect("caller");
+    let instrument = driver.active_instrument(&reader).await.expect("instrument");
+    let items: Vec<String> = instrument
+        .domains
+        .iter()
+        .flat_map(|d| d.items.iter().map(|i| i.code.clone()))
+        .collect();
+    let lead = driver
+        .caller("web-lead", &[Role::ScrLead], "us-wi")
+        .expect("caller");
+    let mut ids = Vec::new();
+    let mut subject = String::new();
+    for mut case in scir::demo::synth::partnership(11, 200, &items) {
+        if case.facts.jurisdiction != "us-wi" {
+            continue;
+        }
+        let incident = driver.report(&case).await.expect("reported");
+        let eligible = incident.decision.as_ref().map_or(0, |d| d.outcome)
+            == scir_proto::intake::v1::EligibilityOutcome::PracticeReview as i32;
+        if !eligible {
+            continue;
+        }
+        let review = if ids.is_empty() {
+            driver
+                .review_of(&lead, "us-wi", &incident.name)
+                .await
+                .expect("opened")
+        } else {
+            case.until = scir_proto::review::v1::Stage::Opened;
+            subject = case.lead.clone();
+            driver.walk(&case, &incident.name).await.expect("staffed")
+        };
+        ids.push(review.name.rsplit('/').next().expect("id").to_owned());
+        if ids.len() == 2 {
+            return (ids[0].clone(), ids[1].clone(), subject);
+        }
+    }
+    panic!("fewer than two practice reviews in us-wi among the synthetic cases");
+}
+
+#[tokio::test]
+async fn the_web_console_in_a_real_browser() {
+    let up = Up::start().await;
+    let (refused, advancing, lead) = two_open_reviews(&up).await;
+    let env = std::env::var("SCIR_SCREENSHOTS")
+        .map(|dir| vec![("SCREENSHOTS".to_owned(), dir)])
+        .unwrap_or_default();
+    let text = python(
+        "web_browser.py",
+        vec![up.web.clone(), refused, advancing, lead],
+        env,
+    )
+    .await;
+    for page in [
+        "sign-in",
+        "sign-in refused",
+        "reviews",
+        "review",
+        "review refused",
+        "reviews at 320 px",
+        "not found",
+    ] {
+        assert!(
+            text.contains(&format!("axe {page}:")),
+            "{page} audited: {text}"
+        );
+    }
+    assert!(text.contains("forms without their token: 403"), "{text}");
+}

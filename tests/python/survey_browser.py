@@ -12,59 +12,12 @@ Screenshots of each page go to SCREENSHOTS (a directory), when set.
 Usage: survey_browser.py BASE_URL CODE_TYPED CODE_KEYBOARD CODE_AUDITED
 """
 
-import os
 import sys
 
-from axe_selenium_python import Axe
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 
-
-def browser(javascript: bool, width: int) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     f"--window-size={width},900"):
-        options.add_argument(argument)
-    if width < 500:
-        # Below Chrome's smallest window: a phone's viewport, emulated.
-        options.add_experimental_option(
-            "mobileEmulation", {"deviceMetrics": {"width": width, "height": 800, "pixelRatio": 1}})
-    if not javascript:
-        options.add_experimental_option(
-            "prefs", {"profile.managed_default_content_settings.javascript": 2})
-    service = Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(options=options, service=service)
-
-
-def heading(driver: webdriver.Chrome, expected: str) -> None:
-    """Waits for the page whose heading is `expected` (a form sent navigates)."""
-    def shown(d: webdriver.Chrome) -> bool:
-        try:
-            return d.find_element(By.TAG_NAME, "h1").text == expected
-        except Exception:  # the old page went away mid-read
-            return False
-    WebDriverWait(driver, 10).until(shown, f"a page headed {expected!r}")
-
-
-def shot(driver: webdriver.Chrome, name: str) -> None:
-    directory = os.environ.get("SCREENSHOTS")
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-        driver.save_screenshot(os.path.join(directory, f"{name}.png"))
-
-
-def audit(driver: webdriver.Chrome, page: str) -> None:
-    axe = Axe(driver)
-    axe.inject()
-    results = axe.run()
-    bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
-    assert not bad, f"{page}: {[(v['id'], v['impact'], v['help']) for v in bad]}"
-    print(f"axe {page}: {len(results['passes'])} rules pass, "
-          f"{len(results['violations'])} minor or moderate violations")
+from browser import audit, browser, heading, shot
 
 
 def without_javascript(base: str, code: str) -> None:

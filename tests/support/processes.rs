@@ -514,6 +514,8 @@ impl Stack {
 pub struct Up {
     /// Its addresses.
     pub endpoints: Endpoints,
+    /// The web console's address, `http://host:port`.
+    pub web: String,
     /// The process.
     pub process: Process,
     /// Signs development tokens with the secret `scir up` created.
@@ -548,12 +550,14 @@ impl Up {
     /// [`Up::start`] with `env` set for `scir up`.
     pub async fn start_with(env: &[(&str, String)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary directory");
-        let listeners = [(); SERVICES].map(|()| listener());
-        let [intake, review, scoring, insights, learning, culture] =
-            [0, 1, 2, 3, 4, 5].map(|i| address_of(&listeners[i]));
+        // The services and the web console, each on a port bound here and
+        // handed over, so that no two tests' consoles meet on a default port.
+        let listeners = [(); SERVICES + 1].map(|()| listener());
+        let [intake, review, scoring, insights, learning, culture, web] =
+            [0, 1, 2, 3, 4, 5, 6].map(|i| address_of(&listeners[i]));
         let data = data_dir.path().display().to_string();
         let sockets = [
-            "intake", "review", "scoring", "insights", "learning", "culture",
+            "intake", "review", "scoring", "insights", "learning", "culture", "web",
         ]
         .into_iter()
         .zip(listeners)
@@ -583,6 +587,7 @@ impl Up {
                 culture: url(culture),
                 tls: Default::default(),
             },
+            web: url(web),
             process,
             signer: Signer::new(
                 &secret,

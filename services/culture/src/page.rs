@@ -178,11 +178,7 @@ impl SurveyPages {
     async fn page(&self, request: PageRequest) -> Page {
         let path = request.path.as_str();
         if path == format!("{SURVEY_PATH}/style.css") {
-            return Page {
-                status: StatusCode::OK,
-                content_type: "text/css; charset=utf-8",
-                body: STYLE.to_owned(),
-            };
+            return Page::css(STYLE);
         }
         if path != SURVEY_PATH {
             return message(StatusCode::NOT_FOUND, "Not found", "There is no such page.");

@@ -36,6 +36,8 @@ pub struct PageRequest {
     pub form: Vec<(String, String)>,
     /// The client's address, when known.
     pub peer: Option<IpAddr>,
+    /// The request's cookies, by name.
+    pub cookies: Vec<(String, String)>,
 }
 
 impl PageRequest {
@@ -44,6 +46,14 @@ impl PageRequest {
         self.form
             .iter()
             .chain(&self.query)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of a cookie.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
@@ -58,6 +68,8 @@ pub struct Page {
     pub content_type: &'static str,
     /// Its body.
     pub body: String,
+    /// Headers beside those every page carries (`Set-Cookie`, `Location`).
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 impl Page {
@@ -67,7 +79,35 @@ impl Page {
             status,
             content_type: "text/html; charset=utf-8",
             body,
+            headers: Vec::new(),
         }
+    }
+
+    /// A stylesheet.
+    pub fn css(body: &str) -> Self {
+        Self {
+            content_type: "text/css; charset=utf-8",
+            ..Self::html(StatusCode::OK, body.to_owned())
+        }
+    }
+
+    /// A redirect to `location` after a form (303 See Other: the browser
+    /// follows with a GET, so a reload does not post again).
+    pub fn see_other(location: &str) -> Self {
+        let mut page = Self::html(StatusCode::SEE_OTHER, String::new());
+        if let Ok(value) = HeaderValue::from_str(location) {
+            page.headers.push((header::LOCATION, value));
+        }
+        page
+    }
+
+    /// The page with a header added; a value that is not a valid header is
+    /// left out.
+    pub fn with_header(mut self, name: header::HeaderName, value: &str) -> Self {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.push((name, value));
+        }
+        self
     }
 }
 
@@ -373,6 +413,15 @@ async fn serve(pages: &Pages, request: http::Request<Body>) -> Page {
     } else {
         Vec::new()
     };
+    let cookies = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     let query = parts
         .uri
         .query()
@@ -387,6 +436,7 @@ async fn serve(pages: &Pages, request: http::Request<Body>) -> Page {
             query,
             form,
             peer,
+            cookies,
         })
         .await
 }
@@ -400,6 +450,9 @@ fn response(page: Page) -> http::Response<Body> {
     ));
     *response.status_mut() = page.status;
     let headers = response.headers_mut();
+    for (name, value) in page.headers {
+        headers.append(name, value);
+    }
     for (name, value) in [
         (header::CONTENT_TYPE, page.content_type),
         (header::CACHE_CONTROL, "no-store"),

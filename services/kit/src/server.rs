@@ -212,14 +212,18 @@ async fn serve(
         db,
         directory: _,
         pages,
+        in_contract,
     } = serving;
     let auth = AuthLayer::new(
         verifier,
         rules.clone(),
         Some(crate::audit::AuditLog::new(db)),
     );
+    // A server of pages only (the web console) has no service in the
+    // contract: no HTTP/JSON routes, and reflection lists nothing of its own.
     let served: Vec<&str> = std::iter::once(service_name)
         .chain(also_serves.iter().copied())
+        .filter(|_| in_contract)
         .collect();
     let settings = &settings;
     // Both reflection versions (older clients ask v1alpha), each listing only
@@ -480,7 +484,22 @@ impl Foundation {
             service_name,
             shutdown,
             pages: None,
+            in_contract: true,
         }
+    }
+
+    /// A server of `pages` only, with no RPC of its own: health reports it
+    /// as `name`, and no token is asked of a page (its handler decides).
+    pub fn serving_pages(
+        self,
+        pages: Pages,
+        name: &'static str,
+        shutdown: ShutdownSignal,
+    ) -> Serving {
+        let mut serving = self.serving(Routes::default(), &[], name, shutdown);
+        serving.pages = Some(pages);
+        serving.in_contract = false;
+        serving
     }
 }
 
@@ -511,6 +530,9 @@ pub struct Serving {
     pub shutdown: ShutdownSignal,
     /// HTML pages served beside the routes, if any.
     pub pages: Option<Pages>,
+    /// Whether `service_name` is a service of the contract (false for a
+    /// server of pages only).
+    in_contract: bool,
 }
 
 impl Serving {

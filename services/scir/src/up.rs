@@ -39,6 +39,9 @@ pub struct UpArgs {
     /// Port of the culture service (0 picks a free port).
     #[arg(long, env = "SCIR_CULTURE_PORT", default_value_t = 50056)]
     pub culture_port: u16,
+    /// Port of the web console (0 picks a free port).
+    #[arg(long, env = "SCIR_WEB_PORT", default_value_t = 50057)]
+    pub web_port: u16,
     /// Directory of intake rule sets; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
@@ -68,6 +71,8 @@ pub struct Running {
     pub learning: SocketAddr,
     /// The culture service.
     pub culture: SocketAddr,
+    /// The web console.
+    pub web: SocketAddr,
 }
 
 fn common(args: &UpArgs, secret: &str, listener: Listener, database: &str) -> CommonConfig {
@@ -100,23 +105,26 @@ pub async fn run(
     // Every port is bound before any service is built (or taken as handed
     // over by whoever started this process), so review and scoring, which
     // call each other, know both addresses and no port is ever released.
-    let [intake, review, scoring, insights, learning, culture] = [
+    let [intake, review, scoring, insights, learning, culture, web] = [
         ("intake", args.intake_port),
         ("review", args.review_port),
         ("scoring", args.scoring_port),
         ("insights", args.insights_port),
         ("learning", args.learning_port),
         ("culture", args.culture_port),
+        ("web", args.web_port),
     ]
     .map(|(name, port)| {
         PreBound::inherited_or_bind(name, SocketAddr::new(args.host, port))
             .with_context(|| format!("binding {name}'s port {port}"))
     });
-    let [intake, review, scoring, insights, learning, culture] =
-        [intake?, review?, scoring?, insights?, learning?, culture?];
+    let [intake, review, scoring, insights, learning, culture, web] = [
+        intake?, review?, scoring?, insights?, learning?, culture?, web?,
+    ];
     let dial = |listener: &Listener| format!("http://{}", loopback(listener.1));
     let (intake_addr, review_addr, scoring_addr) = (dial(&intake), dial(&review), dial(&scoring));
     let review_addr_for_learning = review_addr.clone();
+    let review_addr_for_web = review_addr.clone();
     let learning_addr = dial(&learning);
     let culture_addr = dial(&culture);
     let intake_config = scir_intake::IntakeConfig {
@@ -176,6 +184,18 @@ pub async fn run(
         trusted_proxies: Vec::new(),
     };
     let culture = scir_culture::Application::build(&culture_config, &shutdown).await?;
+    let web_config = scir_web::WebConfig {
+        common: common(&args, &secret, web, "web.db"),
+        review_addr: review_addr_for_web,
+        // `scir up` is development: its tokens are signed with its own
+        // development secret, which the console then mints with.
+        dev_sign_in: true,
+        secure_cookies: false,
+        idle_minutes: 30,
+        absolute_hours: 12,
+        page_requests_per_minute: 6_000,
+    };
+    let web = scir_web::Application::build(&web_config, &shutdown).await?;
     ready(Running {
         intake: intake.address(),
         review: review.address(),
@@ -183,14 +203,16 @@ pub async fn run(
         insights: insights.address(),
         learning: learning.address(),
         culture: culture.address(),
+        web: web.address(),
     });
-    let (intake, review, scoring, insights, learning, culture) = tokio::join!(
+    let (intake, review, scoring, insights, learning, culture, web) = tokio::join!(
         tokio::spawn(intake.run()),
         tokio::spawn(review.run()),
         tokio::spawn(scoring.run()),
         tokio::spawn(insights.run()),
         tokio::spawn(learning.run()),
-        tokio::spawn(culture.run())
+        tokio::spawn(culture.run()),
+        tokio::spawn(web.run())
     );
     intake??;
     review??;
@@ -198,6 +220,7 @@ pub async fn run(
     insights??;
     learning??;
     culture??;
+    web??;
     Ok(())
 }
 
@@ -219,6 +242,7 @@ pub async fn spawn(
         insights_port: 0,
         learning_port: 0,
         culture_port: 0,
+        web_port: 0,
         rules_dir: None,
         directory: Default::default(),
         telemetry: TelemetryConfig::default(),
@@ -260,7 +284,8 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
          \n  scoring  {scoring}   scir.scoring.v1.ScoringService\
          \n  insights {insights}   scir.insights.v1.InsightsService\
          \n  learning {learning}   scir.learning.v1.LearningService\
-         \n  culture  {culture}   scir.culture.v1.CultureService (answer page: http://{culture}/survey)\n\
+         \n  culture  {culture}   scir.culture.v1.CultureService (answer page: http://{culture}/survey)\
+         \n  web      {web}   the web console: http://{web}/ (development sign-in)\n\
          \nGet a token, then call a service, for example:\n\
          \n  TOKEN=$(scir token --role reporter --jurisdiction us-wi)\n\
          \x20 grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {intake} scir.intake.v1.IntakeService/ListJurisdictions\n\
@@ -272,5 +297,6 @@ pub fn banner(running: &Running, data_dir: &std::path::Path) -> String {
         insights = running.insights,
         learning = running.learning,
         culture = running.culture,
+        web = running.web,
     )
 }

@@ -1,0 +1,48 @@
+//! The web console's configuration.
+
+use scir_kit::config::CommonConfig;
+
+/// `scir-web` settings: flags, or the environment variables named in `--help`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "scir-web", version, about = "SCIR web console")]
+pub struct WebConfig {
+    /// Settings every service shares (its database holds sessions only).
+    #[command(flatten)]
+    pub common: CommonConfig,
+    /// Address of the review service, e.g. `http://review:50052`.
+    #[arg(long = "review-addr", env = "SCIR_WEB_REVIEW_ADDR")]
+    pub review_addr: String,
+    /// The development sign-in page: pick any role and jurisdiction. Refused
+    /// unless tokens are verified with the development HS256 secret (never
+    /// with an identity provider's keys), and every page says it is on.
+    #[arg(long = "dev-sign-in", env = "SCIR_WEB_DEV_SIGN_IN")]
+    pub dev_sign_in: bool,
+    /// Marks the session cookie `Secure` (set it behind TLS, including a
+    /// proxy that terminates TLS); on by itself when the service serves TLS.
+    #[arg(long = "secure-cookies", env = "SCIR_WEB_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Minutes without a request after which a session ends.
+    #[arg(
+        long = "idle-minutes",
+        env = "SCIR_WEB_IDLE_MINUTES",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=1440)
+    )]
+    pub idle_minutes: u32,
+    /// Hours after sign-in at which a session ends, however active.
+    #[arg(
+        long = "absolute-hours",
+        env = "SCIR_WEB_ABSOLUTE_HOURS",
+        default_value_t = 12,
+        value_parser = clap::value_parser!(u32).range(1..=168)
+    )]
+    pub absolute_hours: u32,
+    /// Requests one address may make per minute.
+    #[arg(
+        long = "page-requests-per-minute",
+        env = "SCIR_WEB_PAGE_REQUESTS_PER_MINUTE",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub page_requests_per_minute: u32,
+}

@@ -1,0 +1,610 @@
+//! The console's pages: sign-in, the jurisdiction's reviews, a review with
+//! its team, deadlines and history, and advancing it. Every page but sign-in
+//! needs a live session; every form needs the session's token.
+
+use std::sync::Arc;
+
+use http::{StatusCode, header};
+use maud::html;
+use scir_kit::auth::Role;
+use scir_kit::directory::Directory;
+use scir_kit::pages::{Page, PageFuture, PageHandler, PageRequest};
+use scir_proto::Labelled;
+use scir_proto::review::v1 as review;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::peers::Peers;
+use crate::session::{Session, Sessions, cookie_name, random_hex, same_token};
+use crate::views::{self, Chrome, STYLE, STYLE_PATH, csrf, date, page, stage};
+
+/// The cookie that binds the sign-in form to the browser that loaded it.
+const SIGN_IN_COOKIE: &str = "scir_sign_in";
+
+/// Roles the development sign-in offers (never `service`).
+const OFFERED: [Role; 6] = [
+    Role::ScrLead,
+    Role::Reviewer,
+    Role::Analyst,
+    Role::Admin,
+    Role::Partner,
+    Role::Reporter,
+];
+
+/// Roles that work on reviews.
+const REVIEW_ROLES: &[Role] = &[Role::ScrLead, Role::Reviewer, Role::Admin, Role::Analyst];
+
+/// The web console.
+#[derive(Debug)]
+pub struct Console {
+    sessions: Sessions,
+    peers: Peers,
+    directory: Arc<Directory>,
+    dev: bool,
+    secure: bool,
+}
+
+impl PageHandler for Console {
+    fn handle(self: Arc<Self>, request: PageRequest) -> PageFuture {
+        Box::pin(async move { self.route(request).await })
+    }
+
+    fn too_many(&self) -> Page {
+        self.message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            None,
+            "This address sent too many requests. Please wait a minute and try again.",
+        )
+    }
+}
+
+/// A review id as names carry it.
+fn review_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The violations of an INVALID_ARGUMENT or FAILED_PRECONDITION, as
+/// (field or subject, description).
+fn violations(status: &tonic::Status) -> Vec<(String, String)> {
+    let details = status.get_error_details();
+    let mut out: Vec<(String, String)> = details
+        .bad_request()
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|v| (v.field.clone(), v.description.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(p) = details.precondition_failure() {
+        out.extend(
+            p.violations
+                .iter()
+                .map(|v| (v.subject.clone(), v.description.clone())),
+        );
+    }
+    out
+}
+
+impl Console {
+    /// The console over `sessions`, calling `peers`; `dev` when the
+    /// development sign-in is on; `secure` when cookies are `Secure`.
+    pub fn new(
+        sessions: Sessions,
+        peers: Peers,
+        directory: Arc<Directory>,
+        dev: bool,
+        secure: bool,
+    ) -> Self {
+        Self {
+            sessions,
+            peers,
+            directory,
+            dev,
+            secure,
+        }
+    }
+
+    fn chrome<'a>(&self, session: Option<&'a Session>) -> Chrome<'a> {
+        Chrome {
+            session,
+            dev: self.dev,
+        }
+    }
+
+    fn message(
+        &self,
+        status: StatusCode,
+        title: &str,
+        session: Option<&Session>,
+        text: &str,
+    ) -> Page {
+        Page::html(
+            status,
+            page(title, &self.chrome(session), views::message(text)),
+        )
+    }
+
+    fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
+        let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+        if self.secure {
+            cookie.push_str("; Secure");
+        }
+        if let Some(age) = max_age {
+            cookie.push_str(&format!("; Max-Age={age}"));
+        }
+        cookie
+    }
+
+    /// The page for a service's refusal or failure.
+    fn failed(&self, status: &tonic::Status, session: &Session) -> Page {
+        match status.code() {
+            Code::NotFound | Code::PermissionDenied => self.message(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                Some(session),
+                "There is no such page, or it is not yours to see.",
+            ),
+            Code::Unauthenticated => Page::see_other("/sign-in"),
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => self.message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                Some(session),
+                "A service this page needs is not answering. Please try again in a moment.",
+            ),
+            _ => {
+                tracing::warn!(code = ?status.code(), "a service refused a console page");
+                self.message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    Some(session),
+                    "The page could not be built. Please try again; if it keeps happening, tell your administrator.",
+                )
+            }
+        }
+    }
+
+    fn unavailable(&self) -> Page {
+        self.message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again",
+            None,
+            "The console cannot reach its database. Please try again in a moment.",
+        )
+    }
+
+    #[tracing::instrument(skip_all, fields(method = %request.method, path = %request.path))]
+    async fn route(&self, request: PageRequest) -> Page {
+        let path = request.path.clone();
+        if path == STYLE_PATH {
+            return Page::css(STYLE);
+        }
+        if path == "/sign-in" {
+            return self.sign_in(&request).await;
+        }
+        let id = request.cookie(cookie_name(self.secure)).map(str::to_owned);
+        let session = match id.as_deref() {
+            Some(id) => match self.sessions.find(id).await {
+                Ok(session) => session,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading a session failed");
+                    return self.unavailable();
+                }
+            },
+            None => None,
+        };
+        let Some(session) = session else {
+            return Page::see_other("/sign-in");
+        };
+        let post = request.method == http::Method::POST;
+        if post {
+            // Only the form's field counts: a token in the address could be
+            // read from logs or history.
+            let sent = request
+                .form
+                .iter()
+                .find(|(k, _)| k == "csrf")
+                .map_or("", |(_, v)| v.as_str());
+            if !same_token(sent, &session.csrf) {
+                return self.message(
+                    StatusCode::FORBIDDEN,
+                    "The form has expired",
+                    Some(&session),
+                    "The form was not sent from this console's own page. Go back, reload the page and try again.",
+                );
+            }
+        }
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (post, segments.as_slice()) {
+            (false, [""]) => self.reviews(&session).await,
+            (true, ["sign-out"]) => {
+                if let Some(id) = id
+                    && let Err(e) = self.sessions.end(&id).await
+                {
+                    tracing::warn!(error = %e, "ending a session failed");
+                    return self.unavailable();
+                }
+                Page::see_other("/sign-in").with_header(
+                    header::SET_COOKIE,
+                    &self.cookie(cookie_name(self.secure), "", Some(0)),
+                )
+            }
+            (false, ["reviews", id]) if review_id_ok(id) => {
+                self.review(&session, id, Vec::new()).await
+            }
+            (true, ["reviews", id, "advance"]) if review_id_ok(id) => {
+                self.advance(&session, id, &request).await
+            }
+            _ => self.message(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                Some(&session),
+                "There is no such page, or it is not yours to see.",
+            ),
+        }
+    }
+
+    /// The development sign-in: a form to pick who to be, and its answer.
+    async fn sign_in(&self, request: &PageRequest) -> Page {
+        if !self.dev {
+            return self.message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign in",
+                None,
+                "No sign-in is configured for this console.",
+            );
+        }
+        if request.method != http::Method::POST {
+            let nonce = random_hex(16);
+            return Page::html(StatusCode::OK, self.sign_in_form(&nonce, "", &[])).with_header(
+                header::SET_COOKIE,
+                &self.cookie(SIGN_IN_COOKIE, &nonce, None),
+            );
+        }
+        let field = |name: &str| {
+            request
+                .form
+                .iter()
+                .find(|(k, _)| k == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let nonce = request.cookie(SIGN_IN_COOKIE).unwrap_or("");
+        if nonce.is_empty() || !same_token(field("nonce"), nonce) {
+            return self.message(
+                StatusCode::FORBIDDEN,
+                "The form has expired",
+                None,
+                "The sign-in form was not sent from this console's own page. Reload it and try again.",
+            );
+        }
+        let subject = field("subject").trim();
+        let jurisdiction = field("jurisdiction");
+        let roles: Vec<Role> = request
+            .form
+            .iter()
+            .filter(|(k, _)| k == "roles")
+            .filter_map(|(_, v)| v.parse::<Role>().ok())
+            .filter(|r| OFFERED.contains(r))
+            .collect();
+        let mut errors = Vec::new();
+        if subject.is_empty()
+            || subject.len() > 64
+            || !subject
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+        {
+            errors.push((
+                "subject",
+                "Enter a name of 1 to 64 letters, digits, '-', '_', '.' or '@'.",
+            ));
+        }
+        if self.directory.get(jurisdiction).is_none() {
+            errors.push(("jurisdiction", "Choose a jurisdiction from the list."));
+        }
+        if roles.is_empty() {
+            errors.push(("roles", "Choose at least one role."));
+        }
+        if !errors.is_empty() {
+            return Page::html(
+                StatusCode::BAD_REQUEST,
+                self.sign_in_form(nonce, subject, &errors),
+            );
+        }
+        match self.sessions.start(subject, jurisdiction, &roles).await {
+            Ok((id, _)) => Page::see_other("/")
+                .with_header(
+                    header::SET_COOKIE,
+                    &self.cookie(cookie_name(self.secure), &id, None),
+                )
+                .with_header(
+                    header::SET_COOKIE,
+                    &self.cookie(SIGN_IN_COOKIE, "", Some(0)),
+                ),
+            Err(e) => {
+                tracing::warn!(error = %e, "starting a session failed");
+                self.unavailable()
+            }
+        }
+    }
+
+    fn sign_in_form(&self, nonce: &str, subject: &str, errors: &[(&str, &str)]) -> String {
+        let error = |field: &str| errors.iter().find(|(f, _)| *f == field).map(|(_, e)| *e);
+        let mut jurisdictions: Vec<(&str, &str)> = self
+            .directory
+            .iter()
+            .map(|j| (j.id.as_str(), j.name.as_str()))
+            .collect();
+        jurisdictions.sort();
+        let body = html! {
+            p { "Pick who to be. This sign-in is for development: with an identity provider, people sign in with their agency account instead." }
+            @if !errors.is_empty() {
+                div class="problems" role="alert" {
+                    h2 { "Please check the form" }
+                    ul { @for (field, e) in errors { li { a href={ "#" (field) } { (e) } } } }
+                }
+            }
+            form class="stack" method="post" action="/sign-in" {
+                input type="hidden" name="nonce" value=(nonce);
+                div {
+                    label for="subject" { "Your name (the token's subject)" }
+                    @if let Some(e) = error("subject") { p id="subject-error" class="overdue" { (e) } }
+                    input id="subject" name="subject" type="text" autocomplete="username" required
+                        value=(if subject.is_empty() { "dev-person" } else { subject })
+                        aria-describedby=[error("subject").map(|_| "subject-error")];
+                }
+                div {
+                    label for="jurisdiction" { "Jurisdiction" }
+                    @if let Some(e) = error("jurisdiction") { p id="jurisdiction-error" class="overdue" { (e) } }
+                    select id="jurisdiction" name="jurisdiction"
+                        aria-describedby=[error("jurisdiction").map(|_| "jurisdiction-error")] {
+                        @for (id, name) in &jurisdictions {
+                            option value=(id) { (name) " (" (id) ")" }
+                        }
+                    }
+                }
+                fieldset id="roles" {
+                    legend { "Roles" }
+                    @if let Some(e) = error("roles") { p class="overdue" { (e) } }
+                    @for role in OFFERED {
+                        div {
+                            input type="checkbox" name="roles" value=(role.as_str()) id={ "role-" (role.as_str()) };
+                            " "
+                            label for={ "role-" (role.as_str()) } { (role.as_str()) }
+                        }
+                    }
+                }
+                div { button type="submit" { "Sign in" } }
+            }
+        };
+        page("Sign in", &self.chrome(None), body)
+    }
+
+    /// The jurisdiction's reviews, overdue first, then by next deadline.
+    async fn reviews(&self, session: &Session) -> Page {
+        if !session.holds(REVIEW_ROLES) {
+            return self.message(
+                StatusCode::OK,
+                "Reviews",
+                Some(session),
+                "Your roles do not include work on reviews.",
+            );
+        }
+        let mut client = match self.peers.review(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let listed = client
+            .list_reviews(review::ListReviewsRequest {
+                parent: format!("jurisdictions/{}", session.jurisdiction),
+                page_size: 500,
+                ..Default::default()
+            })
+            .await;
+        let mut reviews = match listed {
+            Ok(r) => r.into_inner().reviews,
+            Err(status) => return self.failed(&status, session),
+        };
+        let due = |r: &review::Review| {
+            r.next_due_date
+                .as_ref()
+                .map_or((9999, 0, 0), |d| (d.year, d.month, d.day))
+        };
+        reviews.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| due(a).cmp(&due(b))));
+        let overdue = reviews.iter().filter(|r| r.overdue).count();
+        let body = html! {
+            p { (reviews.len()) " reviews in " (session.jurisdiction) "; " (overdue) " overdue." }
+            (views::scrolling("Reviews", html! {
+                table {
+                    caption { "Reviews, overdue first, then by next deadline" }
+                    thead { tr {
+                        th scope="col" { "Review" }
+                        th scope="col" { "Incident" }
+                        th scope="col" { "Stage" }
+                        th scope="col" { "Next deadline" }
+                    } }
+                    tbody {
+                        @for r in &reviews {
+                            @let id = r.name.rsplit('/').next().unwrap_or_default();
+                            tr {
+                                td { a href={ "/reviews/" (id) } { (short(id)) } }
+                                td { (incident(r)) }
+                                td { (stage(r.stage)) }
+                                td {
+                                    (date(r.next_due_date.as_ref()))
+                                    @if r.overdue { " " span class="overdue" { "overdue" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }))
+        };
+        Page::html(
+            StatusCode::OK,
+            page("Reviews", &self.chrome(Some(session)), body),
+        )
+    }
+
+    /// A review: stage, deadlines, team, history, and (for those who may)
+    /// the form to advance it; `problems` are what the last attempt was told.
+    async fn review(&self, session: &Session, id: &str, problems: Vec<(String, String)>) -> Page {
+        let name = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
+        let client = match self.peers.review(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let (mut a, mut b, mut c) = (client.clone(), client.clone(), client);
+        let (found, team, history) = tokio::join!(
+            a.get_review(review::GetReviewRequest { name: name.clone() }),
+            b.list_team_members(review::ListTeamMembersRequest {
+                parent: name.clone()
+            }),
+            c.list_review_history(review::ListReviewHistoryRequest {
+                name: name.clone(),
+                page_size: 200,
+                ..Default::default()
+            }),
+        );
+        let r = match found {
+            Ok(r) => r.into_inner(),
+            Err(status) => return self.failed(&status, session),
+        };
+        let team = team.map(|t| t.into_inner().members).unwrap_or_default();
+        let history = history.map(|h| h.into_inner().entries).unwrap_or_default();
+        let open = r.stage != review::Stage::Finalised as i32
+            && r.stage != review::Stage::Withdrawn as i32;
+        let may_advance = open && session.holds(&[Role::ScrLead, Role::Admin]);
+        let body = html! {
+            (views::problems("The review cannot move on yet", &problems))
+            dl {
+                dt { "Stage" } dd { (stage(r.stage)) }
+                dt { "Incident" } dd { (incident(&r)) }
+                dt { "Next deadline" } dd {
+                    (date(r.next_due_date.as_ref()))
+                    @if r.overdue { " " span class="overdue" { "overdue" } }
+                }
+                dt { "Period under review" } dd { (date(r.period_start.as_ref())) " to " (date(r.period_end.as_ref())) }
+            }
+            @if may_advance {
+                form method="post" action={ "/reviews/" (id) "/advance" } {
+                    (csrf(session))
+                    input type="hidden" name="etag" value=(r.etag);
+                    button type="submit" { "Advance to the next stage" }
+                }
+            }
+            h2 { "Deadlines" }
+            (views::scrolling("Deadlines", html! {
+                table {
+                    thead { tr { th scope="col" { "What" } th scope="col" { "Due" } th scope="col" { "Met" } th scope="col" { "From" } } }
+                    tbody { @for d in &r.deadlines { tr {
+                        td { (d.label) } td { (date(d.due_date.as_ref())) }
+                        td { @if d.met { "yes" } @else { "no" } } td { (d.source) }
+                    } } }
+                }
+            }))
+            h2 { "Team" }
+            @if team.is_empty() { p { "No one is on the team yet." } }
+            @else { ul { @for m in &team { li { (m.subject) " – " (team_role(m.role)) } } } }
+            h2 { "History" }
+            (views::scrolling("History", html! {
+                table {
+                    thead { tr { th scope="col" { "#" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Reason" } } }
+                    tbody { @for e in &history { tr {
+                        td { (e.sequence) } td { (e.actor) } td { (e.action) } td { (e.reason) }
+                    } } }
+                }
+            }))
+        };
+        let status = if problems.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::CONFLICT
+        };
+        Page::html(
+            status,
+            page(
+                &format!("Review {}", short(id)),
+                &self.chrome(Some(session)),
+                body,
+            ),
+        )
+    }
+
+    /// Advances a review; a guard's refusal is shown on the review's page as
+    /// the list of what it still needs.
+    async fn advance(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
+        let name = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
+        let etag = request
+            .form
+            .iter()
+            .find(|(k, _)| k == "etag")
+            .map_or(String::new(), |(_, v)| v.clone());
+        let mut client = match self.peers.review(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let advanced = client
+            .advance_review(review::AdvanceReviewRequest {
+                name,
+                etag,
+                ..Default::default()
+            })
+            .await;
+        match advanced {
+            Ok(_) => Page::see_other(&format!("/reviews/{id}")),
+            Err(status)
+                if matches!(
+                    status.code(),
+                    Code::FailedPrecondition | Code::InvalidArgument
+                ) =>
+            {
+                // The review's own name says nothing on its own page.
+                let own = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
+                let problems = violations(&status)
+                    .into_iter()
+                    .map(|(what, why)| (if what == own { String::new() } else { what }, why))
+                    .collect();
+                self.review(session, id, problems).await
+            }
+            Err(status) if status.code() == Code::PermissionDenied => {
+                // They can read the review (the form came from its page), so
+                // the service's reason is theirs to see.
+                let denied = vec![(String::new(), status.message().to_owned())];
+                self.review(session, id, denied).await
+            }
+            Err(status) if status.code() == Code::Aborted => {
+                let changed = vec![(
+                    String::new(),
+                    "Someone changed the review while you were reading it; this is the latest. Try again if it still applies.".to_owned(),
+                )];
+                self.review(session, id, changed).await
+            }
+            Err(status) => self.failed(&status, session),
+        }
+    }
+}
+
+/// The first eight characters of an id.
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// What the incident was, in words.
+fn incident(r: &review::Review) -> String {
+    let facts = r.incident_facts.clone().unwrap_or_default();
+    let kind = scir_proto::intake::v1::IncidentType::try_from(facts.incident_type)
+        .map(|t| views::words(t.label(), "INCIDENT_TYPE_"))
+        .unwrap_or_else(|_| "Incident".to_owned());
+    format!("{kind}, {}", date(facts.incident_date.as_ref()))
+}
+
+fn team_role(value: i32) -> String {
+    review::TeamRole::try_from(value)
+        .map(|r| views::words(r.label(), "TEAM_ROLE_"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,13 @@
+//! SCIR web: the console for the people in the process. Server-rendered
+//! pages over the services' public gRPC APIs, each call made with the
+//! signed-in person's own token; its database holds sessions only.
+
+pub mod config;
+pub mod console;
+pub mod peers;
+pub mod session;
+pub mod startup;
+pub mod views;
+
+pub use config::WebConfig;
+pub use startup::Application;

@@ -1,0 +1,85 @@
+//! Calls to the services, each with the signed-in person's own token: the
+//! console sees exactly what that person may see, and nothing else.
+
+use std::time::Duration;
+
+use scir_kit::auth::Role;
+use scir_kit::client::ClientInterceptor;
+use scir_kit::tls::Transport;
+use scir_proto::review::v1::review_service_client::ReviewServiceClient;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::session::Session;
+
+/// How long a token minted for one page lives.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Mints the development token of a session (development sign-in only).
+#[derive(Clone)]
+pub struct DevSigner {
+    /// The development HS256 secret the services verify with.
+    pub secret: String,
+    /// `iss`.
+    pub issuer: String,
+    /// `aud`.
+    pub audience: String,
+}
+
+impl std::fmt::Debug for DevSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevSigner").finish_non_exhaustive()
+    }
+}
+
+/// Review's client with the person's token.
+pub type Review = ReviewServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
+/// The services the console calls.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    review: Channel,
+    signer: Option<DevSigner>,
+}
+
+impl Peers {
+    /// Channels to the services (connected lazily); `signer` mints the
+    /// tokens of development sessions.
+    pub fn new(
+        review_addr: &str,
+        transport: &Transport,
+        signer: Option<DevSigner>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            review: transport.channel(review_addr)?,
+            signer,
+        })
+    }
+
+    /// The bearer token of a session.
+    fn bearer(&self, session: &Session) -> anyhow::Result<String> {
+        let signer = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no sign-in is configured"))?;
+        let roles: Vec<Role> = session.roles.clone();
+        Ok(scir_kit::auth::mint_hs256(
+            &signer.secret,
+            &signer.issuer,
+            &signer.audience,
+            &session.subject,
+            &session.jurisdiction,
+            &roles,
+            TOKEN_LIFETIME,
+        )?)
+    }
+
+    /// Review, as the session's person.
+    pub fn review(&self, session: &Session) -> anyhow::Result<Review> {
+        let interceptor = ClientInterceptor::new(Some(&self.bearer(session)?))?;
+        Ok(ReviewServiceClient::with_interceptor(
+            self.review.clone(),
+            interceptor,
+        ))
+    }
+}

@@ -1,0 +1,167 @@
+"""The web console as the people in the process meet it, in a real headless
+Chromium:
+
+1. the development sign-in, with a script typed as the name: refused, shown
+   back escaped, never run;
+2. an SCR lead of Wisconsin: the reviews (overdue first), a review whose
+   guard refuses to advance (what it still needs, as a list), and one that
+   advances;
+3. the same pages by keyboard (a skip link first) and at 320 px wide (the
+   page never scrolls sideways; tables scroll in their own region);
+4. forms posted without their token, or with another session's, refused;
+5. a reviewer of Tennessee sees nothing of Wisconsin's review;
+6. sign-out ends the session;
+7. axe-core audits every page: no serious or critical violation.
+
+Screenshots of the main pages go to SCREENSHOTS, when set.
+
+Usage: web_browser.py BASE_URL REFUSED_REVIEW_ID ADVANCING_REVIEW_ID LEAD_SUBJECT
+(the SCR lead on the advancing review's team)
+"""
+
+import sys
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from browser import audit, browser, heading, shot
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def sign_in(driver, base: str, subject: str, jurisdiction: str, roles: list) -> None:
+    driver.get(f"{base}/sign-in")
+    heading(driver, "Sign in")
+    field = driver.find_element(By.ID, "subject")
+    field.clear()
+    field.send_keys(subject)
+    Select(driver.find_element(By.ID, "jurisdiction")).select_by_value(jurisdiction)
+    for role in roles:
+        driver.find_element(By.CSS_SELECTOR, f"label[for=role-{role}]").click()
+    driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+
+
+def session_cookie(driver) -> dict:
+    return {c["name"]: c["value"] for c in driver.get_cookies()}
+
+
+def lead(base: str, refused: str, advancing: str, subject: str) -> None:
+    driver = browser(javascript=True, width=1100)
+    try:
+        driver.get(f"{base}/")
+        heading(driver, "Sign in")  # no session: sent to sign in
+        shot(driver, "web-sign-in")
+        audit(driver, "sign-in")
+
+        # A script as the name: refused, echoed escaped, not run.
+        sign_in(driver, base, XSS, "us-wi", ["scr_lead"])
+        heading(driver, "Sign in")
+        assert "Please check the form" in driver.page_source
+        assert not driver.find_elements(By.TAG_NAME, "script"), "a script element"
+        assert not driver.find_elements(By.CSS_SELECTOR, "img[src=x]"), "an injected image"
+        assert driver.find_element(By.ID, "subject").get_attribute("value") == XSS
+        audit(driver, "sign-in refused")
+        print("a script typed as the name: refused, shown back as text")
+
+        sign_in(driver, base, subject, "us-wi", ["scr_lead"])
+        heading(driver, "Reviews")
+        text = driver.find_element(By.TAG_NAME, "main").text
+        for review in (refused, advancing):
+            assert review[:8] in text, f"{review[:8]} listed"
+        shot(driver, "web-reviews")
+        audit(driver, "reviews")
+
+        # A guard refuses: what the review still needs, as a list.
+        driver.find_element(By.LINK_TEXT, refused[:8]).click()
+        heading(driver, f"Review {refused[:8]}")
+        audit(driver, "review")
+        driver.find_element(By.XPATH, "//button[.='Advance to the next stage']").click()
+        heading(driver, f"Review {refused[:8]}")
+        problems = driver.find_element(By.CSS_SELECTOR, ".problems")
+        items = problems.find_elements(By.TAG_NAME, "li")
+        assert items, "the guard's violations listed"
+        shot(driver, "web-review-refused")
+        audit(driver, "review refused")
+        print(f"the guard refused: {len(items)} thing(s) still needed")
+
+        # A staffed review advances.
+        driver.get(f"{base}/reviews/{advancing}")
+        heading(driver, f"Review {advancing[:8]}")
+        driver.find_element(By.XPATH, "//button[.='Advance to the next stage']").click()
+        heading(driver, f"Review {advancing[:8]}")
+        stage = driver.find_element(By.XPATH, "//dt[.='Stage']/following-sibling::dd[1]").text
+        assert stage == "Case record review", stage
+        assert not driver.find_elements(By.CSS_SELECTOR, ".problems")
+        shot(driver, "web-review")
+        print(f"the staffed review advanced to {stage}")
+
+        # Forms need their own session's token.
+        cookies = session_cookie(driver)
+        for path, form in (
+            ("/sign-out", {}),
+            (f"/reviews/{advancing}/advance", {"etag": "1", "csrf": "0" * 64}),
+        ):
+            answer = requests.post(f"{base}{path}", data=form, cookies=cookies,
+                                   allow_redirects=False, timeout=10)
+            assert answer.status_code == 403, f"{path}: {answer.status_code}"
+        print("forms without their token: 403")
+
+        # By keyboard: the skip link comes first and lands on the content.
+        driver.get(f"{base}/")
+        heading(driver, "Reviews")
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        active = driver.switch_to.active_element
+        assert active.text == "Skip to the content", active.text
+        active.send_keys(Keys.ENTER)
+        assert driver.switch_to.active_element.get_attribute("id") == "main"
+        print("keyboard: skip link first, to the content")
+
+        # Sign out: the session ends, and the old cookie opens nothing.
+        driver.find_element(By.XPATH, "//button[.='Sign out']").click()
+        heading(driver, "Sign in")
+        again = requests.get(f"{base}/", cookies=cookies, allow_redirects=False, timeout=10)
+        assert again.status_code == 303 and again.headers["location"] == "/sign-in", again.status_code
+        print("signed out: the old session cookie opens nothing")
+    finally:
+        driver.quit()
+
+
+def narrow(base: str) -> None:
+    driver = browser(javascript=True, width=320)
+    try:
+        sign_in(driver, base, "reviewer-wi", "us-wi", ["reviewer"])
+        heading(driver, "Reviews")
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 320, f"the page is {width} px wide at 320"
+        shot(driver, "web-reviews-320px")
+        audit(driver, "reviews at 320 px")
+        print("at 320 px: no sideways scrolling")
+    finally:
+        driver.quit()
+
+
+def other_jurisdiction(base: str, review: str) -> None:
+    driver = browser(javascript=True, width=1100)
+    try:
+        sign_in(driver, base, "reviewer-tn", "us-tn", ["reviewer", "scr_lead"])
+        heading(driver, "Reviews")
+        assert review[:8] not in driver.find_element(By.TAG_NAME, "main").text
+        driver.get(f"{base}/reviews/{review}")
+        heading(driver, "Not found")
+        audit(driver, "not found")
+        print("a reviewer of another jurisdiction: not found")
+    finally:
+        driver.quit()
+
+
+def main() -> None:
+    base, refused, advancing, subject = sys.argv[1:5]
+    lead(base, refused, advancing, subject)
+    narrow(base)
+    other_jurisdiction(base, refused)
+
+
+if __name__ == "__main__":
+    main()
