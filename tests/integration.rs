@@ -245,6 +245,8 @@ async fn the_web_console_in_a_real_browser() {
         "review refused",
         "reviews at 320 px",
         "not found",
+        "insights",
+        "insights refused",
     ] {
         assert!(
             text.contains(&format!("axe {page}:")),

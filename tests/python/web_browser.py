@@ -10,8 +10,11 @@ Chromium:
    page never scrolls sideways; tables scroll in their own region);
 4. forms posted without their token, or with another session's, refused;
 5. a reviewer of Tennessee sees nothing of Wisconsin's review;
-6. sign-out ends the session;
-7. axe-core audits every page: no serious or critical violation.
+6. a partner asks insights: pooled answer, its chart, CSV, and the protection
+   explained; an analyst's incomplete question shows the service's error
+   beside the field;
+7. sign-out ends the session;
+8. axe-core audits every page: no serious or critical violation.
 
 Screenshots of the main pages go to SCREENSHOTS, when set.
 
@@ -156,11 +159,53 @@ def other_jurisdiction(base: str, review: str) -> None:
         driver.quit()
 
 
+def insights(base: str) -> None:
+    driver = browser(javascript=True, width=1300)
+    try:
+        # A partnership member: pooled answers, with the protection explained.
+        sign_in(driver, base, "partner-tn", "us-tn", ["partner"])
+        heading(driver, "Reviews")
+        driver.find_element(By.LINK_TEXT, "Insights").click()
+        heading(driver, "Insights")
+        Select(driver.find_element(By.ID, "question")).select_by_visible_text("Domain prevalence")
+        driver.find_element(By.XPATH, "//button[.='Ask']").click()
+        heading(driver, "Insights")
+        assert driver.find_element(By.TAG_NAME, "h2").text == "Domain prevalence"
+        assert "How these counts are protected" in driver.page_source
+        image = driver.find_element(By.CSS_SELECTOR, "figure img")
+        drawn = driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
+        assert drawn and drawn > 0, "the chart was drawn"
+        shot(driver, "web-insights")
+        audit(driver, "insights")
+        link = driver.find_element(By.LINK_TEXT, "Download as CSV").get_attribute("href")
+        csv = requests.get(link, cookies=session_cookie(driver), timeout=10)
+        assert csv.status_code == 200 and csv.text.startswith("domain,count"), csv.text[:80]
+        print("a partner: pooled domain prevalence, its chart and CSV, protection explained")
+    finally:
+        driver.quit()
+    driver = browser(javascript=True, width=1100)
+    try:
+        # An analyst's trend without its code: the service's error beside the field.
+        sign_in(driver, base, "analyst-wi", "us-wi", ["analyst"])
+        heading(driver, "Reviews")
+        driver.get(f"{base}/insights?question=QUESTION_TREND")
+        heading(driver, "Insights")
+        error = driver.find_element(By.ID, "code-error")
+        assert error.text, "the code's error shown"
+        described = driver.find_element(By.ID, "code").get_attribute("aria-describedby")
+        assert described == "code-error", described
+        audit(driver, "insights refused")
+        print(f"an analyst's incomplete question: {error.text!r} beside the field")
+    finally:
+        driver.quit()
+
+
 def main() -> None:
     base, refused, advancing, subject = sys.argv[1:5]
     lead(base, refused, advancing, subject)
     narrow(base)
     other_jurisdiction(base, refused)
+    insights(base)
 
 
 if __name__ == "__main__":

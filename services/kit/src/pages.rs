@@ -442,8 +442,8 @@ async fn serve(pages: &Pages, request: http::Request<Body>) -> Page {
 }
 
 /// The page with the headers every page carries: not cached, not framed, no
-/// referrer (a link may carry a credential), no script, styles only from the
-/// service itself.
+/// referrer (a link may carry a credential), no script, styles and images
+/// only from the service itself.
 fn response(page: Page) -> http::Response<Body> {
     let mut response = http::Response::new(Body::new(
         http_body_util::Full::new(bytes::Bytes::from(page.body)).map_err(|never| match never {}),
@@ -461,7 +461,7 @@ fn response(page: Page) -> http::Response<Body> {
         (header::X_FRAME_OPTIONS, "DENY"),
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     ] {
         headers.insert(name, HeaderValue::from_static(value));

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use scir_kit::db::Migrations;
 
 fn ledger() -> Vec<String> {
-    let all: [(&str, &Migrations); 7] = [
+    let all: [(&str, &Migrations); 8] = [
         ("kit", &scir_kit::db::KIT_MIGRATIONS),
         ("intake", &scir_intake::startup::MIGRATIONS),
         ("review", &scir_review::startup::MIGRATIONS),
@@ -19,6 +19,7 @@ fn ledger() -> Vec<String> {
         ("insights", &scir_insights::startup::MIGRATIONS),
         ("learning", &scir_learning::startup::MIGRATIONS),
         ("culture", &scir_culture::startup::MIGRATIONS),
+        ("web", &scir_web::startup::MIGRATIONS),
     ];
     let mut lines = Vec::new();
     for (owner, migrations) in all {

@@ -38,7 +38,7 @@ const REVIEW_ROLES: &[Role] = &[Role::ScrLead, Role::Reviewer, Role::Admin, Role
 #[derive(Debug)]
 pub struct Console {
     sessions: Sessions,
-    peers: Peers,
+    pub(crate) peers: Peers,
     directory: Arc<Directory>,
     dev: bool,
     secure: bool,
@@ -70,7 +70,7 @@ fn review_id_ok(id: &str) -> bool {
 
 /// The violations of an INVALID_ARGUMENT or FAILED_PRECONDITION, as
 /// (field or subject, description).
-fn violations(status: &tonic::Status) -> Vec<(String, String)> {
+pub(crate) fn violations(status: &tonic::Status) -> Vec<(String, String)> {
     let details = status.get_error_details();
     let mut out: Vec<(String, String)> = details
         .bad_request()
@@ -110,14 +110,14 @@ impl Console {
         }
     }
 
-    fn chrome<'a>(&self, session: Option<&'a Session>) -> Chrome<'a> {
+    pub(crate) fn chrome<'a>(&self, session: Option<&'a Session>) -> Chrome<'a> {
         Chrome {
             session,
             dev: self.dev,
         }
     }
 
-    fn message(
+    pub(crate) fn message(
         &self,
         status: StatusCode,
         title: &str,
@@ -142,7 +142,7 @@ impl Console {
     }
 
     /// The page for a service's refusal or failure.
-    fn failed(&self, status: &tonic::Status, session: &Session) -> Page {
+    pub(crate) fn failed(&self, status: &tonic::Status, session: &Session) -> Page {
         match status.code() {
             Code::NotFound | Code::PermissionDenied => self.message(
                 StatusCode::NOT_FOUND,
@@ -169,7 +169,7 @@ impl Console {
         }
     }
 
-    fn unavailable(&self) -> Page {
+    pub(crate) fn unavailable(&self) -> Page {
         self.message(
             StatusCode::SERVICE_UNAVAILABLE,
             "Try again",
@@ -186,6 +186,9 @@ impl Console {
         }
         if path == "/sign-in" {
             return self.sign_in(&request).await;
+        }
+        if path == "/favicon.ico" {
+            return Page::html(StatusCode::NOT_FOUND, String::new());
         }
         let id = request.cookie(cookie_name(self.secure)).map(str::to_owned);
         let session = match id.as_deref() {
@@ -234,6 +237,9 @@ impl Console {
                     &self.cookie(cookie_name(self.secure), "", Some(0)),
                 )
             }
+            (false, ["insights"]) => self.insights(&session, &request).await,
+            (false, ["insights", "chart.svg"]) => self.insights_chart(&session, &request).await,
+            (false, ["insights", "answer.csv"]) => self.insights_csv(&session, &request).await,
             (false, ["reviews", id]) if review_id_ok(id) => {
                 self.review(&session, id, Vec::new()).await
             }
@@ -260,7 +266,13 @@ impl Console {
             );
         }
         if request.method != http::Method::POST {
-            let nonce = random_hex(16);
+            // One nonce per browser, kept while it signs in: a second load of
+            // the page (another tab, a redirected icon request) must not make
+            // the first form stale.
+            let nonce = request
+                .cookie(SIGN_IN_COOKIE)
+                .filter(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map_or_else(|| random_hex(16), str::to_owned);
             return Page::html(StatusCode::OK, self.sign_in_form(&nonce, "", &[])).with_header(
                 header::SET_COOKIE,
                 &self.cookie(SIGN_IN_COOKIE, &nonce, None),

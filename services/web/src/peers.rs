@@ -6,6 +6,7 @@ use std::time::Duration;
 use scir_kit::auth::Role;
 use scir_kit::client::ClientInterceptor;
 use scir_kit::tls::Transport;
+use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
 use scir_proto::review::v1::review_service_client::ReviewServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -35,10 +36,14 @@ impl std::fmt::Debug for DevSigner {
 /// Review's client with the person's token.
 pub type Review = ReviewServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
+/// Insights' client with the person's token.
+pub type Insights = InsightsServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
 /// The services the console calls.
 #[derive(Debug, Clone)]
 pub struct Peers {
     review: Channel,
+    insights: Channel,
     signer: Option<DevSigner>,
 }
 
@@ -47,11 +52,13 @@ impl Peers {
     /// tokens of development sessions.
     pub fn new(
         review_addr: &str,
+        insights_addr: &str,
         transport: &Transport,
         signer: Option<DevSigner>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             review: transport.channel(review_addr)?,
+            insights: transport.channel(insights_addr)?,
             signer,
         })
     }
@@ -74,12 +81,23 @@ impl Peers {
         )?)
     }
 
+    fn interceptor(&self, session: &Session) -> anyhow::Result<ClientInterceptor> {
+        ClientInterceptor::new(Some(&self.bearer(session)?))
+    }
+
     /// Review, as the session's person.
     pub fn review(&self, session: &Session) -> anyhow::Result<Review> {
-        let interceptor = ClientInterceptor::new(Some(&self.bearer(session)?))?;
         Ok(ReviewServiceClient::with_interceptor(
             self.review.clone(),
-            interceptor,
+            self.interceptor(session)?,
+        ))
+    }
+
+    /// Insights, as the session's person.
+    pub fn insights(&self, session: &Session) -> anyhow::Result<Insights> {
+        Ok(InsightsServiceClient::with_interceptor(
+            self.insights.clone(),
+            self.interceptor(session)?,
         ))
     }
 }

@@ -61,8 +61,13 @@ impl Application {
         let signer = dev_signer(config)?;
         let dev = signer.is_some();
         let to_services = Transport::from_args(&config.common.tls)?;
-        let peers = Peers::new(&config.review_addr, &to_services, signer)
-            .context("SCIR_WEB_REVIEW_ADDR")?;
+        let peers = Peers::new(
+            &config.review_addr,
+            &config.insights_addr,
+            &to_services,
+            signer,
+        )
+        .context("SCIR_WEB_REVIEW_ADDR, SCIR_WEB_INSIGHTS_ADDR")?;
         // Browsers present no client certificate: the console's own port is
         // plain HTTP behind whatever terminates TLS for them, while its calls
         // to the services use the deployment's transport.
