@@ -447,7 +447,9 @@ fn form(asked: &Asked, errors: &[(String, String)], partner_only: bool) -> Marku
                     @for b in BREAKDOWNS {
                         @let value = if b == Breakdown::Unspecified { "" } else { b.label() };
                         option value=(value) selected[asked.breakdown == value] {
-                            @if b == Breakdown::Unspecified { "Nothing" } @else { (words(b.label(), "BREAKDOWN_BY_")) }
+                            @if b == Breakdown::Unspecified { "Nothing" } @else {
+                                (words(b.label().trim_start_matches("BREAKDOWN_"), "BY_"))
+                            }
                         }
                     }
                 }
