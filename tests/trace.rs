@@ -185,3 +185,59 @@ async fn one_incident_is_one_trace_across_every_service() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A click in the web console is one trace: the console's page span, and the
+/// review service's span of the call the page made with the person's token,
+/// under the trace the request named.
+#[tokio::test]
+async fn a_click_in_the_web_console_is_one_trace() {
+    let receiver = Receiver::start().await;
+    let up = scir_e2e::processes::Up::start_with(&[(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        receiver.endpoint.clone(),
+    )])
+    .await;
+    let web: std::net::SocketAddr = up
+        .web
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let cookies = scir::web_bench::sign_in(web, "trace-lead", "us-wi", &[Role::ScrLead])
+        .await
+        .expect("signed in");
+    let trace_id = random_hex(16);
+    let traceparent = format!("00-{trace_id}-{}-01", random_hex(8));
+    let page = scir::survey_page::exchange_with(
+        web,
+        "GET",
+        "/",
+        &cookies,
+        "",
+        &[("traceparent", &traceparent)],
+    )
+    .await
+    .expect("the reviews page");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let spans: Vec<Span> = receiver
+            .spans()
+            .into_iter()
+            .filter(|s| s.trace_id == trace_id)
+            .collect();
+        let clicked = spans.iter().any(|s| s.name == "web.page");
+        let listed = spans.iter().any(|s| {
+            attribute(s, "rpc.service") == Some("scir.review.v1.ReviewService")
+                && attribute(s, "rpc.method") == Some("ListReviews")
+        });
+        if clicked && listed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the click's trace: {:?}",
+            spans.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

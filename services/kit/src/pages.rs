@@ -38,6 +38,8 @@ pub struct PageRequest {
     pub peer: Option<IpAddr>,
     /// The request's cookies, by name.
     pub cookies: Vec<(String, String)>,
+    /// The W3C `traceparent` the request came with, if any.
+    pub traceparent: Option<String>,
 }
 
 impl PageRequest {
@@ -437,6 +439,11 @@ async fn serve(pages: &Pages, request: http::Request<Body>) -> Page {
             form,
             peer,
             cookies,
+            traceparent: parts
+                .headers
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         })
         .await
 }

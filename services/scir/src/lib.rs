@@ -15,5 +15,6 @@ pub mod overhead;
 pub mod propagation;
 pub mod survey_page;
 pub mod up;
+pub mod web_bench;
 
 pub use scir_client::{connect, journey};

@@ -98,6 +98,8 @@ enum BenchCommand {
     Insights(scir::bench::InsightsBenchArgs),
     /// Load a survey wave with many responses and time its results and the answer page.
     Culture(scir::culture_bench::CultureBenchArgs),
+    /// Fill `scir up` with reviews and time the web console's pages for many signed-in users.
+    Web(scir::web_bench::WebBenchArgs),
     /// Drive intake's RPCs in a closed or open loop and report latency and throughput.
     Load(scir::loadgen::LoadArgs),
     /// Serve an intake whose handlers do nothing: the gRPC ceiling to compare with.
@@ -190,6 +192,9 @@ async fn run(command: Command) -> anyhow::Result<i32> {
         Command::Bench {
             command: BenchCommand::Culture(args),
         } => scir::culture_bench::run(args).await.map(|()| exit::OK),
+        Command::Bench {
+            command: BenchCommand::Web(args),
+        } => scir::web_bench::run(args).await.map(|()| exit::OK),
         Command::Bench {
             command: BenchCommand::Load(args),
         } => scir::loadgen::run(args).await.map(|()| exit::OK),

@@ -46,7 +46,21 @@ pub struct Console {
 
 impl PageHandler for Console {
     fn handle(self: Arc<Self>, request: PageRequest) -> PageFuture {
-        Box::pin(async move { self.route(request).await })
+        // Each page is a span of its own (continuing a trace the request
+        // names), and every call it makes to a service carries it on.
+        let span = tracing::info_span!(
+            "web.page",
+            otel.kind = "server",
+            http.request.method = %request.method,
+            url.path = %request.path,
+        );
+        if let Some(traceparent) = &request.traceparent {
+            scir_kit::telemetry::set_parent_from_traceparent(&span, traceparent);
+        }
+        Box::pin(tracing::Instrument::instrument(
+            async move { self.route(request).await },
+            span,
+        ))
     }
 
     fn too_many(&self) -> Page {
@@ -178,7 +192,6 @@ impl Console {
         )
     }
 
-    #[tracing::instrument(skip_all, fields(method = %request.method, path = %request.path))]
     async fn route(&self, request: PageRequest) -> Page {
         let path = request.path.clone();
         if path == STYLE_PATH {
