@@ -42,6 +42,10 @@ pub struct UpArgs {
     /// Port of the web console (0 picks a free port).
     #[arg(long, env = "SCIR_WEB_PORT", default_value_t = 50057)]
     pub web_port: u16,
+    /// Requests one address may make of the web console per minute (every
+    /// browser on this machine shares the loopback address).
+    #[arg(long, env = "SCIR_WEB_PAGE_REQUESTS_PER_MINUTE", default_value_t = 6_000)]
+    pub web_page_requests_per_minute: u32,
     /// Directory of intake rule sets; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
@@ -195,7 +199,7 @@ pub async fn run(
         secure_cookies: false,
         idle_minutes: 30,
         absolute_hours: 12,
-        page_requests_per_minute: 6_000,
+        page_requests_per_minute: args.web_page_requests_per_minute,
     };
     let web = scir_web::Application::build(&web_config, &shutdown).await?;
     ready(Running {
@@ -235,7 +239,19 @@ pub async fn spawn(
     Shutdown,
     tokio::task::JoinHandle<anyhow::Result<()>>,
 )> {
-    let args = UpArgs {
+    spawn_with(data_dir, |_| {}).await
+}
+
+/// [`spawn`] with its settings changed by `adjust` first.
+pub async fn spawn_with(
+    data_dir: PathBuf,
+    adjust: impl FnOnce(&mut UpArgs),
+) -> anyhow::Result<(
+    Running,
+    Shutdown,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+)> {
+    let mut args = UpArgs {
         data_dir,
         host: std::net::Ipv4Addr::LOCALHOST.into(),
         intake_port: 0,
@@ -245,11 +261,13 @@ pub async fn spawn(
         learning_port: 0,
         culture_port: 0,
         web_port: 0,
+        web_page_requests_per_minute: 6_000,
         rules_dir: None,
         directory: Default::default(),
         telemetry: TelemetryConfig::default(),
         webhooks: Default::default(),
     };
+    adjust(&mut args);
     let shutdown = Shutdown::new();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(run(args, shutdown.clone(), move |running| {
