@@ -44,7 +44,11 @@ pub struct UpArgs {
     pub web_port: u16,
     /// Requests one address may make of the web console per minute (every
     /// browser on this machine shares the loopback address).
-    #[arg(long, env = "SCIR_WEB_PAGE_REQUESTS_PER_MINUTE", default_value_t = 6_000)]
+    #[arg(
+        long,
+        env = "SCIR_WEB_PAGE_REQUESTS_PER_MINUTE",
+        default_value_t = 6_000
+    )]
     pub web_page_requests_per_minute: u32,
     /// Directory of intake rule sets; the shipped ones when unset.
     #[arg(long, env = "SCIR_INTAKE_RULES_DIR")]
@@ -200,6 +204,7 @@ pub async fn run(
         idle_minutes: 30,
         absolute_hours: 12,
         page_requests_per_minute: args.web_page_requests_per_minute,
+        trusted_proxies: Vec::new(),
     };
     let web = scir_web::Application::build(&web_config, &shutdown).await?;
     ready(Running {

@@ -48,4 +48,13 @@ pub struct WebConfig {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub page_requests_per_minute: u32,
+    /// Proxies (an ingress, a load balancer; addresses or address/prefix,
+    /// comma-separated) whose `X-Forwarded-For` names the client, so each
+    /// person behind them has their own limit. Unset: the header is ignored.
+    #[arg(
+        long = "trusted-proxies",
+        env = "SCIR_WEB_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<scir_kit::pages::Cidr>,
 }

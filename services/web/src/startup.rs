@@ -81,7 +81,8 @@ impl Application {
         );
         let secure = config.secure_cookies || to_services.is_mutual();
         let console = Console::new(sessions, peers, base.directory.clone(), dev, secure);
-        let pages = Pages::new("", Arc::new(console), config.page_requests_per_minute);
+        let pages = Pages::new("", Arc::new(console), config.page_requests_per_minute)
+            .with_trusted_proxies(config.trusted_proxies.clone());
         let serving = base.serving_pages(pages, SERVICE_NAME, shutdown.signal());
         Ok(Self { address, serving })
     }
