@@ -247,6 +247,7 @@ async fn the_web_console_in_a_real_browser() {
         "not found",
         "insights",
         "insights refused",
+        "operational view",
     ] {
         assert!(
             text.contains(&format!("axe {page}:")),

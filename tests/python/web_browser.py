@@ -196,6 +196,12 @@ def insights(base: str) -> None:
         assert described == "code-error", described
         audit(driver, "insights refused")
         print(f"an analyst's incomplete question: {error.text!r} beside the field")
+        driver.find_element(By.LINK_TEXT, "The operational view of us-wi").click()
+        heading(driver, "Operational view")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+        assert len(rows) >= 8, f"{len(rows)} stages"
+        audit(driver, "operational view")
+        print(f"the operational view: {len(rows)} stages")
     finally:
         driver.quit()
 

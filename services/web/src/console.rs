@@ -251,6 +251,7 @@ impl Console {
                 )
             }
             (false, ["insights"]) => self.insights(&session, &request).await,
+            (false, ["insights", "operational"]) => self.operational(&session).await,
             (false, ["insights", "chart.svg"]) => self.insights_chart(&session, &request).await,
             (false, ["insights", "answer.csv"]) => self.insights_csv(&session, &request).await,
             (false, ["reviews", id]) if review_id_ok(id) => {

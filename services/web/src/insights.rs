@@ -305,6 +305,9 @@ impl Console {
             }
         }
         let body = html! {
+            @if session.holds(&[Role::Analyst, Role::Admin]) {
+                p { a href="/insights/operational" { "The operational view of " (session.jurisdiction) } }
+            }
             p { "Ask a question of every review's de-identified facts. "
                 @if partner_only { "As a partnership member you see pooled data, protected as explained with each answer." }
                 @else { "Your own jurisdiction's counts are exact; tick " em { "pooled" } " for the partnership's (a partner's view)." } }
@@ -340,6 +343,54 @@ impl Console {
             StatusCode::BAD_REQUEST
         };
         Page::html(status, page("Insights", &self.chrome(Some(session)), body))
+    }
+
+    /// The operational view of the analyst's jurisdiction: reviews by stage,
+    /// the overdue ones, and the median days each stage took.
+    pub(crate) async fn operational(&self, session: &Session) -> Page {
+        if !session.holds(&[Role::Analyst, Role::Admin]) {
+            return self.message(
+                StatusCode::OK,
+                "Operational view",
+                Some(session),
+                "The operational view is for a jurisdiction's analysts and admins.",
+            );
+        }
+        let mut client = match self.peers.insights(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let view = match client
+            .get_operational_view(pb::GetOperationalViewRequest {
+                jurisdiction: format!("jurisdictions/{}", session.jurisdiction),
+            })
+            .await
+        {
+            Ok(v) => v.into_inner(),
+            Err(status) => return self.failed(&status, session),
+        };
+        let body = html! {
+            p { (view.overdue) " open reviews in " (session.jurisdiction) " have a deadline that passed in an earlier month." }
+            (views::scrolling("Reviews by stage", html! {
+                table {
+                    caption { "Reviews by stage" }
+                    thead { tr {
+                        th scope="col" { "Stage" }
+                        th scope="col" { "Reviews now" }
+                        th scope="col" { "Median days in the stage (of those that left it)" }
+                    } }
+                    tbody { @for s in &view.stages { tr {
+                        td { (views::stage(s.stage)) }
+                        td { (s.reviews) }
+                        td { (s.median_days.map_or("–".to_owned(), |d| format!("{d:.1}"))) }
+                    } } }
+                }
+            }))
+        };
+        Page::html(
+            StatusCode::OK,
+            page("Operational view", &self.chrome(Some(session)), body),
+        )
     }
 
     /// The answer's chart, as the insights service draws it.
