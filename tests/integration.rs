@@ -224,10 +224,67 @@ async fn two_open_reviews(up: &Up) -> (String, String, String) {
     panic!("fewer than two practice reviews in us-wi among the synthetic cases");
 }
 
+/// A survey wave in `us-wi` with six answers from one team, for the console's
+/// culture pages.
+async fn an_answered_wave(up: &Up) {
+    use scir_proto::culture::v1 as culture;
+    let admin = up
+        .driver()
+        .caller("web-culture-admin", &[Role::Admin], "us-wi")
+        .expect("caller");
+    let today = chrono::Utc::now().date_naive();
+    let wave = admin
+        .culture()
+        .create_survey_wave(culture::CreateSurveyWaveRequest {
+            parent: "jurisdictions/us-wi".into(),
+            survey_wave: Some(culture::SurveyWave {
+                title: "Console survey".into(),
+                instrument: "surveyInstruments/scir-culture-shape/versions/1.0".into(),
+                units: vec![culture::OrganisationalUnit {
+                    id: "team-a".into(),
+                    title: "Team A".into(),
+                    ..Default::default()
+                }],
+                open_date: Some(scir_kit::validate::from_date(today)),
+                close_date: Some(scir_kit::validate::from_date(today + chrono::Days::new(14))),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("wave")
+        .into_inner();
+    let codes = admin
+        .culture()
+        .issue_invitations(culture::IssueInvitationsRequest {
+            wave: wave.name,
+            unit: "team-a".into(),
+            count: 6,
+        })
+        .await
+        .expect("codes")
+        .into_inner()
+        .codes;
+    let page: std::net::SocketAddr = up
+        .endpoints
+        .culture
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    for code in codes {
+        let form: String = std::iter::once(format!("code={code}"))
+            .chain((1..=18).map(|n| format!("q{n}=4")))
+            .collect::<Vec<_>>()
+            .join("&");
+        let status = scir::survey_page::post(page, &form).await.expect("answer");
+        assert_eq!(status, 200);
+    }
+}
+
 #[tokio::test]
 async fn the_web_console_in_a_real_browser() {
     let up = Up::start().await;
     let (refused, advancing, lead) = two_open_reviews(&up).await;
+    an_answered_wave(&up).await;
     let env = std::env::var("SCIR_SCREENSHOTS")
         .map(|dir| vec![("SCREENSHOTS".to_owned(), dir)])
         .unwrap_or_default();
@@ -248,6 +305,7 @@ async fn the_web_console_in_a_real_browser() {
         "insights",
         "insights refused",
         "operational view",
+        "culture",
     ] {
         assert!(
             text.contains(&format!("axe {page}:")),

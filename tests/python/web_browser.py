@@ -202,6 +202,18 @@ def insights(base: str) -> None:
         assert len(rows) >= 8, f"{len(rows)} stages"
         audit(driver, "operational view")
         print(f"the operational view: {len(rows)} stages")
+        driver.find_element(By.LINK_TEXT, "Safety culture").click()
+        heading(driver, "Safety culture surveys")
+        driver.find_element(By.LINK_TEXT, "Console survey").click()
+        heading(driver, "Console survey")
+        cells = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "tbody tr td")]
+        assert cells[:2] == ["team-a", "6/6 (100%)"], cells[:4]
+        image = driver.find_element(By.CSS_SELECTOR, "figure img")
+        drawn = driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
+        assert drawn and drawn > 0, "the survey chart was drawn"
+        shot(driver, "web-culture")
+        audit(driver, "culture")
+        print("survey results: team-a 6/6, chart drawn")
     finally:
         driver.quit()
 

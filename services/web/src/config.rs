@@ -15,6 +15,9 @@ pub struct WebConfig {
     /// Address of the insights service, e.g. `http://insights:50054`.
     #[arg(long = "insights-addr", env = "SCIR_WEB_INSIGHTS_ADDR")]
     pub insights_addr: String,
+    /// Address of the culture service, e.g. `http://culture:50056`.
+    #[arg(long = "culture-addr", env = "SCIR_WEB_CULTURE_ADDR")]
+    pub culture_addr: String,
     /// The development sign-in page: pick any role and jurisdiction. Refused
     /// unless tokens are verified with the development HS256 secret (never
     /// with an identity provider's keys), and every page says it is on.

@@ -254,6 +254,13 @@ impl Console {
             (false, ["insights", "operational"]) => self.operational(&session).await,
             (false, ["insights", "chart.svg"]) => self.insights_chart(&session, &request).await,
             (false, ["insights", "answer.csv"]) => self.insights_csv(&session, &request).await,
+            (false, ["culture"]) => self.culture_waves(&session).await,
+            (false, ["culture", id]) if crate::culture::wave_id_ok(id) => {
+                self.culture_wave(&session, id).await
+            }
+            (false, ["culture", id, "chart.svg"]) if crate::culture::wave_id_ok(id) => {
+                self.culture_chart(&session, id).await
+            }
             (false, ["reviews", id]) if review_id_ok(id) => {
                 self.review(&session, id, Vec::new()).await
             }

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod console;
+pub mod culture;
 pub mod insights;
 pub mod peers;
 pub mod session;

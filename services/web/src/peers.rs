@@ -6,6 +6,7 @@ use std::time::Duration;
 use scir_kit::auth::Role;
 use scir_kit::client::ClientInterceptor;
 use scir_kit::tls::Transport;
+use scir_proto::culture::v1::culture_service_client::CultureServiceClient;
 use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
 use scir_proto::review::v1::review_service_client::ReviewServiceClient;
 use tonic::service::interceptor::InterceptedService;
@@ -39,26 +40,41 @@ pub type Review = ReviewServiceClient<InterceptedService<Channel, ClientIntercep
 /// Insights' client with the person's token.
 pub type Insights = InsightsServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
+/// Culture's client with the person's token.
+pub type Culture = CultureServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
 /// The services the console calls.
 #[derive(Debug, Clone)]
 pub struct Peers {
     review: Channel,
     insights: Channel,
+    culture: Channel,
     signer: Option<DevSigner>,
+}
+
+/// Where the services are.
+#[derive(Debug, Clone, Copy)]
+pub struct Addresses<'a> {
+    /// Review.
+    pub review: &'a str,
+    /// Insights.
+    pub insights: &'a str,
+    /// Culture.
+    pub culture: &'a str,
 }
 
 impl Peers {
     /// Channels to the services (connected lazily); `signer` mints the
     /// tokens of development sessions.
     pub fn new(
-        review_addr: &str,
-        insights_addr: &str,
+        addresses: Addresses<'_>,
         transport: &Transport,
         signer: Option<DevSigner>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
-            review: transport.channel(review_addr)?,
-            insights: transport.channel(insights_addr)?,
+            review: transport.channel(addresses.review)?,
+            insights: transport.channel(addresses.insights)?,
+            culture: transport.channel(addresses.culture)?,
             signer,
         })
     }
@@ -89,6 +105,14 @@ impl Peers {
     pub fn review(&self, session: &Session) -> anyhow::Result<Review> {
         Ok(ReviewServiceClient::with_interceptor(
             self.review.clone(),
+            self.interceptor(session)?,
+        ))
+    }
+
+    /// Culture, as the session's person.
+    pub fn culture(&self, session: &Session) -> anyhow::Result<Culture> {
+        Ok(CultureServiceClient::with_interceptor(
+            self.culture.clone(),
             self.interceptor(session)?,
         ))
     }

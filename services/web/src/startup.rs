@@ -16,7 +16,7 @@ use scir_kit::tls::Transport;
 
 use crate::config::WebConfig;
 use crate::console::Console;
-use crate::peers::{DevSigner, Peers};
+use crate::peers::{Addresses, DevSigner, Peers};
 use crate::session::Sessions;
 
 /// The console's own migrations (sessions).
@@ -61,13 +61,13 @@ impl Application {
         let signer = dev_signer(config)?;
         let dev = signer.is_some();
         let to_services = Transport::from_args(&config.common.tls)?;
-        let peers = Peers::new(
-            &config.review_addr,
-            &config.insights_addr,
-            &to_services,
-            signer,
-        )
-        .context("SCIR_WEB_REVIEW_ADDR, SCIR_WEB_INSIGHTS_ADDR")?;
+        let addresses = Addresses {
+            review: &config.review_addr,
+            insights: &config.insights_addr,
+            culture: &config.culture_addr,
+        };
+        let peers = Peers::new(addresses, &to_services, signer)
+            .context("SCIR_WEB_REVIEW_ADDR, SCIR_WEB_INSIGHTS_ADDR, SCIR_WEB_CULTURE_ADDR")?;
         // Browsers present no client certificate: the console's own port is
         // plain HTTP behind whatever terminates TLS for them, while its calls
         // to the services use the deployment's transport.

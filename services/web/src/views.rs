@@ -80,6 +80,9 @@ pub fn page(title: &str, chrome: &Chrome<'_>, body: Markup) -> String {
                                 @if s.holds(&[Role::Analyst, Role::Admin, Role::Partner]) {
                                     li { a href="/insights" { "Insights" } }
                                 }
+                                @if s.holds(&[Role::Analyst, Role::Admin, Role::ScrLead]) {
+                                    li { a href="/culture" { "Safety culture" } }
+                                }
                             }
                         }
                         div class="who" {

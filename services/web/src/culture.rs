@@ -1,0 +1,191 @@
+//! The safety culture pages: the jurisdiction's survey waves, and a wave's
+//! results per unit (withheld units say why) beside the service's chart.
+
+use http::StatusCode;
+use maud::html;
+use scir_kit::auth::Role;
+use scir_kit::pages::Page;
+use scir_proto::culture::v1 as pb;
+
+use crate::console::Console;
+use crate::session::Session;
+use crate::views::{self, date, page};
+
+/// Roles that read survey results.
+const READERS: &[Role] = &[Role::Admin, Role::Analyst, Role::ScrLead];
+
+/// A wave id as names carry it.
+pub(crate) fn wave_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn state(value: i32) -> &'static str {
+    match pb::WaveState::try_from(value) {
+        Ok(pb::WaveState::Open) => "open",
+        Ok(pb::WaveState::Closed) => "closed",
+        _ => "–",
+    }
+}
+
+fn withheld(value: i32) -> &'static str {
+    match pb::Withheld::try_from(value) {
+        Ok(pb::Withheld::TooFew) => "withheld: too few respondents",
+        Ok(pb::Withheld::Subtraction) => "withheld: would reveal a small team",
+        _ => "",
+    }
+}
+
+impl Console {
+    fn culture_reader(&self, session: &Session) -> Option<Page> {
+        (!session.holds(READERS)).then(|| {
+            self.message(
+                StatusCode::OK,
+                "Safety culture",
+                Some(session),
+                "Survey results are for a jurisdiction's admins, analysts and SCR leads.",
+            )
+        })
+    }
+
+    /// The jurisdiction's survey waves, newest first.
+    pub(crate) async fn culture_waves(&self, session: &Session) -> Page {
+        if let Some(refused) = self.culture_reader(session) {
+            return refused;
+        }
+        let mut client = match self.peers.culture(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let waves = match client
+            .list_survey_waves(pb::ListSurveyWavesRequest {
+                parent: format!("jurisdictions/{}", session.jurisdiction),
+            })
+            .await
+        {
+            Ok(w) => w.into_inner().survey_waves,
+            Err(status) => return self.failed(&status, session),
+        };
+        let body = html! {
+            @if waves.is_empty() { p { "No survey waves yet." } }
+            @else {
+                (views::scrolling("Survey waves", html! {
+                    table {
+                        caption { "Survey waves, newest first" }
+                        thead { tr {
+                            th scope="col" { "Wave" } th scope="col" { "State" }
+                            th scope="col" { "Dates" } th scope="col" { "Responses" }
+                        } }
+                        tbody { @for w in &waves {
+                            @let id = w.name.rsplit('/').next().unwrap_or_default();
+                            tr {
+                                td { a href={ "/culture/" (id) } { (w.title) } }
+                                td { (state(w.state)) }
+                                td { (date(w.open_date.as_ref())) " to " (date(w.close_date.as_ref())) }
+                                td { (w.responses) }
+                            }
+                        } }
+                    }
+                }))
+            }
+        };
+        Page::html(
+            StatusCode::OK,
+            page("Safety culture surveys", &self.chrome(Some(session)), body),
+        )
+    }
+
+    /// A wave's results per unit, beside the service's chart.
+    pub(crate) async fn culture_wave(&self, session: &Session, id: &str) -> Page {
+        if let Some(refused) = self.culture_reader(session) {
+            return refused;
+        }
+        let name = format!("jurisdictions/{}/surveyWaves/{id}", session.jurisdiction);
+        let client = match self.peers.culture(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let (mut a, mut b) = (client.clone(), client);
+        let (wave, results) = tokio::join!(
+            a.get_survey_wave(pb::GetSurveyWaveRequest { name: name.clone() }),
+            b.get_survey_results(pb::GetSurveyResultsRequest { wave: name.clone() }),
+        );
+        let (wave, results) = match (wave, results) {
+            (Ok(w), Ok(r)) => (w.into_inner(), r.into_inner()),
+            (Err(status), _) | (_, Err(status)) => return self.failed(&status, session),
+        };
+        let composites: Vec<String> = results
+            .units
+            .iter()
+            .flat_map(|u| u.composites.iter().map(|c| c.code.clone()))
+            .fold(Vec::new(), |mut seen, code| {
+                if !seen.contains(&code) {
+                    seen.push(code);
+                }
+                seen
+            });
+        let body = html! {
+            p { "Percent positive per unit and composite. A unit with fewer than "
+                (results.min_respondents) " respondents is withheld, and so is one whose result, less its shown units', would describe fewer." }
+            div class="answer" {
+                (views::scrolling("Results per unit", html! {
+                    table {
+                        caption { "Results per unit" }
+                        thead { tr {
+                            th scope="col" { "Unit" } th scope="col" { "Answered" }
+                            @for c in &composites { th scope="col" { (c) } }
+                        } }
+                        tbody { @for u in &results.units {
+                            tr {
+                                td { (u.unit) }
+                                @if u.withheld == pb::Withheld::Unspecified as i32 {
+                                    td { (u.respondents) "/" (u.invited) " (" (format!("{:.0}%", u.response_rate * 100.0)) ")" }
+                                    @for c in &composites {
+                                        td { (u.composites.iter().find(|s| &s.code == c)
+                                            .map_or("–".to_owned(), |s| format!("{:.0}%", s.positive * 100.0))) }
+                                    }
+                                } @else {
+                                    td colspan=(composites.len() + 1) { (withheld(u.withheld)) }
+                                }
+                            }
+                        } }
+                    }
+                }))
+                figure {
+                    img src={ "/culture/" (id) "/chart.svg" }
+                        alt="The results above as stacked bars per unit and composite; the table holds the same values.";
+                    figcaption { "Positive, neutral and negative per composite, for each unit shown." }
+                }
+            }
+        };
+        Page::html(
+            StatusCode::OK,
+            page(&wave.title, &self.chrome(Some(session)), body),
+        )
+    }
+
+    /// A wave's chart, as the culture service draws it.
+    pub(crate) async fn culture_chart(&self, session: &Session, id: &str) -> Page {
+        if let Some(refused) = self.culture_reader(session) {
+            return refused;
+        }
+        let mut client = match self.peers.culture(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let wave = format!("jurisdictions/{}/surveyWaves/{id}", session.jurisdiction);
+        match client
+            .render_survey_chart(pb::GetSurveyResultsRequest { wave })
+            .await
+        {
+            Ok(chart) => Page {
+                content_type: "image/svg+xml",
+                ..Page::html(StatusCode::OK, chart.into_inner().svg)
+            },
+            Err(status) => self.failed(&status, session),
+        }
+    }
+}
