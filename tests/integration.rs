@@ -300,6 +300,7 @@ async fn the_web_console_in_a_real_browser() {
         "reviews",
         "review",
         "review refused",
+        "review staffed",
         "reviews at 320 px",
         "not found",
         "insights",

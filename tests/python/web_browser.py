@@ -4,8 +4,8 @@ Chromium:
 1. the development sign-in, with a script typed as the name: refused, shown
    back escaped, never run;
 2. an SCR lead of Wisconsin: the reviews (overdue first), a review whose
-   guard refuses to advance (what it still needs, as a list), and one that
-   advances;
+   guard refuses to advance (what it still needs, as a list), staffed through
+   the team form until the guard passes, and another that advances;
 3. the same pages by keyboard (a skip link first) and at 320 px wide (the
    page never scrolls sideways; tables scroll in their own region);
 4. forms posted without their token, or with another session's, refused;
@@ -88,6 +88,23 @@ def lead(base: str, refused: str, advancing: str, subject: str) -> None:
         shot(driver, "web-review-refused")
         audit(driver, "review refused")
         print(f"the guard refused: {len(items)} thing(s) still needed")
+
+        # Staffed through the team form, the same review passes its guard.
+        for member, role in ((subject, "SCR lead"), ("reviewer-a", "Reviewer")):
+            field = driver.find_element(By.ID, "member-subject")
+            field.send_keys(member)
+            Select(driver.find_element(By.ID, "member-role")).select_by_visible_text(role)
+            driver.find_element(By.XPATH, "//button[.='Add to the team']").click()
+            heading(driver, f"Review {refused[:8]}")
+            team = driver.find_element(By.XPATH, "//h2[.='Team']/following-sibling::ul[1]").text
+            assert f"{member} – {role}" in team, team
+        driver.find_element(By.XPATH, "//button[.='Advance to the next stage']").click()
+        heading(driver, f"Review {refused[:8]}")
+        stage = driver.find_element(By.XPATH, "//dt[.='Stage']/following-sibling::dd[1]").text
+        assert stage == "Case record review", stage
+        assert not driver.find_elements(By.CSS_SELECTOR, ".problems")
+        audit(driver, "review staffed")
+        print("staffed through the form, the refused review passed its guard")
 
         # A staffed review advances.
         driver.get(f"{base}/reviews/{advancing}")

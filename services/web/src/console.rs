@@ -31,6 +31,13 @@ const OFFERED: [Role; 6] = [
     Role::Reporter,
 ];
 
+/// The roles a team member may have, in the form's order.
+const TEAM_ROLES: [review::TeamRole; 3] = [
+    review::TeamRole::Reviewer,
+    review::TeamRole::ScrLead,
+    review::TeamRole::MappingTeam,
+];
+
 /// Roles that work on reviews.
 const REVIEW_ROLES: &[Role] = &[Role::ScrLead, Role::Reviewer, Role::Admin, Role::Analyst];
 
@@ -266,6 +273,12 @@ impl Console {
             }
             (true, ["reviews", id, "advance"]) if review_id_ok(id) => {
                 self.advance(&session, id, &request).await
+            }
+            (true, ["reviews", id, "team"]) if review_id_ok(id) => {
+                self.add_member(&session, id, &request).await
+            }
+            (true, ["reviews", id, "withdraw"]) if review_id_ok(id) => {
+                self.withdraw(&session, id, &request).await
             }
             _ => self.message(
                 StatusCode::NOT_FOUND,
@@ -543,6 +556,36 @@ impl Console {
             h2 { "Team" }
             @if team.is_empty() { p { "No one is on the team yet." } }
             @else { ul { @for m in &team { li { (m.subject) " – " (team_role(m.role)) } } } }
+            @if may_advance {
+                form class="stack" method="post" action={ "/reviews/" (id) "/team" } {
+                    (csrf(session))
+                    div {
+                        label for="member-subject" { "Add to the team: their name (the token's subject)" }
+                        input id="member-subject" name="subject" type="text" autocomplete="off" required;
+                    }
+                    div {
+                        label for="member-role" { "Their role on the team" }
+                        select id="member-role" name="role" {
+                            @for role in TEAM_ROLES {
+                                option value=(role.label()) { (team_role(role as i32)) }
+                            }
+                        }
+                    }
+                    div { button type="submit" { "Add to the team" } }
+                }
+            }
+            @if may_advance {
+                h2 { "Withdraw" }
+                form class="stack" method="post" action={ "/reviews/" (id) "/withdraw" } {
+                    (csrf(session))
+                    input type="hidden" name="etag" value=(r.etag);
+                    div {
+                        label for="withdraw-reason" { "Why the review is withdrawn" }
+                        textarea id="withdraw-reason" name="reason" rows="3" required {}
+                    }
+                    div { button type="submit" { "Withdraw the review" } }
+                }
+            }
             h2 { "History" }
             (views::scrolling("History", html! {
                 table {
@@ -568,58 +611,101 @@ impl Console {
         )
     }
 
+    /// The review's page after a change it refused, or the change's page.
+    async fn after_change(
+        &self,
+        session: &Session,
+        id: &str,
+        outcome: Result<(), tonic::Status>,
+    ) -> Page {
+        let status = match outcome {
+            Ok(()) => return Page::see_other(&format!("/reviews/{id}")),
+            Err(status) => status,
+        };
+        let own = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
+        let problems = match status.code() {
+            Code::FailedPrecondition | Code::InvalidArgument => violations(&status)
+                .into_iter()
+                // The review's own name says nothing on its own page.
+                .map(|(what, why)| (if what == own { String::new() } else { what }, why))
+                .collect(),
+            // They can read the review (the form came from its page), so the
+            // service's reason is theirs to see.
+            Code::PermissionDenied => vec![(String::new(), status.message().to_owned())],
+            Code::Aborted => vec![(
+                String::new(),
+                "Someone changed the review while you were reading it; this is the latest. Try again if it still applies.".to_owned(),
+            )],
+            _ => return self.failed(&status, session),
+        };
+        self.review(session, id, problems).await
+    }
+
     /// Advances a review; a guard's refusal is shown on the review's page as
     /// the list of what it still needs.
     async fn advance(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
-        let name = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
-        let etag = request
-            .form
-            .iter()
-            .find(|(k, _)| k == "etag")
-            .map_or(String::new(), |(_, v)| v.clone());
         let mut client = match self.peers.review(session) {
             Ok(c) => c,
             Err(_) => return self.unavailable(),
         };
-        let advanced = client
+        let outcome = client
             .advance_review(review::AdvanceReviewRequest {
-                name,
-                etag,
+                name: format!("jurisdictions/{}/reviews/{id}", session.jurisdiction),
+                etag: form_field(request, "etag"),
                 ..Default::default()
             })
-            .await;
-        match advanced {
-            Ok(_) => Page::see_other(&format!("/reviews/{id}")),
-            Err(status)
-                if matches!(
-                    status.code(),
-                    Code::FailedPrecondition | Code::InvalidArgument
-                ) =>
-            {
-                // The review's own name says nothing on its own page.
-                let own = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
-                let problems = violations(&status)
-                    .into_iter()
-                    .map(|(what, why)| (if what == own { String::new() } else { what }, why))
-                    .collect();
-                self.review(session, id, problems).await
-            }
-            Err(status) if status.code() == Code::PermissionDenied => {
-                // They can read the review (the form came from its page), so
-                // the service's reason is theirs to see.
-                let denied = vec![(String::new(), status.message().to_owned())];
-                self.review(session, id, denied).await
-            }
-            Err(status) if status.code() == Code::Aborted => {
-                let changed = vec![(
-                    String::new(),
-                    "Someone changed the review while you were reading it; this is the latest. Try again if it still applies.".to_owned(),
-                )];
-                self.review(session, id, changed).await
-            }
-            Err(status) => self.failed(&status, session),
-        }
+            .await
+            .map(|_| ());
+        self.after_change(session, id, outcome).await
     }
+
+    /// Adds a member to a review's team.
+    async fn add_member(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
+        let mut client = match self.peers.review(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let role = review::TeamRole::from_label(&form_field(request, "role"))
+            .unwrap_or(review::TeamRole::Unspecified);
+        let outcome = client
+            .add_team_member(review::AddTeamMemberRequest {
+                parent: format!("jurisdictions/{}/reviews/{id}", session.jurisdiction),
+                member: Some(review::TeamMember {
+                    subject: form_field(request, "subject").trim().to_owned(),
+                    role: role as i32,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map(|_| ());
+        self.after_change(session, id, outcome).await
+    }
+
+    /// Withdraws a review, with its reason.
+    async fn withdraw(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
+        let mut client = match self.peers.review(session) {
+            Ok(c) => c,
+            Err(_) => return self.unavailable(),
+        };
+        let outcome = client
+            .withdraw_review(review::WithdrawReviewRequest {
+                name: format!("jurisdictions/{}/reviews/{id}", session.jurisdiction),
+                reason: form_field(request, "reason"),
+                etag: form_field(request, "etag"),
+            })
+            .await
+            .map(|_| ());
+        self.after_change(session, id, outcome).await
+    }
+}
+
+/// A form field's value (never the query's), or empty.
+fn form_field(request: &PageRequest, name: &str) -> String {
+    request
+        .form
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or(String::new(), |(_, v)| v.clone())
 }
 
 /// The first eight characters of an id.
@@ -637,7 +723,11 @@ fn incident(r: &review::Review) -> String {
 }
 
 fn team_role(value: i32) -> String {
-    review::TeamRole::try_from(value)
-        .map(|r| views::words(r.label(), "TEAM_ROLE_"))
-        .unwrap_or_default()
+    match review::TeamRole::try_from(value) {
+        Ok(review::TeamRole::Reviewer) => "Reviewer",
+        Ok(review::TeamRole::ScrLead) => "SCR lead",
+        Ok(review::TeamRole::MappingTeam) => "Mapping team",
+        _ => "–",
+    }
+    .to_owned()
 }
