@@ -107,14 +107,10 @@ async fn generated_http_requests_never_meet_a_server_error() {
     assert!(text.contains("fuzz ok"), "{text}");
 }
 
-/// The survey answer page as respondents meet it, in headless Chromium
-/// (`tests/python/survey_browser.py`, Selenium with axe-core): without
-/// JavaScript, by keyboard alone at 320 px, and audited for accessibility on
-/// every page. Screenshots go to `SCIR_SCREENSHOTS` when it is set.
-#[tokio::test]
-async fn the_survey_page_in_a_real_browser() {
+/// Opens a wave titled `title` in `us-wi` with one unit, and issues `count`
+/// codes for it; the wave's name and the codes.
+async fn open_wave(up: &Up, title: &str, unit: &str, count: i32) -> (String, Vec<String>) {
     use scir_proto::culture::v1 as culture;
-    let up = Up::start().await;
     let admin = up
         .driver()
         .caller("survey-admin", &[Role::Admin], "us-wi")
@@ -125,11 +121,11 @@ async fn the_survey_page_in_a_real_browser() {
         .create_survey_wave(culture::CreateSurveyWaveRequest {
             parent: "jurisdictions/us-wi".into(),
             survey_wave: Some(culture::SurveyWave {
-                title: "Spring survey, Dane County".into(),
+                title: title.into(),
                 instrument: "surveyInstruments/scir-culture-shape/versions/1.0".into(),
                 units: vec![culture::OrganisationalUnit {
-                    id: "intake-team".into(),
-                    title: "Intake team".into(),
+                    id: unit.into(),
+                    title: format!("The {unit}"),
                     ..Default::default()
                 }],
                 open_date: Some(scir_kit::validate::from_date(today)),
@@ -144,13 +140,25 @@ async fn the_survey_page_in_a_real_browser() {
         .culture()
         .issue_invitations(culture::IssueInvitationsRequest {
             wave: wave.name.clone(),
-            unit: "intake-team".into(),
-            count: 3,
+            unit: unit.into(),
+            count,
         })
         .await
         .expect("codes")
         .into_inner()
         .codes;
+    (wave.name, codes)
+}
+
+/// The survey answer page as respondents meet it, in headless Chromium
+/// (`tests/python/survey_browser.py`, Selenium with axe-core): without
+/// JavaScript, by keyboard alone at 320 px, and audited for accessibility on
+/// every page. Screenshots go to `SCIR_SCREENSHOTS` when it is set.
+#[tokio::test]
+async fn the_survey_page_in_a_real_browser() {
+    use scir_proto::culture::v1 as culture;
+    let up = Up::start().await;
+    let (wave, codes) = open_wave(&up, "Spring survey, Dane County", "intake-team", 3).await;
     let mut args = vec![up.endpoints.culture.clone()];
     args.extend(codes);
     let env = std::env::var("SCIR_SCREENSHOTS")
@@ -168,9 +176,13 @@ async fn the_survey_page_in_a_real_browser() {
             "{page} audited: {text}"
         );
     }
+    let admin = up
+        .driver()
+        .caller("survey-admin", &[Role::Admin], "us-wi")
+        .expect("caller");
     let after = admin
         .culture()
-        .get_survey_wave(culture::GetSurveyWaveRequest { name: wave.name })
+        .get_survey_wave(culture::GetSurveyWaveRequest { name: wave })
         .await
         .expect("wave")
         .into_inner();
@@ -227,43 +239,7 @@ async fn two_open_reviews(up: &Up) -> (String, String, String) {
 /// A survey wave in `us-wi` with six answers from one team, for the console's
 /// culture pages.
 async fn an_answered_wave(up: &Up) {
-    use scir_proto::culture::v1 as culture;
-    let admin = up
-        .driver()
-        .caller("web-culture-admin", &[Role::Admin], "us-wi")
-        .expect("caller");
-    let today = chrono::Utc::now().date_naive();
-    let wave = admin
-        .culture()
-        .create_survey_wave(culture::CreateSurveyWaveRequest {
-            parent: "jurisdictions/us-wi".into(),
-            survey_wave: Some(culture::SurveyWave {
-                title: "Console survey".into(),
-                instrument: "surveyInstruments/scir-culture-shape/versions/1.0".into(),
-                units: vec![culture::OrganisationalUnit {
-                    id: "team-a".into(),
-                    title: "Team A".into(),
-                    ..Default::default()
-                }],
-                open_date: Some(scir_kit::validate::from_date(today)),
-                close_date: Some(scir_kit::validate::from_date(today + chrono::Days::new(14))),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("wave")
-        .into_inner();
-    let codes = admin
-        .culture()
-        .issue_invitations(culture::IssueInvitationsRequest {
-            wave: wave.name,
-            unit: "team-a".into(),
-            count: 6,
-        })
-        .await
-        .expect("codes")
-        .into_inner()
-        .codes;
+    let (_, codes) = open_wave(up, "Console survey", "team-a", 6).await;
     let page: std::net::SocketAddr = up
         .endpoints
         .culture

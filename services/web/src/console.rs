@@ -440,9 +440,8 @@ impl Console {
                 "Your roles do not include work on reviews.",
             );
         }
-        let mut client = match self.peers.review(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.review(session) else {
+            return self.unavailable();
         };
         let listed = client
             .list_reviews(review::ListReviewsRequest {
@@ -500,9 +499,8 @@ impl Console {
     /// the form to advance it; `problems` are what the last attempt was told.
     async fn review(&self, session: &Session, id: &str, problems: Vec<(String, String)>) -> Page {
         let name = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
-        let client = match self.peers.review(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(client) = self.peers.review(session) else {
+            return self.unavailable();
         };
         let (mut a, mut b, mut c) = (client.clone(), client.clone(), client);
         let (found, team, history) = tokio::join!(
@@ -644,9 +642,8 @@ impl Console {
     /// Advances a review; a guard's refusal is shown on the review's page as
     /// the list of what it still needs.
     async fn advance(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
-        let mut client = match self.peers.review(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.review(session) else {
+            return self.unavailable();
         };
         let outcome = client
             .advance_review(review::AdvanceReviewRequest {
@@ -661,9 +658,8 @@ impl Console {
 
     /// Adds a member to a review's team.
     async fn add_member(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
-        let mut client = match self.peers.review(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.review(session) else {
+            return self.unavailable();
         };
         let role = review::TeamRole::from_label(&form_field(request, "role"))
             .unwrap_or(review::TeamRole::Unspecified);
@@ -683,9 +679,8 @@ impl Console {
 
     /// Withdraws a review, with its reason.
     async fn withdraw(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
-        let mut client = match self.peers.review(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.review(session) else {
+            return self.unavailable();
         };
         let outcome = client
             .withdraw_review(review::WithdrawReviewRequest {

@@ -56,9 +56,8 @@ impl Console {
         if let Some(refused) = self.culture_reader(session) {
             return refused;
         }
-        let mut client = match self.peers.culture(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.culture(session) else {
+            return self.unavailable();
         };
         let waves = match client
             .list_survey_waves(pb::ListSurveyWavesRequest {
@@ -104,9 +103,8 @@ impl Console {
             return refused;
         }
         let name = format!("jurisdictions/{}/surveyWaves/{id}", session.jurisdiction);
-        let client = match self.peers.culture(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(client) = self.peers.culture(session) else {
+            return self.unavailable();
         };
         let (mut a, mut b) = (client.clone(), client);
         let (wave, results) = tokio::join!(
@@ -172,9 +170,8 @@ impl Console {
         if let Some(refused) = self.culture_reader(session) {
             return refused;
         }
-        let mut client = match self.peers.culture(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.culture(session) else {
+            return self.unavailable();
         };
         let wave = format!("jurisdictions/{}/surveyWaves/{id}", session.jurisdiction);
         match client

@@ -356,9 +356,8 @@ impl Console {
                 "The operational view is for a jurisdiction's analysts and admins.",
             );
         }
-        let mut client = match self.peers.insights(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.insights(session) else {
+            return self.unavailable();
         };
         let view = match client
             .get_operational_view(pb::GetOperationalViewRequest {
@@ -403,9 +402,8 @@ impl Console {
                 "The question is not complete.",
             );
         };
-        let mut client = match self.peers.insights(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.insights(session) else {
+            return self.unavailable();
         };
         match client.render_chart(ask).await {
             Ok(chart) => Page {
@@ -426,9 +424,8 @@ impl Console {
                 "The question is not complete.",
             );
         };
-        let mut client = match self.peers.insights(session) {
-            Ok(c) => c,
-            Err(_) => return self.unavailable(),
+        let Ok(mut client) = self.peers.insights(session) else {
+            return self.unavailable();
         };
         let mut stream = match client.export_csv(ask).await {
             Ok(s) => s.into_inner(),
