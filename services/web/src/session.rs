@@ -33,6 +33,10 @@ impl Session {
     }
 }
 
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
 /// Random bytes as hex.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -101,6 +105,13 @@ impl Sessions {
         let now = now_micros();
         let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         let mut conn = self.db.acquire().await?;
+        // Sessions nobody comes back to are removed as new ones start, so the
+        // table holds live sessions only, however many are abandoned.
+        sqlx::query("DELETE FROM web_sessions WHERE seen < $1 OR created < $2")
+            .bind(now - micros(self.idle))
+            .bind(now - micros(self.absolute))
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(
             "INSERT INTO web_sessions (id_hash, subject, jurisdiction, roles, csrf, created, seen) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -132,7 +143,6 @@ impl Sessions {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let now = now_micros();
-        let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
         if now - row.seen > micros(self.idle) || now - row.created > micros(self.absolute) {
             drop(conn);
             self.end(id).await?;
