@@ -256,11 +256,37 @@ async fn an_answered_wave(up: &Up) {
     }
 }
 
+/// A safety notice from Tennessee to Wisconsin, for the console's notices.
+async fn a_notice_to_wisconsin(up: &Up) {
+    use scir_proto::learning::v1 as learning;
+    let admin = up
+        .driver()
+        .caller("web-notice-admin", &[Role::Admin], "us-tn")
+        .expect("caller");
+    let due = chrono::Utc::now().date_naive() + chrono::Days::new(30);
+    admin
+        .learning()
+        .issue_safety_notice(learning::IssueSafetyNoticeRequest {
+            parent: "jurisdictions/us-tn".into(),
+            safety_notice: Some(learning::SafetyNotice {
+                title: "Safe sleep: share the guidance".into(),
+                body: "Check that every home visit leaves the safe sleep guidance behind.".into(),
+                theme: scir_proto::review::v1::Theme::SafeSleep as i32,
+                recipients: vec!["us-wi".into()],
+                response_due: Some(scir_kit::validate::from_date(due)),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("notice");
+}
+
 #[tokio::test]
 async fn the_web_console_in_a_real_browser() {
     let up = Up::start().await;
     let (refused, advancing, lead) = two_open_reviews(&up).await;
     an_answered_wave(&up).await;
+    a_notice_to_wisconsin(&up).await;
     let env = std::env::var("SCIR_SCREENSHOTS")
         .map(|dir| vec![("SCREENSHOTS".to_owned(), dir)])
         .unwrap_or_default();
@@ -283,6 +309,7 @@ async fn the_web_console_in_a_real_browser() {
         "insights refused",
         "operational view",
         "culture",
+        "notice",
     ] {
         assert!(
             text.contains(&format!("axe {page}:")),

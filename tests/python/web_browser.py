@@ -138,6 +138,20 @@ def lead(base: str, refused: str, advancing: str, subject: str) -> None:
         assert driver.switch_to.active_element.get_attribute("id") == "main"
         print("keyboard: skip link first, to the content")
 
+        # A safety notice from another member: answered for Wisconsin.
+        driver.find_element(By.LINK_TEXT, "Safety notices").click()
+        heading(driver, "Safety notices")
+        driver.find_element(By.LINK_TEXT, "Safe sleep: share the guidance").click()
+        heading(driver, "Safe sleep: share the guidance")
+        Select(driver.find_element(By.ID, "kind")).select_by_visible_text("Action taken")
+        driver.find_element(By.ID, "detail").send_keys("Shared with every home visit team")
+        driver.find_element(By.XPATH, "//button[.='Send the response']").click()
+        heading(driver, "Safe sleep: share the guidance")
+        answered = driver.find_element(By.XPATH, "//h2[.='Responses']/following-sibling::div[1]").text
+        assert "Action taken" in answered and "Shared with every home visit team" in answered, answered
+        audit(driver, "notice")
+        print("a notice from Tennessee answered for Wisconsin")
+
         # Sign out: the session ends, and the old cookie opens nothing.
         driver.find_element(By.XPATH, "//button[.='Sign out']").click()
         heading(driver, "Sign in")

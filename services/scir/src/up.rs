@@ -137,6 +137,7 @@ pub async fn run(
     let culture_addr = dial(&culture);
     let insights_addr_for_web = dial(&insights);
     let culture_addr_for_web = culture_addr.clone();
+    let learning_addr_for_web = learning_addr.clone();
     let intake_config = scir_intake::IntakeConfig {
         common: common(&args, &secret, intake, "intake.db"),
         rules_dir: args.rules_dir.clone(),
@@ -199,6 +200,7 @@ pub async fn run(
         review_addr: review_addr_for_web,
         insights_addr: insights_addr_for_web,
         culture_addr: culture_addr_for_web,
+        learning_addr: learning_addr_for_web,
         // `scir up` is development: its tokens are signed with its own
         // development secret, which the console then mints with.
         dev_sign_in: true,

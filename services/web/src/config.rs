@@ -18,6 +18,9 @@ pub struct WebConfig {
     /// Address of the culture service, e.g. `http://culture:50056`.
     #[arg(long = "culture-addr", env = "SCIR_WEB_CULTURE_ADDR")]
     pub culture_addr: String,
+    /// Address of the learning service, e.g. `http://learning:50055`.
+    #[arg(long = "learning-addr", env = "SCIR_WEB_LEARNING_ADDR")]
+    pub learning_addr: String,
     /// The development sign-in page: pick any role and jurisdiction. Refused
     /// unless tokens are verified with the development HS256 secret (never
     /// with an identity provider's keys), and every page says it is on.

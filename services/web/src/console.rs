@@ -261,6 +261,17 @@ impl Console {
             (false, ["insights", "operational"]) => self.operational(&session).await,
             (false, ["insights", "chart.svg"]) => self.insights_chart(&session, &request).await,
             (false, ["insights", "answer.csv"]) => self.insights_csv(&session, &request).await,
+            (false, ["notices"]) => self.notices(&session).await,
+            (false, ["notices", issuer, id])
+                if crate::notices::part_ok(issuer) && crate::notices::part_ok(id) =>
+            {
+                self.notice(&session, issuer, id, Vec::new()).await
+            }
+            (true, ["notices", issuer, id, "respond"])
+                if crate::notices::part_ok(issuer) && crate::notices::part_ok(id) =>
+            {
+                self.respond(&session, issuer, id, &request).await
+            }
             (false, ["culture"]) => self.culture_waves(&session).await,
             (false, ["culture", id]) if crate::culture::wave_id_ok(id) => {
                 self.culture_wave(&session, id).await

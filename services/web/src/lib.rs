@@ -6,6 +6,7 @@ pub mod config;
 pub mod console;
 pub mod culture;
 pub mod insights;
+pub mod notices;
 pub mod peers;
 pub mod session;
 pub mod startup;

@@ -8,6 +8,7 @@ use scir_kit::client::ClientInterceptor;
 use scir_kit::tls::Transport;
 use scir_proto::culture::v1::culture_service_client::CultureServiceClient;
 use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
+use scir_proto::learning::v1::learning_service_client::LearningServiceClient;
 use scir_proto::review::v1::review_service_client::ReviewServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -43,12 +44,16 @@ pub type Insights = InsightsServiceClient<InterceptedService<Channel, ClientInte
 /// Culture's client with the person's token.
 pub type Culture = CultureServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
+/// Learning's client with the person's token.
+pub type Learning = LearningServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
 /// The services the console calls.
 #[derive(Debug, Clone)]
 pub struct Peers {
     review: Channel,
     insights: Channel,
     culture: Channel,
+    learning: Channel,
     signer: Option<DevSigner>,
 }
 
@@ -61,6 +66,8 @@ pub struct Addresses<'a> {
     pub insights: &'a str,
     /// Culture.
     pub culture: &'a str,
+    /// Learning.
+    pub learning: &'a str,
 }
 
 impl Peers {
@@ -75,6 +82,7 @@ impl Peers {
             review: transport.channel(addresses.review)?,
             insights: transport.channel(addresses.insights)?,
             culture: transport.channel(addresses.culture)?,
+            learning: transport.channel(addresses.learning)?,
             signer,
         })
     }
@@ -113,6 +121,14 @@ impl Peers {
     pub fn culture(&self, session: &Session) -> anyhow::Result<Culture> {
         Ok(CultureServiceClient::with_interceptor(
             self.culture.clone(),
+            self.interceptor(session)?,
+        ))
+    }
+
+    /// Learning, as the session's person.
+    pub fn learning(&self, session: &Session) -> anyhow::Result<Learning> {
+        Ok(LearningServiceClient::with_interceptor(
+            self.learning.clone(),
             self.interceptor(session)?,
         ))
     }

@@ -65,9 +65,10 @@ impl Application {
             review: &config.review_addr,
             insights: &config.insights_addr,
             culture: &config.culture_addr,
+            learning: &config.learning_addr,
         };
         let peers = Peers::new(addresses, &to_services, signer)
-            .context("SCIR_WEB_REVIEW_ADDR, SCIR_WEB_INSIGHTS_ADDR, SCIR_WEB_CULTURE_ADDR")?;
+            .context("SCIR_WEB_{REVIEW,INSIGHTS,CULTURE,LEARNING}_ADDR")?;
         // Browsers present no client certificate: the console's own port is
         // plain HTTP behind whatever terminates TLS for them, while its calls
         // to the services use the deployment's transport.

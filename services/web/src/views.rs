@@ -77,6 +77,9 @@ pub fn page(title: &str, chrome: &Chrome<'_>, body: Markup) -> String {
                         nav aria-label="Main" {
                             ul {
                                 li { a href="/" { "Reviews" } }
+                                @if s.holds(&[Role::ScrLead, Role::Admin, Role::Reviewer, Role::Analyst]) {
+                                    li { a href="/notices" { "Safety notices" } }
+                                }
                                 @if s.holds(&[Role::Analyst, Role::Admin, Role::Partner]) {
                                     li { a href="/insights" { "Insights" } }
                                 }
