@@ -52,6 +52,15 @@ impl PageRequest {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The first value of a form field only (never the query's: a value in
+    /// the address can be read from logs and history).
+    pub fn form_value(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The value of a cookie.
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies

@@ -186,6 +186,21 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Prints one line of timings: count, median, p99 and maximum.
+pub(crate) fn report(what: &str, mut times: Vec<Duration>) {
+    times.sort();
+    if times.is_empty() {
+        return;
+    }
+    println!(
+        "{what:<44} n={:<6} median {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.last().copied().unwrap_or_default()
+    );
+}
+
 /// Runs the benchmark and prints one line per question.
 pub async fn run(args: InsightsBenchArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;

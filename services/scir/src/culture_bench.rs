@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::bench::percentile;
+use crate::bench::report;
 use scir_culture::domain::instruments::{Catalogue, Leaning, leaning};
 use scir_culture::domain::results::{Tally, UnitNode, results};
 use scir_kit::auth::Role;
@@ -37,17 +37,6 @@ pub struct CultureBenchArgs {
 }
 
 const INSTRUMENT: &str = "surveyInstruments/scir-culture-shape/versions/1.0";
-
-fn report(what: &str, mut times: Vec<Duration>) {
-    times.sort();
-    println!(
-        "{what:<44} n={:<5} median {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}",
-        times.len(),
-        percentile(&times, 0.5),
-        percentile(&times, 0.99),
-        times.last().copied().unwrap_or_default()
-    );
-}
 
 /// A deterministic answer in 0..=5 (0: no answer).
 fn answer(seed: &mut u64) -> i32 {

@@ -12,7 +12,7 @@ use scir_client::connect::{Channels, Endpoints, Signer};
 use scir_client::journey::Driver;
 use scir_kit::auth::Role;
 
-use crate::bench::percentile;
+use crate::bench::report;
 use crate::survey_page::exchange;
 
 /// Options of `scir bench web`.
@@ -213,21 +213,8 @@ pub async fn run(args: WebBenchArgs) -> anyhow::Result<()> {
         all.len(),
         all.len() as f64 / args.seconds as f64
     );
-    let line = |what: &str, mut times: Vec<Duration>| {
-        times.sort();
-        if times.is_empty() {
-            return;
-        }
-        println!(
-            "{what:<40} n={:<6} median {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}",
-            times.len(),
-            percentile(&times, 0.5),
-            percentile(&times, 0.99),
-            times.last().copied().unwrap_or_default()
-        );
-    };
     for (kind, name) in KINDS {
-        line(
+        report(
             name,
             all.iter()
                 .filter(|(k, _)| *k == kind)
@@ -235,6 +222,6 @@ pub async fn run(args: WebBenchArgs) -> anyhow::Result<()> {
                 .collect(),
         );
     }
-    line("every page", all.iter().map(|(_, t)| *t).collect());
+    report("every page", all.iter().map(|(_, t)| *t).collect());
     Ok(())
 }

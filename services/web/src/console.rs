@@ -80,8 +80,9 @@ impl PageHandler for Console {
     }
 }
 
-/// A review id as names carry it.
-fn review_id_ok(id: &str) -> bool {
+/// An id as resource names carry it (a review's, a wave's, a notice's or its
+/// issuer's): what a page's path may hold before it goes into a name.
+pub(crate) fn id_ok(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
@@ -228,11 +229,7 @@ impl Console {
         if post {
             // Only the form's field counts: a token in the address could be
             // read from logs or history.
-            let sent = request
-                .form
-                .iter()
-                .find(|(k, _)| k == "csrf")
-                .map_or("", |(_, v)| v.as_str());
+            let sent = request.form_value("csrf").unwrap_or_default();
             if !same_token(sent, &session.csrf) {
                 return self.message(
                     StatusCode::FORBIDDEN,
@@ -262,33 +259,25 @@ impl Console {
             (false, ["insights", "chart.svg"]) => self.insights_chart(&session, &request).await,
             (false, ["insights", "answer.csv"]) => self.insights_csv(&session, &request).await,
             (false, ["notices"]) => self.notices(&session).await,
-            (false, ["notices", issuer, id])
-                if crate::notices::part_ok(issuer) && crate::notices::part_ok(id) =>
-            {
+            (false, ["notices", issuer, id]) if id_ok(issuer) && id_ok(id) => {
                 self.notice(&session, issuer, id, Vec::new()).await
             }
-            (true, ["notices", issuer, id, "respond"])
-                if crate::notices::part_ok(issuer) && crate::notices::part_ok(id) =>
-            {
+            (true, ["notices", issuer, id, "respond"]) if id_ok(issuer) && id_ok(id) => {
                 self.respond(&session, issuer, id, &request).await
             }
             (false, ["culture"]) => self.culture_waves(&session).await,
-            (false, ["culture", id]) if crate::culture::wave_id_ok(id) => {
-                self.culture_wave(&session, id).await
-            }
-            (false, ["culture", id, "chart.svg"]) if crate::culture::wave_id_ok(id) => {
+            (false, ["culture", id]) if id_ok(id) => self.culture_wave(&session, id).await,
+            (false, ["culture", id, "chart.svg"]) if id_ok(id) => {
                 self.culture_chart(&session, id).await
             }
-            (false, ["reviews", id]) if review_id_ok(id) => {
-                self.review(&session, id, Vec::new()).await
-            }
-            (true, ["reviews", id, "advance"]) if review_id_ok(id) => {
+            (false, ["reviews", id]) if id_ok(id) => self.review(&session, id, Vec::new()).await,
+            (true, ["reviews", id, "advance"]) if id_ok(id) => {
                 self.advance(&session, id, &request).await
             }
-            (true, ["reviews", id, "team"]) if review_id_ok(id) => {
+            (true, ["reviews", id, "team"]) if id_ok(id) => {
                 self.add_member(&session, id, &request).await
             }
-            (true, ["reviews", id, "withdraw"]) if review_id_ok(id) => {
+            (true, ["reviews", id, "withdraw"]) if id_ok(id) => {
                 self.withdraw(&session, id, &request).await
             }
             _ => self.message(
@@ -323,13 +312,7 @@ impl Console {
                 &self.cookie(SIGN_IN_COOKIE, &nonce, None),
             );
         }
-        let field = |name: &str| {
-            request
-                .form
-                .iter()
-                .find(|(k, _)| k == name)
-                .map_or("", |(_, v)| v.as_str())
-        };
+        let field = |name: &str| request.form_value(name).unwrap_or_default();
         let nonce = request.cookie(SIGN_IN_COOKIE).unwrap_or("");
         if nonce.is_empty() || !same_token(field("nonce"), nonce) {
             return self.message(
@@ -706,12 +689,8 @@ impl Console {
 }
 
 /// A form field's value (never the query's), or empty.
-fn form_field(request: &PageRequest, name: &str) -> String {
-    request
-        .form
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or(String::new(), |(_, v)| v.clone())
+pub(crate) fn form_field(request: &PageRequest, name: &str) -> String {
+    request.form_value(name).unwrap_or_default().to_owned()
 }
 
 /// The first eight characters of an id.

@@ -14,15 +14,6 @@ use crate::views::{self, date, page};
 /// Roles that read survey results.
 const READERS: &[Role] = &[Role::Admin, Role::Analyst, Role::ScrLead];
 
-/// A wave id as names carry it.
-pub(crate) fn wave_id_ok(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 fn state(value: i32) -> &'static str {
     match pb::WaveState::try_from(value) {
         Ok(pb::WaveState::Open) => "open",

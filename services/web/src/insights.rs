@@ -394,16 +394,9 @@ impl Console {
 
     /// The answer's chart, as the insights service draws it.
     pub(crate) async fn insights_chart(&self, session: &Session, request: &PageRequest) -> Page {
-        let Ok(ask) = self.asked(session, request) else {
-            return self.message(
-                StatusCode::BAD_REQUEST,
-                "Bad question",
-                Some(session),
-                "The question is not complete.",
-            );
-        };
-        let Ok(mut client) = self.peers.insights(session) else {
-            return self.unavailable();
+        let (ask, mut client) = match self.asked(session, request) {
+            Ok(asked) => asked,
+            Err(page) => return page,
         };
         match client.render_chart(ask).await {
             Ok(chart) => Page {
@@ -416,16 +409,9 @@ impl Console {
 
     /// The answer as CSV, to download.
     pub(crate) async fn insights_csv(&self, session: &Session, request: &PageRequest) -> Page {
-        let Ok(ask) = self.asked(session, request) else {
-            return self.message(
-                StatusCode::BAD_REQUEST,
-                "Bad question",
-                Some(session),
-                "The question is not complete.",
-            );
-        };
-        let Ok(mut client) = self.peers.insights(session) else {
-            return self.unavailable();
+        let (ask, mut client) = match self.asked(session, request) {
+            Ok(asked) => asked,
+            Err(page) => return page,
         };
         let mut stream = match client.export_csv(ask).await {
             Ok(s) => s.into_inner(),
@@ -449,17 +435,35 @@ impl Console {
         )
     }
 
-    /// The request of a chart or CSV link, for an asker (partners pooled).
-    fn asked(&self, session: &Session, request: &PageRequest) -> Result<pb::AskRequest, ()> {
-        if !session.holds(ASKERS) {
-            return Err(());
-        }
+    /// The request of a chart or CSV link, for an asker (partners pooled),
+    /// with insights' client; or the page that says why not.
+    fn asked(
+        &self,
+        session: &Session,
+        request: &PageRequest,
+    ) -> Result<(pb::AskRequest, crate::peers::Insights), Page> {
         let asked = Asked::of(request);
         let asked = Asked {
             pooled: asked.pooled || !session.holds(&[Role::Analyst, Role::Admin]),
             ..asked
         };
-        asked.request().map_err(|_| ())
+        let ask = asked
+            .request()
+            .ok()
+            .filter(|_| session.holds(ASKERS))
+            .ok_or_else(|| {
+                self.message(
+                    StatusCode::BAD_REQUEST,
+                    "Bad question",
+                    Some(session),
+                    "The question is not complete.",
+                )
+            })?;
+        let client = self
+            .peers
+            .insights(session)
+            .map_err(|_| self.unavailable())?;
+        Ok((ask, client))
     }
 }
 

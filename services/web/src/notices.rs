@@ -10,7 +10,7 @@ use scir_proto::Labelled;
 use scir_proto::learning::v1 as pb;
 use tonic::Code;
 
-use crate::console::{Console, violations};
+use crate::console::{Console, form_field, violations};
 use crate::session::Session;
 use crate::views::{self, csrf, date, page, words};
 
@@ -24,15 +24,6 @@ const KINDS: [pb::ResponseKind; 3] = [
     pb::ResponseKind::ActionTaken,
     pb::ResponseKind::NotApplicable,
 ];
-
-/// A notice's issuer and id as its page's path carries them.
-pub(crate) fn part_ok(part: &str) -> bool {
-    !part.is_empty()
-        && part.len() <= 64
-        && part
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
 
 fn kind(value: i32) -> String {
     pb::ResponseKind::try_from(value)
@@ -187,13 +178,7 @@ impl Console {
         let Ok(mut client) = self.peers.learning(session) else {
             return self.unavailable();
         };
-        let field = |name: &str| {
-            request
-                .form
-                .iter()
-                .find(|(k, _)| k == name)
-                .map_or(String::new(), |(_, v)| v.clone())
-        };
+        let field = |name: &str| form_field(request, name);
         let answered = client
             .respond_to_safety_notice(pb::RespondToSafetyNoticeRequest {
                 name: format!("jurisdictions/{issuer}/safetyNotices/{id}"),
