@@ -318,3 +318,75 @@ async fn the_web_console_in_a_real_browser() {
     }
     assert!(text.contains("forms without their token: 403"), "{text}");
 }
+
+/// A practice review of Wisconsin just opened (no team), and a day inside
+/// its period under review.
+async fn a_fresh_review(up: &Up) -> (String, String) {
+    let driver = up.driver();
+    let reader = driver
+        .caller("web-journey-reader", &[Role::Reviewer], "us-wi")
+        .expect("caller");
+    let instrument = driver.active_instrument(&reader).await.expect("instrument");
+    let items: Vec<String> = instrument
+        .domains
+        .iter()
+        .flat_map(|d| d.items.iter().map(|i| i.code.clone()))
+        .collect();
+    let lead = driver
+        .caller("web-journey-lead", &[Role::ScrLead], "us-wi")
+        .expect("caller");
+    for case in scir::demo::synth::partnership(23, 200, &items) {
+        if case.facts.jurisdiction != "us-wi" {
+            continue;
+        }
+        let incident = driver.report(&case).await.expect("reported");
+        let eligible = incident.decision.as_ref().map_or(0, |d| d.outcome)
+            == scir_proto::intake::v1::EligibilityOutcome::PracticeReview as i32;
+        if !eligible {
+            continue;
+        }
+        let review = driver
+            .review_of(&lead, "us-wi", &incident.name)
+            .await
+            .expect("opened");
+        let end = review.period_end.as_ref().expect("period");
+        let day = scir_kit::validate::to_date(end).expect("date") - chrono::Days::new(20);
+        let id = review.name.rsplit('/').next().expect("id").to_owned();
+        return (id, day.to_string());
+    }
+    panic!("no practice review in us-wi among the synthetic cases");
+}
+
+#[tokio::test]
+async fn a_whole_review_in_the_web_console() {
+    let up = Up::start().await;
+    let (review, day) = a_fresh_review(&up).await;
+    let env = std::env::var("SCIR_SCREENSHOTS")
+        .map(|dir| vec![("SCREENSHOTS".to_owned(), dir)])
+        .unwrap_or_default();
+    let text = python(
+        "web_review_journey.py",
+        vec![up.web.clone(), review, day],
+        env,
+    )
+    .await;
+    for page in [
+        "review opened",
+        "episodes",
+        "debriefings",
+        "key observations",
+        "ssit rating",
+        "ssit blind",
+        "ssit consensus",
+        "systems maps",
+        "learning opportunities",
+        "recommendations",
+        "review final",
+    ] {
+        assert!(
+            text.contains(&format!("axe {page}:")),
+            "{page} audited: {text}"
+        );
+    }
+    assert!(text.contains("finalised by the console"), "{text}");
+}

@@ -9,7 +9,7 @@ from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def browser(javascript: bool, width: int) -> webdriver.Chrome:
@@ -55,3 +55,21 @@ def audit(driver: webdriver.Chrome, page: str) -> None:
     print(f"axe {page}: {len(results['passes'])} rules pass, "
           f"{len(results['violations'])} minor or moderate violations "
           f"{[v['id'] for v in results['violations']]}")
+
+
+def sign_in(driver: webdriver.Chrome, base: str, subject: str, jurisdiction: str,
+            roles: list) -> None:
+    """The development sign-in, filled in as a person would."""
+    driver.get(f"{base}/sign-in")
+    heading(driver, "Sign in")
+    field = driver.find_element(By.ID, "subject")
+    field.clear()
+    field.send_keys(subject)
+    Select(driver.find_element(By.ID, "jurisdiction")).select_by_value(jurisdiction)
+    for role in roles:
+        driver.find_element(By.CSS_SELECTOR, f"label[for=role-{role}]").click()
+    driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+
+
+def session_cookie(driver: webdriver.Chrome) -> dict:
+    return {c["name"]: c["value"] for c in driver.get_cookies()}

@@ -29,25 +29,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from browser import audit, browser, heading, shot
+from browser import audit, browser, heading, session_cookie, shot, sign_in
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def sign_in(driver, base: str, subject: str, jurisdiction: str, roles: list) -> None:
-    driver.get(f"{base}/sign-in")
-    heading(driver, "Sign in")
-    field = driver.find_element(By.ID, "subject")
-    field.clear()
-    field.send_keys(subject)
-    Select(driver.find_element(By.ID, "jurisdiction")).select_by_value(jurisdiction)
-    for role in roles:
-        driver.find_element(By.CSS_SELECTOR, f"label[for=role-{role}]").click()
-    driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
-
-
-def session_cookie(driver) -> dict:
-    return {c["name"]: c["value"] for c in driver.get_cookies()}
 
 
 def lead(base: str, refused: str, advancing: str, subject: str) -> None:

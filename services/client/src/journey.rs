@@ -440,6 +440,7 @@ impl Driver {
             name: name.to_owned(),
             etag: current.etag,
             skip_systems_mapping_reason: skip.to_owned(),
+            validate_only: false,
         };
         lead.review()
             .advance_review(request)

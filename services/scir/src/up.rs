@@ -133,6 +133,7 @@ pub async fn run(
     let (intake_addr, review_addr, scoring_addr) = (dial(&intake), dial(&review), dial(&scoring));
     let review_addr_for_learning = review_addr.clone();
     let review_addr_for_web = review_addr.clone();
+    let scoring_addr_for_web = scoring_addr.clone();
     let learning_addr = dial(&learning);
     let culture_addr = dial(&culture);
     let insights_addr_for_web = dial(&insights);
@@ -198,6 +199,7 @@ pub async fn run(
     let web_config = scir_web::WebConfig {
         common: common(&args, &secret, web, "web.db"),
         review_addr: review_addr_for_web,
+        scoring_addr: scoring_addr_for_web,
         insights_addr: insights_addr_for_web,
         culture_addr: culture_addr_for_web,
         learning_addr: learning_addr_for_web,

@@ -12,6 +12,9 @@ pub struct WebConfig {
     /// Address of the review service, e.g. `http://review:50052`.
     #[arg(long = "review-addr", env = "SCIR_WEB_REVIEW_ADDR")]
     pub review_addr: String,
+    /// Address of the scoring service, e.g. `http://scoring:50053`.
+    #[arg(long = "scoring-addr", env = "SCIR_WEB_SCORING_ADDR")]
+    pub scoring_addr: String,
     /// Address of the insights service, e.g. `http://insights:50054`.
     #[arg(long = "insights-addr", env = "SCIR_WEB_INSIGHTS_ADDR")]
     pub insights_addr: String,

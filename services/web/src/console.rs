@@ -14,6 +14,7 @@ use scir_proto::review::v1 as review;
 use tonic::Code;
 use tonic_types::StatusExt;
 
+use crate::parts::{Kind, review_nav};
 use crate::peers::Peers;
 use crate::session::{Session, Sessions, cookie_name, random_hex, same_token};
 use crate::views::{self, Chrome, STYLE, STYLE_PATH, csrf, date, page, stage};
@@ -280,13 +281,44 @@ impl Console {
             (true, ["reviews", id, "withdraw"]) if id_ok(id) => {
                 self.withdraw(&session, id, &request).await
             }
-            _ => self.message(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                Some(&session),
-                "There is no such page, or it is not yours to see.",
-            ),
+            (false, ["reviews", id, "summary", kind]) if id_ok(id) => {
+                self.summary(&session, id, kind).await
+            }
+            (false, ["reviews", id, "ssit"]) if id_ok(id) => self.ssit(&session, id).await,
+            (false, ["reviews", id, "ssit", ko]) if id_ok(id) && id_ok(ko) => {
+                self.ssit_observation(&session, id, ko, None).await
+            }
+            (true, ["reviews", id, "ssit", ko, "ratings"]) if id_ok(id) && id_ok(ko) => {
+                self.ssit_submit(&session, id, ko, false, &request).await
+            }
+            (true, ["reviews", id, "ssit", ko, "consensus"]) if id_ok(id) && id_ok(ko) => {
+                self.ssit_submit(&session, id, ko, true, &request).await
+            }
+            (false, ["reviews", id, segment]) if id_ok(id) => match Kind::from_segment(segment) {
+                Some(kind) => self.parts(&session, id, kind, None).await,
+                None => self.not_found(&session),
+            },
+            (true, ["reviews", id, segment]) if id_ok(id) => match Kind::from_segment(segment) {
+                Some(kind) => self.create_part(&session, id, kind, &request).await,
+                None => self.not_found(&session),
+            },
+            (true, ["reviews", id, segment, item, "delete"]) if id_ok(id) && id_ok(item) => {
+                match Kind::from_segment(segment) {
+                    Some(kind) => self.delete_part(&session, id, kind, item, &request).await,
+                    None => self.not_found(&session),
+                }
+            }
+            _ => self.not_found(&session),
         }
+    }
+
+    fn not_found(&self, session: &Session) -> Page {
+        self.message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            Some(session),
+            "There is no such page, or it is not yours to see.",
+        )
     }
 
     /// The development sign-in: a form to pick who to be, and its answer.
@@ -517,7 +549,15 @@ impl Console {
         let open = r.stage != review::Stage::Finalised as i32
             && r.stage != review::Stage::Withdrawn as i32;
         let may_advance = open && session.holds(&[Role::ScrLead, Role::Admin]);
+        // The guard's own answer, asked without changing anything, is the
+        // checklist of what the next stage still needs.
+        let checklist = if may_advance && problems.is_empty() {
+            self.guard_check(session, &name).await
+        } else {
+            None
+        };
         let body = html! {
+            (review_nav(id, None))
             (views::problems("The review cannot move on yet", &problems))
             dl {
                 dt { "Stage" } dd { (stage(r.stage)) }
@@ -527,6 +567,16 @@ impl Console {
                     @if r.overdue { " " span class="overdue" { "overdue" } }
                 }
                 dt { "Period under review" } dd { (date(r.period_start.as_ref())) " to " (date(r.period_end.as_ref())) }
+            }
+            @if let Some(missing) = &checklist {
+                h2 { "Before the next stage" }
+                @if missing.is_empty() { p { "Nothing is missing: the review can move on." } }
+                @else {
+                    p { "The next stage still needs:" }
+                    ul class="checklist" { @for (what, why) in missing {
+                        li { (why) @if !what.is_empty() { " (" (what) ")" } }
+                    } }
+                }
             }
             @if may_advance {
                 form method="post" action={ "/reviews/" (id) "/advance" } {
@@ -578,6 +628,14 @@ impl Console {
                     div { button type="submit" { "Withdraw the review" } }
                 }
             }
+            @if session.holds(&[Role::ScrLead, Role::Admin]) && r.stage != review::Stage::Withdrawn as i32 {
+                h2 { "Summaries" }
+                p { "Generated from the review as it stands, checked for any identity the system holds, and downloaded as Markdown." }
+                ul {
+                    li { a href={ "/reviews/" (id) "/summary/ninety-day" } download { "The 90-day summary" } }
+                    li { a href={ "/reviews/" (id) "/summary/six-month" } download { "The 6-month summary" } }
+                }
+            }
             h2 { "History" }
             (views::scrolling("History", html! {
                 table {
@@ -601,6 +659,59 @@ impl Console {
                 body,
             ),
         )
+    }
+
+    /// What the review's guard still lacks (empty when it would pass), or
+    /// nothing when the check itself failed.
+    async fn guard_check(&self, session: &Session, name: &str) -> Option<Vec<(String, String)>> {
+        let mut client = self.peers.review(session).ok()?;
+        let checked = client
+            .advance_review(review::AdvanceReviewRequest {
+                name: name.to_owned(),
+                validate_only: true,
+                ..Default::default()
+            })
+            .await;
+        match checked {
+            Ok(_) => Some(Vec::new()),
+            Err(status) if status.code() == Code::FailedPrecondition => Some(
+                violations(&status)
+                    .into_iter()
+                    .map(|(what, why)| (if what == name { String::new() } else { what }, why))
+                    .collect(),
+            ),
+            Err(_) => None,
+        }
+    }
+
+    /// A review's summary, generated and downloaded; a refusal is shown on
+    /// the review's page.
+    async fn summary(&self, session: &Session, id: &str, kind: &str) -> Page {
+        let (kind, file) = match kind {
+            "ninety-day" => (review::SummaryKind::NinetyDay, "summary-90-day.md"),
+            "six-month" => (review::SummaryKind::SixMonth, "summary-6-month.md"),
+            _ => return self.not_found(session),
+        };
+        let Ok(mut client) = self.peers.review(session) else {
+            return self.unavailable();
+        };
+        let generated = client
+            .generate_summary(review::GenerateSummaryRequest {
+                name: format!("jurisdictions/{}/reviews/{id}", session.jurisdiction),
+                kind: kind as i32,
+            })
+            .await;
+        match generated {
+            Ok(summary) => Page {
+                content_type: "text/markdown; charset=utf-8",
+                ..Page::html(StatusCode::OK, summary.into_inner().markdown)
+            }
+            .with_header(
+                header::CONTENT_DISPOSITION,
+                &format!("attachment; filename=\"{}-{file}\"", short(id)),
+            ),
+            Err(status) => self.after_change(session, id, Err(status)).await,
+        }
     }
 
     /// The review's page after a change it refused, or the change's page.

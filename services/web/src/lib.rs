@@ -5,10 +5,14 @@
 pub mod config;
 pub mod console;
 pub mod culture;
+pub mod forms;
 pub mod insights;
+pub mod maps;
 pub mod notices;
+pub mod parts;
 pub mod peers;
 pub mod session;
+pub mod ssit;
 pub mod startup;
 pub mod views;
 

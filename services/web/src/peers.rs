@@ -10,6 +10,7 @@ use scir_proto::culture::v1::culture_service_client::CultureServiceClient;
 use scir_proto::insights::v1::insights_service_client::InsightsServiceClient;
 use scir_proto::learning::v1::learning_service_client::LearningServiceClient;
 use scir_proto::review::v1::review_service_client::ReviewServiceClient;
+use scir_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -47,10 +48,14 @@ pub type Culture = CultureServiceClient<InterceptedService<Channel, ClientInterc
 /// Learning's client with the person's token.
 pub type Learning = LearningServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
+/// Scoring's client with the person's token.
+pub type Scoring = ScoringServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
 /// The services the console calls.
 #[derive(Debug, Clone)]
 pub struct Peers {
     review: Channel,
+    scoring: Channel,
     insights: Channel,
     culture: Channel,
     learning: Channel,
@@ -62,6 +67,8 @@ pub struct Peers {
 pub struct Addresses<'a> {
     /// Review.
     pub review: &'a str,
+    /// Scoring.
+    pub scoring: &'a str,
     /// Insights.
     pub insights: &'a str,
     /// Culture.
@@ -80,6 +87,7 @@ impl Peers {
     ) -> anyhow::Result<Self> {
         Ok(Self {
             review: transport.channel(addresses.review)?,
+            scoring: transport.channel(addresses.scoring)?,
             insights: transport.channel(addresses.insights)?,
             culture: transport.channel(addresses.culture)?,
             learning: transport.channel(addresses.learning)?,
@@ -113,6 +121,14 @@ impl Peers {
     pub fn review(&self, session: &Session) -> anyhow::Result<Review> {
         Ok(ReviewServiceClient::with_interceptor(
             self.review.clone(),
+            self.interceptor(session)?,
+        ))
+    }
+
+    /// Scoring, as the session's person.
+    pub fn scoring(&self, session: &Session) -> anyhow::Result<Scoring> {
+        Ok(ScoringServiceClient::with_interceptor(
+            self.scoring.clone(),
             self.interceptor(session)?,
         ))
     }

@@ -63,12 +63,13 @@ impl Application {
         let to_services = Transport::from_args(&config.common.tls)?;
         let addresses = Addresses {
             review: &config.review_addr,
+            scoring: &config.scoring_addr,
             insights: &config.insights_addr,
             culture: &config.culture_addr,
             learning: &config.learning_addr,
         };
         let peers = Peers::new(addresses, &to_services, signer)
-            .context("SCIR_WEB_{REVIEW,INSIGHTS,CULTURE,LEARNING}_ADDR")?;
+            .context("SCIR_WEB_{REVIEW,SCORING,INSIGHTS,CULTURE,LEARNING}_ADDR")?;
         // Browsers present no client certificate: the console's own port is
         // plain HTTP behind whatever terminates TLS for them, while its calls
         // to the services use the deployment's transport.

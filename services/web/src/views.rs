@@ -30,7 +30,7 @@ pub fn words(label: &str, prefix: &str) -> String {
 /// A stage in words.
 pub fn stage(value: i32) -> String {
     review::Stage::try_from(value)
-        .map(|s| words(s.label(), "STAGE_"))
+        .map(|s| words(s.label(), "STAGE_").replace("Ssit", "SSIT"))
         .unwrap_or_else(|_| "Unknown".to_owned())
 }
 

@@ -587,7 +587,11 @@ impl Reviews {
         check.finish()?;
         let loaded = self.load(caller, method, &review, Access::Lead).await?;
         let mut stored = loaded.review;
-        check_etag(&request.etag, &etag(&stored.id, stored.version), true)?;
+        check_etag(
+            &request.etag,
+            &etag(&stored.id, stored.version),
+            !request.validate_only,
+        )?;
         let stage = pb::Stage::try_from(stored.body.stage).unwrap_or_default();
         let parts = self
             .parts(
@@ -604,17 +608,27 @@ impl Reviews {
         ) {
             Ok(to) => to,
             Err(violations) => {
-                self.record(
-                    caller,
-                    method,
-                    &review.name,
-                    &review.jurisdiction,
-                    "refused: guard",
-                )
-                .await?;
+                let outcome = if request.validate_only {
+                    "checked: guard refuses"
+                } else {
+                    "refused: guard"
+                };
+                self.record(caller, method, &review.name, &review.jurisdiction, outcome)
+                    .await?;
                 return Err(ApiError::FailedPrecondition(violations));
             }
         };
+        if request.validate_only {
+            self.record(
+                caller,
+                method,
+                &review.name,
+                &review.jurisdiction,
+                "checked: guard passes",
+            )
+            .await?;
+            return Ok(self.present_review(&stored));
+        }
         let mut body = stored.body.0.clone();
         body.stage = to as i32;
         body.stage_enter_time = timestamp(now_micros());

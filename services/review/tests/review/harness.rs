@@ -328,6 +328,7 @@ pub(crate) async fn advance(
             name: review.to_owned(),
             etag: current.etag,
             skip_systems_mapping_reason: skip_reason.to_owned(),
+            validate_only: false,
         })
         .await
         .map(|r| r.into_inner())

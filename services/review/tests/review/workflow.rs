@@ -75,7 +75,28 @@ async fn a_review_walks_from_the_intake_event_to_finalised(backend: Backend) {
         .await
         .expect_err("etag");
     assert_eq!(no_etag.code(), Code::InvalidArgument);
+    // Checking the guard lists the same gaps and needs no etag; once it
+    // passes, the check still changes nothing.
+    let check = pb::AdvanceReviewRequest {
+        name: name.clone(),
+        validate_only: true,
+        ..Default::default()
+    };
+    let checked = lead
+        .advance_review(check.clone())
+        .await
+        .expect_err("no team");
+    assert_eq!(checked.code(), Code::FailedPrecondition);
+    assert_eq!(preconditions(&checked).len(), 2);
     staff(&system, &name).await;
+    let before = system.review_of(&incident.name).await.expect("review");
+    let passes = lead
+        .advance_review(check)
+        .await
+        .expect("the guard passes")
+        .into_inner();
+    assert_eq!(passes.stage, pb::Stage::Opened as i32);
+    assert_eq!(passes.etag, before.etag, "a check changes nothing");
     assert_eq!(
         advance(&mut lead, &name, "").await.expect("advanced").stage,
         pb::Stage::CaseRecordReview as i32

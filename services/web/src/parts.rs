@@ -1,0 +1,1052 @@
+//! A review's parts: key practice episodes, debriefings, key observations,
+//! systems maps, learning opportunities and recommendations. Each kind is a
+//! page with what is recorded (the language check's advice beside the text)
+//! and the form to record one more; every refusal comes back beside the
+//! field it names.
+
+use std::future::Future;
+
+use http::StatusCode;
+use maud::{Markup, html};
+use scir_kit::auth::Role;
+use scir_kit::pages::{Page, PageRequest};
+use scir_proto::review::v1 as review;
+use tonic::Code;
+
+use crate::console::{Console, form_field, violations};
+use crate::forms::{Choice, Form, Posted, choices, shown};
+use crate::maps;
+use crate::peers::Review;
+use crate::session::Session;
+use crate::views::{self, csrf, date, page};
+
+/// Roles that record a review's parts.
+const WRITERS: &[Role] = &[Role::Reviewer, Role::ScrLead, Role::Admin];
+
+/// Rows of nodes and edges a systems map's form offers.
+pub(crate) const NODE_ROWS: usize = 8;
+pub(crate) const EDGE_ROWS: usize = 10;
+
+/// The kinds of part, as the console's paths name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Episodes,
+    Debriefings,
+    KeyObservations,
+    SystemsMaps,
+    LearningOpportunities,
+    Recommendations,
+}
+
+impl Kind {
+    /// Every kind, in the order a review records them.
+    pub(crate) const ALL: [Kind; 6] = [
+        Kind::Episodes,
+        Kind::Debriefings,
+        Kind::KeyObservations,
+        Kind::SystemsMaps,
+        Kind::LearningOpportunities,
+        Kind::Recommendations,
+    ];
+
+    /// The kind a path segment names.
+    pub(crate) fn from_segment(segment: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.segment() == segment)
+    }
+
+    /// Its path segment.
+    pub(crate) fn segment(self) -> &'static str {
+        match self {
+            Kind::Episodes => "episodes",
+            Kind::Debriefings => "debriefings",
+            Kind::KeyObservations => "observations",
+            Kind::SystemsMaps => "maps",
+            Kind::LearningOpportunities => "learning",
+            Kind::Recommendations => "recommendations",
+        }
+    }
+
+    /// Its title.
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Kind::Episodes => "Key practice episodes",
+            Kind::Debriefings => "Debriefings",
+            Kind::KeyObservations => "Key observations",
+            Kind::SystemsMaps => "Systems maps",
+            Kind::LearningOpportunities => "Learning opportunities",
+            Kind::Recommendations => "Recommendations",
+        }
+    }
+}
+
+/// What a part's page and form refer to: the review and the parts a part may
+/// link to, as (resource name, title).
+#[derive(Debug, Default)]
+pub(crate) struct Context {
+    /// Whether the reader may read and write debriefing notes (the team and
+    /// administrators).
+    pub may_note: bool,
+    pub episodes: Vec<Choice>,
+    pub debriefings: Vec<Choice>,
+    pub key_observations: Vec<Choice>,
+    pub learning_opportunities: Vec<Choice>,
+}
+
+/// The titles of linked parts, or their names when unknown.
+fn titles(names: &[String], known: &[Choice]) -> Markup {
+    html! {
+        @if names.is_empty() { "–" }
+        @else { ul class="plain" { @for n in names {
+            li { (known.iter().find(|(k, _)| k == n).map_or(n.as_str(), |(_, t)| t.as_str())) }
+        } } }
+    }
+}
+
+fn enum_list<E>(values: &[i32], prefix: &str) -> String
+where
+    E: scir_proto::Labelled + TryFrom<i32>,
+{
+    if values.is_empty() {
+        return "–".to_owned();
+    }
+    values
+        .iter()
+        .map(|v| shown::<E>(*v, prefix))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The language check's findings, as advice beside the text.
+fn advice(findings: &[review::LanguageFinding]) -> Markup {
+    html! {
+        @if !findings.is_empty() {
+            aside class="advice" aria-label="Language advice" {
+                p { strong { "Advice on the wording" } " (it never stops a save):" }
+                ul { @for f in findings { li {
+                    "“" (f.text) "” in " (views::words(&f.field, "")) ": "
+                    (shown::<review::FindingCategory>(f.category, "").to_lowercase())
+                    @if !f.suggestion.is_empty() { ". " (f.suggestion) }
+                } } }
+            }
+        }
+    }
+}
+
+/// One kind of part: how it is listed, shown, read from a form and sent.
+pub(crate) trait Part: Sized + Send + 'static {
+    const KIND: Kind;
+    /// The request's field holding the part (violations are prefixed with it).
+    const FIELD: &'static str;
+    fn name(&self) -> &str;
+    fn etag(&self) -> &str;
+    fn findings(&self) -> &[review::LanguageFinding];
+    /// A short title (headings, links from other parts).
+    fn heading(&self) -> String;
+    /// Its fields.
+    fn show(&self, ctx: &Context) -> Markup;
+    /// The form to record one.
+    fn form(form: &Form<'_>, ctx: &Context) -> Markup;
+    /// One read from a posted form.
+    fn read(posted: &mut Posted<'_>, ctx: &Context) -> Self;
+    /// The form's field a violation's field (without the prefix) names.
+    fn field_of(field: &str, _request: &PageRequest) -> String {
+        field.to_owned()
+    }
+    /// Every one recorded, drawn with `actions` (delete) beside each.
+    fn show_all(items: &[Self], ctx: &Context, actions: &dyn Fn(&Self) -> Markup) -> Markup {
+        html! { @for item in items {
+            article class="part" {
+                h3 { (item.heading()) }
+                (item.show(ctx))
+                (advice(item.findings()))
+                (actions(item))
+            }
+        } }
+    }
+    fn list(
+        c: Review,
+        parent: String,
+    ) -> impl Future<Output = Result<Vec<Self>, tonic::Status>> + Send;
+    fn create(
+        c: Review,
+        parent: String,
+        item: Self,
+    ) -> impl Future<Output = Result<(), tonic::Status>> + Send;
+    fn delete(
+        c: Review,
+        name: String,
+        etag: String,
+    ) -> impl Future<Output = Result<(), tonic::Status>> + Send;
+}
+
+impl Part for review::Episode {
+    const KIND: Kind = Kind::Episodes;
+    const FIELD: &'static str = "episode";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn etag(&self) -> &str {
+        &self.etag
+    }
+    fn findings(&self) -> &[review::LanguageFinding] {
+        &self.language_findings
+    }
+    fn heading(&self) -> String {
+        self.title.clone()
+    }
+    fn show(&self, _ctx: &Context) -> Markup {
+        html! { dl {
+            dt { "When" } dd { (date(self.start_date.as_ref())) " to " (date(self.end_date.as_ref())) }
+            dt { "Assessment" } dd { (shown::<review::Assessment>(self.assessment, "")) }
+            dt { "What happened" } dd { (self.what_happened) }
+            dt { "Sources" } dd { (if self.source_documents.is_empty() { "–".to_owned() } else { self.source_documents.join("; ") }) }
+            dt { "Contributory factors" } dd { (enum_list::<review::ContributoryFactor>(&self.contributory_factors, "")) }
+        } }
+    }
+    fn form(f: &Form<'_>, _ctx: &Context) -> Markup {
+        html! {
+            (f.line("title", "Title", true))
+            (f.date("start_date", "Started", true))
+            (f.date("end_date", "Ended", true))
+            (f.area("what_happened", "What happened", true))
+            (f.one("assessment", "How practice went", &choices::<review::Assessment>(""), true))
+            (f.area("source_documents", "Source documents, one per line", false))
+            (f.many("contributory_factors", "Contributory factors", &choices::<review::ContributoryFactor>("")))
+        }
+    }
+    fn read(p: &mut Posted<'_>, _ctx: &Context) -> Self {
+        Self {
+            title: p.text("title"),
+            start_date: p.date("start_date"),
+            end_date: p.date("end_date"),
+            what_happened: p.text("what_happened"),
+            assessment: p.one::<review::Assessment>("assessment"),
+            source_documents: p.lines("source_documents"),
+            contributory_factors: p.many::<review::ContributoryFactor>("contributory_factors"),
+            ..Default::default()
+        }
+    }
+    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
+        let r = c
+            .list_episodes(review::ListEpisodesRequest {
+                parent,
+                page_size: 500,
+                ..Default::default()
+            })
+            .await?;
+        Ok(r.into_inner().episodes)
+    }
+    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
+        c.create_episode(review::CreateEpisodeRequest {
+            parent,
+            episode: Some(item),
+        })
+        .await
+        .map(|_| ())
+    }
+    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
+        c.delete_episode(review::DeleteEpisodeRequest { name, etag })
+            .await
+            .map(|_| ())
+    }
+}
+
+impl Part for review::Debriefing {
+    const KIND: Kind = Kind::Debriefings;
+    const FIELD: &'static str = "debriefing";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn etag(&self) -> &str {
+        &self.etag
+    }
+    fn findings(&self) -> &[review::LanguageFinding] {
+        &self.language_findings
+    }
+    fn heading(&self) -> String {
+        format!(
+            "{} with {}",
+            date(self.date.as_ref()),
+            self.participant_roles.join(", ")
+        )
+    }
+    fn show(&self, ctx: &Context) -> Markup {
+        html! { dl {
+            dt { "Decision context" } dd { (if self.decision_context.is_empty() { "–" } else { &self.decision_context }) }
+            @if ctx.may_note {
+                dt { "Notes (the team only)" } dd { (if self.notes.is_empty() { "–" } else { &self.notes }) }
+            }
+        } }
+    }
+    fn form(f: &Form<'_>, ctx: &Context) -> Markup {
+        html! {
+            (f.date("date", "Date", true))
+            (f.area("participant_roles", "Participants' roles (never names), one per line", true))
+            (f.area("decision_context", "What made sense at the time: the decision context", false))
+            @if ctx.may_note {
+                (f.area("notes", "Notes (kept sealed; read by the team only)", false))
+            }
+        }
+    }
+    fn read(p: &mut Posted<'_>, ctx: &Context) -> Self {
+        Self {
+            date: p.date("date"),
+            participant_roles: p.lines("participant_roles"),
+            decision_context: p.text("decision_context"),
+            notes: if ctx.may_note {
+                p.text("notes")
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        }
+    }
+    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
+        let r = c
+            .list_debriefings(review::ListDebriefingsRequest {
+                parent,
+                page_size: 500,
+                ..Default::default()
+            })
+            .await?;
+        Ok(r.into_inner().debriefings)
+    }
+    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
+        c.create_debriefing(review::CreateDebriefingRequest {
+            parent,
+            debriefing: Some(item),
+        })
+        .await
+        .map(|_| ())
+    }
+    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
+        c.delete_debriefing(review::DeleteDebriefingRequest { name, etag })
+            .await
+            .map(|_| ())
+    }
+}
+
+impl Part for review::KeyObservation {
+    const KIND: Kind = Kind::KeyObservations;
+    const FIELD: &'static str = "key_observation";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn etag(&self) -> &str {
+        &self.etag
+    }
+    fn findings(&self) -> &[review::LanguageFinding] {
+        &self.language_findings
+    }
+    fn heading(&self) -> String {
+        self.title.clone()
+    }
+    fn show(&self, ctx: &Context) -> Markup {
+        html! { dl {
+            dt { "Description" } dd { (self.description) }
+            dt { "Episodes" } dd { (titles(&self.episodes, &ctx.episodes)) }
+            dt { "Debriefings" } dd { (titles(&self.debriefings, &ctx.debriefings)) }
+            dt { "Contributory factors" } dd { (enum_list::<review::ContributoryFactor>(&self.contributory_factors, "")) }
+            dt { "Themes" } dd { (enum_list::<review::Theme>(&self.themes, "")) }
+        } }
+    }
+    fn form(f: &Form<'_>, ctx: &Context) -> Markup {
+        html! {
+            (f.line("title", "Title", true))
+            (f.area("description", "What the team observed", true))
+            (f.many("episodes", "Episodes it draws on", &ctx.episodes))
+            (f.many("debriefings", "Debriefings it draws on", &ctx.debriefings))
+            (f.many("contributory_factors", "Contributory factors", &choices::<review::ContributoryFactor>("")))
+            (f.many("themes", "Themes", &choices::<review::Theme>("")))
+        }
+    }
+    fn read(p: &mut Posted<'_>, _ctx: &Context) -> Self {
+        Self {
+            title: p.text("title"),
+            description: p.text("description"),
+            episodes: p.all("episodes"),
+            debriefings: p.all("debriefings"),
+            contributory_factors: p.many::<review::ContributoryFactor>("contributory_factors"),
+            themes: p.many::<review::Theme>("themes"),
+            ..Default::default()
+        }
+    }
+    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
+        let r = c
+            .list_key_observations(review::ListKeyObservationsRequest {
+                parent,
+                page_size: 500,
+                ..Default::default()
+            })
+            .await?;
+        Ok(r.into_inner().key_observations)
+    }
+    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
+        c.create_key_observation(review::CreateKeyObservationRequest {
+            parent,
+            key_observation: Some(item),
+        })
+        .await
+        .map(|_| ())
+    }
+    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
+        c.delete_key_observation(review::DeleteKeyObservationRequest { name, etag })
+            .await
+            .map(|_| ())
+    }
+}
+
+/// `nodes[j].x` or `edges[j].x` of the request as sent (blank rows left
+/// out) back to the form's row.
+fn map_row(field: &str, request: &PageRequest) -> Option<String> {
+    let (table, rest) = field.split_once('[')?;
+    let (index, tail) = rest.split_once(']')?;
+    let index: usize = index.parse().ok()?;
+    let (rows, columns): (usize, &[&str]) = match table {
+        "nodes" => (NODE_ROWS, &["id", "label", "factor"]),
+        "edges" => (EDGE_ROWS, &["from", "to", "label"]),
+        _ => return None,
+    };
+    let row = (0..rows)
+        .filter(|r| !blank_row(request, table, *r, columns))
+        .nth(index)?;
+    Some(format!("{table}[{row}]{tail}"))
+}
+
+fn blank_row(request: &PageRequest, table: &str, row: usize, columns: &[&str]) -> bool {
+    columns.iter().all(|c| {
+        form_field(request, &format!("{table}[{row}].{c}"))
+            .trim()
+            .is_empty()
+    })
+}
+
+impl Part for review::SystemsMap {
+    const KIND: Kind = Kind::SystemsMaps;
+    const FIELD: &'static str = "systems_map";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn etag(&self) -> &str {
+        &self.etag
+    }
+    fn findings(&self) -> &[review::LanguageFinding] {
+        &self.language_findings
+    }
+    fn heading(&self) -> String {
+        format!("Map of {} factors", self.nodes.len())
+    }
+    fn show(&self, ctx: &Context) -> Markup {
+        html! {
+            p { "Key observation: " (titles(std::slice::from_ref(&self.key_observation), &ctx.key_observations)) }
+            div class="answer" {
+                figure { (maps::svg(self)) figcaption { "The map as drawn; the tables beside it say the same." } }
+                div {
+                    (views::scrolling("Factors", html! { table {
+                        caption { "Factors" }
+                        thead { tr { th scope="col" { "Id" } th scope="col" { "Factor" } th scope="col" { "Kind" } } }
+                        tbody { @for n in &self.nodes { tr {
+                            td { (n.id) } td { (n.label) } td { (shown::<review::ContributoryFactor>(n.factor, "")) }
+                        } } }
+                    } }))
+                    (views::scrolling("Links", html! { table {
+                        caption { "Links" }
+                        thead { tr { th scope="col" { "From" } th scope="col" { "To" } th scope="col" { "How" } } }
+                        tbody { @for e in &self.edges { tr { td { (e.from) } td { (e.to) } td { (e.label) } } } }
+                    } }))
+                    @if !self.considerations.is_empty() {
+                        h4 { "Considerations" }
+                        ul { @for c in &self.considerations { li { (c) } } }
+                    }
+                }
+            }
+        }
+    }
+    fn form(f: &Form<'_>, ctx: &Context) -> Markup {
+        let factors = choices::<review::ContributoryFactor>("");
+        html! {
+            (f.one("key_observation", "The key observation it maps", &ctx.key_observations, true))
+            (views::scrolling("Factors to map", html! { table class="edit" {
+                caption { "Factors (leave a row empty to skip it)" }
+                thead { tr { th scope="col" { "Id (letters, digits, - or _)" } th scope="col" { "What it is" } th scope="col" { "Kind" } } }
+                tbody { @for i in 0..NODE_ROWS { tr {
+                    td { (f.cell(&format!("nodes[{i}].id"), &format!("Factor {} id", i + 1))) }
+                    td { (f.cell(&format!("nodes[{i}].label"), &format!("Factor {} description", i + 1))) }
+                    td { (f.cell_choice(&format!("nodes[{i}].factor"), &format!("Factor {} kind", i + 1), &factors)) }
+                } } }
+            } }))
+            (views::scrolling("Links to map", html! { table class="edit" {
+                caption { "Links between factors (by id)" }
+                thead { tr { th scope="col" { "From" } th scope="col" { "To" } th scope="col" { "How (optional)" } } }
+                tbody { @for i in 0..EDGE_ROWS { tr {
+                    td { (f.cell(&format!("edges[{i}].from"), &format!("Link {} from", i + 1))) }
+                    td { (f.cell(&format!("edges[{i}].to"), &format!("Link {} to", i + 1))) }
+                    td { (f.cell(&format!("edges[{i}].label"), &format!("Link {} how", i + 1))) }
+                } } }
+            } }))
+            (f.area("considerations", "Considerations for the system, one per line", false))
+        }
+    }
+    fn read(p: &mut Posted<'_>, _ctx: &Context) -> Self {
+        let mut nodes = Vec::new();
+        for i in 0..NODE_ROWS {
+            let id = p.text(&format!("nodes[{i}].id"));
+            let label = p.text(&format!("nodes[{i}].label"));
+            let factor_field = format!("nodes[{i}].factor");
+            if id.is_empty() && label.is_empty() && p.text(&factor_field).is_empty() {
+                continue;
+            }
+            let factor = p.one::<review::ContributoryFactor>(&factor_field);
+            nodes.push(review::MapNode { id, label, factor });
+        }
+        let mut edges = Vec::new();
+        for i in 0..EDGE_ROWS {
+            let edge = review::MapEdge {
+                from: p.text(&format!("edges[{i}].from")),
+                to: p.text(&format!("edges[{i}].to")),
+                label: p.text(&format!("edges[{i}].label")),
+            };
+            if !(edge.from.is_empty() && edge.to.is_empty() && edge.label.is_empty()) {
+                edges.push(edge);
+            }
+        }
+        Self {
+            key_observation: p.text("key_observation"),
+            nodes,
+            edges,
+            considerations: p.lines("considerations"),
+            ..Default::default()
+        }
+    }
+    fn field_of(field: &str, request: &PageRequest) -> String {
+        map_row(field, request).unwrap_or_else(|| field.to_owned())
+    }
+    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
+        let r = c
+            .list_systems_maps(review::ListSystemsMapsRequest {
+                parent,
+                page_size: 500,
+                ..Default::default()
+            })
+            .await?;
+        Ok(r.into_inner().systems_maps)
+    }
+    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
+        c.create_systems_map(review::CreateSystemsMapRequest {
+            parent,
+            systems_map: Some(item),
+        })
+        .await
+        .map(|_| ())
+    }
+    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
+        c.delete_systems_map(review::DeleteSystemsMapRequest { name, etag })
+            .await
+            .map(|_| ())
+    }
+}
+
+impl Part for review::LearningOpportunity {
+    const KIND: Kind = Kind::LearningOpportunities;
+    const FIELD: &'static str = "learning_opportunity";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn etag(&self) -> &str {
+        &self.etag
+    }
+    fn findings(&self) -> &[review::LanguageFinding] {
+        &self.language_findings
+    }
+    fn heading(&self) -> String {
+        let need: String = self.family_need.chars().take(60).collect();
+        if need.is_empty() {
+            "A learning opportunity".to_owned()
+        } else {
+            need
+        }
+    }
+    fn show(&self, ctx: &Context) -> Markup {
+        html! { dl {
+            dt { "Need" } dd { (shown::<review::NeedStatus>(self.status, "NEED_")) }
+            dt { "Practice function" } dd { (shown::<review::PracticeFunction>(self.practice_function, "FUNCTION_")) }
+            dt { "Themes" } dd { (enum_list::<review::Theme>(&self.themes, "")) }
+            dt { "Key observations" } dd { (titles(&self.key_observations, &ctx.key_observations)) }
+        } }
+    }
+    /// The seed's two columns: what the family needed, beside what action did
+    /// or did not take place.
+    fn show_all(items: &[Self], ctx: &Context, actions: &dyn Fn(&Self) -> Markup) -> Markup {
+        html! {
+            @if !items.is_empty() {
+                (views::scrolling("Learning opportunities", html! { table class="two" {
+                    caption { "Learning opportunities" }
+                    thead { tr {
+                        th scope="col" { "What the family needed" }
+                        th scope="col" { "What action did or did not take place" }
+                        th scope="col" { "About it" }
+                    } }
+                    tbody { @for lo in items { tr {
+                        td { (lo.family_need) }
+                        td { (lo.action_taken) }
+                        td { (lo.show(ctx)) (advice(lo.findings())) (actions(lo)) }
+                    } } }
+                } }))
+            }
+        }
+    }
+    fn form(f: &Form<'_>, ctx: &Context) -> Markup {
+        html! {
+            div class="columns" {
+                (f.area("family_need", "What the family needed", true))
+                (f.area("action_taken", "What action did or did not take place", true))
+            }
+            (f.one("status", "Was the need met?", &choices::<review::NeedStatus>("NEED_"), true))
+            (f.one("practice_function", "Practice function", &choices::<review::PracticeFunction>("FUNCTION_"), false))
+            (f.many("themes", "Themes", &choices::<review::Theme>("")))
+            (f.many("key_observations", "Key observations it comes from", &ctx.key_observations))
+        }
+    }
+    fn read(p: &mut Posted<'_>, _ctx: &Context) -> Self {
+        Self {
+            family_need: p.text("family_need"),
+            action_taken: p.text("action_taken"),
+            status: p.one::<review::NeedStatus>("status"),
+            practice_function: p.one::<review::PracticeFunction>("practice_function"),
+            themes: p.many::<review::Theme>("themes"),
+            key_observations: p.all("key_observations"),
+            ..Default::default()
+        }
+    }
+    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
+        let r = c
+            .list_learning_opportunities(review::ListLearningOpportunitiesRequest {
+                parent,
+                page_size: 500,
+                ..Default::default()
+            })
+            .await?;
+        Ok(r.into_inner().learning_opportunities)
+    }
+    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
+        c.create_learning_opportunity(review::CreateLearningOpportunityRequest {
+            parent,
+            learning_opportunity: Some(item),
+        })
+        .await
+        .map(|_| ())
+    }
+    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
+        c.delete_learning_opportunity(review::DeleteLearningOpportunityRequest { name, etag })
+            .await
+            .map(|_| ())
+    }
+}
+
+impl Part for review::Recommendation {
+    const KIND: Kind = Kind::Recommendations;
+    const FIELD: &'static str = "recommendation";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn etag(&self) -> &str {
+        &self.etag
+    }
+    fn findings(&self) -> &[review::LanguageFinding] {
+        &self.language_findings
+    }
+    fn heading(&self) -> String {
+        self.description.chars().take(60).collect()
+    }
+    fn show(&self, ctx: &Context) -> Markup {
+        html! { dl {
+            dt { "Recommendation" } dd { (self.description) }
+            dt { "Category" } dd { (shown::<review::RecommendationCategory>(self.category, "")) }
+            dt { "Owner" } dd { (if self.owner.is_empty() { "–" } else { &self.owner }) }
+            dt { "Due" } dd { (date(self.due_date.as_ref())) }
+            dt { "Strength" } dd { (shown::<review::ActionStrength>(self.strength, "")) }
+            dt { "Status" } dd { (shown::<review::RecommendationStatus>(self.status, "")) }
+            dt { "Key observations" } dd { (titles(&self.key_observations, &ctx.key_observations)) }
+            dt { "Learning opportunities" } dd { (titles(&self.learning_opportunities, &ctx.learning_opportunities)) }
+            dt { "Factors" } dd { (enum_list::<review::ContributoryFactor>(&self.factors, "")) }
+        } }
+    }
+    fn form(f: &Form<'_>, ctx: &Context) -> Markup {
+        html! {
+            (f.area("description", "What the system should change", true))
+            (f.one("category", "Category", &choices::<review::RecommendationCategory>(""), true))
+            (f.line("owner", "Owner (a role or a body, never a person's name)", true))
+            (f.date("due_date", "Due", true))
+            (f.one("strength", "Strength of the action", &choices::<review::ActionStrength>(""), true))
+            (f.one("status", "Status", &choices::<review::RecommendationStatus>(""), false))
+            (f.many("key_observations", "Key observations it answers", &ctx.key_observations))
+            (f.many("learning_opportunities", "Learning opportunities it answers", &ctx.learning_opportunities))
+            (f.many("factors", "Contributory factors it addresses", &choices::<review::ContributoryFactor>("")))
+        }
+    }
+    fn read(p: &mut Posted<'_>, _ctx: &Context) -> Self {
+        Self {
+            description: p.text("description"),
+            category: p.one::<review::RecommendationCategory>("category"),
+            owner: p.text("owner"),
+            due_date: p.date("due_date"),
+            strength: p.one::<review::ActionStrength>("strength"),
+            status: p.one::<review::RecommendationStatus>("status"),
+            key_observations: p.all("key_observations"),
+            learning_opportunities: p.all("learning_opportunities"),
+            factors: p.many::<review::ContributoryFactor>("factors"),
+            ..Default::default()
+        }
+    }
+    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
+        let r = c
+            .list_recommendations(review::ListRecommendationsRequest {
+                parent,
+                page_size: 500,
+                ..Default::default()
+            })
+            .await?;
+        Ok(r.into_inner().recommendations)
+    }
+    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
+        c.create_recommendation(review::CreateRecommendationRequest {
+            parent,
+            recommendation: Some(item),
+        })
+        .await
+        .map(|_| ())
+    }
+    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
+        c.delete_recommendation(review::DeleteRecommendationRequest { name, etag })
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Parts as choices: (resource name, heading).
+fn as_choices<P: Part>(items: Result<Vec<P>, tonic::Status>) -> Vec<Choice> {
+    items
+        .unwrap_or_default()
+        .iter()
+        .map(|p| (p.name().to_owned(), p.heading()))
+        .collect()
+}
+
+/// What a posted part page shows again: the values sent and what was wrong.
+pub(crate) struct Again<'a> {
+    pub values: &'a [(String, String)],
+    pub problems: Vec<(String, String)>,
+}
+
+impl Console {
+    /// The context of a review's part pages: what parts link to, and whether
+    /// the reader is on the team.
+    pub(crate) async fn part_context(
+        &self,
+        client: &Review,
+        session: &Session,
+        id: &str,
+    ) -> Context {
+        let parent = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
+        let mut team_client = client.clone();
+        let (episodes, debriefings, key_observations, learning, team) = tokio::join!(
+            review::Episode::list(client.clone(), parent.clone()),
+            review::Debriefing::list(client.clone(), parent.clone()),
+            review::KeyObservation::list(client.clone(), parent.clone()),
+            review::LearningOpportunity::list(client.clone(), parent.clone()),
+            team_client.list_team_members(review::ListTeamMembersRequest {
+                parent: parent.clone()
+            }),
+        );
+        let on_team = team
+            .map(|t| {
+                t.into_inner()
+                    .members
+                    .iter()
+                    .any(|m| m.subject == session.subject)
+            })
+            .unwrap_or(false);
+        Context {
+            may_note: on_team || session.holds(&[Role::Admin]),
+            episodes: as_choices(episodes),
+            debriefings: as_choices(debriefings),
+            key_observations: as_choices(key_observations),
+            learning_opportunities: as_choices(learning),
+        }
+    }
+
+    /// A kind's page of a review, or the form sent again with its problems.
+    pub(crate) async fn parts(
+        &self,
+        session: &Session,
+        id: &str,
+        kind: Kind,
+        again: Option<Again<'_>>,
+    ) -> Page {
+        match kind {
+            Kind::Episodes => self.parts_of::<review::Episode>(session, id, again).await,
+            Kind::Debriefings => {
+                self.parts_of::<review::Debriefing>(session, id, again)
+                    .await
+            }
+            Kind::KeyObservations => {
+                self.parts_of::<review::KeyObservation>(session, id, again)
+                    .await
+            }
+            Kind::SystemsMaps => {
+                self.parts_of::<review::SystemsMap>(session, id, again)
+                    .await
+            }
+            Kind::LearningOpportunities => {
+                self.parts_of::<review::LearningOpportunity>(session, id, again)
+                    .await
+            }
+            Kind::Recommendations => {
+                self.parts_of::<review::Recommendation>(session, id, again)
+                    .await
+            }
+        }
+    }
+
+    /// Records a part sent from its page.
+    pub(crate) async fn create_part(
+        &self,
+        session: &Session,
+        id: &str,
+        kind: Kind,
+        request: &PageRequest,
+    ) -> Page {
+        match kind {
+            Kind::Episodes => {
+                self.create_of::<review::Episode>(session, id, request)
+                    .await
+            }
+            Kind::Debriefings => {
+                self.create_of::<review::Debriefing>(session, id, request)
+                    .await
+            }
+            Kind::KeyObservations => {
+                self.create_of::<review::KeyObservation>(session, id, request)
+                    .await
+            }
+            Kind::SystemsMaps => {
+                self.create_of::<review::SystemsMap>(session, id, request)
+                    .await
+            }
+            Kind::LearningOpportunities => {
+                self.create_of::<review::LearningOpportunity>(session, id, request)
+                    .await
+            }
+            Kind::Recommendations => {
+                self.create_of::<review::Recommendation>(session, id, request)
+                    .await
+            }
+        }
+    }
+
+    /// Deletes a part.
+    pub(crate) async fn delete_part(
+        &self,
+        session: &Session,
+        id: &str,
+        kind: Kind,
+        item: &str,
+        request: &PageRequest,
+    ) -> Page {
+        let Ok(client) = self.peers.review(session) else {
+            return self.unavailable();
+        };
+        let name = format!(
+            "jurisdictions/{}/reviews/{id}/{}/{item}",
+            session.jurisdiction,
+            collection(kind)
+        );
+        let etag = form_field(request, "etag");
+        let outcome = match kind {
+            Kind::Episodes => review::Episode::delete(client, name, etag).await,
+            Kind::Debriefings => review::Debriefing::delete(client, name, etag).await,
+            Kind::KeyObservations => review::KeyObservation::delete(client, name, etag).await,
+            Kind::SystemsMaps => review::SystemsMap::delete(client, name, etag).await,
+            Kind::LearningOpportunities => {
+                review::LearningOpportunity::delete(client, name, etag).await
+            }
+            Kind::Recommendations => review::Recommendation::delete(client, name, etag).await,
+        };
+        match outcome {
+            Ok(()) => Page::see_other(&format!("/reviews/{id}/{}", kind.segment())),
+            Err(status) => self.part_refused(session, id, kind, &status, &[]).await,
+        }
+    }
+
+    /// A refused change, shown on the kind's page (the values kept), or the
+    /// page for a failure.
+    async fn part_refused(
+        &self,
+        session: &Session,
+        id: &str,
+        kind: Kind,
+        status: &tonic::Status,
+        values: &[(String, String)],
+    ) -> Page {
+        let problems = match status.code() {
+            Code::InvalidArgument | Code::FailedPrecondition => violations(status),
+            Code::PermissionDenied => vec![(String::new(), status.message().to_owned())],
+            Code::Aborted => vec![(
+                String::new(),
+                "Someone changed it while you were reading; this is the latest. Try again if it still applies.".to_owned(),
+            )],
+            _ => return self.failed(status, session),
+        };
+        let again = Again { values, problems };
+        self.parts(session, id, kind, Some(again)).await
+    }
+
+    async fn create_of<P: Part>(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
+        let Ok(client) = self.peers.review(session) else {
+            return self.unavailable();
+        };
+        let ctx = self.part_context(&client, session, id).await;
+        let mut posted = Posted::new(request);
+        let item = P::read(&mut posted, &ctx);
+        if !posted.errors.is_empty() {
+            let again = Again {
+                values: &request.form,
+                problems: posted.errors,
+            };
+            return self.parts_of::<P>(session, id, Some(again)).await;
+        }
+        let parent = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
+        match P::create(client, parent, item).await {
+            Ok(()) => Page::see_other(&format!("/reviews/{id}/{}", P::KIND.segment())),
+            Err(status) => {
+                let prefix = format!("{}.", P::FIELD);
+                let mut status_problems = violations(&status);
+                for (field, _) in &mut status_problems {
+                    if let Some(own) = field.strip_prefix(&prefix) {
+                        *field = P::field_of(own, request);
+                    }
+                }
+                if matches!(
+                    status.code(),
+                    Code::InvalidArgument | Code::FailedPrecondition
+                ) {
+                    let again = Again {
+                        values: &request.form,
+                        problems: status_problems,
+                    };
+                    return self.parts_of::<P>(session, id, Some(again)).await;
+                }
+                self.part_refused(session, id, P::KIND, &status, &request.form)
+                    .await
+            }
+        }
+    }
+
+    async fn parts_of<P: Part>(
+        &self,
+        session: &Session,
+        id: &str,
+        again: Option<Again<'_>>,
+    ) -> Page {
+        if !session.holds(&[Role::Reviewer, Role::ScrLead, Role::Admin, Role::Analyst]) {
+            return self.message(
+                StatusCode::OK,
+                P::KIND.title(),
+                Some(session),
+                "Your roles do not include work on reviews.",
+            );
+        }
+        let Ok(client) = self.peers.review(session) else {
+            return self.unavailable();
+        };
+        let name = format!("jurisdictions/{}/reviews/{id}", session.jurisdiction);
+        let mut review_client = client.clone();
+        let (found, items, ctx) = tokio::join!(
+            review_client.get_review(review::GetReviewRequest { name: name.clone() }),
+            P::list(client.clone(), name.clone()),
+            self.part_context(&client, session, id),
+        );
+        let r = match found {
+            Ok(r) => r.into_inner(),
+            Err(status) => return self.failed(&status, session),
+        };
+        let items = match items {
+            Ok(items) => items,
+            Err(status) => return self.failed(&status, session),
+        };
+        let open = r.stage != review::Stage::Finalised as i32
+            && r.stage != review::Stage::Withdrawn as i32;
+        let may_write = open && session.holds(WRITERS);
+        let (values, problems) = match &again {
+            Some(a) => (a.values, a.problems.as_slice()),
+            None => (&[][..], &[][..]),
+        };
+        let form = Form::new(values, problems);
+        let segment = P::KIND.segment();
+        let actions = |item: &P| {
+            let item_id = item.name().rsplit('/').next().unwrap_or_default();
+            html! {
+                @if may_write {
+                    form class="inline" method="post" action={ "/reviews/" (id) "/" (segment) "/" (item_id) "/delete" } {
+                        (csrf(session))
+                        input type="hidden" name="etag" value=(item.etag());
+                        button type="submit" class="quiet" { "Delete" span class="visually-hidden" { " " (item.heading()) } }
+                    }
+                }
+            }
+        };
+        let body = html! {
+            (review_nav(id, Some(P::KIND)))
+            p { "Stage: " (views::stage(r.stage)) "." }
+            (views::problems("Please check the form", problems))
+            h2 { "Recorded" }
+            @if items.is_empty() { p { "None recorded yet." } }
+            @else { (P::show_all(&items, &ctx, &actions)) }
+            @if may_write {
+                h2 { "Record one more" }
+                form class="stack wide" method="post" action={ "/reviews/" (id) "/" (segment) } {
+                    (csrf(session))
+                    (P::form(&form, &ctx))
+                    div { button type="submit" { "Save" } }
+                }
+            }
+        };
+        let status = if problems.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Page::html(
+            status,
+            page(P::KIND.title(), &self.chrome(Some(session)), body),
+        )
+    }
+}
+
+/// The collection id a kind's resource names use.
+fn collection(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Episodes => "episodes",
+        Kind::Debriefings => "debriefings",
+        Kind::KeyObservations => "keyObservations",
+        Kind::SystemsMaps => "systemsMaps",
+        Kind::LearningOpportunities => "learningOpportunities",
+        Kind::Recommendations => "recommendations",
+    }
+}
+
+/// The links between a review's pages; `current` is marked.
+pub(crate) fn review_nav(id: &str, current: Option<Kind>) -> Markup {
+    html! {
+        nav class="review-nav" aria-label="This review" {
+            ul {
+                li { a href={ "/reviews/" (id) } aria-current=[current.is_none().then_some("page")] { "Overview" } }
+                @for kind in Kind::ALL {
+                    li { a href={ "/reviews/" (id) "/" (kind.segment()) }
+                        aria-current=[(current == Some(kind)).then_some("page")] { (kind.title()) } }
+                }
+                li { a href={ "/reviews/" (id) "/ssit" } { "SSIT scoring" } }
+            }
+        }
+    }
+}
