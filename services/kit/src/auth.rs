@@ -311,8 +311,57 @@ impl Verifier {
         })
     }
 
+    /// A verifier of an identity provider's tokens: its JWKS document (as
+    /// its `jwks_uri` serves it), the `iss` and the `aud` to expect.
+    pub fn from_jwks(jwks: &str, issuer: &str, audience: &str) -> Result<Self, AuthError> {
+        let keys = parse_jwks(jwks).map_err(|e| AuthError::Config(format!("JWKS: {e}")))?;
+        Ok(Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            keys: Arc::new(Keys::Jwks(keys)),
+        })
+    }
+
     /// Verifies a token and returns the caller it identifies.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let claims: Claims = self.decode(token)?;
+        caller(claims.sub, claims.jurisdiction, &claims.roles, token)
+    }
+
+    /// Verifies an OpenID Connect ID token (signature, `iss`, `aud`, `exp`)
+    /// and that it answers the sign-in that sent `nonce`; the person it names.
+    /// The token itself is no bearer for the services: `Caller::bearer` is
+    /// left empty.
+    pub fn verify_id_token(&self, token: &str, nonce: &str) -> Result<Caller, AuthError> {
+        #[derive(Deserialize)]
+        struct IdClaims {
+            sub: String,
+            #[serde(default)]
+            jurisdiction: String,
+            #[serde(default)]
+            roles: Vec<String>,
+            #[serde(default)]
+            nonce: Option<String>,
+        }
+        let claims: IdClaims = self.decode(token)?;
+        // A token minted for another sign-in (replayed, or injected into this
+        // browser's callback) names another nonce, or none.
+        let same = claims.nonce.as_deref().is_some_and(|n| {
+            n.len() == nonce.len()
+                && n.bytes()
+                    .zip(nonce.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        });
+        if nonce.is_empty() || !same {
+            return Err(AuthError::Token(
+                "the token answers another sign-in".to_owned(),
+            ));
+        }
+        caller(claims.sub, claims.jurisdiction, &claims.roles, "")
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthError::Token("malformed token".to_owned()))?;
         let (algorithm, key) = match &*self.keys {
@@ -337,7 +386,7 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 30;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
+        let data = jsonwebtoken::decode::<T>(token, key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             AuthError::Token(
                 match e.kind() {
@@ -351,28 +400,37 @@ impl Verifier {
                 .to_owned(),
             )
         })?;
-        let claims = data.claims;
-        if claims.jurisdiction.is_empty() {
-            return Err(AuthError::Token("token has no jurisdiction".to_owned()));
-        }
-        let roles: Vec<Role> = claims.roles.iter().filter_map(|r| r.parse().ok()).collect();
-        // A service is its own kind of principal: a token that mixes it with a
-        // person's roles is refused whole, so no person's call can borrow a
-        // service's reach across jurisdictions.
-        if roles.contains(&Role::Service) && roles.iter().any(|r| *r != Role::Service) {
-            return Err(AuthError::Token(
-                "a service token carries no other role".to_owned(),
-            ));
-        }
-        Ok(Caller {
-            subject: claims.sub,
-            jurisdiction: claims.jurisdiction,
-            roles,
-            granted: Vec::new(),
-            bearer: Secret::from(token),
-            method: "",
-        })
+        Ok(data.claims)
     }
+}
+
+/// The caller a verified token's claims name.
+fn caller(
+    subject: String,
+    jurisdiction: String,
+    roles: &[String],
+    token: &str,
+) -> Result<Caller, AuthError> {
+    if jurisdiction.is_empty() {
+        return Err(AuthError::Token("token has no jurisdiction".to_owned()));
+    }
+    let roles: Vec<Role> = roles.iter().filter_map(|r| r.parse().ok()).collect();
+    // A service is its own kind of principal: a token that mixes it with a
+    // person's roles is refused whole, so no person's call can borrow a
+    // service's reach across jurisdictions.
+    if roles.contains(&Role::Service) && roles.iter().any(|r| *r != Role::Service) {
+        return Err(AuthError::Token(
+            "a service token carries no other role".to_owned(),
+        ));
+    }
+    Ok(Caller {
+        subject,
+        jurisdiction,
+        roles,
+        granted: Vec::new(),
+        bearer: Secret::from(token),
+        method: "",
+    })
 }
 
 fn parse_jwks(text: &str) -> Result<HashMap<String, (Algorithm, DecodingKey)>, String> {

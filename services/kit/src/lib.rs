@@ -17,6 +17,7 @@ pub mod directory;
 pub mod drain;
 pub mod error;
 pub mod events;
+pub mod http_client;
 pub mod http_json;
 pub mod metrics;
 pub mod names;

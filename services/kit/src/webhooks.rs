@@ -122,7 +122,7 @@ struct Inner {
     /// The event types this service publishes.
     publishes: Vec<String>,
     config: WebhookConfig,
-    client: delivery::Client,
+    client: crate::http_client::HttpClient,
 }
 
 impl Webhooks {
@@ -134,7 +134,11 @@ impl Webhooks {
         publishes: Vec<String>,
         config: &WebhookConfig,
     ) -> anyhow::Result<Self> {
-        let client = delivery::Client::new(config.ca_file.as_deref(), config.allow_loopback)?;
+        let client = crate::http_client::HttpClient::new(
+            config.ca_file.as_deref(),
+            config.allow_loopback,
+            delivery::ATTEMPT_TIMEOUT,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -220,7 +224,7 @@ impl Webhooks {
                         let literal = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>();
                         if let Ok(ip) = literal
                             && let Some(why) =
-                                delivery::forbidden(ip, self.inner.config.allow_loopback)
+                                crate::http_client::forbidden(ip, self.inner.config.allow_loopback)
                         {
                             check.bad("url", format!("must not be {why}"));
                         }
@@ -457,7 +461,7 @@ mod tests {
 
     #[test]
     fn deliveries_never_go_to_the_machine_itself_or_to_link_local_addresses() {
-        use delivery::forbidden;
+        use crate::http_client::forbidden;
         for (ip, allowed) in [
             ("127.0.0.1", false),
             ("::1", false),

@@ -206,6 +206,7 @@ pub async fn run(
         // `scir up` is development: its tokens are signed with its own
         // development secret, which the console then mints with.
         dev_sign_in: true,
+        oidc: Default::default(),
         secure_cookies: false,
         idle_minutes: 30,
         absolute_hours: 12,

@@ -29,6 +29,9 @@ pub struct WebConfig {
     /// with an identity provider's keys), and every page says it is on.
     #[arg(long = "dev-sign-in", env = "SCIR_WEB_DEV_SIGN_IN")]
     pub dev_sign_in: bool,
+    /// Sign-in with the agency's identity provider (OpenID Connect).
+    #[command(flatten)]
+    pub oidc: OidcConfig,
     /// Marks the session cookie `Secure` (set it behind TLS, including a
     /// proxy that terminates TLS); on by itself when the service serves TLS.
     #[arg(long = "secure-cookies", env = "SCIR_WEB_SECURE_COOKIES")]
@@ -66,4 +69,40 @@ pub struct WebConfig {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<scir_kit::pages::Cidr>,
+}
+
+/// OpenID Connect sign-in: the authorisation code flow with PKCE against the
+/// agency's identity provider. On when the issuer is set.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OidcConfig {
+    /// The provider's issuer URL; its discovery document is read from
+    /// `{issuer}/.well-known/openid-configuration` at start-up.
+    #[arg(long = "oidc-issuer", env = "SCIR_WEB_OIDC_ISSUER")]
+    pub issuer: Option<String>,
+    /// The console's client id at the provider (the ID token's audience).
+    #[arg(long = "oidc-client-id", env = "SCIR_WEB_OIDC_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// A file holding the console's client secret (a confidential client).
+    #[arg(
+        long = "oidc-client-secret-file",
+        env = "SCIR_WEB_OIDC_CLIENT_SECRET_FILE"
+    )]
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// Where the provider sends the browser back: this console's
+    /// `/sign-in/callback`, e.g. `https://console.example.org/sign-in/callback`.
+    #[arg(long = "oidc-redirect-url", env = "SCIR_WEB_OIDC_REDIRECT_URL")]
+    pub redirect_url: Option<String>,
+    /// Scopes asked for, space-separated (`openid` is always asked).
+    #[arg(
+        long = "oidc-scopes",
+        env = "SCIR_WEB_OIDC_SCOPES",
+        default_value = "openid profile"
+    )]
+    pub scopes: String,
+    /// Extra CA certificate (PEM) the provider's TLS certificate chains to.
+    #[arg(long = "oidc-ca-file", env = "SCIR_WEB_OIDC_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Allow a provider on a loopback address (development and tests).
+    #[arg(long = "oidc-allow-loopback", env = "SCIR_WEB_OIDC_ALLOW_LOOPBACK")]
+    pub allow_loopback: bool,
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::{StatusCode, header};
 use maud::html;
-use scir_kit::auth::Role;
+use scir_kit::auth::{ExposeSecret as _, Role};
 use scir_kit::directory::Directory;
 use scir_kit::pages::{Page, PageFuture, PageHandler, PageRequest};
 use scir_proto::Labelled;
@@ -14,13 +14,19 @@ use scir_proto::review::v1 as review;
 use tonic::Code;
 use tonic_types::StatusExt;
 
+use crate::oidc::{Pending, Provider};
 use crate::parts::{Kind, review_nav};
 use crate::peers::Peers;
-use crate::session::{Session, Sessions, cookie_name, random_hex, same_token};
+use crate::session::{Session, Sessions, SignedIn, cookie_name, random_hex, same_token};
 use crate::views::{self, Chrome, STYLE, STYLE_PATH, csrf, date, page, stage};
 
 /// The cookie that binds the sign-in form to the browser that loaded it.
 const SIGN_IN_COOKIE: &str = "scir_sign_in";
+/// The cookie that binds a sign-in at the identity provider to the browser
+/// that started it (its state, nonce and PKCE verifier).
+const OIDC_COOKIE: &str = "scir_oidc";
+/// How long a sign-in at the identity provider may take.
+const OIDC_SECONDS: i64 = 600;
 
 /// Roles the development sign-in offers (never `service`).
 const OFFERED: [Role; 6] = [
@@ -50,6 +56,7 @@ pub struct Console {
     directory: Arc<Directory>,
     dev: bool,
     secure: bool,
+    provider: Option<Arc<Provider>>,
 }
 
 impl PageHandler for Console {
@@ -130,7 +137,14 @@ impl Console {
             directory,
             dev,
             secure,
+            provider: None,
         }
+    }
+
+    /// The console signing people in with `provider`.
+    pub fn with_provider(mut self, provider: Provider) -> Self {
+        self.provider = Some(Arc::new(provider));
+        self
     }
 
     pub(crate) fn chrome<'a>(&self, session: Option<&'a Session>) -> Chrome<'a> {
@@ -207,7 +221,31 @@ impl Console {
             return Page::css(STYLE);
         }
         if path == "/sign-in" {
-            return self.sign_in(&request).await;
+            return match &self.provider {
+                Some(provider) if request.method == http::Method::GET => {
+                    self.sign_in_at_provider(provider)
+                }
+                Some(_) => self.message(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Sign in",
+                    None,
+                    "Sign in with your agency account.",
+                ),
+                None => self.sign_in(&request).await,
+            };
+        }
+        if path == "/sign-in/callback" {
+            return match self.provider.clone() {
+                Some(provider) if request.method == http::Method::GET => {
+                    self.callback(&provider, &request).await
+                }
+                _ => self.message(
+                    StatusCode::NOT_FOUND,
+                    "Not found",
+                    None,
+                    "There is no such page.",
+                ),
+            };
         }
         if path == "/favicon.ico" {
             return Page::html(StatusCode::NOT_FOUND, String::new());
@@ -319,6 +357,109 @@ impl Console {
             Some(session),
             "There is no such page, or it is not yours to see.",
         )
+    }
+
+    /// Starts a sign-in at the identity provider: the browser is sent there
+    /// with a fresh state, nonce and PKCE challenge, kept in its own cookie.
+    fn sign_in_at_provider(&self, provider: &Provider) -> Page {
+        let pending = Pending::new();
+        Page::see_other(&provider.authorization_url(&pending)).with_header(
+            header::SET_COOKIE,
+            &self.cookie(OIDC_COOKIE, &pending.cookie(), Some(OIDC_SECONDS)),
+        )
+    }
+
+    /// A sign-in that could not be completed, and the way to start again.
+    fn sign_in_failed(&self, status: StatusCode, why: &str) -> Page {
+        let body = html! {
+            p { (why) }
+            p { a href="/sign-in" { "Sign in again" } }
+        };
+        Page::html(status, page("Sign-in failed", &self.chrome(None), body))
+            .with_header(header::SET_COOKIE, &self.cookie(OIDC_COOKIE, "", Some(0)))
+    }
+
+    /// The identity provider sent the browser back: the state must be the
+    /// one this browser's sign-in sent, the code is redeemed with the PKCE
+    /// verifier, and the ID token must carry this sign-in's nonce.
+    async fn callback(&self, provider: &Provider, request: &PageRequest) -> Page {
+        let query = |name: &str| {
+            request
+                .query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(error) = query("error") {
+            return self.sign_in_failed(
+                StatusCode::UNAUTHORIZED,
+                &format!("The identity provider did not sign you in ({error})."),
+            );
+        }
+        let Some(pending) = request.cookie(OIDC_COOKIE).and_then(Pending::parse) else {
+            return self.sign_in_failed(
+                StatusCode::FORBIDDEN,
+                "This sign-in was not started from this browser, or it took too long.",
+            );
+        };
+        if !same_token(query("state").unwrap_or(""), &pending.state) {
+            return self.sign_in_failed(
+                StatusCode::FORBIDDEN,
+                "This sign-in was not started from this browser, or it took too long.",
+            );
+        }
+        let Some(code) = query("code").filter(|c| !c.is_empty() && c.len() <= 2048) else {
+            return self.sign_in_failed(
+                StatusCode::BAD_REQUEST,
+                "The identity provider sent no code.",
+            );
+        };
+        let person = match provider.finish(code, &pending).await {
+            Ok(person) => person,
+            Err(why) => {
+                tracing::warn!(why, "a sign-in at the identity provider was refused");
+                return self.sign_in_failed(
+                    StatusCode::FORBIDDEN,
+                    "The identity provider's answer could not be accepted. Sign in again; if it keeps happening, tell your administrator.",
+                );
+            }
+        };
+        let caller = &person.caller;
+        if self.directory.get(&caller.jurisdiction).is_none() {
+            tracing::warn!(
+                jurisdiction = caller.jurisdiction,
+                "a sign-in named an unknown jurisdiction"
+            );
+            return self.sign_in_failed(
+                StatusCode::FORBIDDEN,
+                "Your account names no jurisdiction of this deployment. Ask your administrator.",
+            );
+        }
+        let ends = person
+            .ends
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        let started = self
+            .sessions
+            .begin(SignedIn {
+                subject: &caller.subject,
+                jurisdiction: &caller.jurisdiction,
+                roles: &caller.roles,
+                token: Some((person.access_token.expose_secret(), ends)),
+            })
+            .await;
+        match started {
+            Ok((id, _)) => Page::see_other("/")
+                .with_header(
+                    header::SET_COOKIE,
+                    &self.cookie(cookie_name(self.secure), &id, None),
+                )
+                .with_header(header::SET_COOKIE, &self.cookie(OIDC_COOKIE, "", Some(0))),
+            Err(e) => {
+                tracing::warn!(error = %e, "starting a session failed");
+                self.unavailable()
+            }
+        }
     }
 
     /// The development sign-in: a form to pick who to be, and its answer.

@@ -9,6 +9,7 @@ pub mod forms;
 pub mod insights;
 pub mod maps;
 pub mod notices;
+pub mod oidc;
 pub mod parts;
 pub mod peers;
 pub mod session;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use scir_kit::auth::Role;
+use scir_kit::auth::{ExposeSecret as _, Role};
 use scir_kit::client::ClientInterceptor;
 use scir_kit::tls::Transport;
 use scir_proto::culture::v1::culture_service_client::CultureServiceClient;
@@ -97,6 +97,9 @@ impl Peers {
 
     /// The bearer token of a session.
     fn bearer(&self, session: &Session) -> anyhow::Result<String> {
+        if let Some(bearer) = &session.bearer {
+            return Ok(bearer.0.expose_secret().to_owned());
+        }
         let signer = self
             .signer
             .as_ref()

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use scir_kit::auth::Role;
+use chacha20poly1305::aead::{Aead as _, KeyInit as _};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use scir_kit::auth::{ExposeSecret as _, Role, Secret};
 use scir_kit::db::{Database, DbError, now_micros};
 use sha2::{Digest, Sha256};
 
@@ -24,6 +26,41 @@ pub struct Session {
     pub roles: Vec<Role>,
     /// The form token (CSRF).
     pub csrf: String,
+    /// The identity provider's access token the services are called with
+    /// (OpenID Connect sign-in); none for a development session.
+    pub bearer: Option<Bearer>,
+}
+
+/// An access token, never printed.
+#[derive(Clone)]
+pub struct Bearer(pub Secret);
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(..)")
+    }
+}
+
+impl PartialEq for Bearer {
+    fn eq(&self, other: &Self) -> bool {
+        same_token(self.0.expose_secret(), other.0.expose_secret())
+    }
+}
+
+impl Eq for Bearer {}
+
+/// What a session is started with: who signed in and, from an identity
+/// provider, the access token and when it ends (microseconds).
+#[derive(Debug)]
+pub struct SignedIn<'a> {
+    /// `sub`.
+    pub subject: &'a str,
+    /// The jurisdiction.
+    pub jurisdiction: &'a str,
+    /// The roles.
+    pub roles: &'a [Role],
+    /// The access token and its end, if any.
+    pub token: Option<(&'a str, i64)>,
 }
 
 impl Session {
@@ -48,6 +85,32 @@ fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
+/// The key a session's access token is sealed with: derived from the
+/// cookie's value, which the database never holds, so the table alone opens
+/// no token.
+fn token_key(id: &str) -> ChaCha20Poly1305 {
+    let mut digest = Sha256::new();
+    digest.update(b"scir-web session token\0");
+    digest.update(id.as_bytes());
+    ChaCha20Poly1305::new_from_slice(&digest.finalize()).expect("a 32-byte key")
+}
+
+fn seal_token(id: &str, token: &str) -> Vec<u8> {
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).expect("the operating system's random source");
+    let sealed = token_key(id)
+        .encrypt(&Nonce::from(nonce), token.as_bytes())
+        .expect("sealing in memory");
+    [nonce.as_slice(), &sealed].concat()
+}
+
+fn open_token(id: &str, sealed: &[u8]) -> Option<String> {
+    let (nonce, body) = sealed.split_at_checked(12)?;
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    let plain = token_key(id).decrypt(&Nonce::from(nonce), body).ok()?;
+    String::from_utf8(plain).ok()
+}
+
 /// Whether two tokens are equal, in time that does not depend on where they
 /// first differ.
 pub fn same_token(a: &str, b: &str) -> bool {
@@ -66,6 +129,8 @@ struct Row {
     csrf: String,
     created: i64,
     seen: i64,
+    token: Option<Vec<u8>>,
+    ends: Option<i64>,
 }
 
 /// The sessions, in the console's own database.
@@ -87,42 +152,61 @@ impl Sessions {
         Self { db, idle, absolute }
     }
 
-    /// Starts a session; returns the cookie value (shown once: only its hash
-    /// is kept) and the session.
+    /// Starts a development session (no access token); returns the cookie
+    /// value (shown once: only its hash is kept) and the session.
     pub async fn start(
         &self,
         subject: &str,
         jurisdiction: &str,
         roles: &[Role],
     ) -> Result<(String, Session), DbError> {
+        self.begin(SignedIn {
+            subject,
+            jurisdiction,
+            roles,
+            token: None,
+        })
+        .await
+    }
+
+    /// Starts a session for `who`; returns the cookie value (shown once) and
+    /// the session. An access token is kept sealed and ends the session
+    /// when it expires.
+    pub async fn begin(&self, who: SignedIn<'_>) -> Result<(String, Session), DbError> {
         let id = random_hex(32);
         let session = Session {
-            subject: subject.to_owned(),
-            jurisdiction: jurisdiction.to_owned(),
-            roles: roles.to_vec(),
+            subject: who.subject.to_owned(),
+            jurisdiction: who.jurisdiction.to_owned(),
+            roles: who.roles.to_vec(),
             csrf: random_hex(32),
+            bearer: who
+                .token
+                .map(|(token, _)| Bearer(Secret::from(token.to_owned()))),
         };
         let now = now_micros();
-        let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let roles: Vec<&str> = who.roles.iter().map(|r| r.as_str()).collect();
         let mut conn = self.db.acquire().await?;
         // Sessions nobody comes back to are removed as new ones start, so the
         // table holds live sessions only, however many are abandoned.
-        sqlx::query("DELETE FROM web_sessions WHERE seen < $1 OR created < $2")
+        sqlx::query("DELETE FROM web_sessions WHERE seen < $1 OR created < $2 OR ends < $3")
             .bind(now - micros(self.idle))
             .bind(now - micros(self.absolute))
+            .bind(now)
             .execute(&mut *conn)
             .await?;
         sqlx::query(
-            "INSERT INTO web_sessions (id_hash, subject, jurisdiction, roles, csrf, created, seen) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO web_sessions (id_hash, subject, jurisdiction, roles, csrf, created, seen, token, ends) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(hash(&id))
-        .bind(subject)
-        .bind(jurisdiction)
+        .bind(who.subject)
+        .bind(who.jurisdiction)
         .bind(roles.join(","))
         .bind(&session.csrf)
         .bind(now)
         .bind(now)
+        .bind(who.token.map(|(token, _)| seal_token(&id, token)))
+        .bind(who.token.map(|(_, ends)| ends))
         .execute(&mut *conn)
         .await?;
         Ok((id, session))
@@ -136,14 +220,26 @@ impl Sessions {
         let key = hash(id);
         let mut conn = self.db.acquire().await?;
         let row: Option<Row> = sqlx::query_as(
-            "SELECT subject, jurisdiction, roles, csrf, created, seen FROM web_sessions WHERE id_hash = $1",
+            "SELECT subject, jurisdiction, roles, csrf, created, seen, token, ends FROM web_sessions WHERE id_hash = $1",
         )
         .bind(&key)
         .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let now = now_micros();
-        if now - row.seen > micros(self.idle) || now - row.created > micros(self.absolute) {
+        // A sealed token that does not open (another cookie's, or altered)
+        // ends the session like an expired one.
+        let bearer = row
+            .token
+            .as_deref()
+            .and_then(|sealed| open_token(id, sealed))
+            .map(|token| Bearer(Secret::from(token)));
+        let token_lost = row.token.is_some() && bearer.is_none();
+        if now - row.seen > micros(self.idle)
+            || now - row.created > micros(self.absolute)
+            || row.ends.is_some_and(|ends| now >= ends)
+            || token_lost
+        {
             drop(conn);
             self.end(id).await?;
             return Ok(None);
@@ -164,6 +260,7 @@ impl Sessions {
                 .filter_map(|r| r.parse().ok())
                 .collect(),
             csrf: row.csrf,
+            bearer,
         }))
     }
 
@@ -180,7 +277,21 @@ impl Sessions {
 
 #[cfg(test)]
 mod tests {
-    use super::same_token;
+    use super::{open_token, same_token, seal_token};
+
+    #[test]
+    fn a_sealed_token_opens_only_with_its_own_cookie() {
+        let id = "a".repeat(64);
+        let sealed = seal_token(&id, "eyJ.token.sig");
+        assert!(!String::from_utf8_lossy(&sealed).contains("eyJ.token.sig"));
+        assert_eq!(open_token(&id, &sealed).as_deref(), Some("eyJ.token.sig"));
+        assert_eq!(open_token(&"b".repeat(64), &sealed), None);
+        let mut altered = sealed.clone();
+        let last = altered.len() - 1;
+        altered[last] ^= 1;
+        assert_eq!(open_token(&id, &altered), None);
+        assert_eq!(open_token(&id, &sealed[..5]), None);
+    }
 
     #[test]
     fn tokens_compare_whole() {

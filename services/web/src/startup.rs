@@ -16,6 +16,7 @@ use scir_kit::tls::Transport;
 
 use crate::config::WebConfig;
 use crate::console::Console;
+use crate::oidc::Provider;
 use crate::peers::{Addresses, DevSigner, Peers};
 use crate::session::Sessions;
 
@@ -60,6 +61,14 @@ impl Application {
     pub async fn build(config: &WebConfig, shutdown: &Shutdown) -> anyhow::Result<Self> {
         let signer = dev_signer(config)?;
         let dev = signer.is_some();
+        if dev && config.oidc.issuer.is_some() {
+            bail!(
+                "SCIR_WEB_DEV_SIGN_IN is refused beside an identity provider (SCIR_WEB_OIDC_ISSUER)"
+            );
+        }
+        let provider = Provider::discover(&config.oidc)
+            .await
+            .context("SCIR_WEB_OIDC_*")?;
         let to_services = Transport::from_args(&config.common.tls)?;
         let addresses = Addresses {
             review: &config.review_addr,
@@ -82,7 +91,10 @@ impl Application {
             Duration::from_secs(u64::from(config.absolute_hours) * 3600),
         );
         let secure = config.secure_cookies || to_services.is_mutual();
-        let console = Console::new(sessions, peers, base.directory.clone(), dev, secure);
+        let mut console = Console::new(sessions, peers, base.directory.clone(), dev, secure);
+        if let Some(provider) = provider {
+            console = console.with_provider(provider);
+        }
         let pages = Pages::new("", Arc::new(console), config.page_requests_per_minute)
             .with_trusted_proxies(config.trusted_proxies.clone());
         let serving = base.serving_pages(pages, SERVICE_NAME, shutdown.signal());

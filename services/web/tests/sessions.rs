@@ -4,12 +4,16 @@
 
 use std::time::Duration;
 
+use scir_kit::auth::ExposeSecret as _;
 use scir_kit::auth::Role;
 use scir_kit::db::{Database, DbOptions};
 use scir_testkit::{Backend, TestDatabase};
-use scir_web::session::Sessions;
+use scir_web::session::{Sessions, SignedIn};
 
-scir_testkit::on_both_backends!(sessions_end_and_leave_nothing_usable_behind);
+scir_testkit::on_both_backends!(
+    sessions_end_and_leave_nothing_usable_behind,
+    an_access_token_is_sealed_and_ends_its_session
+);
 
 async fn sessions_end_and_leave_nothing_usable_behind(backend: Backend) {
     let test = TestDatabase::new(backend).await;
@@ -73,5 +77,52 @@ async fn sessions_end_and_leave_nothing_usable_behind(backend: Backend) {
     assert!(sessions.find(&kept).await.expect("read").is_some());
     sessions.end(&kept).await.expect("signed out");
     assert_eq!(sessions.find(&kept).await.expect("read"), None);
+    db.close().await;
+}
+
+/// A session from the identity provider keeps its access token sealed (the
+/// table alone opens nothing), gives it back whole, and ends with it.
+async fn an_access_token_is_sealed_and_ends_its_session(backend: Backend) {
+    let test = TestDatabase::new(backend).await;
+    let db = Database::connect(
+        &test.url,
+        &scir_web::startup::MIGRATIONS,
+        &DbOptions::default(),
+    )
+    .await
+    .expect("database");
+    let sessions = Sessions::new(
+        db.clone(),
+        Duration::from_secs(60),
+        Duration::from_secs(3600),
+    );
+    let token = "eyJhbGciOiJFUzI1NiJ9.the-access-token.signature";
+    let now = scir_kit::db::now_micros();
+    let (id, _) = sessions
+        .begin(SignedIn {
+            subject: "oidc-lead",
+            jurisdiction: "us-wi",
+            roles: &[Role::ScrLead],
+            token: Some((token, now + 800_000)),
+        })
+        .await
+        .expect("started");
+    let found = sessions.find(&id).await.expect("read").expect("found");
+    let bearer = found.bearer.expect("the token");
+    assert_eq!(bearer.0.expose_secret(), token);
+    let mut conn = db.acquire().await.expect("connection");
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT token FROM web_sessions")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("row");
+    drop(conn);
+    let needle = b"the-access-token";
+    assert!(
+        !sealed.windows(needle.len()).any(|w| w == needle),
+        "the token is sealed"
+    );
+    // The token's end is the session's, however recently it was used.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(sessions.find(&id).await.expect("read"), None);
     db.close().await;
 }

@@ -1,19 +1,15 @@
 //! Delivering events: following the log, signing, sending, and recording how
 //! each attempt went.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use prost::Message as _;
 use prost_reflect::{DynamicMessage, ReflectMessage as _, Value};
 use ring::hmac;
 use scir_proto::common::v1::Event;
-use tokio::net::TcpStream;
 
 use super::store::{self, Endpoint, Failure};
 use super::{Webhooks, sealing_context};
@@ -47,144 +43,6 @@ const REMOVED: &[&str] = &[
     "description",
     "summary",
 ];
-
-/// Sends deliveries over HTTP/1.1, TLS where the URL says `https`.
-#[derive(Clone)]
-pub(super) struct Client {
-    tls: tokio_rustls::TlsConnector,
-    allow_loopback: bool,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").finish_non_exhaustive()
-    }
-}
-
-impl Client {
-    pub(super) fn new(extra_ca: Option<&Path>, allow_loopback: bool) -> anyhow::Result<Self> {
-        let config = scir_tls::web_client_config(extra_ca)?;
-        Ok(Self {
-            tls: tokio_rustls::TlsConnector::from(config),
-            allow_loopback,
-        })
-    }
-
-    /// Posts `body` to `url` with `headers`; `Ok` when the answer is 2xx,
-    /// otherwise what went wrong, in words for the failure list.
-    pub(super) async fn post(
-        &self,
-        url: &str,
-        headers: &[(&'static str, String)],
-        body: Bytes,
-    ) -> Result<(), String> {
-        let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
-        let host = uri.host().ok_or("no host")?.to_owned();
-        let https = uri.scheme_str() == Some("https");
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        // Resolved here and checked before connecting: the address connected
-        // to is the one checked, whatever the name resolves to next time.
-        let addresses: Vec<std::net::SocketAddr> =
-            tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
-                .await
-                .map_err(|e| format!("resolving {host}: {e}"))?
-                .collect();
-        let allowed: Vec<std::net::SocketAddr> = addresses
-            .iter()
-            .copied()
-            .filter(|a| forbidden(a.ip(), self.allow_loopback).is_none())
-            .collect();
-        if allowed.is_empty() {
-            let why = addresses
-                .first()
-                .and_then(|a| forbidden(a.ip(), self.allow_loopback))
-                .unwrap_or("no address");
-            return Err(format!("{host} is refused: {why}"));
-        }
-        // Each address in turn (a name may resolve to IPv6 and IPv4 alike).
-        let mut tcp = Err("no address".to_owned());
-        for address in &allowed {
-            match TcpStream::connect(address).await {
-                Ok(stream) => {
-                    tcp = Ok(stream);
-                    break;
-                }
-                Err(e) => tcp = Err(format!("connecting to {address}: {e}")),
-            }
-        }
-        let tcp = tcp?;
-        let _ = tcp.set_nodelay(true);
-        let authority = uri
-            .authority()
-            .map_or_else(|| host.clone(), |a| a.to_string());
-        let path = uri
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), |p| p.to_string());
-        let mut request = http::Request::post(path)
-            .header(http::header::HOST, authority)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::USER_AGENT, "scir-webhooks/1");
-        for (name, value) in headers {
-            request = request.header(*name, value);
-        }
-        let request = request
-            .body(Full::new(body))
-            .map_err(|e| format!("building the request: {e}"))?;
-        let status = if https {
-            let name =
-                rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
-                    .map_err(|e| format!("bad host name: {e}"))?;
-            let stream = self
-                .tls
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS: {e}"))?;
-            send(TokioIo::new(stream), request).await?
-        } else {
-            send(TokioIo::new(tcp), request).await?
-        };
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!("HTTP {status}"))
-        }
-    }
-}
-
-/// Why deliveries may not go to `ip`, if they may not: the machine itself
-/// (unless allowed, for development), link-local addresses (where cloud
-/// metadata services answer), and addresses that are no single host.
-pub(super) fn forbidden(ip: std::net::IpAddr, allow_loopback: bool) -> Option<&'static str> {
-    use std::net::IpAddr;
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    };
-    match ip {
-        _ if ip.is_loopback() && !allow_loopback => Some("a loopback address"),
-        _ if ip.is_unspecified() || ip.is_multicast() => Some("not a single host"),
-        IpAddr::V4(v4) if v4.is_link_local() || v4.is_broadcast() => Some("a link-local address"),
-        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => Some("a link-local address"),
-        _ => None,
-    }
-}
-
-async fn send<T>(io: T, request: http::Request<Full<Bytes>>) -> Result<http::StatusCode, String>
-where
-    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| format!("HTTP: {e}"))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| format!("HTTP: {e}"))?;
-    Ok(response.status())
-}
 
 /// The Standard Webhooks signature of a delivery: `v1,` and the base64
 /// HMAC-SHA256 of `{id}.{timestamp}.{body}`.
@@ -351,21 +209,30 @@ impl Webhooks {
         let body = payload(event)?;
         let timestamp = now_micros() / 1_000_000;
         let headers = [
-            ("webhook-id", event.event_id.clone()),
-            ("webhook-timestamp", timestamp.to_string()),
             (
-                "webhook-signature",
+                http::header::HeaderName::from_static("webhook-id"),
+                event.event_id.clone(),
+            ),
+            (
+                http::header::HeaderName::from_static("webhook-timestamp"),
+                timestamp.to_string(),
+            ),
+            (
+                http::header::HeaderName::from_static("webhook-signature"),
                 signature(key, &event.event_id, timestamp, &body),
             ),
+            (http::header::CONTENT_TYPE, "application/json".to_owned()),
         ];
-        match tokio::time::timeout(
-            ATTEMPT_TIMEOUT,
-            self.inner.client.post(&endpoint.url, &headers, body),
-        )
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
+        // The client bounds the attempt by ATTEMPT_TIMEOUT.
+        let answer = self
+            .inner
+            .client
+            .send(http::Method::POST, &endpoint.url, &headers, body)
+            .await?;
+        if answer.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}", answer.status()))
         }
     }
 
