@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 project="scir-ci"
 compose="docker-compose -p $project -f $PWD/docker-compose.yml"
-services=(intake review scoring insights learning culture)
+services=(intake review scoring insights learning culture web)
 timings=()
 stage_start=$SECONDS
 stage() {
@@ -42,9 +42,9 @@ cleanup() {
 trap cleanup EXIT
 
 stage "release binaries"
-cargo build --release --locked -p scir-intake -p scir-review -p scir-scoring -p scir-insights -p scir-learning -p scir-culture \
+cargo build --release --locked -p scir-intake -p scir-review -p scir-scoring -p scir-insights -p scir-learning -p scir-culture -p scir-web \
   -p scir-probe -p scir-otlp-sink
-for bin in scir-intake scir-review scir-scoring scir-insights scir-learning scir-culture scir-probe scir-otlp-sink; do
+for bin in scir-intake scir-review scir-scoring scir-insights scir-learning scir-culture scir-web scir-probe scir-otlp-sink; do
   cp "$target/release/$bin" "$dist/"
 done
 
@@ -62,7 +62,7 @@ docker build -q -f deploy/docker/otlp-sink.Dockerfile --build-arg RUNTIME_IMAGE=
   -t scir-local/otlp-sink:ci "$dist" >/dev/null
 printf '\n== image sizes\n'
 docker images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' \
-  | grep -E '^(scir-(intake|review|scoring|insights|learning|culture):ci|scir-local/)' | sort
+  | grep -E '^(scir-(intake|review|scoring|insights|learning|culture|web):ci|scir-local/)' | sort
 
 stage "compose up"
 bash deploy/compose/make-secrets.sh
@@ -83,6 +83,12 @@ for port in 50051 50052 50053 50054 50055 50056; do
   done
   "$dist/scir-probe" "127.0.0.1:$port"
 done
+# The console's own port is plain HTTP.
+for _ in $(seq 1 120); do
+  SCIR_PROBE_PLAIN=1 "$dist/scir-probe" 127.0.0.1:50057 2>/dev/null && break
+  sleep 1
+done
+SCIR_PROBE_PLAIN=1 "$dist/scir-probe" 127.0.0.1:50057
 $compose ps
 
 stage "compose journey (review restarted halfway)"

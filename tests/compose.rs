@@ -144,3 +144,24 @@ async fn the_journey_survives_a_service_restart() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+#[ignore = "needs the docker compose stack: .ci/compose.sh runs it"]
+async fn the_console_reads_the_reviews_over_mutual_tls() {
+    let web: std::net::SocketAddr = "127.0.0.1:50057".parse().expect("address");
+    // Development sign-in (the stack's tokens are development HS256); the
+    // console's calls to review present the console's own certificate.
+    let cookies = scir::web_bench::sign_in(web, "compose-lead", "us-wi", &[Role::ScrLead])
+        .await
+        .expect("signed in");
+    assert!(
+        cookies.iter().any(|c| c.starts_with("__Host-scir=")),
+        "with mutual TLS to the services the session cookie is Secure: {cookies:?}"
+    );
+    let page = scir::survey_page::exchange(web, "GET", "/", &cookies, "")
+        .await
+        .expect("the reviews page");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<h1>Reviews</h1>"), "{}", page.body);
+    assert!(page.body.contains("reviews in us-wi"), "{}", page.body);
+}

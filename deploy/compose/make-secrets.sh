@@ -9,7 +9,7 @@ set -euo pipefail
 dir="$(cd "$(dirname "$0")" && pwd)"
 
 if [ ! -e "$dir/tls/ca.pem" ]; then
-    bash "$dir/../tls/make-certs.sh" "$dir/tls" intake review scoring insights learning culture client
+    bash "$dir/../tls/make-certs.sh" "$dir/tls" intake review scoring insights learning culture web client
     # The containers run as uid 65532 and read their key through a bind mount,
     # so each service's key must be readable by others on this machine. The
     # authority's key (tls/ca.key) is not mounted and stays private. In
@@ -28,7 +28,7 @@ jwt_secret="$(random 32)"
 data_keys="k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 {
     echo "POSTGRES_PASSWORD=$(random 16)"
-    for service in intake review scoring insights learning culture; do
+    for service in intake review scoring insights learning culture web; do
         password="$(random 16)"
         echo "SCIR_${service^^}_DB_PASSWORD=$password"
         {
@@ -42,6 +42,6 @@ data_keys="k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
         } >"$dir/$service.env"
     done
 } >"$dir/postgres.env"
-echo "wrote deploy/compose/{postgres,intake,review,scoring,insights,learning,culture}.env"
+echo "wrote deploy/compose/{postgres,intake,review,scoring,insights,learning,culture,web}.env"
 echo "a development token: scir token --role reporter --jurisdiction us-wi \\"
 echo "  --secret \"\$(sed -n 's/^SCIR_JWT_HS256_SECRET=//p' deploy/compose/intake.env)\""

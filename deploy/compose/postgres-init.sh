@@ -3,7 +3,7 @@
 # service, each owning its database and nothing else. Passwords come from
 # postgres.env (deploy/compose/make-secrets.sh).
 set -euo pipefail
-for service in intake review scoring insights learning culture; do
+for service in intake review scoring insights learning culture web; do
     var="SCIR_${service^^}_DB_PASSWORD"
     password="${!var:?$var is missing from postgres.env}"
     psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname postgres \

@@ -14,7 +14,7 @@ import sys
 
 import yaml
 
-SERVICES = ["scir-culture", "scir-insights", "scir-intake", "scir-learning", "scir-review", "scir-scoring"]
+SERVICES = ["scir-culture", "scir-insights", "scir-intake", "scir-learning", "scir-review", "scir-scoring", "scir-web"]
 
 
 def main():

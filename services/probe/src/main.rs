@@ -3,7 +3,8 @@
 //! healthchecks. Exits 0 when it is, 1 when it is not or does not answer within
 //! 3 seconds, 2 on bad usage. ADDRESS defaults to 127.0.0.1:$SCIR_PORT, or
 //! 127.0.0.1:50051. With the service's `SCIR_TLS_*` settings in its
-//! environment, it connects with the same mutual TLS the service requires.
+//! environment, it connects with the same mutual TLS the service requires
+//! (unless `SCIR_PROBE_PLAIN`: the web console's port is plain).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,6 +31,11 @@ struct Args {
     /// Client certificate when the server requires mutual TLS.
     #[command(flatten)]
     tls: TlsArgs,
+    /// Ask over plain HTTP/2 whatever the TLS settings say: for the web
+    /// console, whose own port is plain (browsers present no certificate)
+    /// while its calls to the services use the container's certificate.
+    #[arg(long, env = "SCIR_PROBE_PLAIN")]
+    plain: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -54,7 +60,11 @@ async fn main() -> ExitCode {
     } else {
         format!("http://{address}")
     };
-    let transport = match Transport::from_args(&args.tls) {
+    let transport = match if args.plain {
+        Ok(Transport::plain())
+    } else {
+        Transport::from_args(&args.tls)
+    } {
         Ok(transport) => transport,
         Err(e) => {
             eprintln!("scir-probe: {e}");
