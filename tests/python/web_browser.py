@@ -56,16 +56,16 @@ def lead(base: str, refused: str, advancing: str, subject: str) -> None:
         heading(driver, "Reviews")
         text = driver.find_element(By.TAG_NAME, "main").text
         for review in (refused, advancing):
-            assert review[:8] in text, f"{review[:8]} listed"
+            assert review[-8:] in text, f"{review[-8:]} listed"
         shot(driver, "web-reviews")
         audit(driver, "reviews")
 
         # A guard refuses: what the review still needs, as a list.
-        driver.find_element(By.LINK_TEXT, refused[:8]).click()
-        heading(driver, f"Review {refused[:8]}")
+        driver.find_element(By.LINK_TEXT, refused[-8:]).click()
+        heading(driver, f"Review {refused[-8:]}")
         audit(driver, "review")
         driver.find_element(By.XPATH, "//button[.='Advance to the next stage']").click()
-        heading(driver, f"Review {refused[:8]}")
+        heading(driver, f"Review {refused[-8:]}")
         problems = driver.find_element(By.CSS_SELECTOR, ".problems")
         items = problems.find_elements(By.TAG_NAME, "li")
         assert items, "the guard's violations listed"
@@ -79,11 +79,11 @@ def lead(base: str, refused: str, advancing: str, subject: str) -> None:
             field.send_keys(member)
             Select(driver.find_element(By.ID, "member-role")).select_by_visible_text(role)
             driver.find_element(By.XPATH, "//button[.='Add to the team']").click()
-            heading(driver, f"Review {refused[:8]}")
+            heading(driver, f"Review {refused[-8:]}")
             team = driver.find_element(By.XPATH, "//h2[.='Team']/following-sibling::ul[1]").text
             assert f"{member} – {role}" in team, team
         driver.find_element(By.XPATH, "//button[.='Advance to the next stage']").click()
-        heading(driver, f"Review {refused[:8]}")
+        heading(driver, f"Review {refused[-8:]}")
         stage = driver.find_element(By.XPATH, "//dt[.='Stage']/following-sibling::dd[1]").text
         assert stage == "Case record review", stage
         assert not driver.find_elements(By.CSS_SELECTOR, ".problems")
@@ -92,9 +92,9 @@ def lead(base: str, refused: str, advancing: str, subject: str) -> None:
 
         # A staffed review advances.
         driver.get(f"{base}/reviews/{advancing}")
-        heading(driver, f"Review {advancing[:8]}")
+        heading(driver, f"Review {advancing[-8:]}")
         driver.find_element(By.XPATH, "//button[.='Advance to the next stage']").click()
-        heading(driver, f"Review {advancing[:8]}")
+        heading(driver, f"Review {advancing[-8:]}")
         stage = driver.find_element(By.XPATH, "//dt[.='Stage']/following-sibling::dd[1]").text
         assert stage == "Case record review", stage
         assert not driver.find_elements(By.CSS_SELECTOR, ".problems")
@@ -165,7 +165,7 @@ def other_jurisdiction(base: str, review: str) -> None:
     try:
         sign_in(driver, base, "reviewer-tn", "us-tn", ["reviewer", "scr_lead"])
         heading(driver, "Reviews")
-        assert review[:8] not in driver.find_element(By.TAG_NAME, "main").text
+        assert review[-8:] not in driver.find_element(By.TAG_NAME, "main").text
         driver.get(f"{base}/reviews/{review}")
         heading(driver, "Not found")
         audit(driver, "not found")

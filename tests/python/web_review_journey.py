@@ -95,7 +95,7 @@ def rate(driver, level_of, why: str) -> int:
 
 def main(base: str, review: str, day: str) -> None:
     page = f"{base}/reviews/{review}"
-    title = f"Review {review[:8]}"
+    title = f"Review {review[-8:]}"
     before = (datetime.date.fromisoformat(day) - datetime.timedelta(days=1)).isoformat()
     lead, one, two = (browser(javascript=True, width=1100) for _ in range(3))
     try:
@@ -123,6 +123,14 @@ def main(base: str, review: str, day: str) -> None:
             heading(lead, title)
         assert "Nothing is missing" in lead.find_element(By.TAG_NAME, "main").text
         advance(lead, page, title, "Case record review")
+        # The reviewers find it among their own reviews.
+        for driver in (one, two):
+            driver.get(f"{base}/")
+            heading(driver, "Reviews")
+            mine = driver.find_element(
+                By.XPATH, "//table[caption[starts-with(., 'My reviews')]]").text
+            assert review[-8:] in mine, mine
+        print("each reviewer finds the review under My reviews")
 
         # 2. An episode by reviewer one: a date error beside its field, then
         # saved with a script in every text field and hindsight wording.

@@ -102,6 +102,18 @@ impl Application {
             server::Foundation::open(&config.common, &MIGRATIONS, "review", transport.clone())
                 .await?;
         let (address, db) = (base.address, base.db.clone());
+        // Team rows from before they named their member (migration 0102).
+        let mut conn = db.acquire().await?;
+        let filled = crate::store::fill_members(&mut conn, |body| {
+            <scir_proto::review::v1::TeamMember as prost::Message>::decode(body)
+                .ok()
+                .map(|m| m.subject)
+        })
+        .await?;
+        drop(conn);
+        if filled > 0 {
+            tracing::info!(filled, "team rows now name their members");
+        }
 
         let events = EventLog::new(db.clone(), shutdown.signal());
         let handler = Arc::new(IntakeEvents::new(db.backend(), events.clone()));

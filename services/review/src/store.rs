@@ -1,6 +1,7 @@
 //! Review's storage: reviews, their parts and their history. Functions take a
 //! connection so that reads and writes can share the caller's transaction.
 
+use crate::service::TEAM;
 use prost::Message;
 use scir_kit::db::{DbError, Proto};
 use scir_proto::review::v1::Review;
@@ -76,6 +77,8 @@ pub struct ReviewFilter {
     pub due_before: Option<String>,
     /// Only the review of this incident.
     pub incident: Option<String>,
+    /// Only reviews whose team includes this subject.
+    pub member: Option<String>,
 }
 
 const REVIEW_COLUMNS: &str =
@@ -142,6 +145,12 @@ pub async fn list_reviews(
     if filter.incident.is_some() {
         sql += &format!(" AND incident = {}", p.take());
     }
+    if filter.member.is_some() {
+        sql += &format!(
+            " AND id IN (SELECT review_id FROM review_items WHERE kind = '{TEAM}' AND member = {})",
+            p.take()
+        );
+    }
     sql += &format!(" ORDER BY seq DESC LIMIT {}", p.take());
     let mut query =
         sqlx::query_as::<_, StoredReview>(AssertSqlSafe(sql)).bind(filter.jurisdiction.clone());
@@ -151,9 +160,14 @@ pub async fn list_reviews(
     for stage in &filter.stages {
         query = query.bind(*stage);
     }
-    for value in [&filter.due_by, &filter.due_before, &filter.incident]
-        .into_iter()
-        .flatten()
+    for value in [
+        &filter.due_by,
+        &filter.due_before,
+        &filter.incident,
+        &filter.member,
+    ]
+    .into_iter()
+    .flatten()
     {
         query = query.bind(value.clone());
     }
@@ -260,9 +274,32 @@ pub async fn insert_item(
     item: &StoredItem,
     unique_key: Option<&str>,
 ) -> Result<bool, DbError> {
+    insert_row(conn, review_id, kind, item, unique_key, None).await
+}
+
+/// Inserts a team member's row, naming its subject for "my reviews";
+/// `false` when its unique key is taken.
+pub async fn insert_member(
+    conn: &mut AnyConnection,
+    review_id: &str,
+    item: &StoredItem,
+    unique_key: &str,
+    subject: &str,
+) -> Result<bool, DbError> {
+    insert_row(conn, review_id, TEAM, item, Some(unique_key), Some(subject)).await
+}
+
+async fn insert_row(
+    conn: &mut AnyConnection,
+    review_id: &str,
+    kind: &str,
+    item: &StoredItem,
+    unique_key: Option<&str>,
+    member: Option<&str>,
+) -> Result<bool, DbError> {
     let result = sqlx::query(
-        "INSERT INTO review_items (id, review_id, kind, version, body, restricted, create_time, update_time, unique_key) \
-         VALUES ($1, $2, $3, 1, $4, $5, $6, $6, $7) ON CONFLICT DO NOTHING",
+        "INSERT INTO review_items (id, review_id, kind, version, body, restricted, create_time, update_time, unique_key, member) \
+         VALUES ($1, $2, $3, 1, $4, $5, $6, $6, $7, $8) ON CONFLICT DO NOTHING",
     )
     .bind(&item.id)
     .bind(review_id)
@@ -271,9 +308,35 @@ pub async fn insert_item(
     .bind(item.restricted.clone())
     .bind(item.create_time)
     .bind(unique_key)
+    .bind(member)
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Names the subject of team rows written before rows named it; the number
+/// filled in. `subject` reads a row's encoded body.
+pub async fn fill_members(
+    conn: &mut AnyConnection,
+    subject: impl Fn(&[u8]) -> Option<String>,
+) -> Result<u64, DbError> {
+    let rows: Vec<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT id, body FROM review_items WHERE kind = $1 AND member IS NULL")
+            .bind(TEAM)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut filled = 0;
+    for (id, body) in rows {
+        if let Some(who) = subject(&body) {
+            sqlx::query("UPDATE review_items SET member = $1 WHERE id = $2")
+                .bind(who)
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+            filled += 1;
+        }
+    }
+    Ok(filled)
 }
 
 /// Replaces a part if it is still at `version`; `false` otherwise.

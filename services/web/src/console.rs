@@ -607,54 +607,40 @@ impl Console {
                 "Your roles do not include work on reviews.",
             );
         }
-        let Ok(mut client) = self.peers.review(session) else {
+        let Ok(client) = self.peers.review(session) else {
             return self.unavailable();
         };
-        let listed = client
-            .list_reviews(review::ListReviewsRequest {
-                parent: format!("jurisdictions/{}", session.jurisdiction),
-                page_size: 500,
-                ..Default::default()
-            })
-            .await;
-        let mut reviews = match listed {
-            Ok(r) => r.into_inner().reviews,
-            Err(status) => return self.failed(&status, session),
+        let list = |team_member: String| {
+            let mut client = client.clone();
+            let parent = format!("jurisdictions/{}", session.jurisdiction);
+            async move {
+                client
+                    .list_reviews(review::ListReviewsRequest {
+                        parent,
+                        page_size: 500,
+                        team_member,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|r| r.into_inner().reviews)
+            }
         };
-        let due = |r: &review::Review| {
-            r.next_due_date
-                .as_ref()
-                .map_or((9999, 0, 0), |d| (d.year, d.month, d.day))
+        let (all, mine) = tokio::join!(list(String::new()), list(session.subject.clone()));
+        let (mut all, mut mine) = match (all, mine) {
+            (Ok(all), Ok(mine)) => (all, mine),
+            (Err(status), _) | (_, Err(status)) => return self.failed(&status, session),
         };
-        reviews.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| due(a).cmp(&due(b))));
-        let overdue = reviews.iter().filter(|r| r.overdue).count();
+        for reviews in [&mut all, &mut mine] {
+            reviews.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| due(a).cmp(&due(b))));
+        }
+        let overdue = all.iter().filter(|r| r.overdue).count();
         let body = html! {
-            p { (reviews.len()) " reviews in " (session.jurisdiction) "; " (overdue) " overdue." }
-            (views::scrolling("Reviews", html! {
-                table {
-                    caption { "Reviews, overdue first, then by next deadline" }
-                    thead { tr {
-                        th scope="col" { "Review" }
-                        th scope="col" { "Incident" }
-                        th scope="col" { "Stage" }
-                        th scope="col" { "Next deadline" }
-                    } }
-                    tbody {
-                        @for r in &reviews {
-                            @let id = r.name.rsplit('/').next().unwrap_or_default();
-                            tr {
-                                td { a href={ "/reviews/" (id) } { (short(id)) } }
-                                td { (incident(r)) }
-                                td { (stage(r.stage)) }
-                                td {
-                                    (date(r.next_due_date.as_ref()))
-                                    @if r.overdue { " " span class="overdue" { "overdue" } }
-                                }
-                            }
-                        }
-                    }
-                }
-            }))
+            h2 { "My reviews" }
+            @if mine.is_empty() { p { "You are on no review's team." } }
+            @else { (review_table("My reviews, overdue first, then by next deadline", &mine)) }
+            h2 { "All reviews in " (session.jurisdiction) }
+            p { (all.len()) " reviews in " (session.jurisdiction) "; " (overdue) " overdue." }
+            (review_table("Reviews, overdue first, then by next deadline", &all))
         };
         Page::html(
             StatusCode::OK,
@@ -945,9 +931,49 @@ pub(crate) fn form_field(request: &PageRequest, name: &str) -> String {
     request.form_value(name).unwrap_or_default().to_owned()
 }
 
-/// The first eight characters of an id.
+/// When a review is next due, for ordering (no deadline last).
+fn due(r: &review::Review) -> (i32, i32, i32) {
+    r.next_due_date
+        .as_ref()
+        .map_or((9999, 0, 0), |d| (d.year, d.month, d.day))
+}
+
+/// Reviews as a table: id, incident, stage, next deadline.
+fn review_table(caption: &str, reviews: &[review::Review]) -> maud::Markup {
+    views::scrolling(
+        caption,
+        html! {
+            table {
+                caption { (caption) }
+                thead { tr {
+                    th scope="col" { "Review" }
+                    th scope="col" { "Incident" }
+                    th scope="col" { "Stage" }
+                    th scope="col" { "Next deadline" }
+                } }
+                tbody {
+                    @for r in reviews {
+                        @let id = r.name.rsplit('/').next().unwrap_or_default();
+                        tr {
+                            td { a href={ "/reviews/" (id) } { (short(id)) } }
+                            td { (incident(r)) }
+                            td { (stage(r.stage)) }
+                            td {
+                                (date(r.next_due_date.as_ref()))
+                                @if r.overdue { " " span class="overdue" { "overdue" } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The last eight characters of an id: its random end (ids begin with their
+/// time, so reviews opened together share their first characters).
 fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+    id.get(id.len().saturating_sub(8)..).unwrap_or(id)
 }
 
 /// What the incident was, in words.

@@ -422,12 +422,12 @@ impl Reviews {
         // The checks above answer the common case precisely; the key makes the
         // database refuse a second lead (or a repeated member) that raced in
         // between the read and this write.
-        if !store::insert_item(
+        if !store::insert_member(
             &mut tx,
             &loaded.review.id,
-            TEAM,
             &stored,
-            Some(&team_key(&member)),
+            &team_key(&member),
+            &member.subject,
         )
         .await?
         {

@@ -333,6 +333,7 @@ impl Reviews {
             check.bad("parent", "must be jurisdictions/{jurisdiction}");
         }
         let stages = check.enum_list::<pb::Stage>("stages", &request.stages);
+        check.text("team_member", &request.team_member, 128, false);
         if !(0..=3650).contains(&request.due_within_days) {
             check.bad("due_within_days", "must be between 0 and 3650");
         }
@@ -374,6 +375,7 @@ impl Reviews {
                 .flatten(),
             due_before: request.overdue_only.then(|| today.to_string()),
             incident: Some(request.incident.clone()).filter(|i| !i.is_empty()),
+            member: Some(request.team_member.clone()).filter(|m| !m.is_empty()),
         };
         let stage_list = filter
             .stages
@@ -387,6 +389,7 @@ impl Reviews {
             &request.due_within_days.to_string(),
             &request.overdue_only.to_string(),
             &request.incident,
+            &request.team_member,
         ]);
         let before = pagination::decode_token(&request.page_token, &fingerprint)?;
         let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;

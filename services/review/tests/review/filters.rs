@@ -104,5 +104,61 @@ async fn reviews_filter_by_stage_and_deadline(backend: Backend) {
     assert_eq!(second.reviews.len(), 1);
     assert_ne!(first.reviews[0].name, second.reviews[0].name);
     assert!(second.next_page_token.is_empty());
+
+    // "My reviews": only those whose team names the person, in any role.
+    let mine = |subject: &'static str| pb::ListReviewsRequest {
+        team_member: subject.into(),
+        ..list(|_| {})
+    };
+    for subject in [super::harness::LEAD, super::harness::REVIEWER] {
+        let found = names(
+            lead.list_reviews(mine(subject))
+                .await
+                .expect("mine")
+                .into_inner(),
+        );
+        assert_eq!(found, vec![old_review.name.clone()], "{subject}");
+    }
+    let nobody = names(
+        lead.list_reviews(mine("nobody"))
+            .await
+            .expect("mine")
+            .into_inner(),
+    );
+    assert!(nobody.is_empty());
+    let long = lead
+        .list_reviews(pb::ListReviewsRequest {
+            team_member: "x".repeat(129),
+            ..list(|_| {})
+        })
+        .await
+        .expect_err("too long");
+    assert_eq!(scir_testkit::violated_fields(&long), ["team_member"]);
+    // Team rows written before they named their member are named at start-up.
+    let mut system = system;
+    system.stop_review().await;
+    let db = scir_kit::db::Database::connect(
+        &system.review_db.url,
+        &scir_review::startup::MIGRATIONS,
+        &scir_kit::db::DbOptions::default(),
+    )
+    .await
+    .expect("database");
+    let mut conn = db.acquire().await.expect("connection");
+    sqlx::query("UPDATE review_items SET member = NULL")
+        .execute(&mut *conn)
+        .await
+        .expect("forget");
+    drop(conn);
+    db.close().await;
+    system.restart_review().await;
+    let mut lead = system.lead();
+    let found = names(
+        lead.list_reviews(mine(super::harness::REVIEWER))
+            .await
+            .expect("mine")
+            .into_inner(),
+    );
+    assert_eq!(found, vec![old_review.name.clone()], "named again");
     system.stop().await;
 }
