@@ -256,6 +256,34 @@ async fn an_answered_wave(up: &Up) {
     }
 }
 
+/// An aggregate mapping of Wisconsin being scoped, for the console's pages.
+async fn a_mapping_in_wisconsin(up: &Up) {
+    use scir_proto::learning::v1 as learning;
+    let lead = up
+        .driver()
+        .caller("web-mapping-lead", &[Role::ScrLead], "us-wi")
+        .expect("caller");
+    lead.learning()
+        .create_aggregate_mapping(learning::CreateAggregateMappingRequest {
+            parent: "jurisdictions/us-wi".into(),
+            aggregate_mapping: Some(learning::AggregateMapping {
+                title: "Safe sleep across cases".into(),
+                scope: Some(learning::Scope {
+                    theme: scir_proto::review::v1::Theme::SafeSleep as i32,
+                    question: learning::Question::WhatFamiliesNeeded as i32,
+                    ..Default::default()
+                }),
+                team: vec![learning::TeamSeat {
+                    role: "public health nurse".into(),
+                    sector: "health".into(),
+                }],
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("mapping");
+}
+
 /// A safety notice from Tennessee to Wisconsin, for the console's notices.
 async fn a_notice_to_wisconsin(up: &Up) {
     use scir_proto::learning::v1 as learning;
@@ -287,6 +315,7 @@ async fn the_web_console_in_a_real_browser() {
     let (refused, advancing, lead) = two_open_reviews(&up).await;
     an_answered_wave(&up).await;
     a_notice_to_wisconsin(&up).await;
+    a_mapping_in_wisconsin(&up).await;
     let env = std::env::var("SCIR_SCREENSHOTS")
         .map(|dir| vec![("SCREENSHOTS".to_owned(), dir)])
         .unwrap_or_default();
@@ -310,6 +339,8 @@ async fn the_web_console_in_a_real_browser() {
         "operational view",
         "culture",
         "notice",
+        "mappings",
+        "mapping",
     ] {
         assert!(
             text.contains(&format!("axe {page}:")),

@@ -136,6 +136,18 @@ def lead(base: str, refused: str, advancing: str, subject: str) -> None:
         audit(driver, "notice")
         print("a notice from Tennessee answered for Wisconsin")
 
+        # An aggregate mapping being scoped: its team and what it still needs.
+        driver.find_element(By.LINK_TEXT, "Aggregate mappings").click()
+        heading(driver, "Aggregate mappings")
+        audit(driver, "mappings")
+        driver.find_element(By.LINK_TEXT, "Safe sleep across cases").click()
+        heading(driver, "Safe sleep across cases")
+        text = driver.find_element(By.TAG_NAME, "main").text
+        assert "Scoping" in text and "public health nurse – health" in text, text
+        assert driver.find_elements(By.CSS_SELECTOR, "ul.checklist li"), "what scoping still needs"
+        audit(driver, "mapping")
+        print("an aggregate mapping: its seats and what scoping still needs")
+
         # Sign out: the session ends, and the old cookie opens nothing.
         driver.find_element(By.XPATH, "//button[.='Sign out']").click()
         heading(driver, "Sign in")

@@ -304,6 +304,8 @@ impl Console {
             (true, ["notices", issuer, id, "respond"]) if id_ok(issuer) && id_ok(id) => {
                 self.respond(&session, issuer, id, &request).await
             }
+            (false, ["mappings"]) => self.mappings(&session).await,
+            (false, ["mappings", id]) if id_ok(id) => self.mapping(&session, id).await,
             (false, ["culture"]) => self.culture_waves(&session).await,
             (false, ["culture", id]) if id_ok(id) => self.culture_wave(&session, id).await,
             (false, ["culture", id, "chart.svg"]) if id_ok(id) => {

@@ -7,6 +7,7 @@ pub mod console;
 pub mod culture;
 pub mod forms;
 pub mod insights;
+pub mod mappings;
 pub mod maps;
 pub mod notices;
 pub mod oidc;

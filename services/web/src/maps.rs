@@ -1,9 +1,79 @@
 //! A systems map drawn as SVG: factors on a ring, links as arrows. The
 //! drawing is markup like the rest of the page (escaped by the template), so
-//! a factor's words cannot become script.
+//! a factor's words cannot become script. A review's map and an aggregate
+//! mapping's are drawn alike.
 
 use maud::{Markup, html};
+use scir_proto::learning::v1 as learning;
 use scir_proto::review::v1 as review;
+
+/// A factor to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct Factor<'a> {
+    /// Its id, unique in the map.
+    pub id: &'a str,
+    /// In words.
+    pub label: &'a str,
+    /// Its contributory-factor category.
+    pub factor: i32,
+}
+
+/// A link to draw, by factor ids.
+#[derive(Debug, Clone, Copy)]
+pub struct Link<'a> {
+    /// The influencing factor's id.
+    pub from: &'a str,
+    /// The influenced factor's id.
+    pub to: &'a str,
+    /// How, in words.
+    pub label: &'a str,
+}
+
+/// A review's systems map.
+pub fn review_map(map: &review::SystemsMap) -> Markup {
+    let factors: Vec<Factor<'_>> = map
+        .nodes
+        .iter()
+        .map(|n| Factor {
+            id: &n.id,
+            label: &n.label,
+            factor: n.factor,
+        })
+        .collect();
+    let links: Vec<Link<'_>> = map
+        .edges
+        .iter()
+        .map(|e| Link {
+            from: &e.from,
+            to: &e.to,
+            label: &e.label,
+        })
+        .collect();
+    svg(&map.name, &factors, &links)
+}
+
+/// An aggregate mapping's map.
+pub fn aggregate_map(name: &str, map: &learning::AggregateMap) -> Markup {
+    let factors: Vec<Factor<'_>> = map
+        .nodes
+        .iter()
+        .map(|n| Factor {
+            id: &n.id,
+            label: &n.label,
+            factor: n.factor,
+        })
+        .collect();
+    let links: Vec<Link<'_>> = map
+        .edges
+        .iter()
+        .map(|e| Link {
+            from: &e.from,
+            to: &e.to,
+            label: &e.label,
+        })
+        .collect();
+    svg(name, &factors, &links)
+}
 
 use crate::forms::shown;
 
@@ -74,28 +144,28 @@ fn edge_of_box(x: f64, y: f64, dx: f64, dy: f64) -> (f64, f64) {
 
 /// The map as an SVG image, with a title and a description for assistive
 /// technology (the page's tables carry the same facts as text).
-pub fn svg(map: &review::SystemsMap) -> Markup {
-    let at = positions(map.nodes.len());
+pub fn svg(name: &str, factors: &[Factor<'_>], links: &[Link<'_>]) -> Markup {
+    let at = positions(factors.len());
     let place = |id: &str| {
-        map.nodes
+        factors
             .iter()
             .position(|n| n.id == id)
             .and_then(|i| at.get(i).copied())
     };
-    let title_id = format!("map-title-{}", map.name.rsplit('/').next().unwrap_or("new"));
+    let title_id = format!("map-title-{}", name.rsplit('/').next().unwrap_or("new"));
     html! {
         svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (WIDTH) " " (HEIGHT) }
             role="img" aria-labelledby=(title_id) class="map" {
             title id=(title_id) {
-                "Systems map: " (map.nodes.len()) " factors, " (map.edges.len()) " links"
+                "Systems map: " (factors.len()) " factors, " (links.len()) " links"
             }
             defs {
                 marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse" {
                     path d="M 0 0 L 10 5 L 0 10 z" fill="#1b1f24";
                 }
             }
-            @for e in &map.edges {
-                @if let (Some((x1, y1)), Some((x2, y2))) = (place(&e.from), place(&e.to)) {
+            @for e in links {
+                @if let (Some((x1, y1)), Some((x2, y2))) = (place(e.from), place(e.to)) {
                     @let (dx, dy) = (x2 - x1, y2 - y1);
                     @let (sx, sy) = edge_of_box(x1, y1, dx, dy);
                     @let (ex, ey) = edge_of_box(x2, y2, -dx, -dy);
@@ -104,18 +174,18 @@ pub fn svg(map: &review::SystemsMap) -> Markup {
                             stroke="#1b1f24" stroke-width="1.5" marker-end="url(#arrow)";
                         @if !e.label.is_empty() {
                             text x=(format!("{:.1}", (sx + ex) / 2.0)) y=(format!("{:.1}", (sy + ey) / 2.0 - 4.0))
-                                font-size="11" text-anchor="middle" fill="#4a5560" { (clipped(&e.label, 24)) }
+                                font-size="11" text-anchor="middle" fill="#4a5560" { (clipped(e.label, 24)) }
                         }
                     }
                 }
             }
-            @for (node, (x, y)) in map.nodes.iter().zip(&at) {
+            @for (node, (x, y)) in factors.iter().zip(&at) {
                 g {
                     title { (node.label) " (" (shown::<review::ContributoryFactor>(node.factor, "")) ")" }
                     rect x=(format!("{:.1}", x - BOX_W / 2.0)) y=(format!("{:.1}", y - BOX_H / 2.0))
                         width=(BOX_W) height=(BOX_H) rx="6" fill=(fill(node.factor)) stroke="#4a5560";
                     text x=(format!("{x:.1}")) y=(format!("{:.1}", y - 4.0)) font-size="12" text-anchor="middle" fill="#1b1f24" {
-                        (clipped(&node.label, LABEL_CHARS))
+                        (clipped(node.label, LABEL_CHARS))
                     }
                     text x=(format!("{x:.1}")) y=(format!("{:.1}", y + 12.0)) font-size="10" text-anchor="middle" fill="#4a5560" {
                         (shown::<review::ContributoryFactor>(node.factor, ""))
@@ -153,7 +223,7 @@ mod tests {
 
     #[test]
     fn words_in_the_map_are_text_not_markup() {
-        let svg = svg(&map(&["<img src=x onerror=alert(1)>", "Caseload"])).into_string();
+        let svg = review_map(&map(&["<img src=x onerror=alert(1)>", "Caseload"])).into_string();
         assert!(!svg.contains("<img"), "{svg}");
         assert!(!svg.contains("<script"), "{svg}");
         assert!(svg.contains("&lt;img"), "{svg}");

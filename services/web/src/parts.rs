@@ -440,7 +440,7 @@ impl Part for review::SystemsMap {
         html! {
             p { "Key observation: " (titles(std::slice::from_ref(&self.key_observation), &ctx.key_observations)) }
             div class="answer" {
-                figure { (maps::svg(self)) figcaption { "The map as drawn; the tables beside it say the same." } }
+                figure { (maps::review_map(self)) figcaption { "The map as drawn; the tables beside it say the same." } }
                 div {
                     (views::scrolling("Factors", html! { table {
                         caption { "Factors" }

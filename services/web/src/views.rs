@@ -78,6 +78,7 @@ pub fn page(title: &str, chrome: &Chrome<'_>, body: Markup) -> String {
                             ul {
                                 li { a href="/" { "Reviews" } }
                                 @if s.holds(&[Role::ScrLead, Role::Admin, Role::Reviewer, Role::Analyst]) {
+                                    li { a href="/mappings" { "Aggregate mappings" } }
                                     li { a href="/notices" { "Safety notices" } }
                                 }
                                 @if s.holds(&[Role::Analyst, Role::Admin, Role::Partner]) {
