@@ -43,6 +43,7 @@ def shot(driver: webdriver.Chrome, name: str) -> None:
     directory = os.environ.get("SCREENSHOTS")
     if directory:
         os.makedirs(directory, exist_ok=True)
+        driver.execute_script("window.scrollTo(0, 0)")
         driver.save_screenshot(os.path.join(directory, f"{name}.png"))
 
 

@@ -259,6 +259,10 @@ def main(base: str, review: str, day: str) -> None:
         svg = one.find_element(By.CSS_SELECTOR, "svg.map")
         assert len(svg.find_elements(By.TAG_NAME, "rect")) == 3
         assert len(svg.find_elements(By.TAG_NAME, "line")) == 2
+        # Shapes hold nothing (an unclosed shape would swallow the labels).
+        assert not svg.find_elements(By.CSS_SELECTOR, "rect > *, line > *")
+        labels = [t.text for t in svg.find_elements(By.TAG_NAME, "text") if t.is_displayed()]
+        assert "No supervisor on call" in labels, labels
         no_injection(one)
         shot(one, "web-systems-map")
         audit(one, "systems maps")

@@ -10,8 +10,7 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from browser import browser, heading
-from web_browser import sign_in
+from browser import browser, heading, sign_in
 
 
 def save(driver, out: str, name: str) -> None:
@@ -24,12 +23,31 @@ def main() -> None:
     os.makedirs(out, exist_ok=True)
     driver = browser(javascript=True, width=1280)
     try:
-        sign_in(driver, base, "demo-lead", "us-wi", ["scr_lead"])
+        sign_in(driver, base, "demo-lead", "us-wi", ["scr_lead", "admin"])
         heading(driver, "Reviews")
         save(driver, out, "web-reviews")
         driver.find_element(By.CSS_SELECTOR, "tbody tr a").click()
         driver.find_element(By.TAG_NAME, "dl")
         save(driver, out, "web-review")
+        # A finalised review's parts, as its team recorded them.
+        driver.get(f"{base}/")
+        heading(driver, "Reviews")
+        final = driver.find_element(
+            By.XPATH, "//table[caption[starts-with(., 'Reviews')]]//tr[td[.='Finalised']]//a")
+        review = final.get_attribute("href")
+        driver.set_window_size(1280, 1300)
+        for part, title, name in (("episodes", "Key practice episodes", "web-episodes"),
+                                  ("maps", "Systems maps", "web-systems-map"),
+                                  ("learning", "Learning opportunities", "web-learning")):
+            driver.get(f"{review}/{part}")
+            heading(driver, title)
+            save(driver, out, name)
+        driver.get(f"{review}/ssit")
+        heading(driver, "SSIT scoring")
+        driver.find_element(By.XPATH, "//table//a").click()
+        driver.find_element(By.XPATH, "//h2[.='Agreement']")
+        save(driver, out, "web-ssit")
+        driver.set_window_size(1280, 900)
         driver.find_element(By.XPATH, "//button[.='Sign out']").click()
         heading(driver, "Sign in")
         save(driver, out, "web-sign-in")

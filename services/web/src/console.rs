@@ -15,7 +15,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::oidc::{Pending, Provider};
-use crate::parts::{Kind, review_nav};
+use crate::parts::{Kind, Tab, review_nav};
 use crate::peers::Peers;
 use crate::session::{Session, Sessions, SignedIn, cookie_name, random_hex, same_token};
 use crate::views::{self, Chrome, STYLE, STYLE_PATH, csrf, date, page, stage};
@@ -686,7 +686,7 @@ impl Console {
             None
         };
         let body = html! {
-            (review_nav(id, None))
+            (review_nav(id, Tab::Overview))
             (views::problems("The review cannot move on yet", &problems))
             dl {
                 dt { "Stage" } dd { (stage(r.stage)) }

@@ -161,7 +161,9 @@ pub fn svg(name: &str, factors: &[Factor<'_>], links: &[Link<'_>]) -> Markup {
             }
             defs {
                 marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse" {
-                    path d="M 0 0 L 10 5 L 0 10 z" fill="#1b1f24";
+                    // Closed explicitly: inline SVG is parsed as foreign
+                    // content, where an unclosed element holds what follows.
+                    path d="M 0 0 L 10 5 L 0 10 z" fill="#1b1f24" {}
                 }
             }
             @for e in links {
@@ -171,7 +173,7 @@ pub fn svg(name: &str, factors: &[Factor<'_>], links: &[Link<'_>]) -> Markup {
                     @let (ex, ey) = edge_of_box(x2, y2, -dx, -dy);
                     g {
                         line x1=(format!("{sx:.1}")) y1=(format!("{sy:.1}")) x2=(format!("{ex:.1}")) y2=(format!("{ey:.1}"))
-                            stroke="#1b1f24" stroke-width="1.5" marker-end="url(#arrow)";
+                            stroke="#1b1f24" stroke-width="1.5" marker-end="url(#arrow)" {}
                         @if !e.label.is_empty() {
                             text x=(format!("{:.1}", (sx + ex) / 2.0)) y=(format!("{:.1}", (sy + ey) / 2.0 - 4.0))
                                 font-size="11" text-anchor="middle" fill="#4a5560" { (clipped(e.label, 24)) }
@@ -183,7 +185,7 @@ pub fn svg(name: &str, factors: &[Factor<'_>], links: &[Link<'_>]) -> Markup {
                 g {
                     title { (node.label) " (" (shown::<review::ContributoryFactor>(node.factor, "")) ")" }
                     rect x=(format!("{:.1}", x - BOX_W / 2.0)) y=(format!("{:.1}", y - BOX_H / 2.0))
-                        width=(BOX_W) height=(BOX_H) rx="6" fill=(fill(node.factor)) stroke="#4a5560";
+                        width=(BOX_W) height=(BOX_H) rx="6" fill=(fill(node.factor)) stroke="#4a5560" {}
                     text x=(format!("{x:.1}")) y=(format!("{:.1}", y - 4.0)) font-size="12" text-anchor="middle" fill="#1b1f24" {
                         (clipped(node.label, LABEL_CHARS))
                     }
@@ -229,6 +231,9 @@ mod tests {
         assert!(svg.contains("&lt;img"), "{svg}");
         assert_eq!(svg.matches("<rect").count(), 2);
         assert_eq!(svg.matches("<line").count(), 1);
+        // Every shape closed, so no text ends up inside a shape.
+        assert_eq!(svg.matches("</rect>").count(), 2);
+        assert_eq!(svg.matches("</line>").count(), 1);
     }
 
     #[test]

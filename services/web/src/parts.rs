@@ -438,7 +438,7 @@ impl Part for review::SystemsMap {
     }
     fn show(&self, ctx: &Context) -> Markup {
         html! {
-            p { "Key observation: " (titles(std::slice::from_ref(&self.key_observation), &ctx.key_observations)) }
+            div { strong { "Key observation:" } " " (titles(std::slice::from_ref(&self.key_observation), &ctx.key_observations)) }
             div class="answer" {
                 figure { (maps::review_map(self)) figcaption { "The map as drawn; the tables beside it say the same." } }
                 div {
@@ -996,7 +996,7 @@ impl Console {
             }
         };
         let body = html! {
-            (review_nav(id, Some(P::KIND)))
+            (review_nav(id, Tab::Part(P::KIND)))
             p { "Stage: " (views::stage(r.stage)) "." }
             (views::problems("Please check the form", problems))
             h2 { "Recorded" }
@@ -1035,17 +1035,26 @@ fn collection(kind: Kind) -> &'static str {
     }
 }
 
+/// Which of a review's pages is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tab {
+    Overview,
+    Part(Kind),
+    Ssit,
+}
+
 /// The links between a review's pages; `current` is marked.
-pub(crate) fn review_nav(id: &str, current: Option<Kind>) -> Markup {
+pub(crate) fn review_nav(id: &str, current: Tab) -> Markup {
+    let mark = |tab: Tab| (current == tab).then_some("page");
     html! {
         nav class="review-nav" aria-label="This review" {
             ul {
-                li { a href={ "/reviews/" (id) } aria-current=[current.is_none().then_some("page")] { "Overview" } }
+                li { a href={ "/reviews/" (id) } aria-current=[mark(Tab::Overview)] { "Overview" } }
                 @for kind in Kind::ALL {
                     li { a href={ "/reviews/" (id) "/" (kind.segment()) }
-                        aria-current=[(current == Some(kind)).then_some("page")] { (kind.title()) } }
+                        aria-current=[mark(Tab::Part(kind))] { (kind.title()) } }
                 }
-                li { a href={ "/reviews/" (id) "/ssit" } { "SSIT scoring" } }
+                li { a href={ "/reviews/" (id) "/ssit" } aria-current=[mark(Tab::Ssit)] { "SSIT scoring" } }
             }
         }
     }

@@ -13,7 +13,7 @@ use tonic::Code;
 
 use crate::console::{Console, violations};
 use crate::forms::Posted;
-use crate::parts::{Part as _, review_nav};
+use crate::parts::{Part as _, Tab, review_nav};
 use crate::session::Session;
 use crate::views::{self, csrf, page};
 
@@ -205,7 +205,7 @@ impl Console {
             Err(status) => return self.failed(&status, session),
         };
         let body = html! {
-            (review_nav(id, None))
+            (review_nav(id, Tab::Ssit))
             p { "Each reviewer on the team rates every key observation on their own. "
                 "The ratings stay hidden from the others until every rater has submitted; "
                 "then the team sees them side by side with their agreement, and the SCR lead records the consensus." }
@@ -348,7 +348,7 @@ impl Console {
         };
         let problems = sent.as_ref().map_or(&[][..], |s| s.problems.as_slice());
         let body = html! {
-            (review_nav(id, None))
+            (review_nav(id, Tab::Ssit))
             p { a href={ "/reviews/" (id) "/ssit" } { "All key observations" } }
             p { (ko.description) }
             p { "Instrument: " (instrument.title) " (" (instrument.version) ")." }
