@@ -341,6 +341,7 @@ async fn the_web_console_in_a_real_browser() {
         "notice",
         "mappings",
         "mapping",
+        "culture trend",
     ] {
         assert!(
             text.contains(&format!("axe {page}:")),

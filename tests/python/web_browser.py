@@ -241,6 +241,16 @@ def insights(base: str) -> None:
         shot(driver, "web-culture")
         audit(driver, "culture")
         print("survey results: team-a 6/6, chart drawn")
+        link = driver.find_element(By.PARTIAL_LINK_TEXT, "(CSV)").get_attribute("href")
+        csv = requests.get(link, cookies=session_cookie(driver), timeout=10)
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        assert "team-a" in csv.text, csv.text[:300]
+        driver.get(f"{base}/culture")
+        heading(driver, "Safety culture surveys")
+        driver.find_element(By.LINK_TEXT, "Each unit across waves").click()
+        heading(driver, "Survey trend")
+        audit(driver, "culture trend")
+        print("survey results as CSV, and the trend page")
     finally:
         driver.quit()
 

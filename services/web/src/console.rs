@@ -307,7 +307,11 @@ impl Console {
             (false, ["mappings"]) => self.mappings(&session).await,
             (false, ["mappings", id]) if id_ok(id) => self.mapping(&session, id).await,
             (false, ["culture"]) => self.culture_waves(&session).await,
+            (false, ["culture", "trend"]) => self.culture_trend(&session).await,
             (false, ["culture", id]) if id_ok(id) => self.culture_wave(&session, id).await,
+            (false, ["culture", id, "results.csv"]) if id_ok(id) => {
+                self.culture_csv(&session, id).await
+            }
             (false, ["culture", id, "chart.svg"]) if id_ok(id) => {
                 self.culture_chart(&session, id).await
             }

@@ -1,7 +1,8 @@
-//! The safety culture pages: the jurisdiction's survey waves, and a wave's
-//! results per unit (withheld units say why) beside the service's chart.
+//! The safety culture pages: the jurisdiction's survey waves, a wave's
+//! results per unit (withheld units say why) beside the service's chart and
+//! as CSV, and each unit's trend across waves.
 
-use http::StatusCode;
+use http::{StatusCode, header};
 use maud::html;
 use scir_kit::auth::Role;
 use scir_kit::pages::Page;
@@ -60,6 +61,7 @@ impl Console {
             Err(status) => return self.failed(&status, session),
         };
         let body = html! {
+            p { a href="/culture/trend" { "Each unit across waves" } }
             @if waves.is_empty() { p { "No survey waves yet." } }
             @else {
                 (views::scrolling("Survey waves", html! {
@@ -143,6 +145,7 @@ impl Console {
                         } }
                     }
                 }))
+                p { a href={ "/culture/" (id) "/results.csv" } download { "Download these results (CSV)" } }
                 figure {
                     img src={ "/culture/" (id) "/chart.svg" }
                         alt="The results above as stacked bars per unit and composite; the table holds the same values.";
@@ -175,5 +178,89 @@ impl Console {
             },
             Err(status) => self.failed(&status, session),
         }
+    }
+
+    /// A wave's results as CSV, as the culture service writes them.
+    pub(crate) async fn culture_csv(&self, session: &Session, id: &str) -> Page {
+        if let Some(refused) = self.culture_reader(session) {
+            return refused;
+        }
+        let Ok(mut client) = self.peers.culture(session) else {
+            return self.unavailable();
+        };
+        let wave = format!("jurisdictions/{}/surveyWaves/{id}", session.jurisdiction);
+        match client
+            .export_survey_results(pb::GetSurveyResultsRequest { wave })
+            .await
+        {
+            Ok(csv) => Page {
+                content_type: "text/csv; charset=utf-8",
+                ..Page::html(StatusCode::OK, csv.into_inner().text)
+            }
+            .with_header(
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"survey-results.csv\"",
+            ),
+            Err(status) => self.failed(&status, session),
+        }
+    }
+
+    /// Each unit across the waves that surveyed it: percent positive per
+    /// composite, withheld points saying why.
+    pub(crate) async fn culture_trend(&self, session: &Session) -> Page {
+        if let Some(refused) = self.culture_reader(session) {
+            return refused;
+        }
+        let Ok(mut client) = self.peers.culture(session) else {
+            return self.unavailable();
+        };
+        let trend = match client
+            .get_survey_trend(pb::GetSurveyTrendRequest {
+                parent: format!("jurisdictions/{}", session.jurisdiction),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(t) => t.into_inner(),
+            Err(status) => return self.failed(&status, session),
+        };
+        let body = html! {
+            p { a href="/culture" { "All survey waves" } }
+            p { "Percent positive per composite, wave by wave (oldest first). Compare waves of the same instrument; a point with fewer than "
+                (trend.min_respondents) " respondents, or one that would reveal a small team, is withheld." }
+            @if trend.units.is_empty() { p { "No closed waves yet." } }
+            @for unit in &trend.units {
+                @let codes: Vec<String> = unit.points.iter()
+                    .flat_map(|p| p.result.iter().flat_map(|r| r.composites.iter().map(|c| c.code.clone())))
+                    .fold(Vec::new(), |mut seen, code| { if !seen.contains(&code) { seen.push(code); } seen });
+                h2 { (unit.unit) }
+                (views::scrolling(&format!("{} across waves", unit.unit), html! { table {
+                    thead { tr {
+                        th scope="col" { "Wave" } th scope="col" { "Closed" } th scope="col" { "Answered" }
+                        @for c in &codes { th scope="col" { (c) } }
+                    } }
+                    tbody { @for point in &unit.points {
+                        @let result = point.result.clone().unwrap_or_default();
+                        tr {
+                            td { (point.title) }
+                            td { (date(point.close_date.as_ref())) }
+                            @if result.withheld == pb::Withheld::Unspecified as i32 {
+                                td { (result.respondents) "/" (result.invited) }
+                                @for c in &codes {
+                                    td { (result.composites.iter().find(|s| &s.code == c)
+                                        .map_or("–".to_owned(), |s| format!("{:.0}%", s.positive * 100.0))) }
+                                }
+                            } @else {
+                                td colspan=(codes.len() + 1) { (withheld(result.withheld)) }
+                            }
+                        }
+                    } }
+                } }))
+            }
+        };
+        Page::html(
+            StatusCode::OK,
+            page("Survey trend", &self.chrome(Some(session)), body),
+        )
     }
 }
