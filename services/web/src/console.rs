@@ -717,6 +717,17 @@ impl Console {
                     input type="hidden" name="etag" value=(r.etag);
                     button type="submit" { "Advance to the next stage" }
                 }
+                @if r.stage == review::Stage::SsitScoring as i32 {
+                    form class="stack" method="post" action={ "/reviews/" (id) "/advance" } {
+                        (csrf(session))
+                        input type="hidden" name="etag" value=(r.etag);
+                        div {
+                            label for="skip-reason" { "Or skip systems mapping, because" }
+                            textarea id="skip-reason" name="skip_systems_mapping_reason" rows="2" required {}
+                        }
+                        div { button type="submit" { "Skip mapping and go to learning opportunities" } }
+                    }
+                }
             }
             h2 { "Deadlines" }
             (views::scrolling("Deadlines", html! {
@@ -887,7 +898,10 @@ impl Console {
             .advance_review(review::AdvanceReviewRequest {
                 name: format!("jurisdictions/{}/reviews/{id}", session.jurisdiction),
                 etag: form_field(request, "etag"),
-                ..Default::default()
+                skip_systems_mapping_reason: form_field(request, "skip_systems_mapping_reason")
+                    .trim()
+                    .to_owned(),
+                validate_only: false,
             })
             .await
             .map(|_| ());
