@@ -189,20 +189,26 @@ async fn the_survey_page_in_a_real_browser() {
     assert_eq!(after.responses, 3, "three respondents, three responses");
 }
 
-/// Reports `us-wi` cases until two reviews are open: the first left as
-/// opened (no team, so its guard refuses to advance), the second staffed by
-/// its walk (so it advances). Returns their ids and the second's SCR lead.
-async fn two_open_reviews(up: &Up) -> (String, String, String) {
+/// The item codes of the active SSIT instrument, for synthetic cases.
+async fn instrument_items(up: &Up) -> Vec<String> {
     let driver = up.driver();
     let reader = driver
         .caller("web-reader", &[Role::Reviewer], "us-wi")
         .expect("caller");
     let instrument = driver.active_instrument(&reader).await.expect("instrument");
-    let items: Vec<String> = instrument
+    instrument
         .domains
         .iter()
         .flat_map(|d| d.items.iter().map(|i| i.code.clone()))
-        .collect();
+        .collect()
+}
+
+/// Reports `us-wi` cases until two reviews are open: the first left as
+/// opened (no team, so its guard refuses to advance), the second staffed by
+/// its walk (so it advances). Returns their ids and the second's SCR lead.
+async fn two_open_reviews(up: &Up) -> (String, String, String) {
+    let driver = up.driver();
+    let items = instrument_items(up).await;
     let lead = driver
         .caller("web-lead", &[Role::ScrLead], "us-wi")
         .expect("caller");
@@ -355,15 +361,7 @@ async fn the_web_console_in_a_real_browser() {
 /// its period under review.
 async fn a_fresh_review(up: &Up) -> (String, String) {
     let driver = up.driver();
-    let reader = driver
-        .caller("web-journey-reader", &[Role::Reviewer], "us-wi")
-        .expect("caller");
-    let instrument = driver.active_instrument(&reader).await.expect("instrument");
-    let items: Vec<String> = instrument
-        .domains
-        .iter()
-        .flat_map(|d| d.items.iter().map(|i| i.code.clone()))
-        .collect();
+    let items = instrument_items(up).await;
     let lead = driver
         .caller("web-journey-lead", &[Role::ScrLead], "us-wi")
         .expect("caller");

@@ -179,18 +179,48 @@ pub(crate) trait Part: Sized + Send + 'static {
     ) -> impl Future<Output = Result<(), tonic::Status>> + Send;
 }
 
+/// The accessors every part shares, and its list, create and delete calls
+/// (the same three RPCs for each kind, differing only in names).
+macro_rules! part_calls {
+    ($list:ident, $list_request:ident, $listed:ident, $create:ident, $create_request:ident, $field:ident, $delete:ident, $delete_request:ident) => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn etag(&self) -> &str {
+            &self.etag
+        }
+        fn findings(&self) -> &[review::LanguageFinding] {
+            &self.language_findings
+        }
+        async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
+            let r = c
+                .$list(review::$list_request {
+                    parent,
+                    page_size: 500,
+                    ..Default::default()
+                })
+                .await?;
+            Ok(r.into_inner().$listed)
+        }
+        async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
+            c.$create(review::$create_request {
+                parent,
+                $field: Some(item),
+            })
+            .await
+            .map(|_| ())
+        }
+        async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
+            c.$delete(review::$delete_request { name, etag })
+                .await
+                .map(|_| ())
+        }
+    };
+}
+
 impl Part for review::Episode {
     const KIND: Kind = Kind::Episodes;
     const FIELD: &'static str = "episode";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn etag(&self) -> &str {
-        &self.etag
-    }
-    fn findings(&self) -> &[review::LanguageFinding] {
-        &self.language_findings
-    }
     fn heading(&self) -> String {
         self.title.clone()
     }
@@ -226,43 +256,21 @@ impl Part for review::Episode {
             ..Default::default()
         }
     }
-    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
-        let r = c
-            .list_episodes(review::ListEpisodesRequest {
-                parent,
-                page_size: 500,
-                ..Default::default()
-            })
-            .await?;
-        Ok(r.into_inner().episodes)
-    }
-    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
-        c.create_episode(review::CreateEpisodeRequest {
-            parent,
-            episode: Some(item),
-        })
-        .await
-        .map(|_| ())
-    }
-    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
-        c.delete_episode(review::DeleteEpisodeRequest { name, etag })
-            .await
-            .map(|_| ())
-    }
+    part_calls!(
+        list_episodes,
+        ListEpisodesRequest,
+        episodes,
+        create_episode,
+        CreateEpisodeRequest,
+        episode,
+        delete_episode,
+        DeleteEpisodeRequest
+    );
 }
 
 impl Part for review::Debriefing {
     const KIND: Kind = Kind::Debriefings;
     const FIELD: &'static str = "debriefing";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn etag(&self) -> &str {
-        &self.etag
-    }
-    fn findings(&self) -> &[review::LanguageFinding] {
-        &self.language_findings
-    }
     fn heading(&self) -> String {
         format!(
             "{} with {}",
@@ -301,43 +309,21 @@ impl Part for review::Debriefing {
             ..Default::default()
         }
     }
-    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
-        let r = c
-            .list_debriefings(review::ListDebriefingsRequest {
-                parent,
-                page_size: 500,
-                ..Default::default()
-            })
-            .await?;
-        Ok(r.into_inner().debriefings)
-    }
-    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
-        c.create_debriefing(review::CreateDebriefingRequest {
-            parent,
-            debriefing: Some(item),
-        })
-        .await
-        .map(|_| ())
-    }
-    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
-        c.delete_debriefing(review::DeleteDebriefingRequest { name, etag })
-            .await
-            .map(|_| ())
-    }
+    part_calls!(
+        list_debriefings,
+        ListDebriefingsRequest,
+        debriefings,
+        create_debriefing,
+        CreateDebriefingRequest,
+        debriefing,
+        delete_debriefing,
+        DeleteDebriefingRequest
+    );
 }
 
 impl Part for review::KeyObservation {
     const KIND: Kind = Kind::KeyObservations;
     const FIELD: &'static str = "key_observation";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn etag(&self) -> &str {
-        &self.etag
-    }
-    fn findings(&self) -> &[review::LanguageFinding] {
-        &self.language_findings
-    }
     fn heading(&self) -> String {
         self.title.clone()
     }
@@ -371,29 +357,16 @@ impl Part for review::KeyObservation {
             ..Default::default()
         }
     }
-    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
-        let r = c
-            .list_key_observations(review::ListKeyObservationsRequest {
-                parent,
-                page_size: 500,
-                ..Default::default()
-            })
-            .await?;
-        Ok(r.into_inner().key_observations)
-    }
-    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
-        c.create_key_observation(review::CreateKeyObservationRequest {
-            parent,
-            key_observation: Some(item),
-        })
-        .await
-        .map(|_| ())
-    }
-    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
-        c.delete_key_observation(review::DeleteKeyObservationRequest { name, etag })
-            .await
-            .map(|_| ())
-    }
+    part_calls!(
+        list_key_observations,
+        ListKeyObservationsRequest,
+        key_observations,
+        create_key_observation,
+        CreateKeyObservationRequest,
+        key_observation,
+        delete_key_observation,
+        DeleteKeyObservationRequest
+    );
 }
 
 /// `nodes[j].x` or `edges[j].x` of the request as sent (blank rows left
@@ -424,15 +397,6 @@ fn blank_row(request: &PageRequest, table: &str, row: usize, columns: &[&str]) -
 impl Part for review::SystemsMap {
     const KIND: Kind = Kind::SystemsMaps;
     const FIELD: &'static str = "systems_map";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn etag(&self) -> &str {
-        &self.etag
-    }
-    fn findings(&self) -> &[review::LanguageFinding] {
-        &self.language_findings
-    }
     fn heading(&self) -> String {
         format!("Map of {} factors", self.nodes.len())
     }
@@ -521,43 +485,21 @@ impl Part for review::SystemsMap {
     fn field_of(field: &str, request: &PageRequest) -> String {
         map_row(field, request).unwrap_or_else(|| field.to_owned())
     }
-    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
-        let r = c
-            .list_systems_maps(review::ListSystemsMapsRequest {
-                parent,
-                page_size: 500,
-                ..Default::default()
-            })
-            .await?;
-        Ok(r.into_inner().systems_maps)
-    }
-    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
-        c.create_systems_map(review::CreateSystemsMapRequest {
-            parent,
-            systems_map: Some(item),
-        })
-        .await
-        .map(|_| ())
-    }
-    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
-        c.delete_systems_map(review::DeleteSystemsMapRequest { name, etag })
-            .await
-            .map(|_| ())
-    }
+    part_calls!(
+        list_systems_maps,
+        ListSystemsMapsRequest,
+        systems_maps,
+        create_systems_map,
+        CreateSystemsMapRequest,
+        systems_map,
+        delete_systems_map,
+        DeleteSystemsMapRequest
+    );
 }
 
 impl Part for review::LearningOpportunity {
     const KIND: Kind = Kind::LearningOpportunities;
     const FIELD: &'static str = "learning_opportunity";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn etag(&self) -> &str {
-        &self.etag
-    }
-    fn findings(&self) -> &[review::LanguageFinding] {
-        &self.language_findings
-    }
     fn heading(&self) -> String {
         let need: String = self.family_need.chars().take(60).collect();
         if need.is_empty() {
@@ -618,43 +560,21 @@ impl Part for review::LearningOpportunity {
             ..Default::default()
         }
     }
-    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
-        let r = c
-            .list_learning_opportunities(review::ListLearningOpportunitiesRequest {
-                parent,
-                page_size: 500,
-                ..Default::default()
-            })
-            .await?;
-        Ok(r.into_inner().learning_opportunities)
-    }
-    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
-        c.create_learning_opportunity(review::CreateLearningOpportunityRequest {
-            parent,
-            learning_opportunity: Some(item),
-        })
-        .await
-        .map(|_| ())
-    }
-    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
-        c.delete_learning_opportunity(review::DeleteLearningOpportunityRequest { name, etag })
-            .await
-            .map(|_| ())
-    }
+    part_calls!(
+        list_learning_opportunities,
+        ListLearningOpportunitiesRequest,
+        learning_opportunities,
+        create_learning_opportunity,
+        CreateLearningOpportunityRequest,
+        learning_opportunity,
+        delete_learning_opportunity,
+        DeleteLearningOpportunityRequest
+    );
 }
 
 impl Part for review::Recommendation {
     const KIND: Kind = Kind::Recommendations;
     const FIELD: &'static str = "recommendation";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn etag(&self) -> &str {
-        &self.etag
-    }
-    fn findings(&self) -> &[review::LanguageFinding] {
-        &self.language_findings
-    }
     fn heading(&self) -> String {
         self.description.chars().take(60).collect()
     }
@@ -698,29 +618,16 @@ impl Part for review::Recommendation {
             ..Default::default()
         }
     }
-    async fn list(mut c: Review, parent: String) -> Result<Vec<Self>, tonic::Status> {
-        let r = c
-            .list_recommendations(review::ListRecommendationsRequest {
-                parent,
-                page_size: 500,
-                ..Default::default()
-            })
-            .await?;
-        Ok(r.into_inner().recommendations)
-    }
-    async fn create(mut c: Review, parent: String, item: Self) -> Result<(), tonic::Status> {
-        c.create_recommendation(review::CreateRecommendationRequest {
-            parent,
-            recommendation: Some(item),
-        })
-        .await
-        .map(|_| ())
-    }
-    async fn delete(mut c: Review, name: String, etag: String) -> Result<(), tonic::Status> {
-        c.delete_recommendation(review::DeleteRecommendationRequest { name, etag })
-            .await
-            .map(|_| ())
-    }
+    part_calls!(
+        list_recommendations,
+        ListRecommendationsRequest,
+        recommendations,
+        create_recommendation,
+        CreateRecommendationRequest,
+        recommendation,
+        delete_recommendation,
+        DeleteRecommendationRequest
+    );
 }
 
 /// Parts as choices: (resource name, heading).

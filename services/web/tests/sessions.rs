@@ -15,7 +15,8 @@ scir_testkit::on_both_backends!(
     an_access_token_is_sealed_and_ends_its_session
 );
 
-async fn sessions_end_and_leave_nothing_usable_behind(backend: Backend) {
+/// A fresh, migrated sessions database (kept alive by the returned guard).
+async fn database(backend: Backend) -> (TestDatabase, Database) {
     let test = TestDatabase::new(backend).await;
     let db = Database::connect(
         &test.url,
@@ -24,6 +25,11 @@ async fn sessions_end_and_leave_nothing_usable_behind(backend: Backend) {
     )
     .await
     .expect("database");
+    (test, db)
+}
+
+async fn sessions_end_and_leave_nothing_usable_behind(backend: Backend) {
+    let (_test, db) = database(backend).await;
     let sessions = Sessions::new(
         db.clone(),
         Duration::from_millis(600),
@@ -83,14 +89,7 @@ async fn sessions_end_and_leave_nothing_usable_behind(backend: Backend) {
 /// A session from the identity provider keeps its access token sealed (the
 /// table alone opens nothing), gives it back whole, and ends with it.
 async fn an_access_token_is_sealed_and_ends_its_session(backend: Backend) {
-    let test = TestDatabase::new(backend).await;
-    let db = Database::connect(
-        &test.url,
-        &scir_web::startup::MIGRATIONS,
-        &DbOptions::default(),
-    )
-    .await
-    .expect("database");
+    let (_test, db) = database(backend).await;
     let sessions = Sessions::new(
         db.clone(),
         Duration::from_secs(60),
