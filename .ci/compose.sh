@@ -92,9 +92,11 @@ SCIR_PROBE_PLAIN=1 "$dist/scir-probe" 127.0.0.1:50057
 $compose ps
 
 stage "compose journey (review restarted halfway)"
+# `--workspace`: the features the test command built with, so its build is
+# reused rather than redone for one package's feature set.
 SCIR_COMPOSE="$compose" \
 SCIR_COMPOSE_JWT_SECRET="$(sed -n 's/^SCIR_JWT_HS256_SECRET=//p' deploy/compose/intake.env)" \
-  cargo nextest run --locked -p scir-e2e --test compose --run-ignored only --no-capture
+  cargo nextest run --workspace --locked --test compose --run-ignored only --no-capture
 
 stage "collector received"
 $compose logs --no-color collector | grep -E 'spans from|series from' | sed 's/^[^|]*| //' | sort | uniq -c | head -12
