@@ -85,10 +85,10 @@ for port in 50051 50052 50053 50054 50055 50056; do
 done
 # The console's own port is plain HTTP.
 for _ in $(seq 1 120); do
-  SCIR_PROBE_PLAIN=1 "$dist/scir-probe" 127.0.0.1:50057 2>/dev/null && break
+  SCIR_PROBE_PLAIN=true "$dist/scir-probe" 127.0.0.1:50057 2>/dev/null && break
   sleep 1
 done
-SCIR_PROBE_PLAIN=1 "$dist/scir-probe" 127.0.0.1:50057
+SCIR_PROBE_PLAIN=true "$dist/scir-probe" 127.0.0.1:50057
 $compose ps
 
 stage "compose journey (review restarted halfway)"

@@ -34,7 +34,11 @@ struct Args {
     /// Ask over plain HTTP/2 whatever the TLS settings say: for the web
     /// console, whose own port is plain (browsers present no certificate)
     /// while its calls to the services use the container's certificate.
-    #[arg(long, env = "SCIR_PROBE_PLAIN")]
+    #[arg(
+        long,
+        env = "SCIR_PROBE_PLAIN",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     plain: bool,
 }
 

@@ -38,3 +38,17 @@ fn bad_usage_is_exit_code_two() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_plain_probe_ignores_the_tls_settings() {
+    // The web console's container carries TLS settings for its calls out,
+    // while its own port is plain: the probe asks it plainly.
+    for value in ["1", "true"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_scir-probe"))
+            .args(["127.0.0.1:1", "", "--tls-cert", "cert.pem"])
+            .env("SCIR_PROBE_PLAIN", value)
+            .output()
+            .expect("scir-probe runs");
+        assert_eq!(out.status.code(), Some(1), "{value}: {out:?}");
+    }
+}
