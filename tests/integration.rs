@@ -403,6 +403,7 @@ async fn a_whole_review_in_the_web_console() {
     for page in [
         "review opened",
         "episodes",
+        "episode edited",
         "debriefings",
         "key observations",
         "ssit rating",

@@ -160,6 +160,19 @@ def main(base: str, review: str, day: str) -> None:
         shot(one, "web-episodes")
         audit(one, "episodes")
         print("an episode recorded: the script shown as text, hindsight advice beside it")
+        # Edited in place: the advice goes with the wording it was about.
+        one.find_element(By.CSS_SELECTOR, "article.part a.edit").click()
+        heading(one, "Edit: Key practice episodes")
+        assert one.find_element(By.ID, "title").get_attribute("value") == XSS, "the form filled"
+        assert one.find_element(By.ID, "end_date").get_attribute("value") == day
+        fill(one, "what_happened", "The visit was cut short; the bruise was not seen at the time.")
+        one.find_element(By.XPATH, "//button[.='Save changes']").click()
+        heading(one, "Key practice episodes")
+        article = one.find_element(By.CSS_SELECTOR, "article.part")
+        assert "cut short" in article.text, article.text
+        assert not article.find_elements(By.CSS_SELECTOR, ".advice"), "no advice left"
+        audit(one, "episode edited")
+        print("the episode edited in place; its advice gone with the wording")
         advance(lead, page, title, "Debriefing")
 
         # A debriefing with notes, and a key observation linking both parts.

@@ -346,6 +346,21 @@ impl Console {
                 Some(kind) => self.create_part(&session, id, kind, &request).await,
                 None => self.not_found(&session),
             },
+            (false, ["reviews", id, segment, item]) if id_ok(id) && id_ok(item) => {
+                match Kind::from_segment(segment) {
+                    Some(kind) => self.edit_part(&session, id, kind, item, None).await,
+                    None => self.not_found(&session),
+                }
+            }
+            (true, ["reviews", id, segment, item]) if id_ok(id) && id_ok(item) => {
+                match Kind::from_segment(segment) {
+                    Some(kind) => {
+                        self.edit_part(&session, id, kind, item, Some(&request))
+                            .await
+                    }
+                    None => self.not_found(&session),
+                }
+            }
             (true, ["reviews", id, segment, item, "delete"]) if id_ok(id) && id_ok(item) => {
                 match Kind::from_segment(segment) {
                     Some(kind) => self.delete_part(&session, id, kind, item, &request).await,

@@ -37,6 +37,50 @@ where
     }
 }
 
+/// An enum value's label for a form (empty for zero).
+pub fn label_of<E>(value: i32) -> String
+where
+    E: Labelled + TryFrom<i32>,
+{
+    match E::try_from(value) {
+        Ok(e) if value != 0 => e.label().to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// A date as a form holds it (`YYYY-MM-DD`, or empty).
+pub fn date_value(d: Option<&Date>) -> String {
+    d.map_or_else(String::new, |d| {
+        format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+    })
+}
+
+/// The rows a table of the form has (`nodes[3].id` is row 3): those `pairs`
+/// use, at least `min`, plus `spare` empty ones; never more than `max`.
+pub fn rows(
+    pairs: &[(String, String)],
+    table: &str,
+    min: usize,
+    spare: usize,
+    max: usize,
+) -> usize {
+    let used = pairs
+        .iter()
+        .filter_map(|(k, _)| {
+            k.strip_prefix(table)?
+                .strip_prefix('[')?
+                .split_once(']')?
+                .0
+                .parse::<usize>()
+                .ok()
+        })
+        .filter(|i| *i < max)
+        .map(|i| i + 1)
+        .max()
+        .unwrap_or(0);
+    (used + spare).max(min).min(max)
+}
+
 /// A form as drawn: the values to show and the errors beside the fields.
 #[derive(Debug, Default)]
 pub struct Form<'a> {
@@ -49,6 +93,11 @@ impl<'a> Form<'a> {
     /// as (field, why).
     pub fn new(values: &'a [(String, String)], errors: &'a [(String, String)]) -> Self {
         Self { values, errors }
+    }
+
+    /// The rows of a table this form shows (see [`rows`]).
+    pub fn rows(&self, table: &str, min: usize, spare: usize, max: usize) -> usize {
+        rows(self.values, table, min, spare, max)
     }
 
     fn value(&self, name: &str) -> &str {
@@ -180,6 +229,11 @@ impl<'a> Posted<'a> {
         }
     }
 
+    /// The rows of a table the form sent.
+    pub fn rows(&self, table: &str, max: usize) -> usize {
+        rows(&self.request.form, table, 0, 0, max)
+    }
+
     /// A field's text, trimmed.
     pub fn text(&self, name: &str) -> String {
         self.request
@@ -289,6 +343,20 @@ mod tests {
             c[3],
             ("CONDITIONS_OF_WORK".into(), "Conditions of work".into())
         );
+    }
+
+    #[test]
+    fn a_table_has_the_rows_its_values_use_and_spares_within_bounds() {
+        let pairs = vec![("nodes[4].id".to_owned(), "a".to_owned())];
+        assert_eq!(rows(&pairs, "nodes", 8, 2, 200), 8);
+        assert_eq!(rows(&pairs, "nodes", 0, 0, 200), 5);
+        let far = vec![("nodes[100000].id".to_owned(), "a".to_owned())];
+        assert_eq!(
+            rows(&far, "nodes", 8, 2, 200),
+            8,
+            "an index past the bound counts nothing"
+        );
+        assert_eq!(rows(&pairs, "edges", 0, 0, 1000), 0);
     }
 
     #[test]

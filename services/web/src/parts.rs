@@ -14,7 +14,7 @@ use scir_proto::review::v1 as review;
 use tonic::Code;
 
 use crate::console::{Console, form_field, violations};
-use crate::forms::{Choice, Form, Posted, choices, shown};
+use crate::forms::{Choice, Form, Posted, choices, date_value, label_of, shown};
 use crate::maps;
 use crate::peers::Review;
 use crate::session::Session;
@@ -26,6 +26,9 @@ const WRITERS: &[Role] = &[Role::Reviewer, Role::ScrLead, Role::Admin];
 /// Rows of nodes and edges a systems map's form offers.
 pub(crate) const NODE_ROWS: usize = 8;
 pub(crate) const EDGE_ROWS: usize = 10;
+/// The most a map may hold (review's limits), and so the most rows read.
+const MAX_NODES: usize = 200;
+const MAX_EDGES: usize = 1000;
 
 /// The kinds of part, as the console's paths name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +119,17 @@ where
         .join(", ")
 }
 
+/// Enum values as a form's repeated field (checkboxes).
+fn pairs<E>(name: &str, values: &[i32]) -> Vec<(String, String)>
+where
+    E: scir_proto::Labelled + TryFrom<i32>,
+{
+    values
+        .iter()
+        .map(|v| (name.to_owned(), label_of::<E>(*v)))
+        .collect()
+}
+
 /// The language check's findings, as advice beside the text.
 fn advice(findings: &[review::LanguageFinding]) -> Markup {
     html! {
@@ -163,10 +177,23 @@ pub(crate) trait Part: Sized + Send + 'static {
             }
         } }
     }
+    /// Its fields as the form holds them, to edit it.
+    fn values(&self) -> Vec<(String, String)>;
+    /// Names it (the part an update replaces).
+    fn set_name(&mut self, name: String);
+    /// The fields the form writes (an update replaces these only).
+    fn mask(ctx: &Context) -> Vec<&'static str>;
     fn list(
         c: Review,
         parent: String,
     ) -> impl Future<Output = Result<Vec<Self>, tonic::Status>> + Send;
+    fn get(c: Review, name: String) -> impl Future<Output = Result<Self, tonic::Status>> + Send;
+    fn update(
+        c: Review,
+        item: Self,
+        mask: Vec<&'static str>,
+        etag: String,
+    ) -> impl Future<Output = Result<(), tonic::Status>> + Send;
     fn create(
         c: Review,
         parent: String,
@@ -182,12 +209,15 @@ pub(crate) trait Part: Sized + Send + 'static {
 /// The accessors every part shares, and its list, create and delete calls
 /// (the same three RPCs for each kind, differing only in names).
 macro_rules! part_calls {
-    ($list:ident, $list_request:ident, $listed:ident, $create:ident, $create_request:ident, $field:ident, $delete:ident, $delete_request:ident) => {
+    ($list:ident, $list_request:ident, $listed:ident, $create:ident, $create_request:ident, $field:ident, $delete:ident, $delete_request:ident, $get:ident, $get_request:ident, $update:ident, $update_request:ident) => {
         fn name(&self) -> &str {
             &self.name
         }
         fn etag(&self) -> &str {
             &self.etag
+        }
+        fn set_name(&mut self, name: String) {
+            self.name = name;
         }
         fn findings(&self) -> &[review::LanguageFinding] {
             &self.language_findings
@@ -214,6 +244,27 @@ macro_rules! part_calls {
             c.$delete(review::$delete_request { name, etag })
                 .await
                 .map(|_| ())
+        }
+        async fn get(mut c: Review, name: String) -> Result<Self, tonic::Status> {
+            c.$get(review::$get_request { name })
+                .await
+                .map(tonic::Response::into_inner)
+        }
+        async fn update(
+            mut c: Review,
+            item: Self,
+            mask: Vec<&'static str>,
+            etag: String,
+        ) -> Result<(), tonic::Status> {
+            c.$update(review::$update_request {
+                $field: Some(item),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: mask.into_iter().map(str::to_owned).collect(),
+                }),
+                etag,
+            })
+            .await
+            .map(|_| ())
         }
     };
 }
@@ -256,6 +307,41 @@ impl Part for review::Episode {
             ..Default::default()
         }
     }
+    fn values(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("title".to_owned(), self.title.clone()),
+            (
+                "start_date".to_owned(),
+                date_value(self.start_date.as_ref()),
+            ),
+            ("end_date".to_owned(), date_value(self.end_date.as_ref())),
+            ("what_happened".to_owned(), self.what_happened.clone()),
+            (
+                "assessment".to_owned(),
+                label_of::<review::Assessment>(self.assessment),
+            ),
+            (
+                "source_documents".to_owned(),
+                self.source_documents.join("\n"),
+            ),
+        ];
+        v.extend(pairs::<review::ContributoryFactor>(
+            "contributory_factors",
+            &self.contributory_factors,
+        ));
+        v
+    }
+    fn mask(_ctx: &Context) -> Vec<&'static str> {
+        vec![
+            "title",
+            "start_date",
+            "end_date",
+            "what_happened",
+            "assessment",
+            "source_documents",
+            "contributory_factors",
+        ]
+    }
     part_calls!(
         list_episodes,
         ListEpisodesRequest,
@@ -264,7 +350,11 @@ impl Part for review::Episode {
         CreateEpisodeRequest,
         episode,
         delete_episode,
-        DeleteEpisodeRequest
+        DeleteEpisodeRequest,
+        get_episode,
+        GetEpisodeRequest,
+        update_episode,
+        UpdateEpisodeRequest
     );
 }
 
@@ -309,6 +399,26 @@ impl Part for review::Debriefing {
             ..Default::default()
         }
     }
+    fn values(&self) -> Vec<(String, String)> {
+        vec![
+            ("date".to_owned(), date_value(self.date.as_ref())),
+            (
+                "participant_roles".to_owned(),
+                self.participant_roles.join("\n"),
+            ),
+            ("decision_context".to_owned(), self.decision_context.clone()),
+            ("notes".to_owned(), self.notes.clone()),
+        ]
+    }
+    fn mask(ctx: &Context) -> Vec<&'static str> {
+        // Notes are written only by those who may read them; anyone else's
+        // update leaves them as they are.
+        let mut mask = vec!["date", "participant_roles", "decision_context"];
+        if ctx.may_note {
+            mask.push("notes");
+        }
+        mask
+    }
     part_calls!(
         list_debriefings,
         ListDebriefingsRequest,
@@ -317,7 +427,11 @@ impl Part for review::Debriefing {
         CreateDebriefingRequest,
         debriefing,
         delete_debriefing,
-        DeleteDebriefingRequest
+        DeleteDebriefingRequest,
+        get_debriefing,
+        GetDebriefingRequest,
+        update_debriefing,
+        UpdateDebriefingRequest
     );
 }
 
@@ -357,6 +471,38 @@ impl Part for review::KeyObservation {
             ..Default::default()
         }
     }
+    fn values(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("title".to_owned(), self.title.clone()),
+            ("description".to_owned(), self.description.clone()),
+        ];
+        v.extend(
+            self.episodes
+                .iter()
+                .map(|e| ("episodes".to_owned(), e.clone())),
+        );
+        v.extend(
+            self.debriefings
+                .iter()
+                .map(|d| ("debriefings".to_owned(), d.clone())),
+        );
+        v.extend(pairs::<review::ContributoryFactor>(
+            "contributory_factors",
+            &self.contributory_factors,
+        ));
+        v.extend(pairs::<review::Theme>("themes", &self.themes));
+        v
+    }
+    fn mask(_ctx: &Context) -> Vec<&'static str> {
+        vec![
+            "title",
+            "description",
+            "episodes",
+            "debriefings",
+            "contributory_factors",
+            "themes",
+        ]
+    }
     part_calls!(
         list_key_observations,
         ListKeyObservationsRequest,
@@ -365,7 +511,11 @@ impl Part for review::KeyObservation {
         CreateKeyObservationRequest,
         key_observation,
         delete_key_observation,
-        DeleteKeyObservationRequest
+        DeleteKeyObservationRequest,
+        get_key_observation,
+        GetKeyObservationRequest,
+        update_key_observation,
+        UpdateKeyObservationRequest
     );
 }
 
@@ -376,8 +526,14 @@ fn map_row(field: &str, request: &PageRequest) -> Option<String> {
     let (index, tail) = rest.split_once(']')?;
     let index: usize = index.parse().ok()?;
     let (rows, columns): (usize, &[&str]) = match table {
-        "nodes" => (NODE_ROWS, &["id", "label", "factor"]),
-        "edges" => (EDGE_ROWS, &["from", "to", "label"]),
+        "nodes" => (
+            crate::forms::rows(&request.form, "nodes", 0, 0, MAX_NODES),
+            &["id", "label", "factor"],
+        ),
+        "edges" => (
+            crate::forms::rows(&request.form, "edges", 0, 0, MAX_EDGES),
+            &["from", "to", "label"],
+        ),
         _ => return None,
     };
     let row = (0..rows)
@@ -433,7 +589,7 @@ impl Part for review::SystemsMap {
             (views::scrolling("Factors to map", html! { table class="edit" {
                 caption { "Factors (leave a row empty to skip it)" }
                 thead { tr { th scope="col" { "Id (letters, digits, - or _)" } th scope="col" { "What it is" } th scope="col" { "Kind" } } }
-                tbody { @for i in 0..NODE_ROWS { tr {
+                tbody { @for i in 0..f.rows("nodes", NODE_ROWS, 2, MAX_NODES) { tr {
                     td { (f.cell(&format!("nodes[{i}].id"), &format!("Factor {} id", i + 1))) }
                     td { (f.cell(&format!("nodes[{i}].label"), &format!("Factor {} description", i + 1))) }
                     td { (f.cell_choice(&format!("nodes[{i}].factor"), &format!("Factor {} kind", i + 1), &factors)) }
@@ -442,7 +598,7 @@ impl Part for review::SystemsMap {
             (views::scrolling("Links to map", html! { table class="edit" {
                 caption { "Links between factors (by id)" }
                 thead { tr { th scope="col" { "From" } th scope="col" { "To" } th scope="col" { "How (optional)" } } }
-                tbody { @for i in 0..EDGE_ROWS { tr {
+                tbody { @for i in 0..f.rows("edges", EDGE_ROWS, 2, MAX_EDGES) { tr {
                     td { (f.cell(&format!("edges[{i}].from"), &format!("Link {} from", i + 1))) }
                     td { (f.cell(&format!("edges[{i}].to"), &format!("Link {} to", i + 1))) }
                     td { (f.cell(&format!("edges[{i}].label"), &format!("Link {} how", i + 1))) }
@@ -453,7 +609,7 @@ impl Part for review::SystemsMap {
     }
     fn read(p: &mut Posted<'_>, _ctx: &Context) -> Self {
         let mut nodes = Vec::new();
-        for i in 0..NODE_ROWS {
+        for i in 0..p.rows("nodes", MAX_NODES) {
             let id = p.text(&format!("nodes[{i}].id"));
             let label = p.text(&format!("nodes[{i}].label"));
             let factor_field = format!("nodes[{i}].factor");
@@ -464,7 +620,7 @@ impl Part for review::SystemsMap {
             nodes.push(review::MapNode { id, label, factor });
         }
         let mut edges = Vec::new();
-        for i in 0..EDGE_ROWS {
+        for i in 0..p.rows("edges", MAX_EDGES) {
             let edge = review::MapEdge {
                 from: p.text(&format!("edges[{i}].from")),
                 to: p.text(&format!("edges[{i}].to")),
@@ -485,6 +641,29 @@ impl Part for review::SystemsMap {
     fn field_of(field: &str, request: &PageRequest) -> String {
         map_row(field, request).unwrap_or_else(|| field.to_owned())
     }
+    fn values(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("key_observation".to_owned(), self.key_observation.clone()),
+            ("considerations".to_owned(), self.considerations.join("\n")),
+        ];
+        for (i, n) in self.nodes.iter().enumerate() {
+            v.push((format!("nodes[{i}].id"), n.id.clone()));
+            v.push((format!("nodes[{i}].label"), n.label.clone()));
+            v.push((
+                format!("nodes[{i}].factor"),
+                label_of::<review::ContributoryFactor>(n.factor),
+            ));
+        }
+        for (i, e) in self.edges.iter().enumerate() {
+            v.push((format!("edges[{i}].from"), e.from.clone()));
+            v.push((format!("edges[{i}].to"), e.to.clone()));
+            v.push((format!("edges[{i}].label"), e.label.clone()));
+        }
+        v
+    }
+    fn mask(_ctx: &Context) -> Vec<&'static str> {
+        vec!["key_observation", "nodes", "edges", "considerations"]
+    }
     part_calls!(
         list_systems_maps,
         ListSystemsMapsRequest,
@@ -493,7 +672,11 @@ impl Part for review::SystemsMap {
         CreateSystemsMapRequest,
         systems_map,
         delete_systems_map,
-        DeleteSystemsMapRequest
+        DeleteSystemsMapRequest,
+        get_systems_map,
+        GetSystemsMapRequest,
+        update_systems_map,
+        UpdateSystemsMapRequest
     );
 }
 
@@ -560,6 +743,37 @@ impl Part for review::LearningOpportunity {
             ..Default::default()
         }
     }
+    fn values(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("family_need".to_owned(), self.family_need.clone()),
+            ("action_taken".to_owned(), self.action_taken.clone()),
+            (
+                "status".to_owned(),
+                label_of::<review::NeedStatus>(self.status),
+            ),
+            (
+                "practice_function".to_owned(),
+                label_of::<review::PracticeFunction>(self.practice_function),
+            ),
+        ];
+        v.extend(pairs::<review::Theme>("themes", &self.themes));
+        v.extend(
+            self.key_observations
+                .iter()
+                .map(|k| ("key_observations".to_owned(), k.clone())),
+        );
+        v
+    }
+    fn mask(_ctx: &Context) -> Vec<&'static str> {
+        vec![
+            "family_need",
+            "action_taken",
+            "status",
+            "practice_function",
+            "themes",
+            "key_observations",
+        ]
+    }
     part_calls!(
         list_learning_opportunities,
         ListLearningOpportunitiesRequest,
@@ -568,7 +782,11 @@ impl Part for review::LearningOpportunity {
         CreateLearningOpportunityRequest,
         learning_opportunity,
         delete_learning_opportunity,
-        DeleteLearningOpportunityRequest
+        DeleteLearningOpportunityRequest,
+        get_learning_opportunity,
+        GetLearningOpportunityRequest,
+        update_learning_opportunity,
+        UpdateLearningOpportunityRequest
     );
 }
 
@@ -618,6 +836,53 @@ impl Part for review::Recommendation {
             ..Default::default()
         }
     }
+    fn values(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("description".to_owned(), self.description.clone()),
+            (
+                "category".to_owned(),
+                label_of::<review::RecommendationCategory>(self.category),
+            ),
+            ("owner".to_owned(), self.owner.clone()),
+            ("due_date".to_owned(), date_value(self.due_date.as_ref())),
+            (
+                "strength".to_owned(),
+                label_of::<review::ActionStrength>(self.strength),
+            ),
+            (
+                "status".to_owned(),
+                label_of::<review::RecommendationStatus>(self.status),
+            ),
+        ];
+        v.extend(
+            self.key_observations
+                .iter()
+                .map(|k| ("key_observations".to_owned(), k.clone())),
+        );
+        v.extend(
+            self.learning_opportunities
+                .iter()
+                .map(|l| ("learning_opportunities".to_owned(), l.clone())),
+        );
+        v.extend(pairs::<review::ContributoryFactor>(
+            "factors",
+            &self.factors,
+        ));
+        v
+    }
+    fn mask(_ctx: &Context) -> Vec<&'static str> {
+        vec![
+            "description",
+            "category",
+            "owner",
+            "due_date",
+            "strength",
+            "status",
+            "key_observations",
+            "learning_opportunities",
+            "factors",
+        ]
+    }
     part_calls!(
         list_recommendations,
         ListRecommendationsRequest,
@@ -626,7 +891,11 @@ impl Part for review::Recommendation {
         CreateRecommendationRequest,
         recommendation,
         delete_recommendation,
-        DeleteRecommendationRequest
+        DeleteRecommendationRequest,
+        get_recommendation,
+        GetRecommendationRequest,
+        update_recommendation,
+        UpdateRecommendationRequest
     );
 }
 
@@ -749,6 +1018,146 @@ impl Console {
                     .await
             }
         }
+    }
+
+    /// A part's edit form (`request` none), or its update sent from it.
+    pub(crate) async fn edit_part(
+        &self,
+        session: &Session,
+        id: &str,
+        kind: Kind,
+        item: &str,
+        request: Option<&PageRequest>,
+    ) -> Page {
+        match kind {
+            Kind::Episodes => {
+                self.edit_of::<review::Episode>(session, id, item, request)
+                    .await
+            }
+            Kind::Debriefings => {
+                self.edit_of::<review::Debriefing>(session, id, item, request)
+                    .await
+            }
+            Kind::KeyObservations => {
+                self.edit_of::<review::KeyObservation>(session, id, item, request)
+                    .await
+            }
+            Kind::SystemsMaps => {
+                self.edit_of::<review::SystemsMap>(session, id, item, request)
+                    .await
+            }
+            Kind::LearningOpportunities => {
+                self.edit_of::<review::LearningOpportunity>(session, id, item, request)
+                    .await
+            }
+            Kind::Recommendations => {
+                self.edit_of::<review::Recommendation>(session, id, item, request)
+                    .await
+            }
+        }
+    }
+
+    async fn edit_of<P: Part>(
+        &self,
+        session: &Session,
+        id: &str,
+        item: &str,
+        request: Option<&PageRequest>,
+    ) -> Page {
+        let Ok(client) = self.peers.review(session) else {
+            return self.unavailable();
+        };
+        let name = format!(
+            "jurisdictions/{}/reviews/{id}/{}/{item}",
+            session.jurisdiction,
+            collection(P::KIND)
+        );
+        let ctx = self.part_context(&client, session, id).await;
+        let Some(request) = request else {
+            return match P::get(client, name).await {
+                Ok(found) => {
+                    let values = found.values();
+                    self.edit_page::<P>(session, id, item, found.etag(), &values, &[], &ctx)
+                }
+                Err(status) => self.failed(&status, session),
+            };
+        };
+        let etag = form_field(request, "etag");
+        let mut posted = Posted::new(request);
+        let mut part = P::read(&mut posted, &ctx);
+        if !posted.errors.is_empty() {
+            return self.edit_page::<P>(
+                session,
+                id,
+                item,
+                &etag,
+                &request.form,
+                &posted.errors,
+                &ctx,
+            );
+        }
+        part.set_name(name);
+        match P::update(client, part, P::mask(&ctx), etag.clone()).await {
+            Ok(()) => Page::see_other(&format!("/reviews/{id}/{}", P::KIND.segment())),
+            Err(status) => {
+                let prefix = format!("{}.", P::FIELD);
+                let problems: Vec<(String, String)> = match status.code() {
+                    Code::InvalidArgument | Code::FailedPrecondition => violations(&status)
+                        .into_iter()
+                        .map(|(field, why)| match field.strip_prefix(&prefix) {
+                            Some(own) => (P::field_of(own, request), why),
+                            None => (field, why),
+                        })
+                        .collect(),
+                    Code::PermissionDenied => vec![(String::new(), status.message().to_owned())],
+                    Code::Aborted => vec![(
+                        String::new(),
+                        "Someone changed it while you were editing; reload it to see the latest before saving again.".to_owned(),
+                    )],
+                    _ => return self.failed(&status, session),
+                };
+                self.edit_page::<P>(session, id, item, &etag, &request.form, &problems, &ctx)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn edit_page<P: Part>(
+        &self,
+        session: &Session,
+        id: &str,
+        item: &str,
+        etag: &str,
+        values: &[(String, String)],
+        problems: &[(String, String)],
+        ctx: &Context,
+    ) -> Page {
+        let segment = P::KIND.segment();
+        let form = Form::new(values, problems);
+        let body = html! {
+            (review_nav(id, Tab::Part(P::KIND)))
+            p { a href={ "/reviews/" (id) "/" (segment) } { "Back to " (P::KIND.title().to_lowercase()) } }
+            (views::problems("Please check the form", problems))
+            form class="stack wide" method="post" action={ "/reviews/" (id) "/" (segment) "/" (item) } {
+                (csrf(session))
+                input type="hidden" name="etag" value=(etag);
+                (P::form(&form, ctx))
+                div { button type="submit" { "Save changes" } }
+            }
+        };
+        let status = if problems.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Page::html(
+            status,
+            page(
+                &format!("Edit: {}", P::KIND.title()),
+                &self.chrome(Some(session)),
+                body,
+            ),
+        )
     }
 
     /// Deletes a part.
@@ -894,6 +1303,10 @@ impl Console {
             let item_id = item.name().rsplit('/').next().unwrap_or_default();
             html! {
                 @if may_write {
+                    a class="edit" href={ "/reviews/" (id) "/" (segment) "/" (item_id) } {
+                        "Edit" span class="visually-hidden" { " " (item.heading()) }
+                    }
+                    " "
                     form class="inline" method="post" action={ "/reviews/" (id) "/" (segment) "/" (item_id) "/delete" } {
                         (csrf(session))
                         input type="hidden" name="etag" value=(item.etag());
