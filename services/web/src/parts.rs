@@ -899,6 +899,39 @@ impl Part for review::Recommendation {
     );
 }
 
+/// Runs `$body` with `$part` naming the type of `$kind`'s parts: the one
+/// place a kind meets its type.
+macro_rules! with_part {
+    ($kind:expr, $part:ident => $body:expr) => {
+        match $kind {
+            Kind::Episodes => {
+                type $part = review::Episode;
+                $body
+            }
+            Kind::Debriefings => {
+                type $part = review::Debriefing;
+                $body
+            }
+            Kind::KeyObservations => {
+                type $part = review::KeyObservation;
+                $body
+            }
+            Kind::SystemsMaps => {
+                type $part = review::SystemsMap;
+                $body
+            }
+            Kind::LearningOpportunities => {
+                type $part = review::LearningOpportunity;
+                $body
+            }
+            Kind::Recommendations => {
+                type $part = review::Recommendation;
+                $body
+            }
+        }
+    };
+}
+
 /// Parts as choices: (resource name, heading).
 fn as_choices<P: Part>(items: Result<Vec<P>, tonic::Status>) -> Vec<Choice> {
     items
@@ -959,29 +992,7 @@ impl Console {
         kind: Kind,
         again: Option<Again<'_>>,
     ) -> Page {
-        match kind {
-            Kind::Episodes => self.parts_of::<review::Episode>(session, id, again).await,
-            Kind::Debriefings => {
-                self.parts_of::<review::Debriefing>(session, id, again)
-                    .await
-            }
-            Kind::KeyObservations => {
-                self.parts_of::<review::KeyObservation>(session, id, again)
-                    .await
-            }
-            Kind::SystemsMaps => {
-                self.parts_of::<review::SystemsMap>(session, id, again)
-                    .await
-            }
-            Kind::LearningOpportunities => {
-                self.parts_of::<review::LearningOpportunity>(session, id, again)
-                    .await
-            }
-            Kind::Recommendations => {
-                self.parts_of::<review::Recommendation>(session, id, again)
-                    .await
-            }
-        }
+        with_part!(kind, P => self.parts_of::<P>(session, id, again).await)
     }
 
     /// Records a part sent from its page.
@@ -992,32 +1003,7 @@ impl Console {
         kind: Kind,
         request: &PageRequest,
     ) -> Page {
-        match kind {
-            Kind::Episodes => {
-                self.create_of::<review::Episode>(session, id, request)
-                    .await
-            }
-            Kind::Debriefings => {
-                self.create_of::<review::Debriefing>(session, id, request)
-                    .await
-            }
-            Kind::KeyObservations => {
-                self.create_of::<review::KeyObservation>(session, id, request)
-                    .await
-            }
-            Kind::SystemsMaps => {
-                self.create_of::<review::SystemsMap>(session, id, request)
-                    .await
-            }
-            Kind::LearningOpportunities => {
-                self.create_of::<review::LearningOpportunity>(session, id, request)
-                    .await
-            }
-            Kind::Recommendations => {
-                self.create_of::<review::Recommendation>(session, id, request)
-                    .await
-            }
-        }
+        with_part!(kind, P => self.create_of::<P>(session, id, request).await)
     }
 
     /// A part's edit form (`request` none), or its update sent from it.
@@ -1029,32 +1015,7 @@ impl Console {
         item: &str,
         request: Option<&PageRequest>,
     ) -> Page {
-        match kind {
-            Kind::Episodes => {
-                self.edit_of::<review::Episode>(session, id, item, request)
-                    .await
-            }
-            Kind::Debriefings => {
-                self.edit_of::<review::Debriefing>(session, id, item, request)
-                    .await
-            }
-            Kind::KeyObservations => {
-                self.edit_of::<review::KeyObservation>(session, id, item, request)
-                    .await
-            }
-            Kind::SystemsMaps => {
-                self.edit_of::<review::SystemsMap>(session, id, item, request)
-                    .await
-            }
-            Kind::LearningOpportunities => {
-                self.edit_of::<review::LearningOpportunity>(session, id, item, request)
-                    .await
-            }
-            Kind::Recommendations => {
-                self.edit_of::<review::Recommendation>(session, id, item, request)
-                    .await
-            }
-        }
+        with_part!(kind, P => self.edit_of::<P>(session, id, item, request).await)
     }
 
     async fn edit_of<P: Part>(
@@ -1178,16 +1139,7 @@ impl Console {
             collection(kind)
         );
         let etag = form_field(request, "etag");
-        let outcome = match kind {
-            Kind::Episodes => review::Episode::delete(client, name, etag).await,
-            Kind::Debriefings => review::Debriefing::delete(client, name, etag).await,
-            Kind::KeyObservations => review::KeyObservation::delete(client, name, etag).await,
-            Kind::SystemsMaps => review::SystemsMap::delete(client, name, etag).await,
-            Kind::LearningOpportunities => {
-                review::LearningOpportunity::delete(client, name, etag).await
-            }
-            Kind::Recommendations => review::Recommendation::delete(client, name, etag).await,
-        };
+        let outcome = with_part!(kind, P => P::delete(client, name, etag).await);
         match outcome {
             Ok(()) => Page::see_other(&format!("/reviews/{id}/{}", kind.segment())),
             Err(status) => self.part_refused(session, id, kind, &status, &[]).await,
