@@ -17,7 +17,7 @@ use tonic_types::StatusExt;
 use crate::oidc::{Pending, Provider};
 use crate::parts::{Kind, Tab, review_nav};
 use crate::peers::Peers;
-use crate::session::{Session, Sessions, SignedIn, cookie_name, random_hex, same_token};
+use crate::session::{Bearer, Session, Sessions, SignedIn, cookie_name, random_hex, same_token};
 use crate::views::{self, Chrome, STYLE, STYLE_PATH, csrf, date, page, stage};
 
 /// The cookie that binds the sign-in form to the browser that loaded it.
@@ -57,6 +57,9 @@ pub struct Console {
     dev: bool,
     secure: bool,
     provider: Option<Arc<Provider>>,
+    /// One renewal at a time: a page and its image arriving together must
+    /// not both spend a refresh token the provider accepts once.
+    renewing: tokio::sync::Mutex<()>,
 }
 
 impl PageHandler for Console {
@@ -138,6 +141,7 @@ impl Console {
             dev,
             secure,
             provider: None,
+            renewing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -261,9 +265,30 @@ impl Console {
             },
             None => None,
         };
-        let Some(session) = session else {
+        let Some(mut session) = session else {
             return Page::see_other("/sign-in");
         };
+        if session.renew_with.is_some()
+            && let Some(id) = id.as_deref()
+        {
+            let _one = self.renewing.lock().await;
+            // Another request may have renewed it while this one waited.
+            let current = match self.sessions.find(id).await {
+                Ok(Some(current)) => current,
+                Ok(None) => return Page::see_other("/sign-in"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading a session failed");
+                    return self.unavailable();
+                }
+            };
+            session.bearer = match &current.renew_with {
+                Some(refresh) => match self.renew(id, refresh).await {
+                    Some(bearer) => Some(bearer),
+                    None => return Page::see_other("/sign-in"),
+                },
+                None => current.bearer,
+            };
+        }
         let post = request.method == http::Method::POST;
         if post {
             // Only the form's field counts: a token in the address could be
@@ -380,6 +405,40 @@ impl Console {
         )
     }
 
+    /// Renews a session's access token with its refresh token; the new
+    /// token, or none (the session is then ended: sign in again).
+    async fn renew(&self, id: &str, refresh: &Bearer) -> Option<Bearer> {
+        let provider = self.provider.as_ref()?;
+        let renewed = match provider.refresh(refresh.0.expose_secret()).await {
+            Ok(renewed) => renewed,
+            Err(why) => {
+                tracing::info!(why, "a session's refresh was refused; it ends");
+                if let Err(e) = self.sessions.end(id).await {
+                    tracing::warn!(error = %e, "ending a session failed");
+                }
+                return None;
+            }
+        };
+        let ends = renewed
+            .ends
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        let stored = self
+            .sessions
+            .renew(
+                id,
+                renewed.access_token.expose_secret(),
+                ends,
+                renewed.refresh_token.as_ref().map(|r| r.expose_secret()),
+            )
+            .await;
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "keeping a renewed token failed");
+            return None;
+        }
+        Some(Bearer(renewed.access_token))
+    }
+
     /// Starts a sign-in at the identity provider: the browser is sent there
     /// with a fresh state, nonce and PKCE challenge, kept in its own cookie.
     fn sign_in_at_provider(&self, provider: &Provider) -> Page {
@@ -467,6 +526,7 @@ impl Console {
                 jurisdiction: &caller.jurisdiction,
                 roles: &caller.roles,
                 token: Some((person.access_token.expose_secret(), ends)),
+                refresh: person.refresh_token.as_ref().map(|r| r.expose_secret()),
             })
             .await;
         match started {

@@ -88,12 +88,27 @@ struct Discovery {
 /// The token endpoint's answer.
 #[derive(Deserialize)]
 struct Tokens {
-    id_token: String,
+    /// Present when a code is redeemed; a refresh may leave it out.
+    #[serde(default)]
+    id_token: Option<String>,
     access_token: String,
     #[serde(default)]
     token_type: String,
     #[serde(default)]
     expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// A renewed access token, and the refresh token when the provider rotated it.
+#[derive(Debug)]
+pub struct Renewed {
+    /// The access token.
+    pub access_token: Secret,
+    /// When it ends.
+    pub ends: std::time::SystemTime,
+    /// The next refresh token, if the provider rotated it.
+    pub refresh_token: Option<Secret>,
 }
 
 /// A person the provider signed in: who, and the access token to call the
@@ -106,6 +121,8 @@ pub struct Person {
     pub access_token: Secret,
     /// When it ends.
     pub ends: std::time::SystemTime,
+    /// The refresh token, when the provider gives one.
+    pub refresh_token: Option<Secret>,
 }
 
 /// The identity provider.
@@ -217,12 +234,54 @@ impl Provider {
     /// Redeems the code the provider sent back for tokens, and verifies the
     /// ID token against the sign-in that asked for it.
     pub async fn finish(&self, code: &str, pending: &Pending) -> Result<Person, String> {
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "authorization_code")
-            .append_pair("code", code)
-            .append_pair("redirect_uri", &self.redirect_url)
-            .append_pair("client_id", &self.client_id)
-            .append_pair("code_verifier", &pending.verifier)
+        let tokens = self
+            .token_endpoint(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &self.redirect_url),
+                ("client_id", &self.client_id),
+                ("code_verifier", &pending.verifier),
+            ])
+            .await?;
+        let id_token = tokens
+            .id_token
+            .as_deref()
+            .ok_or("the provider sent no ID token")?;
+        let caller = self.verify(id_token, &pending.nonce).await?;
+        if caller.roles.contains(&Role::Service) {
+            return Err("a service's identity cannot sign in to the console".to_owned());
+        }
+        let seconds = tokens.expires_in.unwrap_or(DEFAULT_TOKEN_SECONDS);
+        Ok(Person {
+            caller,
+            access_token: Secret::from(tokens.access_token),
+            ends: std::time::SystemTime::now() + Duration::from_secs(seconds),
+            refresh_token: tokens.refresh_token.map(Secret::from),
+        })
+    }
+
+    /// A new access token for a session, with its refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Renewed, String> {
+        let tokens = self
+            .token_endpoint(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", &self.client_id),
+            ])
+            .await?;
+        let seconds = tokens.expires_in.unwrap_or(DEFAULT_TOKEN_SECONDS);
+        Ok(Renewed {
+            access_token: Secret::from(tokens.access_token),
+            ends: std::time::SystemTime::now() + Duration::from_secs(seconds),
+            refresh_token: tokens.refresh_token.map(Secret::from),
+        })
+    }
+
+    /// Posts `form` to the token endpoint with the client's credentials
+    /// (`client_secret_basic`); the bearer tokens it answers.
+    async fn token_endpoint(&self, form: &[(&str, &str)]) -> Result<Tokens, String> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
             .finish();
         // client_secret_basic: both parts form-encoded first (RFC 6749 2.3.1).
         let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -245,12 +304,12 @@ impl Provider {
                 http::Method::POST,
                 &self.token_endpoint,
                 &headers,
-                Bytes::from(form),
+                Bytes::from(body),
             )
             .await?;
         if !answer.status().is_success() {
             return Err(format!(
-                "the provider refused the code (HTTP {})",
+                "the provider refused the grant (HTTP {})",
                 answer.status()
             ));
         }
@@ -259,16 +318,7 @@ impl Provider {
         if !tokens.token_type.eq_ignore_ascii_case("bearer") {
             return Err("the provider's access token is not a bearer token".to_owned());
         }
-        let caller = self.verify(&tokens.id_token, &pending.nonce).await?;
-        if caller.roles.contains(&Role::Service) {
-            return Err("a service's identity cannot sign in to the console".to_owned());
-        }
-        let seconds = tokens.expires_in.unwrap_or(DEFAULT_TOKEN_SECONDS);
-        Ok(Person {
-            caller,
-            access_token: Secret::from(tokens.access_token),
-            ends: std::time::SystemTime::now() + Duration::from_secs(seconds),
-        })
+        Ok(tokens)
     }
 
     /// Verifies an ID token; keys are fetched again, at most once a minute,

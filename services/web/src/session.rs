@@ -29,6 +29,9 @@ pub struct Session {
     /// The identity provider's access token the services are called with
     /// (OpenID Connect sign-in); none for a development session.
     pub bearer: Option<Bearer>,
+    /// The provider's refresh token, when it gave one and the access token
+    /// has ended or is about to: the session is to be renewed with it.
+    pub renew_with: Option<Bearer>,
 }
 
 /// An access token, never printed.
@@ -61,7 +64,13 @@ pub struct SignedIn<'a> {
     pub roles: &'a [Role],
     /// The access token and its end, if any.
     pub token: Option<(&'a str, i64)>,
+    /// The provider's refresh token, if it gave one.
+    pub refresh: Option<&'a str>,
 }
+
+/// How long before its access token ends a session is renewed, so no call
+/// carries a token that ends on the way.
+const RENEW_BEFORE_MICROS: i64 = 30_000_000;
 
 impl Session {
     /// Whether they hold any of `roles`.
@@ -131,6 +140,7 @@ struct Row {
     seen: i64,
     token: Option<Vec<u8>>,
     ends: Option<i64>,
+    refresh: Option<Vec<u8>>,
 }
 
 /// The sessions, in the console's own database.
@@ -165,6 +175,7 @@ impl Sessions {
             jurisdiction,
             roles,
             token: None,
+            refresh: None,
         })
         .await
     }
@@ -182,21 +193,24 @@ impl Sessions {
             bearer: who
                 .token
                 .map(|(token, _)| Bearer(Secret::from(token.to_owned()))),
+            renew_with: None,
         };
         let now = now_micros();
         let roles: Vec<&str> = who.roles.iter().map(|r| r.as_str()).collect();
         let mut conn = self.db.acquire().await?;
         // Sessions nobody comes back to are removed as new ones start, so the
         // table holds live sessions only, however many are abandoned.
-        sqlx::query("DELETE FROM web_sessions WHERE seen < $1 OR created < $2 OR ends < $3")
+        sqlx::query(
+            "DELETE FROM web_sessions WHERE seen < $1 OR created < $2 OR (ends < $3 AND refresh IS NULL)",
+        )
             .bind(now - micros(self.idle))
             .bind(now - micros(self.absolute))
             .bind(now)
             .execute(&mut *conn)
             .await?;
         sqlx::query(
-            "INSERT INTO web_sessions (id_hash, subject, jurisdiction, roles, csrf, created, seen, token, ends) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO web_sessions (id_hash, subject, jurisdiction, roles, csrf, created, seen, token, ends, refresh) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(hash(&id))
         .bind(who.subject)
@@ -207,6 +221,7 @@ impl Sessions {
         .bind(now)
         .bind(who.token.map(|(token, _)| seal_token(&id, token)))
         .bind(who.token.map(|(_, ends)| ends))
+        .bind(who.refresh.map(|refresh| seal_token(&id, refresh)))
         .execute(&mut *conn)
         .await?;
         Ok((id, session))
@@ -220,7 +235,7 @@ impl Sessions {
         let key = hash(id);
         let mut conn = self.db.acquire().await?;
         let row: Option<Row> = sqlx::query_as(
-            "SELECT subject, jurisdiction, roles, csrf, created, seen, token, ends FROM web_sessions WHERE id_hash = $1",
+            "SELECT subject, jurisdiction, roles, csrf, created, seen, token, ends, refresh FROM web_sessions WHERE id_hash = $1",
         )
         .bind(&key)
         .fetch_optional(&mut *conn)
@@ -235,9 +250,19 @@ impl Sessions {
             .and_then(|sealed| open_token(id, sealed))
             .map(|token| Bearer(Secret::from(token)));
         let token_lost = row.token.is_some() && bearer.is_none();
+        let refresh = row
+            .refresh
+            .as_deref()
+            .and_then(|sealed| open_token(id, sealed))
+            .map(|token| Bearer(Secret::from(token)));
+        let ending = row
+            .ends
+            .is_some_and(|ends| now >= ends - RENEW_BEFORE_MICROS);
+        // Without a refresh token, the access token's end is the session's.
+        let ended = row.ends.is_some_and(|ends| now >= ends) && refresh.is_none();
         if now - row.seen > micros(self.idle)
             || now - row.created > micros(self.absolute)
-            || row.ends.is_some_and(|ends| now >= ends)
+            || ended
             || token_lost
         {
             drop(conn);
@@ -261,7 +286,35 @@ impl Sessions {
                 .collect(),
             csrf: row.csrf,
             bearer,
+            renew_with: if ending { refresh } else { None },
         }))
+    }
+
+    /// Keeps a renewed access token (and the refresh token, when the
+    /// provider rotated it) for the session of cookie value `id`.
+    pub async fn renew(
+        &self,
+        id: &str,
+        token: &str,
+        ends: i64,
+        refresh: Option<&str>,
+    ) -> Result<(), DbError> {
+        let mut conn = self.db.acquire().await?;
+        let key = hash(id);
+        sqlx::query("UPDATE web_sessions SET token = $1, ends = $2 WHERE id_hash = $3")
+            .bind(seal_token(id, token))
+            .bind(ends)
+            .bind(&key)
+            .execute(&mut *conn)
+            .await?;
+        if let Some(refresh) = refresh {
+            sqlx::query("UPDATE web_sessions SET refresh = $1 WHERE id_hash = $2")
+                .bind(seal_token(id, refresh))
+                .bind(&key)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Ends a session.

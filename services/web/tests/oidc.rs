@@ -61,6 +61,14 @@ struct ProviderState {
     codes: HashMap<String, Asked>,
     access_tokens: Vec<String>,
     refused: Vec<String>,
+    /// Access tokens' life in seconds (300 when unset).
+    expires_in: Option<u64>,
+    /// Refresh tokens not yet spent (each is accepted once, then rotated).
+    refresh_tokens: Vec<String>,
+    /// Refresh grants answered.
+    refreshed: usize,
+    /// Whether refresh grants are refused (the person was signed out there).
+    refuse_refresh: bool,
 }
 
 type Shared = Arc<Mutex<ProviderState>>;
@@ -197,6 +205,41 @@ fn handle(state: &Shared, method: &str, target: &str, headers: &str, body: &str)
             {
                 return refuse(&mut s, "client authentication");
             }
+            let t = now();
+            let access = |issuer: &str| {
+                sign(
+                    &serde_json::json!({
+                        "iss": issuer, "aud": "scir", "sub": "oidc-lead", "iat": t, "exp": t + 300,
+                        "jurisdiction": "us-wi", "roles": ["scr_lead", "analyst"],
+                    }),
+                    Mode::Honest,
+                )
+            };
+            let expires_in = s.expires_in.unwrap_or(300);
+            if f.get("grant_type").map(String::as_str) == Some("refresh_token") {
+                let given = f.get("refresh_token").cloned().unwrap_or_default();
+                let Some(at) = s.refresh_tokens.iter().position(|r| *r == given) else {
+                    return refuse(&mut s, "unknown or spent refresh token");
+                };
+                if s.refuse_refresh {
+                    return refuse(&mut s, "refresh refused");
+                }
+                s.refresh_tokens.remove(at);
+                s.refreshed += 1;
+                let next = format!("refresh-{}", s.refreshed);
+                s.refresh_tokens.push(next.clone());
+                let access_token = access(&issuer);
+                s.access_tokens.push(access_token.clone());
+                return answer(
+                    "200 OK",
+                    &[("Content-Type", "application/json".into())],
+                    &serde_json::json!({
+                        "access_token": access_token, "token_type": "Bearer",
+                        "expires_in": expires_in, "refresh_token": next,
+                    })
+                    .to_string(),
+                );
+            }
             // A code is redeemed once, by the one who holds its verifier.
             let Some(asked) = f.get("code").and_then(|c| s.codes.remove(c)) else {
                 return refuse(&mut s, "unknown or used code");
@@ -211,7 +254,6 @@ fn handle(state: &Shared, method: &str, target: &str, headers: &str, body: &str)
                 return refuse(&mut s, "redirect_uri");
             }
             let mode = s.mode.unwrap_or(Mode::Honest);
-            let t = now();
             let (exp, aud, nonce, roles, jurisdiction) = match mode {
                 Mode::OtherNonce => (
                     t + 300,
@@ -263,20 +305,17 @@ fn handle(state: &Shared, method: &str, target: &str, headers: &str, body: &str)
                 }),
                 mode,
             );
-            let access_token = sign(
-                &serde_json::json!({
-                    "iss": issuer, "aud": "scir", "sub": "oidc-lead", "iat": t, "exp": t + 300,
-                    "jurisdiction": "us-wi", "roles": ["scr_lead", "analyst"],
-                }),
-                Mode::Honest,
-            );
+            let access_token = access(&issuer);
             s.access_tokens.push(access_token.clone());
+            let refresh = format!("refresh-code-{}", s.access_tokens.len());
+            s.refresh_tokens.push(refresh.clone());
             answer(
                 "200 OK",
                 &[("Content-Type", "application/json".into())],
                 &serde_json::json!({
                     "id_token": id_token, "access_token": access_token,
-                    "token_type": "Bearer", "expires_in": 300,
+                    "token_type": "Bearer", "expires_in": expires_in,
+                    "refresh_token": refresh,
                 })
                 .to_string(),
             )
@@ -621,5 +660,51 @@ async fn the_development_sign_in_cannot_sit_beside_an_identity_provider() {
     assert!(
         format!("{refused:#}").contains("SCIR_WEB_OIDC_ISSUER"),
         "{refused:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_lived_token_is_renewed_once_per_turn_and_a_refused_renewal_ends_the_session() {
+    let state: Shared = Arc::default();
+    state.lock().expect("state").expires_in = Some(1);
+    let issuer = provider(state.clone()).await;
+    let console = Console::start(&issuer).await;
+    let (authorisation, pending) = console.start_sign_in().await;
+    let callback = console.authorise(&authorisation).await;
+    let done = console
+        .get(&callback, Some(&format!("scir_oidc={pending}")))
+        .await;
+    assert_eq!(done.status(), 303);
+    let cookie = format!(
+        "scir={}",
+        cookie_value(&cookies_set(&done), "scir").expect("a session")
+    );
+    let culture = format!("{}/culture", console.base);
+    // The access token ends within the renewal margin: each visit renews it
+    // with the refresh token, which the provider rotates.
+    for turn in 1..=2 {
+        let page = console.get(&culture, Some(&cookie)).await;
+        assert_eq!(page.status(), 200, "turn {turn}");
+        assert_eq!(state.lock().expect("state").refreshed, turn);
+    }
+    // Two requests at once (a page and its image): one renewal, and no
+    // refresh token offered twice.
+    let (a, b) = tokio::join!(
+        console.get(&culture, Some(&cookie)),
+        console.get(&culture, Some(&cookie))
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let refused = state.lock().expect("state").refused.clone();
+    assert!(refused.is_empty(), "{refused:?}");
+    // Signed out at the provider: the renewal is refused, the session ends.
+    state.lock().expect("state").refuse_refresh = true;
+    let page = console.get(&culture, Some(&cookie)).await;
+    assert_eq!(page.status(), 303);
+    assert_eq!(location(&page), "/sign-in");
+    state.lock().expect("state").refuse_refresh = false;
+    let again = console.get(&culture, Some(&cookie)).await;
+    assert_eq!(
+        (again.status().as_u16(), location(&again)),
+        (303, "/sign-in".to_owned())
     );
 }

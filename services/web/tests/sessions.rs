@@ -103,6 +103,7 @@ async fn an_access_token_is_sealed_and_ends_its_session(backend: Backend) {
             jurisdiction: "us-wi",
             roles: &[Role::ScrLead],
             token: Some((token, now + 800_000)),
+            refresh: None,
         })
         .await
         .expect("started");
@@ -123,5 +124,37 @@ async fn an_access_token_is_sealed_and_ends_its_session(backend: Backend) {
     // The token's end is the session's, however recently it was used.
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(sessions.find(&id).await.expect("read"), None);
+
+    // With a refresh token the session outlives its access token: it asks to
+    // be renewed, and once renewed carries the new token.
+    let now = scir_kit::db::now_micros();
+    let (id, _) = sessions
+        .begin(SignedIn {
+            subject: "oidc-lead",
+            jurisdiction: "us-wi",
+            roles: &[Role::ScrLead],
+            token: Some((token, now - 1)),
+            refresh: Some("the-refresh-token"),
+        })
+        .await
+        .expect("started");
+    let found = sessions.find(&id).await.expect("read").expect("kept");
+    let refresh = found.renew_with.expect("to be renewed");
+    assert_eq!(refresh.0.expose_secret(), "the-refresh-token");
+    sessions
+        .renew(
+            &id,
+            "the-next-access-token",
+            now + 3_600_000_000,
+            Some("the-next-refresh"),
+        )
+        .await
+        .expect("renewed");
+    let found = sessions.find(&id).await.expect("read").expect("kept");
+    assert!(found.renew_with.is_none(), "not due again");
+    assert_eq!(
+        found.bearer.expect("token").0.expose_secret(),
+        "the-next-access-token"
+    );
     db.close().await;
 }
