@@ -173,6 +173,40 @@ def main(base: str, review: str, day: str) -> None:
         assert not article.find_elements(By.CSS_SELECTOR, ".advice"), "no advice left"
         audit(one, "episode edited")
         print("the episode edited in place; its advice gone with the wording")
+
+        # Attacks with valid sessions and their own form tokens: a partner of
+        # Wisconsin (the weakest role) and a reviewer of Tennessee post a
+        # delete and a new episode straight at this review. Nothing changes.
+        action = one.find_element(By.CSS_SELECTOR, "article.part form.inline").get_attribute("action")
+        etag = one.find_element(
+            By.CSS_SELECTOR, "article.part form.inline input[name=etag]").get_attribute("value")
+        for who, jurisdiction, role in (("web-partner-wi", "us-wi", "partner"),
+                                        ("web-reviewer-tn", "us-tn", "reviewer")):
+            attacker = browser(javascript=True, width=1100)
+            try:
+                sign_in(attacker, base, who, jurisdiction, [role])
+                heading(attacker, "Reviews")
+                token = attacker.find_element(By.NAME, "csrf").get_attribute("value")
+                cookies = session_cookie(attacker)
+            finally:
+                attacker.quit()
+            deleted = requests.post(action, data={"csrf": token, "etag": etag},
+                                    cookies=cookies, allow_redirects=False, timeout=10)
+            created = requests.post(f"{page}/episodes", cookies=cookies, allow_redirects=False,
+                                    timeout=10, data={"csrf": token, "title": "planted",
+                                                      "start_date": day, "end_date": day,
+                                                      "what_happened": "planted",
+                                                      "assessment": "GOOD"})
+            # The partner is turned away by role (403); the other
+            # jurisdiction's reviewer finds no such review (404).
+            assert {deleted.status_code, created.status_code} <= {403, 404}, (
+                who, deleted.status_code, created.status_code)
+            print(f"{who}: delete {deleted.status_code}, create {created.status_code}")
+        one.get(f"{page}/episodes")
+        heading(one, "Key practice episodes")
+        articles = one.find_elements(By.CSS_SELECTOR, "article.part")
+        assert len(articles) == 1 and "planted" not in articles[0].text, [a.text for a in articles]
+        print("a partner and another jurisdiction's reviewer changed nothing")
         advance(lead, page, title, "Debriefing")
 
         # A debriefing with notes, and a key observation linking both parts.

@@ -45,8 +45,24 @@ const TEAM_ROLES: [review::TeamRole; 3] = [
     review::TeamRole::MappingTeam,
 ];
 
-/// Roles that work on reviews.
-const REVIEW_ROLES: &[Role] = &[Role::ScrLead, Role::Reviewer, Role::Admin, Role::Analyst];
+/// Who may open a kind of page, and what others are told.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    /// Roles let in.
+    pub roles: &'static [Role],
+    /// The refusal's title.
+    pub title: &'static str,
+    /// The refusal's words.
+    pub text: &'static str,
+}
+
+/// The pages of reviews (the services decide each review; this says why a
+/// role with no part in reviews is shown nothing).
+pub(crate) const REVIEW_PAGES: Gate = Gate {
+    roles: &[Role::ScrLead, Role::Reviewer, Role::Admin, Role::Analyst],
+    title: "Reviews",
+    text: "Your roles do not include work on reviews.",
+};
 
 /// The web console.
 #[derive(Debug)]
@@ -149,6 +165,13 @@ impl Console {
     pub fn with_provider(mut self, provider: Provider) -> Self {
         self.provider = Some(Arc::new(provider));
         self
+    }
+
+    /// The page (403) that turns `session` away when it holds none of
+    /// `gate`'s roles.
+    pub(crate) fn refused(&self, session: &Session, gate: &Gate) -> Option<Page> {
+        (!session.holds(gate.roles))
+            .then(|| self.message(StatusCode::FORBIDDEN, gate.title, Some(session), gate.text))
     }
 
     pub(crate) fn chrome<'a>(&self, session: Option<&'a Session>) -> Chrome<'a> {
@@ -680,13 +703,8 @@ impl Console {
 
     /// The jurisdiction's reviews, overdue first, then by next deadline.
     async fn reviews(&self, session: &Session) -> Page {
-        if !session.holds(REVIEW_ROLES) {
-            return self.message(
-                StatusCode::OK,
-                "Reviews",
-                Some(session),
-                "Your roles do not include work on reviews.",
-            );
+        if let Some(refused) = self.refused(session, &REVIEW_PAGES) {
+            return refused;
         }
         let Ok(client) = self.peers.review(session) else {
             return self.unavailable();

@@ -8,12 +8,16 @@ use scir_kit::auth::Role;
 use scir_kit::pages::Page;
 use scir_proto::culture::v1 as pb;
 
-use crate::console::Console;
+use crate::console::{Console, Gate};
 use crate::session::Session;
 use crate::views::{self, date, page};
 
-/// Roles that read survey results.
-const READERS: &[Role] = &[Role::Admin, Role::Analyst, Role::ScrLead];
+/// Who reads survey results.
+const READERS: Gate = Gate {
+    roles: &[Role::Admin, Role::Analyst, Role::ScrLead],
+    title: "Safety culture",
+    text: "Survey results are for a jurisdiction's admins, analysts and SCR leads.",
+};
 
 fn state(value: i32) -> &'static str {
     match pb::WaveState::try_from(value) {
@@ -32,20 +36,9 @@ fn withheld(value: i32) -> &'static str {
 }
 
 impl Console {
-    fn culture_reader(&self, session: &Session) -> Option<Page> {
-        (!session.holds(READERS)).then(|| {
-            self.message(
-                StatusCode::OK,
-                "Safety culture",
-                Some(session),
-                "Survey results are for a jurisdiction's admins, analysts and SCR leads.",
-            )
-        })
-    }
-
     /// The jurisdiction's survey waves, newest first.
     pub(crate) async fn culture_waves(&self, session: &Session) -> Page {
-        if let Some(refused) = self.culture_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let Ok(mut client) = self.peers.culture(session) else {
@@ -92,7 +85,7 @@ impl Console {
 
     /// A wave's results per unit, beside the service's chart.
     pub(crate) async fn culture_wave(&self, session: &Session, id: &str) -> Page {
-        if let Some(refused) = self.culture_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let name = format!("jurisdictions/{}/surveyWaves/{id}", session.jurisdiction);
@@ -161,7 +154,7 @@ impl Console {
 
     /// A wave's chart, as the culture service draws it.
     pub(crate) async fn culture_chart(&self, session: &Session, id: &str) -> Page {
-        if let Some(refused) = self.culture_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let Ok(mut client) = self.peers.culture(session) else {
@@ -182,7 +175,7 @@ impl Console {
 
     /// A wave's results as CSV, as the culture service writes them.
     pub(crate) async fn culture_csv(&self, session: &Session, id: &str) -> Page {
-        if let Some(refused) = self.culture_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let Ok(mut client) = self.peers.culture(session) else {
@@ -208,7 +201,7 @@ impl Console {
     /// Each unit across the waves that surveyed it: percent positive per
     /// composite, withheld points saying why.
     pub(crate) async fn culture_trend(&self, session: &Session) -> Page {
-        if let Some(refused) = self.culture_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let Ok(mut client) = self.peers.culture(session) else {

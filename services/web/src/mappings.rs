@@ -10,15 +10,19 @@ use scir_proto::Labelled;
 use scir_proto::learning::v1 as pb;
 use scir_proto::review::v1 as review;
 
-use crate::console::Console;
+use crate::console::{Console, Gate};
 use crate::forms::shown;
 use crate::maps;
 use crate::session::Session;
 use crate::views::{self, date, page, words};
 use scir_kit::pages::Page;
 
-/// Roles that read aggregate mappings.
-const READERS: &[Role] = &[Role::ScrLead, Role::Admin, Role::Reviewer, Role::Analyst];
+/// Who reads aggregate mappings.
+const READERS: Gate = Gate {
+    roles: &[Role::ScrLead, Role::Admin, Role::Reviewer, Role::Analyst],
+    title: "Aggregate mappings",
+    text: "Aggregate mappings are for the people of a member's reviews.",
+};
 
 fn stage(value: i32) -> String {
     pb::Stage::try_from(value)
@@ -27,20 +31,9 @@ fn stage(value: i32) -> String {
 }
 
 impl Console {
-    fn mapping_reader(&self, session: &Session) -> Option<Page> {
-        (!session.holds(READERS)).then(|| {
-            self.message(
-                StatusCode::OK,
-                "Aggregate mappings",
-                Some(session),
-                "Aggregate mappings are for the people of a member's reviews.",
-            )
-        })
-    }
-
     /// The jurisdiction's aggregate mappings.
     pub(crate) async fn mappings(&self, session: &Session) -> Page {
-        if let Some(refused) = self.mapping_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let Ok(mut client) = self.peers.learning(session) else {
@@ -87,7 +80,7 @@ impl Console {
 
     /// One aggregate mapping.
     pub(crate) async fn mapping(&self, session: &Session, id: &str) -> Page {
-        if let Some(refused) = self.mapping_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let Ok(client) = self.peers.learning(session) else {

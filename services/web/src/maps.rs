@@ -7,6 +7,8 @@ use maud::{Markup, html};
 use scir_proto::learning::v1 as learning;
 use scir_proto::review::v1 as review;
 
+use crate::forms::shown;
+
 /// A factor to draw.
 #[derive(Debug, Clone, Copy)]
 pub struct Factor<'a> {
@@ -31,51 +33,44 @@ pub struct Link<'a> {
 
 /// A review's systems map.
 pub fn review_map(map: &review::SystemsMap) -> Markup {
-    let factors: Vec<Factor<'_>> = map
-        .nodes
-        .iter()
-        .map(|n| Factor {
-            id: &n.id,
-            label: &n.label,
-            factor: n.factor,
-        })
-        .collect();
-    let links: Vec<Link<'_>> = map
-        .edges
-        .iter()
-        .map(|e| Link {
-            from: &e.from,
-            to: &e.to,
-            label: &e.label,
-        })
-        .collect();
-    svg(&map.name, &factors, &links)
+    drawn(
+        &map.name,
+        map.nodes
+            .iter()
+            .map(|n| (n.id.as_str(), n.label.as_str(), n.factor)),
+        map.edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.label.as_str())),
+    )
 }
 
 /// An aggregate mapping's map.
 pub fn aggregate_map(name: &str, map: &learning::AggregateMap) -> Markup {
-    let factors: Vec<Factor<'_>> = map
-        .nodes
-        .iter()
-        .map(|n| Factor {
-            id: &n.id,
-            label: &n.label,
-            factor: n.factor,
-        })
+    drawn(
+        name,
+        map.nodes
+            .iter()
+            .map(|n| (n.id.as_str(), n.label.as_str(), n.factor)),
+        map.edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.label.as_str())),
+    )
+}
+
+/// Either map's nodes (id, label, factor) and edges (from, to, label) drawn.
+fn drawn<'a>(
+    name: &str,
+    nodes: impl Iterator<Item = (&'a str, &'a str, i32)>,
+    edges: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+) -> Markup {
+    let factors: Vec<Factor<'_>> = nodes
+        .map(|(id, label, factor)| Factor { id, label, factor })
         .collect();
-    let links: Vec<Link<'_>> = map
-        .edges
-        .iter()
-        .map(|e| Link {
-            from: &e.from,
-            to: &e.to,
-            label: &e.label,
-        })
+    let links: Vec<Link<'_>> = edges
+        .map(|(from, to, label)| Link { from, to, label })
         .collect();
     svg(name, &factors, &links)
 }
-
-use crate::forms::shown;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 480.0;

@@ -10,12 +10,16 @@ use scir_proto::Labelled;
 use scir_proto::learning::v1 as pb;
 use tonic::Code;
 
-use crate::console::{Console, form_field, violations};
+use crate::console::{Console, Gate, form_field, violations};
 use crate::session::Session;
 use crate::views::{self, csrf, date, page, words};
 
-/// Roles that read notices.
-const READERS: &[Role] = &[Role::ScrLead, Role::Admin, Role::Reviewer, Role::Analyst];
+/// Who reads notices.
+const READERS: Gate = Gate {
+    roles: &[Role::ScrLead, Role::Admin, Role::Reviewer, Role::Analyst],
+    title: "Safety notices",
+    text: "Safety notices are for the people of a member's reviews.",
+};
 /// Roles that answer a notice for their jurisdiction.
 const ANSWERERS: &[Role] = &[Role::ScrLead, Role::Admin];
 /// The answers offered.
@@ -32,20 +36,9 @@ fn kind(value: i32) -> String {
 }
 
 impl Console {
-    fn notice_reader(&self, session: &Session) -> Option<Page> {
-        (!session.holds(READERS)).then(|| {
-            self.message(
-                StatusCode::OK,
-                "Safety notices",
-                Some(session),
-                "Safety notices are for the people of a member's reviews.",
-            )
-        })
-    }
-
     /// The notices the jurisdiction issued or received, newest first.
     pub(crate) async fn notices(&self, session: &Session) -> Page {
-        if let Some(refused) = self.notice_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let Ok(mut client) = self.peers.learning(session) else {
@@ -106,7 +99,7 @@ impl Console {
         id: &str,
         problems: Vec<(String, String)>,
     ) -> Page {
-        if let Some(refused) = self.notice_reader(session) {
+        if let Some(refused) = self.refused(session, &READERS) {
             return refused;
         }
         let Ok(mut client) = self.peers.learning(session) else {

@@ -13,7 +13,7 @@ use scir_kit::pages::{Page, PageRequest};
 use scir_proto::review::v1 as review;
 use tonic::Code;
 
-use crate::console::{Console, form_field, violations};
+use crate::console::{Console, REVIEW_PAGES, form_field, violations};
 use crate::forms::{Choice, Form, Posted, choices, date_value, label_of, shown};
 use crate::maps;
 use crate::peers::Review;
@@ -1025,6 +1025,9 @@ impl Console {
         item: &str,
         request: Option<&PageRequest>,
     ) -> Page {
+        if let Some(refused) = self.refused(session, &REVIEW_PAGES) {
+            return refused;
+        }
         let Ok(client) = self.peers.review(session) else {
             return self.unavailable();
         };
@@ -1130,6 +1133,9 @@ impl Console {
         item: &str,
         request: &PageRequest,
     ) -> Page {
+        if let Some(refused) = self.refused(session, &REVIEW_PAGES) {
+            return refused;
+        }
         let Ok(client) = self.peers.review(session) else {
             return self.unavailable();
         };
@@ -1170,6 +1176,9 @@ impl Console {
     }
 
     async fn create_of<P: Part>(&self, session: &Session, id: &str, request: &PageRequest) -> Page {
+        if let Some(refused) = self.refused(session, &REVIEW_PAGES) {
+            return refused;
+        }
         let Ok(client) = self.peers.review(session) else {
             return self.unavailable();
         };
@@ -1216,13 +1225,8 @@ impl Console {
         id: &str,
         again: Option<Again<'_>>,
     ) -> Page {
-        if !session.holds(&[Role::Reviewer, Role::ScrLead, Role::Admin, Role::Analyst]) {
-            return self.message(
-                StatusCode::OK,
-                P::KIND.title(),
-                Some(session),
-                "Your roles do not include work on reviews.",
-            );
+        if let Some(refused) = self.refused(session, &REVIEW_PAGES) {
+            return refused;
         }
         let Ok(client) = self.peers.review(session) else {
             return self.unavailable();

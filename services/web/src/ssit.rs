@@ -11,14 +11,18 @@ use scir_proto::review::v1 as review;
 use scir_proto::scoring::v1 as scoring;
 use tonic::Code;
 
-use crate::console::{Console, violations};
+use crate::console::{Console, Gate, violations};
 use crate::forms::Posted;
 use crate::parts::{Part as _, Tab, review_nav};
 use crate::session::Session;
 use crate::views::{self, csrf, page};
 
-/// Roles that see a review's scoring.
-const TEAM: &[Role] = &[Role::Reviewer, Role::ScrLead, Role::Admin];
+/// Who sees a review's scoring.
+const TEAM: Gate = Gate {
+    roles: &[Role::Reviewer, Role::ScrLead, Role::Admin],
+    title: "SSIT scoring",
+    text: "SSIT scoring is for a review's team.",
+};
 /// Roles that record the consensus.
 const LEADS: &[Role] = &[Role::ScrLead, Role::Admin];
 
@@ -176,13 +180,8 @@ fn form_field_of(field: &str, list: &str, codes: &[String]) -> String {
 impl Console {
     /// A review's key observations with their scoring progress.
     pub(crate) async fn ssit(&self, session: &Session, id: &str) -> Page {
-        if !session.holds(TEAM) {
-            return self.message(
-                StatusCode::OK,
-                "SSIT scoring",
-                Some(session),
-                "SSIT scoring is for a review's team.",
-            );
+        if let Some(refused) = self.refused(session, &TEAM) {
+            return refused;
         }
         let (Ok(review_client), Ok(mut scoring_client)) =
             (self.peers.review(session), self.peers.scoring(session))
@@ -244,13 +243,8 @@ impl Console {
         ko_id: &str,
         sent: Option<Sent<'_>>,
     ) -> Page {
-        if !session.holds(TEAM) {
-            return self.message(
-                StatusCode::OK,
-                "SSIT scoring",
-                Some(session),
-                "SSIT scoring is for a review's team.",
-            );
+        if let Some(refused) = self.refused(session, &TEAM) {
+            return refused;
         }
         let (Ok(mut review_client), Ok(scoring_client)) =
             (self.peers.review(session), self.peers.scoring(session))
