@@ -246,7 +246,7 @@ impl Culture {
             .collect();
         let name = SurveyWaveName::new(parent.0.clone(), stored.id.clone()).to_string();
         let mut unit = UnitOfWork::begin(&self.db).await?;
-        store::insert_wave(&mut unit, &stored, &units).await?;
+        store::insert_wave(unit.connection().await?, &stored, &units).await?;
         unit.audit(AuditRecord::of_resource(
             caller,
             method,
@@ -334,7 +334,7 @@ impl Culture {
             .map(|c| codes::hash(&c))
             .collect();
         let mut unit = UnitOfWork::begin(&self.db).await?;
-        store::insert_codes(&mut unit, &w.id, &request.unit, &hashes).await?;
+        store::insert_codes(unit.connection().await?, &w.id, &request.unit, &hashes).await?;
         unit.audit(AuditRecord::of_resource(
             caller,
             method,
@@ -365,9 +365,9 @@ impl Culture {
         // Spending a code deletes it in the response's transaction, so once
         // the unused codes are gone no response can follow, and the tallies
         // read below are the wave's last.
-        store::drop_codes(&mut unit, &w.id).await?;
-        store::set_state(&mut unit, &w.id, pb::WaveState::Closed as i32).await?;
-        let (nodes, own) = unit_tallies(&mut unit, &w.id, instrument.items.len()).await?;
+        store::drop_codes(unit.connection().await?, &w.id).await?;
+        store::set_state(unit.connection().await?, &w.id, pb::WaveState::Closed as i32).await?;
+        let (nodes, own) = unit_tallies(unit.connection().await?, &w.id, instrument.items.len()).await?;
         let event = closed_event(
             &request.name,
             instrument,
@@ -588,10 +588,10 @@ impl Culture {
         }
         let hash = codes::hash(&invitation.code);
         let mut unit = UnitOfWork::begin(&self.db).await?;
-        let (wave_id, unit_id) = store::code(&mut unit, &hash)
+        let (wave_id, unit_id) = store::code(unit.connection().await?, &hash)
             .await?
             .ok_or(NotTaken::CodeNotUsable)?;
-        if !store::spend_code(&mut unit, &hash).await? {
+        if !store::spend_code(unit.connection().await?, &hash).await? {
             return Err(NotTaken::CodeNotUsable.into());
         }
         let text = answers
@@ -599,7 +599,7 @@ impl Culture {
             .map(i32::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        store::insert_response(&mut unit, &wave_id, &unit_id, &text).await?;
+        store::insert_response(unit.connection().await?, &wave_id, &unit_id, &text).await?;
         let leanings: Vec<Option<usize>> = invitation
             .instrument
             .items()
@@ -613,7 +613,7 @@ impl Culture {
                 })
             })
             .collect();
-        store::tally(&mut unit, &wave_id, &unit_id, &leanings).await?;
+        store::tally(unit.connection().await?, &wave_id, &unit_id, &leanings).await?;
         unit.commit().await?;
         Ok(())
     }

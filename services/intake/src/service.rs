@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use prost::Message;
 use scir_kit::audit::{AuditLog, AuditRecord};
 use scir_kit::auth::{Caller, Role};
-use scir_kit::db::{Database, now_micros, timestamp_from_micros};
+use scir_kit::db::{Database, DbError, now_micros, timestamp_from_micros};
 use scir_kit::events::{EventLog, NewEvent};
 use scir_kit::names::IncidentName;
 use scir_kit::sealing::Sealer;
@@ -214,24 +214,13 @@ impl Intake {
             reported_by: &caller.subject,
             time: now,
         };
-        if !store::insert_incident(&mut tx, &new).await? {
-            // A concurrent call with the same request id won the race.
-            drop(tx);
-            let existing = store::find_by_request(
-                &mut *self.db.acquire().await?,
-                &jurisdiction,
-                &request.request_id,
-            )
-            .await?
-            .ok_or_else(|| {
-                ApiError::internal(anyhow::anyhow!("request id conflict without a row"))
-            })?;
-            return self.replay(caller, existing, &given).await;
-        }
+        tx.write(store::insert_incident(&new));
         let restricted_bytes = restricted
             .as_ref()
             .map(|r| store::seal_identity(&self.sealer, &id, &r.encode_to_vec()));
-        store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
+        for statement in store::insert_revision(&id, &revision, restricted_bytes.as_deref(), now) {
+            tx.write(statement);
+        }
         tx.audit(AuditRecord::by(
             caller,
             method::REPORT_INCIDENT,
@@ -243,7 +232,22 @@ impl Intake {
             incident: Some(event_incident),
         };
         tx.publish(NewEvent::of(name.clone(), jurisdiction.clone(), &event));
-        tx.commit().await?;
+        match tx.commit().await {
+            Err(DbError::Guarded(store::REQUEST_ID_TAKEN)) => {
+                // A concurrent call with the same request id won the race.
+                let existing = store::find_by_request(
+                    &mut *self.db.acquire().await?,
+                    &jurisdiction,
+                    &request.request_id,
+                )
+                .await?
+                .ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("request id conflict without a row"))
+                })?;
+                return self.replay(caller, existing, &given).await;
+            }
+            other => other?,
+        }
         tracing::info!(incident = %name, outcome = decision.outcome.label(), "incident reported");
 
         let visible = restricted.filter(|_| may_read_restricted(caller, &jurisdiction));
@@ -558,26 +562,21 @@ impl Intake {
         let event_incident = to_incident(&updated, None, false)?;
 
         let mut tx = self.events.begin().await?;
-        let advanced = store::advance_revision(
-            &mut tx,
+        tx.write(store::advance_revision(
             &id,
             stored.revision,
             facts.incident_type as i32,
             &facts.incident_date.to_string(),
             decision.outcome as i32,
             now,
-        )
-        .await?;
-        if !advanced {
-            return Err(ApiError::Aborted(
-                "a concurrent amendment won; read the incident again".to_owned(),
-            ));
-        }
+        ));
         let restricted_bytes = changed.iter().any(|c| c == "restricted").then(|| {
             let identity = restricted.clone().unwrap_or_default().encode_to_vec();
             store::seal_identity(&self.sealer, &id, &identity)
         });
-        store::insert_revision(&mut tx, &id, &revision, restricted_bytes.as_deref(), now).await?;
+        for statement in store::insert_revision(&id, &revision, restricted_bytes.as_deref(), now) {
+            tx.write(statement);
+        }
         tx.audit(AuditRecord::by(
             caller,
             method::AMEND_INCIDENT,
@@ -598,7 +597,10 @@ impl Intake {
             jurisdiction.clone(),
             &event,
         ));
-        tx.commit().await?;
+        tx.commit_or(store::REVISION_MOVED, || {
+            ApiError::Aborted("a concurrent amendment won; read the incident again".to_owned())
+        })
+        .await?;
         tracing::info!(incident = %request.name, revision = next, outcome = decision.outcome.label(), "incident amended");
 
         let visible = restricted.filter(|_| may_read_restricted(caller, &jurisdiction));

@@ -5,6 +5,7 @@
 use scir_kit::db::DbError;
 use scir_kit::error::ApiError;
 use scir_kit::sealing::Sealer;
+use scir_kit::statement::Statement;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 /// An incident row with its revisions.
@@ -261,12 +262,16 @@ struct PageRevision {
     revision: StoredRevision,
 }
 
-/// Inserts a new incident (revision 1 is inserted with [`insert_revision`]).
-pub async fn insert_incident(
-    conn: &mut AnyConnection,
-    new: &NewIncident<'_>,
-) -> Result<bool, DbError> {
-    let inserted = sqlx::query(
+/// The guard of [`insert_incident`]: the request id is taken.
+pub const REQUEST_ID_TAKEN: &str = "request id taken";
+
+/// The guard of [`advance_revision`]: another amendment got there first.
+pub const REVISION_MOVED: &str = "revision moved";
+
+/// Inserts a new incident (revision 1 is inserted with [`insert_revision`]);
+/// guarded by [`REQUEST_ID_TAKEN`] (by this request before, or a race).
+pub fn insert_incident(new: &NewIncident<'_>) -> Statement {
+    Statement::new(
         "INSERT INTO incidents (id, jurisdiction, request_id, request_hash, incident_type, incident_date, \
          outcome, revision, reported_by, create_time, update_time) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $9) ON CONFLICT DO NOTHING",
@@ -280,22 +285,17 @@ pub async fn insert_incident(
     .bind(new.outcome)
     .bind(new.reported_by)
     .bind(new.time)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    // No row: the request id was taken (by this request before, or a race).
-    Ok(inserted == 1)
+    .guarded(REQUEST_ID_TAKEN)
 }
 
 /// Inserts one revision and, when given, its restricted identity.
-pub async fn insert_revision(
-    conn: &mut AnyConnection,
+pub fn insert_revision(
     incident_id: &str,
     revision: &StoredRevision,
     restricted: Option<&[u8]>,
     time: i64,
-) -> Result<(), DbError> {
-    sqlx::query(
+) -> impl Iterator<Item = Statement> {
+    let row = Statement::new(
         "INSERT INTO incident_revisions (incident_id, revision, facts, decision, amendment, create_time) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -304,34 +304,29 @@ pub async fn insert_revision(
     .bind(&revision.facts)
     .bind(&revision.decision)
     .bind(revision.amendment.clone())
-    .bind(time)
-    .execute(&mut *conn)
-    .await?;
-    if let Some(identity) = restricted {
-        sqlx::query(
+    .bind(time);
+    let identity = restricted.map(|identity| {
+        Statement::new(
             "INSERT INTO incident_restricted (incident_id, revision, identity) VALUES ($1, $2, $3)",
         )
         .bind(incident_id)
         .bind(revision.revision)
         .bind(identity)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    });
+    std::iter::once(row).chain(identity)
 }
 
-/// Moves an incident from `from_revision` to the next revision; `false` when a
-/// concurrent amendment got there first.
-pub async fn advance_revision(
-    conn: &mut AnyConnection,
+/// Moves an incident from `from_revision` to the next revision; guarded by
+/// [`REVISION_MOVED`].
+pub fn advance_revision(
     incident_id: &str,
     from_revision: i32,
     incident_type: i32,
     incident_date: &str,
     outcome: i32,
     time: i64,
-) -> Result<bool, DbError> {
-    let result = sqlx::query(
+) -> Statement {
+    Statement::new(
         "UPDATE incidents SET revision = revision + 1, incident_type = $1, incident_date = $2, \
          outcome = $3, update_time = $4 WHERE id = $5 AND revision = $6",
     )
@@ -341,7 +336,5 @@ pub async fn advance_revision(
     .bind(time)
     .bind(incident_id)
     .bind(from_revision)
-    .execute(&mut *conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .guarded(REVISION_MOVED)
 }

@@ -9,9 +9,10 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::db::{Backend, Database, DbError, now_micros};
+use crate::statement::Statement;
 
 /// The hash before the first record.
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Serialises appends to the chain (and to the outbox) on PostgreSQL.
 pub(crate) const WRITE_LOCK_KEY: i64 = 0x5c1a_0001;
@@ -162,10 +163,9 @@ impl AuditLog {
 
     /// Appends a record in its own transaction.
     pub async fn record(&self, record: AuditRecord) -> Result<(), DbError> {
-        let mut tx = self.db.begin_write().await?;
-        append(&mut tx, &self.db, &record).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut unit = crate::unit::UnitOfWork::begin(&self.db).await?;
+        unit.audit(record);
+        unit.commit().await
     }
 
     /// Walks the chain from the start and returns the first broken link, if any.
@@ -264,16 +264,18 @@ pub async fn append(
             return Ok(());
         }
     }
-    let prev: Option<String> =
-        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
+    let prev: Option<String> = sqlx::query_scalar(LAST_HASH)
+        .fetch_optional(&mut *conn)
+        .await?;
     let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
     let hash = chain_hash(&prev, time, &trace_id, record);
     insert(conn, time, &trace_id, record, &prev, &hash, false).await?;
     db.remember_audit_head(&hash);
     Ok(())
 }
+
+/// The chain's last hash.
+pub(crate) const LAST_HASH: &str = "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1";
 
 /// Inserts one record linked to `prev`; with `guarded`, only if `prev` is still
 /// the chain's last hash. Returns whether a row was inserted.
@@ -286,6 +288,20 @@ async fn insert(
     hash: &str,
     guarded: bool,
 ) -> Result<bool, DbError> {
+    let statement = insert_statement(time, trace_id, record, prev, hash, guarded);
+    Ok(statement.changed_rows(conn).await? == 1)
+}
+
+/// The insert of one record linked to `prev` whose hash is `hash`; with
+/// `guarded`, it inserts nothing unless `prev` is still the chain's last hash.
+pub(crate) fn insert_statement(
+    time: i64,
+    trace_id: &str,
+    record: &AuditRecord,
+    prev: &str,
+    hash: &str,
+    guarded: bool,
+) -> Statement {
     macro_rules! insert_sql {
         () => {
             "INSERT INTO audit_log (record_time, subject, roles, method, resource, jurisdiction, \
@@ -296,7 +312,7 @@ async fn insert(
         insert_sql!(),
         " WHERE COALESCE((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), $11) = $9"
     );
-    let query = sqlx::query(if guarded { GUARDED } else { insert_sql!() })
+    let statement = Statement::new(if guarded { GUARDED } else { insert_sql!() })
         .bind(time)
         .bind(&record.subject)
         .bind(&record.roles)
@@ -307,11 +323,14 @@ async fn insert(
         .bind(trace_id)
         .bind(prev)
         .bind(hash);
-    let query = if guarded { query.bind(GENESIS) } else { query };
-    Ok(query.execute(&mut *conn).await?.rows_affected() == 1)
+    if guarded {
+        statement.bind(GENESIS)
+    } else {
+        statement
+    }
 }
 
-fn chain_hash(prev: &str, time: i64, trace_id: &str, r: &AuditRecord) -> String {
+pub(crate) fn chain_hash(prev: &str, time: i64, trace_id: &str, r: &AuditRecord) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev.as_bytes());
     hasher.update(time.to_be_bytes());

@@ -48,15 +48,22 @@ impl Backend {
     }
 }
 
+/// The cause behind a database error, from whichever driver.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A database error, classified by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The database cannot be reached; retrying later may help.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] BoxError),
     /// A uniqueness or serialization conflict with a concurrent change.
     #[error("conflicting concurrent change: {0}")]
-    Conflict(#[source] sqlx::Error),
+    Conflict(#[source] BoxError),
+    /// A guarded statement ([`crate::statement::Statement::guarded`]) changed
+    /// no row, so its unit of work rolled back; the guard says which.
+    #[error("a guarded write changed nothing: {0}")]
+    Guarded(&'static str),
     /// Other writers held SQLite's one writer for longer than a write waits.
     #[error("no turn to write within {0:?}: other writers hold the database")]
     WriterBusy(Duration),
@@ -79,17 +86,17 @@ impl From<sqlx::Error> for DbError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Tls(_) => Self::Unavailable(error),
+            | sqlx::Error::Tls(_) => Self::Unavailable(error.into()),
             sqlx::Error::Database(e) => {
                 // Classified by SQLSTATE (PostgreSQL) or result code (SQLite), not text.
                 let code = e.code().unwrap_or_default();
                 if e.is_unique_violation() || code == "40001" || code == "40P01" {
-                    Self::Conflict(error)
+                    Self::Conflict(error.into())
                 } else if code.starts_with("08") || code == "57P01" || code == "57P03" {
-                    Self::Unavailable(error)
+                    Self::Unavailable(error.into())
                 } else if code == "5" || code == "6" || code == "517" {
                     // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT
-                    Self::Unavailable(error)
+                    Self::Unavailable(error.into())
                 } else {
                     Self::Other(error.into())
                 }
@@ -160,6 +167,9 @@ pub struct Database {
     /// 100 ms and leaves the lock idle between polls), and the writer's page
     /// cache and prepared statements stay warm. On PostgreSQL, the pool.
     writer: AnyPool,
+    /// On SQLite (a file), the thread that runs units of work in one
+    /// hand-off each; writes through `writer` take turns with it.
+    sqlite_writer: Option<crate::writer::Writer>,
     backend: Backend,
     /// The audit chain's last hash as this process last wrote it (see
     /// `audit::append`, which checks it before relying on it).
@@ -235,7 +245,7 @@ impl Database {
                     tracing::warn!(error = %e, "database not reachable yet; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                Err(e) => return Err(DbError::Unavailable(e)),
+                Err(e) => return Err(DbError::Unavailable(e.into())),
             }
         };
 
@@ -251,14 +261,23 @@ impl Database {
             Backend::Postgres => pool.clone(),
         };
         let alive = Arc::new(());
+        let audit_head = Arc::default();
+        let mut sqlite_writer = None;
         if backend == Backend::Sqlite {
             checkpoint_in_background(pool.clone(), Arc::downgrade(&alive));
+            if let Some(file) = crate::writer::file_of(&url) {
+                sqlite_writer = Some(
+                    crate::writer::Writer::open(&file, SQLITE_WRITE_WAIT, Arc::clone(&audit_head))
+                        .await?,
+                );
+            }
         }
         Ok(Self {
             pool,
             writer,
+            sqlite_writer,
             backend,
-            audit_head: Arc::default(),
+            audit_head,
             _alive: alive,
         })
     }
@@ -301,7 +320,11 @@ impl Database {
     /// another process's writer queues instead of failing when one upgrades a
     /// read lock. A write transaction must not begin another: on SQLite the
     /// second would wait for the first's connection and fail as unavailable.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+    pub async fn begin_write(&self) -> Result<WriteTransaction, DbError> {
+        let turn = match &self.sqlite_writer {
+            Some(writer) => Some(writer.turn().await?),
+            None => None,
+        };
         let tx = match self.backend {
             Backend::Sqlite => match self.writer.begin_with("BEGIN IMMEDIATE").await {
                 Err(sqlx::Error::PoolTimedOut) => {
@@ -311,7 +334,12 @@ impl Database {
             },
             Backend::Postgres => self.writer.begin().await?,
         };
-        Ok(tx)
+        Ok(WriteTransaction { tx, _turn: turn })
+    }
+
+    /// SQLite's writer thread, when the database is a file.
+    pub(crate) fn sqlite_writer(&self) -> Option<&crate::writer::Writer> {
+        self.sqlite_writer.as_ref()
     }
 
     /// The audit chain head this process wrote last, if it remembers one.
@@ -337,8 +365,47 @@ impl Database {
 
     /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         self.writer.close().await;
         self.pool.close().await;
+    }
+}
+
+/// A transaction that writes through sqlx ([`Database::begin_write`]); it
+/// dereferences to the connection. On SQLite it holds the writer thread's
+/// turn until it ends. Dropped without commit, it rolls back.
+pub struct WriteTransaction {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    // Dropped after `tx`: the writer thread resumes once the transaction ended.
+    _turn: Option<crate::writer::Turn>,
+}
+
+impl std::fmt::Debug for WriteTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTransaction").finish_non_exhaustive()
+    }
+}
+
+impl WriteTransaction {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), DbError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
     }
 }
 

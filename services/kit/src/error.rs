@@ -305,6 +305,9 @@ impl From<crate::db::DbError> for ApiError {
                 retry_after: Duration::from_secs(1),
             },
             DbError::Conflict(_) => ApiError::Aborted("a concurrent change won; retry".to_owned()),
+            DbError::Guarded(guard) => {
+                ApiError::Aborted(format!("a concurrent change won ({guard}); retry"))
+            }
             DbError::Other(source) => ApiError::Internal(source),
         }
     }

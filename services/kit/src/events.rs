@@ -18,6 +18,7 @@ use tonic::Status;
 use crate::db::{Backend, Database, DbError, Proto, now_micros, timestamp_from_micros};
 use crate::error::ApiError;
 use crate::shutdown::ShutdownSignal;
+use crate::statement::Statement;
 
 /// Events read per query while replaying.
 const BATCH: i64 = 256;
@@ -98,12 +99,17 @@ pub fn unhandled(event: &Event) -> ApiError {
     ))
 }
 
-/// Appends an event inside the caller's transaction; returns its cursor.
+/// Appends an event inside the caller's transaction.
 pub async fn append(
     conn: &mut AnyConnection,
     backend: Backend,
     event: &NewEvent,
-) -> Result<i64, DbError> {
+) -> Result<(), DbError> {
+    outbox_row(backend, event).execute(conn).await
+}
+
+/// The outbox row for `event`, with its id, time and the current trace.
+pub(crate) fn outbox_row(backend: Backend, event: &NewEvent) -> Statement {
     let sql = match backend {
         // The write lock in the same statement, one round trip fewer while it
         // is held: the FROM item (volatile, so never pulled up) takes the lock
@@ -112,15 +118,15 @@ pub async fn append(
         Backend::Postgres => {
             "INSERT INTO events (event_id, event_type, subject, jurisdiction, create_time, \
              traceparent, payload) SELECT $1, $2, $3, $4, $5, $6, $7 \
-             FROM (SELECT pg_advisory_xact_lock($8)) AS write_lock RETURNING seq"
+             FROM (SELECT pg_advisory_xact_lock($8)) AS write_lock"
         }
         // SQLite: the transaction holds the write lock from BEGIN IMMEDIATE.
         Backend::Sqlite => {
             "INSERT INTO events (event_id, event_type, subject, jurisdiction, create_time, \
-             traceparent, payload) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq"
+             traceparent, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         }
     };
-    let query = sqlx::query_scalar(sql)
+    let row = Statement::new(sql)
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(event.event_type())
         .bind(&event.subject)
@@ -128,11 +134,10 @@ pub async fn append(
         .bind(now_micros())
         .bind(crate::telemetry::current_traceparent())
         .bind(event.payload.encode_to_vec());
-    let query = match backend {
-        Backend::Postgres => query.bind(crate::audit::WRITE_LOCK_KEY),
-        Backend::Sqlite => query,
-    };
-    Ok(query.fetch_one(&mut *conn).await?)
+    match backend {
+        Backend::Postgres => row.bind(crate::audit::WRITE_LOCK_KEY),
+        Backend::Sqlite => row,
+    }
 }
 
 /// A service's event log, served to other services.

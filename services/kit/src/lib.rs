@@ -26,10 +26,12 @@ pub mod pagination;
 pub mod sealing;
 pub mod server;
 pub mod shutdown;
+pub mod statement;
 pub mod telemetry;
 pub mod unit;
 pub mod validate;
 pub mod webhooks;
+mod writer;
 
 pub use error::{ApiError, FieldViolation};
 

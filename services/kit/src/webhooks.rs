@@ -316,7 +316,7 @@ impl WebhookService for Webhooks {
             create_time: crate::db::now_micros(),
         };
         let mut tx = self.begin().await?;
-        store::insert(&mut tx, &endpoint)
+        store::insert(tx.connection().await.map_err(ApiError::from)?, &endpoint)
             .await
             .map_err(ApiError::from)?;
         self.commit_audited(
@@ -368,7 +368,7 @@ impl WebhookService for Webhooks {
         let name = request.into_inner().name;
         let endpoint = self.endpoint(&caller, &name, "name").await?;
         let mut tx = self.begin().await?;
-        store::delete(&mut tx, &endpoint.id)
+        store::delete(tx.connection().await.map_err(ApiError::from)?, &endpoint.id)
             .await
             .map_err(ApiError::from)?;
         self.commit_audited(tx, &caller, "DeleteWebhook", &name, &endpoint.jurisdiction)
@@ -384,7 +384,7 @@ impl WebhookService for Webhooks {
         let name = request.into_inner().name;
         let endpoint = self.endpoint(&caller, &name, "name").await?;
         let mut tx = self.begin().await?;
-        store::enable(&mut tx, &endpoint.id, None)
+        store::enable(tx.connection().await.map_err(ApiError::from)?, &endpoint.id, None)
             .await
             .map_err(ApiError::from)?;
         self.commit_audited(tx, &caller, "EnableWebhook", &name, &endpoint.jurisdiction)
@@ -411,7 +411,7 @@ impl WebhookService for Webhooks {
             .into());
         }
         let mut tx = self.begin().await?;
-        store::enable(&mut tx, &endpoint.id, Some(request.after_cursor))
+        store::enable(tx.connection().await.map_err(ApiError::from)?, &endpoint.id, Some(request.after_cursor))
             .await
             .map_err(ApiError::from)?;
         self.commit_audited(

@@ -241,7 +241,7 @@ impl Learning {
             update_time: now,
         };
         let mut unit = self.events.begin().await?;
-        store::insert_mapping(&mut unit, &stored).await?;
+        store::insert_mapping(unit.connection().await?, &stored).await?;
         unit.audit(AuditRecord::by(caller, method, &name, &parent.0, "ok"));
         unit.publish(NewEvent::of(
             name.clone(),
@@ -377,7 +377,7 @@ impl Learning {
         };
         let resource = name.to_string();
         let mut unit = self.events.begin().await?;
-        if !store::update_mapping(&mut unit, &next, stored.version).await? {
+        if !store::update_mapping(unit.connection().await?, &next, stored.version).await? {
             return Err(ApiError::Aborted(
                 "the mapping changed since it was read; read it again".to_owned(),
             ));
@@ -434,7 +434,7 @@ impl Learning {
             ..stored.clone()
         };
         let mut unit = self.events.begin().await?;
-        if !store::update_mapping(&mut unit, &next, stored.version).await? {
+        if !store::update_mapping(unit.connection().await?, &next, stored.version).await? {
             return Err(ApiError::Aborted(
                 "the mapping changed since it was read; read it again".to_owned(),
             ));
@@ -589,7 +589,7 @@ impl Learning {
             ..Default::default()
         };
         let mut unit = self.events.begin().await?;
-        store::insert_part(&mut unit, Kind::Sessions, &part, &columns).await?;
+        store::insert_part(unit.connection().await?, Kind::Sessions, &part, &columns).await?;
         unit.audit(AuditRecord::by(
             caller,
             method,
@@ -677,7 +677,7 @@ impl Learning {
         };
         let name = part_name(&part, Kind::Considerations);
         let mut unit = self.events.begin().await?;
-        store::insert_part(&mut unit, Kind::Considerations, &part, &columns_of(&given)).await?;
+        store::insert_part(unit.connection().await?, Kind::Considerations, &part, &columns_of(&given)).await?;
         unit.audit(AuditRecord::by(
             caller,
             method,
@@ -757,7 +757,7 @@ impl Learning {
         };
         let resource = name.to_string();
         let mut unit = self.events.begin().await?;
-        if !store::update_part(&mut unit, &next, &columns_of(&merged), part.version).await? {
+        if !store::update_part(unit.connection().await?, &next, &columns_of(&merged), part.version).await? {
             return Err(ApiError::Aborted(
                 "the consideration changed since it was read; read it again".to_owned(),
             ));

@@ -250,16 +250,14 @@ impl Reviews {
         event: Option<prost_types::Any>,
     ) -> Result<(), ApiError> {
         let now = scir_kit::db::now_micros();
-        store::append_history(
-            unit,
+        unit.write(store::append_history(
             &review.id,
             now,
             &caller.subject,
             action,
             review.body.stage,
             reason,
-        )
-        .await?;
+        ));
         unit.audit(AuditRecord::by(
             caller,
             method,

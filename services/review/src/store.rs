@@ -4,6 +4,7 @@
 use crate::service::TEAM;
 use prost::Message;
 use scir_kit::db::{DbError, Proto};
+use scir_kit::statement::Statement;
 use scir_proto::review::v1::Review;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
@@ -175,13 +176,19 @@ pub async fn list_reviews(
     Ok(rows)
 }
 
-/// Inserts a review at version 1; `false` when the incident already has one.
-pub async fn insert_review(
-    conn: &mut AnyConnection,
-    review: &StoredReview,
-    next_due: Option<String>,
-) -> Result<bool, DbError> {
-    let result = sqlx::query(
+/// The guard of [`insert_review`]: the incident already has a review.
+pub const REVIEW_EXISTS: &str = "the incident has a review";
+
+/// The guard of updates and deletes at a version: the row moved on.
+pub const VERSION_MOVED: &str = "version moved";
+
+/// The guard of inserting a part with a unique key: the key is taken.
+pub const KEY_TAKEN: &str = "unique key taken";
+
+/// Inserts a review at version 1; guarded by [`REVIEW_EXISTS`].
+pub fn insert_review(review: &StoredReview, next_due: Option<String>) -> Statement {
+    // Already there (the review of that incident): no row.
+    Statement::new(
         "INSERT INTO reviews (id, jurisdiction, incident, stage, version, next_due_date, body, create_time, update_time) \
          VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7) \
          ON CONFLICT DO NOTHING",
@@ -193,22 +200,18 @@ pub async fn insert_review(
     .bind(next_due)
     .bind(review.body.encode_to_vec())
     .bind(review.create_time)
-    .execute(&mut *conn)
-    .await;
-    // Already there (the review of that incident, the rater's set): no row.
-    Ok(result?.rows_affected() == 1)
+    .guarded(REVIEW_EXISTS)
 }
 
-/// Replaces a review's body if it is still at `version`; `false` otherwise.
-pub async fn update_review(
-    conn: &mut AnyConnection,
+/// Replaces a review's body if it is still at `version`; guarded by [`VERSION_MOVED`].
+pub fn update_review(
     id: &str,
     version: i32,
     body: &Review,
     next_due: Option<String>,
     time: i64,
-) -> Result<bool, DbError> {
-    let result = sqlx::query(
+) -> Statement {
+    Statement::new(
         "UPDATE reviews SET version = version + 1, stage = $1, next_due_date = $2, body = $3, update_time = $4 \
          WHERE id = $5 AND version = $6",
     )
@@ -218,9 +221,7 @@ pub async fn update_review(
     .bind(time)
     .bind(id)
     .bind(version)
-    .execute(&mut *conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .guarded(VERSION_MOVED)
 }
 
 const ITEM_COLUMNS: &str = "seq, id, version, body, restricted, create_time, update_time";
@@ -266,38 +267,35 @@ pub async fn get_item(
 /// Inserts a part at version 1.
 ///
 /// A part with a `unique_key` is inserted only when no part of the same review
-/// and kind holds that key; `false` when one does.
-pub async fn insert_item(
-    conn: &mut AnyConnection,
+/// and kind holds that key; guarded by [`KEY_TAKEN`].
+pub fn insert_item(
     review_id: &str,
     kind: &str,
     item: &StoredItem,
     unique_key: Option<&str>,
-) -> Result<bool, DbError> {
-    insert_row(conn, review_id, kind, item, unique_key, None).await
+) -> Statement {
+    insert_row(review_id, kind, item, unique_key, None)
 }
 
 /// Inserts a team member's row, naming its subject for "my reviews";
-/// `false` when its unique key is taken.
-pub async fn insert_member(
-    conn: &mut AnyConnection,
+/// guarded by [`KEY_TAKEN`].
+pub fn insert_member(
     review_id: &str,
     item: &StoredItem,
     unique_key: &str,
     subject: &str,
-) -> Result<bool, DbError> {
-    insert_row(conn, review_id, TEAM, item, Some(unique_key), Some(subject)).await
+) -> Statement {
+    insert_row(review_id, TEAM, item, Some(unique_key), Some(subject))
 }
 
-async fn insert_row(
-    conn: &mut AnyConnection,
+fn insert_row(
     review_id: &str,
     kind: &str,
     item: &StoredItem,
     unique_key: Option<&str>,
     member: Option<&str>,
-) -> Result<bool, DbError> {
-    let result = sqlx::query(
+) -> Statement {
+    Statement::new(
         "INSERT INTO review_items (id, review_id, kind, version, body, restricted, create_time, update_time, unique_key, member) \
          VALUES ($1, $2, $3, 1, $4, $5, $6, $6, $7, $8) ON CONFLICT DO NOTHING",
     )
@@ -309,9 +307,7 @@ async fn insert_row(
     .bind(item.create_time)
     .bind(unique_key)
     .bind(member)
-    .execute(&mut *conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .guarded(KEY_TAKEN)
 }
 
 /// Names the subject of team rows written before rows named it; the number
@@ -339,13 +335,9 @@ pub async fn fill_members(
     Ok(filled)
 }
 
-/// Replaces a part if it is still at `version`; `false` otherwise.
-pub async fn update_item(
-    conn: &mut AnyConnection,
-    item: &StoredItem,
-    time: i64,
-) -> Result<bool, DbError> {
-    let result = sqlx::query(
+/// Replaces a part if it is still at `version`; guarded by [`VERSION_MOVED`].
+pub fn update_item(item: &StoredItem, time: i64) -> Statement {
+    Statement::new(
         "UPDATE review_items SET version = version + 1, body = $1, restricted = $2, update_time = $3 \
          WHERE id = $4 AND version = $5",
     )
@@ -354,45 +346,33 @@ pub async fn update_item(
     .bind(time)
     .bind(&item.id)
     .bind(item.version)
-    .execute(&mut *conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .guarded(VERSION_MOVED)
 }
 
-/// Deletes a part if it is still at `version`; `false` otherwise.
-pub async fn delete_item(
-    conn: &mut AnyConnection,
-    id: &str,
-    version: i32,
-) -> Result<bool, DbError> {
-    let result = sqlx::query("DELETE FROM review_items WHERE id = $1 AND version = $2")
+/// Deletes a part if it is still at `version`; guarded by [`VERSION_MOVED`].
+pub fn delete_item(id: &str, version: i32) -> Statement {
+    Statement::new("DELETE FROM review_items WHERE id = $1 AND version = $2")
         .bind(id)
         .bind(version)
-        .execute(&mut *conn)
-        .await?;
-    Ok(result.rows_affected() == 1)
+        .guarded(VERSION_MOVED)
 }
 
 /// Appends to a review's history.
-pub async fn append_history(
-    conn: &mut AnyConnection,
+pub fn append_history(
     review_id: &str,
     time: i64,
     actor: &str,
     action: &str,
     stage: i32,
     reason: &str,
-) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO review_history (review_id, time, actor, action, stage, reason) VALUES ($1, $2, $3, $4, $5, $6)")
+) -> Statement {
+    Statement::new("INSERT INTO review_history (review_id, time, actor, action, stage, reason) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(review_id)
         .bind(time)
         .bind(actor)
         .bind(action)
         .bind(stage)
         .bind(reason)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// A review's history after `after_seq`, oldest first.

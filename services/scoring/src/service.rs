@@ -288,7 +288,7 @@ impl Scoring {
             .collect();
         let complete = team.raters.iter().all(|r| submitted.contains(r.as_str()));
         let mut tx = self.events.begin().await?;
-        if !store::insert_set(&mut tx, &review, &stored).await? {
+        if !store::insert_set(tx.connection().await?, &review, &stored).await? {
             return Err(ApiError::AlreadyExists {
                 reason: "RATINGS_SUBMITTED",
                 message: "this rater has already submitted ratings for the key observation"
@@ -603,7 +603,7 @@ impl Scoring {
             body: stored_body.encode_to_vec(),
         };
         let mut tx = self.events.begin().await?;
-        store::put_consensus(&mut tx, &review, &stored).await?;
+        store::put_consensus(tx.connection().await?, &review, &stored).await?;
         tx.audit(AuditRecord::by(
             caller,
             method,

@@ -91,7 +91,7 @@ impl Learning {
         };
         let name = SafetyNoticeName::new(parent.0.clone(), stored.id.clone()).to_string();
         let mut unit = self.events.begin().await?;
-        store::insert_notice(&mut unit, &stored, &notice.recipients).await?;
+        store::insert_notice(unit.connection().await?, &stored, &notice.recipients).await?;
         unit.audit(AuditRecord::by(
             caller,
             method,
@@ -346,7 +346,7 @@ impl Learning {
         let resource = name.to_string();
         let days = days_between(notice.create_time, now);
         let mut unit = self.events.begin().await?;
-        store::respond(&mut unit, &response).await?;
+        store::respond(unit.connection().await?, &response).await?;
         unit.audit(AuditRecord::by(
             caller,
             method,

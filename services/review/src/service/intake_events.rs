@@ -3,7 +3,8 @@
 
 use scir_kit::ApiError;
 use scir_kit::consumer::EventHandler;
-use scir_kit::db::{Backend, now_micros};
+use scir_kit::db::{Backend, DbError, now_micros};
+use scir_kit::statement::Statement;
 use scir_kit::events::{self, EventLog, NewEvent};
 use scir_proto::common::v1::Event;
 use scir_proto::intake::v1 as intake;
@@ -11,7 +12,7 @@ use scir_proto::review::v1 as pb;
 use sqlx::AnyConnection;
 
 use super::reviews::{
-    deadlines_changed, due_month, insert_new, intake_deadlines, new_review, next_due, review_facts,
+    deadlines_changed, due_month, intake_deadlines, open_new, new_review, next_due, review_facts,
 };
 use crate::store;
 
@@ -23,6 +24,14 @@ pub(super) const ACTOR: &str = "intake-event";
 pub struct IntakeEvents {
     backend: Backend,
     events: EventLog,
+}
+
+/// Runs `writes` in order on `conn`, stopping at a guard that fails.
+async fn run_all(conn: &mut AnyConnection, writes: &[Statement]) -> Result<(), DbError> {
+    for write in writes {
+        write.execute(conn).await?;
+    }
+    Ok(())
 }
 
 impl IntakeEvents {
@@ -45,8 +54,12 @@ impl IntakeEvents {
             if qualifies {
                 let review =
                     new_review(&incident, pb::OpenSource::IntakeDecision, "", now_micros());
-                if let Some(opened) = insert_new(conn, &review, ACTOR).await? {
-                    events::append(conn, self.backend, &opened).await?;
+                let (writes, opened) = open_new(&review, ACTOR);
+                match run_all(conn, &writes).await {
+                    Ok(()) => events::append(conn, self.backend, &opened).await?,
+                    // Opened already, by a designation that raced this event.
+                    Err(DbError::Guarded(store::REVIEW_EXISTS)) => {}
+                    Err(e) => return Err(e.into()),
                 }
                 tracing::info!(review = %review.body.name, "review opened for a qualifying incident");
             }
@@ -85,14 +98,19 @@ impl IntakeEvents {
             );
         let now = now_micros();
         let due = next_due(&body).map(|d| d.to_string());
-        if !store::update_review(conn, &existing.id, existing.version, &body, due, now).await? {
-            return Err(ApiError::Aborted(
-                "the review changed while an amendment was applied".to_owned(),
-            ));
+        match store::update_review(&existing.id, existing.version, &body, due, now)
+            .execute(conn)
+            .await
+        {
+            Err(DbError::Guarded(store::VERSION_MOVED)) => {
+                return Err(ApiError::Aborted(
+                    "the review changed while an amendment was applied".to_owned(),
+                ));
+            }
+            other => other?,
         }
         let revision = incident.revision;
         store::append_history(
-            conn,
             &existing.id,
             now,
             ACTOR,
@@ -100,6 +118,7 @@ impl IntakeEvents {
             body.stage,
             "",
         )
+        .execute(conn)
         .await?;
         let event = pb::ReviewFactsChanged {
             review: body.name.clone(),

@@ -183,7 +183,7 @@ impl Reviews {
             update_time: now,
         };
         let mut tx = self.events.begin().await?;
-        store::insert_item(&mut tx, &loaded.review.id, I::COLLECTION, &stored, None).await?;
+        tx.write(store::insert_item(&loaded.review.id, I::COLLECTION, &stored, None));
         let event = event.clone();
         self.log_change(
             &mut tx,
@@ -296,11 +296,7 @@ impl Reviews {
         stored.restricted = self.seal_restricted(&stored.id, current.take_restricted());
         stored.body = current.encode_to_vec();
         let mut tx = self.events.begin().await?;
-        if !store::update_item(&mut tx, &stored, now).await? {
-            return Err(ApiError::Aborted(
-                "a concurrent change won; read it again".to_owned(),
-            ));
-        }
+        tx.write(store::update_item(&stored, now));
         let action = format!("updated {name}: {}", changed.join(", "));
         self.log_change(
             &mut tx,
@@ -313,7 +309,10 @@ impl Reviews {
             event,
         )
         .await?;
-        tx.commit().await?;
+        tx.commit_or(store::VERSION_MOVED, || {
+            ApiError::Aborted("a concurrent change won; read it again".to_owned())
+        })
+        .await?;
         stored.version += 1;
         stored.update_time = now;
         self.present(&loaded, &stored)
@@ -337,11 +336,7 @@ impl Reviews {
         let current = I::decode(stored.body.as_slice()).map_err(ApiError::internal)?;
         let event = current.event(&review.name, name, true);
         let mut tx = self.events.begin().await?;
-        if !store::delete_item(&mut tx, &stored.id, stored.version).await? {
-            return Err(ApiError::Aborted(
-                "a concurrent change won; read it again".to_owned(),
-            ));
-        }
+        tx.write(store::delete_item(&stored.id, stored.version));
         self.log_change(
             &mut tx,
             caller,
@@ -353,7 +348,10 @@ impl Reviews {
             event,
         )
         .await?;
-        tx.commit().await?;
+        tx.commit_or(store::VERSION_MOVED, || {
+            ApiError::Aborted("a concurrent change won; read it again".to_owned())
+        })
+        .await?;
         Ok(())
     }
 
@@ -422,17 +420,12 @@ impl Reviews {
         // The checks above answer the common case precisely; the key makes the
         // database refuse a second lead (or a repeated member) that raced in
         // between the read and this write.
-        if !store::insert_member(
-            &mut tx,
+        tx.write(store::insert_member(
             &loaded.review.id,
             &stored,
             &team_key(&member),
             &member.subject,
-        )
-        .await?
-        {
-            return Err(if is_lead { lead_taken() } else { exists() });
-        }
+        ));
         let role = pb::TeamRole::try_from(member.role)
             .unwrap_or_default()
             .label();
@@ -447,7 +440,10 @@ impl Reviews {
             None,
         )
         .await?;
-        tx.commit().await?;
+        tx.commit_or(store::KEY_TAKEN, || {
+            if is_lead { lead_taken() } else { exists() }
+        })
+        .await?;
         Ok(pb::TeamMember {
             name,
             create_time: timestamp(now),
@@ -501,11 +497,7 @@ impl Reviews {
             .unwrap_or_default()
             .label();
         let mut tx = self.events.begin().await?;
-        if !store::delete_item(&mut tx, &id, 1).await? {
-            return Err(ApiError::Aborted(
-                "the member was removed concurrently; read the team again".to_owned(),
-            ));
-        }
+        tx.write(store::delete_item(&id, 1));
         self.log_change(
             &mut tx,
             caller,
@@ -517,7 +509,12 @@ impl Reviews {
             None,
         )
         .await?;
-        tx.commit().await?;
+        tx.commit_or(store::VERSION_MOVED, || {
+            ApiError::Aborted(
+                "the member was removed concurrently; read the team again".to_owned(),
+            )
+        })
+        .await?;
         Ok(())
     }
 }

@@ -7,12 +7,12 @@ use scir_kit::auth::Caller;
 use scir_kit::auth::ExposeSecret as _;
 use scir_kit::db::{DbError, Proto, now_micros};
 use scir_kit::names::{IncidentName, ReviewName};
+use scir_kit::statement::Statement;
 use scir_kit::validate::{Check, from_date, to_date};
 use scir_kit::{ApiError, pagination};
 use scir_proto::Labelled;
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as pb;
-use sqlx::AnyConnection;
 
 use super::{
     Access, ReviewRef, Reviews, check_etag, etag, findings, parse_review_name, timestamp,
@@ -178,29 +178,26 @@ pub(super) fn new_review(
     }
 }
 
-/// Inserts a new review with its history entry; its `ReviewOpened` event, for
-/// the caller's unit to publish, or none when the incident already has a
-/// review.
-pub(super) async fn insert_new(
-    conn: &mut AnyConnection,
+/// What opening `review` writes (its row, guarded by
+/// [`store::REVIEW_EXISTS`], and its first history entry) and the event that
+/// announces it.
+pub(super) fn open_new(
     review: &StoredReview,
     actor: &str,
-) -> Result<Option<scir_kit::events::NewEvent>, ApiError> {
+) -> ([Statement; 2], scir_kit::events::NewEvent) {
     let due = next_due(&review.body).map(|d| d.to_string());
-    if !store::insert_review(conn, review, due).await? {
-        return Ok(None);
-    }
     let source = pb::OpenSource::try_from(review.body.open_source).unwrap_or_default();
-    store::append_history(
-        conn,
-        &review.id,
-        review.create_time,
-        actor,
-        &format!("opened ({})", source.label()),
-        pb::Stage::Opened as i32,
-        &review.body.open_reason,
-    )
-    .await?;
+    let writes = [
+        store::insert_review(review, due),
+        store::append_history(
+            &review.id,
+            review.create_time,
+            actor,
+            &format!("opened ({})", source.label()),
+            pb::Stage::Opened as i32,
+            &review.body.open_reason,
+        ),
+    ];
     let event = pb::ReviewOpened {
         review: review.body.name.clone(),
         incident: review.incident.clone(),
@@ -209,11 +206,14 @@ pub(super) async fn insert_new(
         facts: review.body.incident_facts.as_ref().map(review_facts),
         next_due_month: due_month(&review.body),
     };
-    Ok(Some(scir_kit::events::NewEvent::of(
-        review.body.name.clone(),
-        review.jurisdiction.clone(),
-        &event,
-    )))
+    (
+        writes,
+        scir_kit::events::NewEvent::of(
+            review.body.name.clone(),
+            review.jurisdiction.clone(),
+            &event,
+        ),
+    )
 }
 
 impl Reviews {
@@ -285,12 +285,10 @@ impl Reviews {
             now_micros(),
         );
         let mut tx = self.events.begin().await?;
-        let Some(opened) = insert_new(&mut tx, &review, &caller.subject).await? else {
-            return Err(ApiError::AlreadyExists {
-                reason: "REVIEW_EXISTS",
-                message: "the incident already has a review".to_owned(),
-            });
-        };
+        let (writes, opened) = open_new(&review, &caller.subject);
+        for write in writes {
+            tx.write(write);
+        }
         tx.audit(scir_kit::audit::AuditRecord::by(
             caller,
             method,
@@ -299,7 +297,11 @@ impl Reviews {
             "ok",
         ));
         tx.publish(opened);
-        tx.commit().await?;
+        tx.commit_or(store::REVIEW_EXISTS, || ApiError::AlreadyExists {
+            reason: "REVIEW_EXISTS",
+            message: "the incident already has a review".to_owned(),
+        })
+        .await?;
         Ok(self.present_review(&review))
     }
 
@@ -473,11 +475,7 @@ impl Reviews {
             events.push(scir_kit::events::payload(&deadlines_changed(&body)));
         }
         let mut tx = self.events.begin().await?;
-        if !store::update_review(&mut tx, &stored.id, stored.version, &body, due, now).await? {
-            return Err(ApiError::Aborted(
-                "a concurrent change won; read the review again".to_owned(),
-            ));
-        }
+        tx.write(store::update_review(&stored.id, stored.version, &body, due, now));
         let previous_stage = stored.body.stage;
         stored.body = Proto(body);
         let mut events = events.into_iter();
@@ -502,7 +500,10 @@ impl Reviews {
                 payload,
             ));
         }
-        tx.commit().await?;
+        tx.commit_or(store::VERSION_MOVED, || {
+            ApiError::Aborted("a concurrent change won; read the review again".to_owned())
+        })
+        .await?;
         stored.version += 1;
         stored.update_time = now;
         Ok(())
