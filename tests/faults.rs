@@ -129,7 +129,9 @@ async fn reports_survive_sigkill(backend: Backend) {
     let ok = Arc::new(AtomicUsize::new(0));
     let stream = tokio::spawn({
         let (reporter, stop, ok) = (reporter.clone(), stop.clone(), ok.clone());
-        async move { report_until(&reporter, "kill", 4, stop, ok).await }
+        // Enough writers at once that SQLite commits them in groups when
+        // the kill lands.
+        async move { report_until(&reporter, "kill", 16, stop, ok).await }
     });
     wait_for(&ok, 60).await;
     stack.kill(Service::Intake);
@@ -162,6 +164,17 @@ async fn reports_survive_sigkill(backend: Backend) {
         outcomes.failed
     );
     all_kept(&reporter, &outcomes.accepted).await;
+    // A group cut off by the kill left no half of itself in the audit chain.
+    let intake_db =
+        scir_kit::db::Database::open(&stack.databases[0].url, &scir_kit::db::DbOptions::default())
+            .await
+            .expect("intake's database");
+    let broken = scir_kit::audit::AuditLog::new(intake_db.clone())
+        .verify()
+        .await
+        .expect("verify");
+    assert_eq!(broken, None, "intake's audit chain across the kill");
+    intake_db.close().await;
     // Every accepted incident opened its review exactly once, across the kill.
     let lead = driver
         .caller("lead-kill", &[Role::ScrLead], "us-wi")

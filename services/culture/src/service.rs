@@ -366,8 +366,14 @@ impl Culture {
         // the unused codes are gone no response can follow, and the tallies
         // read below are the wave's last.
         store::drop_codes(unit.connection().await?, &w.id).await?;
-        store::set_state(unit.connection().await?, &w.id, pb::WaveState::Closed as i32).await?;
-        let (nodes, own) = unit_tallies(unit.connection().await?, &w.id, instrument.items.len()).await?;
+        store::set_state(
+            unit.connection().await?,
+            &w.id,
+            pb::WaveState::Closed as i32,
+        )
+        .await?;
+        let (nodes, own) =
+            unit_tallies(unit.connection().await?, &w.id, instrument.items.len()).await?;
         let event = closed_event(
             &request.name,
             instrument,

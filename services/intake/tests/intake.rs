@@ -10,4 +10,5 @@ mod intake {
     mod privacy;
     mod rules;
     mod validation;
+    mod write_path;
 }

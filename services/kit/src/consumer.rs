@@ -106,7 +106,7 @@ pub async fn apply_once(
     }
     handler.apply(&mut tx, event).await?;
     store_cursor(&mut tx, source, event.cursor).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     handler.committed();
     Ok(true)
 }

@@ -115,7 +115,9 @@ impl UnitOfWork {
     pub async fn commit(mut self) -> Result<(), DbError> {
         match (self.open.is_none(), self.db.sqlite_writer()) {
             (true, Some(_))
-                if self.statements.is_empty() && self.audits.is_empty() && self.events.is_empty() => {}
+                if self.statements.is_empty()
+                    && self.audits.is_empty()
+                    && self.events.is_empty() => {}
             (true, Some(writer)) => {
                 let backend = self.db.backend();
                 let trace_id = crate::telemetry::current_trace_id();

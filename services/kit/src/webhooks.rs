@@ -384,9 +384,13 @@ impl WebhookService for Webhooks {
         let name = request.into_inner().name;
         let endpoint = self.endpoint(&caller, &name, "name").await?;
         let mut tx = self.begin().await?;
-        store::enable(tx.connection().await.map_err(ApiError::from)?, &endpoint.id, None)
-            .await
-            .map_err(ApiError::from)?;
+        store::enable(
+            tx.connection().await.map_err(ApiError::from)?,
+            &endpoint.id,
+            None,
+        )
+        .await
+        .map_err(ApiError::from)?;
         self.commit_audited(tx, &caller, "EnableWebhook", &name, &endpoint.jurisdiction)
             .await?;
         let endpoint = self.endpoint(&caller, &name, "name").await?;
@@ -411,9 +415,13 @@ impl WebhookService for Webhooks {
             .into());
         }
         let mut tx = self.begin().await?;
-        store::enable(tx.connection().await.map_err(ApiError::from)?, &endpoint.id, Some(request.after_cursor))
-            .await
-            .map_err(ApiError::from)?;
+        store::enable(
+            tx.connection().await.map_err(ApiError::from)?,
+            &endpoint.id,
+            Some(request.after_cursor),
+        )
+        .await
+        .map_err(ApiError::from)?;
         self.commit_audited(
             tx,
             &caller,

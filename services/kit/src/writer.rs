@@ -336,7 +336,9 @@ fn commit_group(conn: &Connection, mut group: Vec<Pending>, head: &Mutex<Option<
 }
 
 fn remember(head: &Mutex<Option<String>>, chain: Option<String>) {
-    *head.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = chain;
+    *head
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = chain;
 }
 
 /// Rolls the group back and tells every unit why.
@@ -395,7 +397,8 @@ fn append_audit(
 ) -> rusqlite::Result<()> {
     if let Some(prev) = chain.as_deref() {
         let hash = audit::chain_hash(prev, row.time, &row.trace_id, &row.record);
-        let statement = audit::insert_statement(row.time, &row.trace_id, &row.record, prev, &hash, true);
+        let statement =
+            audit::insert_statement(row.time, &row.trace_id, &row.record, prev, &hash, true);
         if execute(conn, &statement)? == 1 {
             *chain = Some(hash);
             return Ok(());
@@ -410,7 +413,8 @@ fn append_audit(
         })?;
     let prev = prev.unwrap_or_else(|| audit::GENESIS.to_owned());
     let hash = audit::chain_hash(&prev, row.time, &row.trace_id, &row.record);
-    let statement = audit::insert_statement(row.time, &row.trace_id, &row.record, &prev, &hash, false);
+    let statement =
+        audit::insert_statement(row.time, &row.trace_id, &row.record, &prev, &hash, false);
     execute(conn, &statement)?;
     *chain = Some(hash);
     Ok(())

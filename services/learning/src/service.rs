@@ -677,7 +677,13 @@ impl Learning {
         };
         let name = part_name(&part, Kind::Considerations);
         let mut unit = self.events.begin().await?;
-        store::insert_part(unit.connection().await?, Kind::Considerations, &part, &columns_of(&given)).await?;
+        store::insert_part(
+            unit.connection().await?,
+            Kind::Considerations,
+            &part,
+            &columns_of(&given),
+        )
+        .await?;
         unit.audit(AuditRecord::by(
             caller,
             method,
@@ -757,7 +763,14 @@ impl Learning {
         };
         let resource = name.to_string();
         let mut unit = self.events.begin().await?;
-        if !store::update_part(unit.connection().await?, &next, &columns_of(&merged), part.version).await? {
+        if !store::update_part(
+            unit.connection().await?,
+            &next,
+            &columns_of(&merged),
+            part.version,
+        )
+        .await?
+        {
             return Err(ApiError::Aborted(
                 "the consideration changed since it was read; read it again".to_owned(),
             ));

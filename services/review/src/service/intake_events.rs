@@ -4,15 +4,15 @@
 use scir_kit::ApiError;
 use scir_kit::consumer::EventHandler;
 use scir_kit::db::{Backend, DbError, now_micros};
-use scir_kit::statement::Statement;
 use scir_kit::events::{self, EventLog, NewEvent};
+use scir_kit::statement::Statement;
 use scir_proto::common::v1::Event;
 use scir_proto::intake::v1 as intake;
 use scir_proto::review::v1 as pb;
 use sqlx::AnyConnection;
 
 use super::reviews::{
-    deadlines_changed, due_month, intake_deadlines, open_new, new_review, next_due, review_facts,
+    deadlines_changed, due_month, intake_deadlines, new_review, next_due, open_new, review_facts,
 };
 use crate::store;
 

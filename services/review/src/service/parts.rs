@@ -183,7 +183,12 @@ impl Reviews {
             update_time: now,
         };
         let mut tx = self.events.begin().await?;
-        tx.write(store::insert_item(&loaded.review.id, I::COLLECTION, &stored, None));
+        tx.write(store::insert_item(
+            &loaded.review.id,
+            I::COLLECTION,
+            &stored,
+            None,
+        ));
         let event = event.clone();
         self.log_change(
             &mut tx,
@@ -510,9 +515,7 @@ impl Reviews {
         )
         .await?;
         tx.commit_or(store::VERSION_MOVED, || {
-            ApiError::Aborted(
-                "the member was removed concurrently; read the team again".to_owned(),
-            )
+            ApiError::Aborted("the member was removed concurrently; read the team again".to_owned())
         })
         .await?;
         Ok(())

@@ -475,7 +475,13 @@ impl Reviews {
             events.push(scir_kit::events::payload(&deadlines_changed(&body)));
         }
         let mut tx = self.events.begin().await?;
-        tx.write(store::update_review(&stored.id, stored.version, &body, due, now));
+        tx.write(store::update_review(
+            &stored.id,
+            stored.version,
+            &body,
+            due,
+            now,
+        ));
         let previous_stage = stored.body.stage;
         stored.body = Proto(body);
         let mut events = events.into_iter();
