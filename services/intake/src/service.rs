@@ -168,16 +168,9 @@ impl Intake {
                 .unwrap_or_default(),
         };
         let request_print = RequestPrint::of(&self.sealer, &given.facts, &given.identity);
-        if let Some(existing) = store::find_by_request(
-            &mut *self.db.acquire().await?,
-            &jurisdiction,
-            &request.request_id,
-        )
-        .await?
-        {
-            return self.replay(caller, existing, &given).await;
-        }
-
+        // A repeated request id is found by the insert's guard, not by a
+        // look-up first: the look-up would cost every report a read for the
+        // rare retry.
         let decision = eligibility::decide(self.rule_set(&jurisdiction)?, &facts);
         let now = now_micros();
         let id = uuid::Uuid::now_v7().to_string();
@@ -234,7 +227,8 @@ impl Intake {
         tx.publish(NewEvent::of(name.clone(), jurisdiction.clone(), &event));
         match tx.commit().await {
             Err(DbError::Guarded(store::REQUEST_ID_TAKEN)) => {
-                // A concurrent call with the same request id won the race.
+                // Taken: by this request before (a retry), or by a concurrent
+                // call with the same request id that won the race.
                 let existing = store::find_by_request(
                     &mut *self.db.acquire().await?,
                     &jurisdiction,

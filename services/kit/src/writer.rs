@@ -125,7 +125,10 @@ impl Writer {
             .spawn(move || match connect(&file, wait) {
                 Ok(conn) => {
                     let _ = opened.send(Ok(()));
-                    serve(&conn, &queue, &head);
+                    let closing = serve(&conn, &queue, &head);
+                    // The connection closes before whoever asked hears so.
+                    drop(conn);
+                    drop(closing);
                 }
                 Err(e) => {
                     let _ = opened.send(Err(e));
@@ -216,24 +219,27 @@ fn connect(file: &Path, wait: Duration) -> rusqlite::Result<Connection> {
 }
 
 /// The writer thread: jobs in arrival order; runs queued behind each other
-/// committed together.
-fn serve(conn: &Connection, queue: &mpsc::Receiver<Job>, head: &Mutex<Option<String>>) {
+/// committed together. Returns at a close (with whom to tell) or when every
+/// handle is gone.
+fn serve(
+    conn: &Connection,
+    queue: &mpsc::Receiver<Job>,
+    head: &Mutex<Option<String>>,
+) -> Option<oneshot::Sender<()>> {
     let mut next: Option<Job> = None;
     loop {
         let job = match next.take() {
             Some(job) => job,
             None => match queue.recv() {
                 Ok(job) => job,
-                Err(_) => return,
+                Err(_) => return None,
             },
         };
         match job {
-            Job::Close(done) => {
-                drop(done);
-                return;
-            }
+            Job::Close(done) => return Some(done),
             Job::Turn { ticket, granted } => {
-                if ticket.take() {
+                // A caller that went away (its request cancelled) is skipped.
+                if !granted.is_closed() && ticket.take() {
                     let (done, ended) = mpsc::channel();
                     if granted.send(Turn { _done: done }).is_ok() {
                         // Returns when the turn is dropped.
@@ -247,7 +253,7 @@ fn serve(conn: &Connection, queue: &mpsc::Receiver<Job>, head: &Mutex<Option<Str
                 reply,
             } => {
                 let mut group = Vec::new();
-                if ticket.take() {
+                if !reply.is_closed() && ticket.take() {
                     group.push((script, reply));
                 }
                 while group.len() < MAX_GROUP {
@@ -257,7 +263,7 @@ fn serve(conn: &Connection, queue: &mpsc::Receiver<Job>, head: &Mutex<Option<Str
                             ticket,
                             reply,
                         }) => {
-                            if ticket.take() {
+                            if !reply.is_closed() && ticket.take() {
                                 group.push((script, reply));
                             }
                         }
@@ -471,4 +477,33 @@ pub(crate) fn file_of(url: &str) -> Option<PathBuf> {
         .trim_start_matches("sqlite:");
     let file = path.split('?').next().unwrap_or_default();
     (!file.is_empty() && file != ":memory:").then(|| PathBuf::from(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_file_gets_a_writer_thread() {
+        assert_eq!(
+            file_of("sqlite:///var/lib/scir/intake.db?mode=rwc"),
+            Some(PathBuf::from("/var/lib/scir/intake.db"))
+        );
+        assert_eq!(
+            file_of("sqlite://data/review.db"),
+            Some(PathBuf::from("data/review.db"))
+        );
+        assert_eq!(file_of("sqlite::memory:"), None);
+        assert_eq!(file_of("sqlite://shared?mode=memory&cache=shared"), None);
+    }
+
+    #[test]
+    fn a_ticket_goes_to_the_writer_or_the_caller_never_both() {
+        let ticket = Ticket::default();
+        assert!(ticket.abandon());
+        assert!(!ticket.take(), "an abandoned job never runs");
+        let ticket = Ticket::default();
+        assert!(ticket.take());
+        assert!(!ticket.abandon(), "a taken job is answered, not refused");
+    }
 }

@@ -288,13 +288,7 @@ impl Scoring {
             .collect();
         let complete = team.raters.iter().all(|r| submitted.contains(r.as_str()));
         let mut tx = self.events.begin().await?;
-        if !store::insert_set(tx.connection().await?, &review, &stored).await? {
-            return Err(ApiError::AlreadyExists {
-                reason: "RATINGS_SUBMITTED",
-                message: "this rater has already submitted ratings for the key observation"
-                    .to_owned(),
-            });
-        }
+        tx.write(store::insert_set(&review, &stored));
         tx.audit(AuditRecord::by(
             caller,
             method,
@@ -315,7 +309,11 @@ impl Scoring {
                 &event,
             ));
         }
-        tx.commit().await?;
+        tx.commit_or(store::SET_EXISTS, || ApiError::AlreadyExists {
+            reason: "RATINGS_SUBMITTED",
+            message: "this rater has already submitted ratings for the key observation".to_owned(),
+        })
+        .await?;
         Ok(present(&stored))
     }
 
@@ -603,7 +601,7 @@ impl Scoring {
             body: stored_body.encode_to_vec(),
         };
         let mut tx = self.events.begin().await?;
-        store::put_consensus(tx.connection().await?, &review, &stored).await?;
+        tx.write(store::put_consensus(&review, &stored));
         tx.audit(AuditRecord::by(
             caller,
             method,

@@ -2,6 +2,7 @@
 //! and consensus.
 
 use scir_kit::db::DbError;
+use scir_kit::statement::Statement;
 use sqlx::AnyConnection;
 
 /// A review as scoring knows it.
@@ -151,13 +152,12 @@ pub async fn sets_of(
     .await?)
 }
 
-/// Inserts a rating set; `false` when the rater already has one.
-pub async fn insert_set(
-    conn: &mut AnyConnection,
-    review: &str,
-    set: &StoredSet,
-) -> Result<bool, DbError> {
-    let result = sqlx::query(
+/// The guard of [`insert_set`]: the rater has submitted already.
+pub const SET_EXISTS: &str = "the rater's set exists";
+
+/// Inserts a rating set; guarded by [`SET_EXISTS`].
+pub fn insert_set(review: &str, set: &StoredSet) -> Statement {
+    Statement::new(
         "INSERT INTO rating_sets (id, key_observation, review, rater, instrument, submit_time, body) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT DO NOTHING",
@@ -169,19 +169,12 @@ pub async fn insert_set(
     .bind(&set.instrument)
     .bind(set.submit_time)
     .bind(&set.body)
-    .execute(&mut *conn)
-    .await;
-    // Already there (the review of that incident, the rater's set): no row.
-    Ok(result?.rows_affected() == 1)
+    .guarded(SET_EXISTS)
 }
 
 /// Records (or replaces) a consensus.
-pub async fn put_consensus(
-    conn: &mut AnyConnection,
-    review: &str,
-    c: &StoredConsensus,
-) -> Result<(), DbError> {
-    sqlx::query(
+pub fn put_consensus(review: &str, c: &StoredConsensus) -> Statement {
+    Statement::new(
         "INSERT INTO consensus (key_observation, review, instrument, recorded_by, record_time, body) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_observation) DO UPDATE SET \
          instrument = excluded.instrument, recorded_by = excluded.recorded_by, \
@@ -193,9 +186,6 @@ pub async fn put_consensus(
     .bind(&c.recorded_by)
     .bind(c.record_time)
     .bind(&c.body)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// The consensus of a key observation.

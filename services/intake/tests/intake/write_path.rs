@@ -39,6 +39,27 @@ async fn a_write_that_waited_too_long_is_refused_and_never_runs() {
     db.close().await;
 }
 
+#[tokio::test]
+async fn a_write_whose_caller_went_away_while_queued_never_runs() {
+    let test_db = scir_testkit::TestDatabase::new(Backend::Sqlite).await;
+    let db = open(&test_db).await;
+    let held = db.begin_write().await.expect("turn");
+    let gone = tokio::spawn({
+        let db = db.clone();
+        async move { commit_one(&db, 1, Fault::None).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The request is cancelled (its client left, its deadline passed) while
+    // its unit waits for the writer.
+    gone.abort();
+    assert!(gone.await.is_err_and(|e| e.is_cancelled()));
+    held.commit().await.expect("release");
+    commit_one(&db, 2, Fault::None).await.expect("next write");
+    assert_eq!(incidents(&db).await, ["req-2"]);
+    assert_eq!(audited(&db).await, ["writer-2"]);
+    db.close().await;
+}
+
 /// Units that queue behind a busy writer are committed as one group on
 /// SQLite; each runs in its own savepoint, so a unit whose guard fails or
 /// whose statement errs rolls back alone, and its audit record and event go
