@@ -32,7 +32,7 @@ PAYLOAD = b"\x0d" * 200
 def connect(path):
     conn = sqlite3.connect(path, isolation_level=None, timeout=5, check_same_thread=False)
     for pragma in ("journal_mode = WAL", "busy_timeout = 5000", "synchronous = NORMAL", "foreign_keys = ON",
-                   "wal_autocheckpoint = 0"):
+                   "wal_autocheckpoint = 0", "temp_store = MEMORY"):
         conn.execute(f"PRAGMA {pragma}")
     return conn
 

@@ -228,6 +228,10 @@ impl Database {
                         // not inside whichever commit fills the log.
                         conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // Statement and savepoint journals in memory: on disk
+                        // each is a file created and deleted inside the
+                        // writer's turn. The database's own log is unaffected.
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
                     }
                     Ok(())
                 })
