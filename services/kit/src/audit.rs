@@ -258,8 +258,8 @@ pub async fn append(
     let trace_id = crate::telemetry::current_trace_id();
     if let Some(remembered) = db.audit_head() {
         let hash = chain_hash(&remembered, time, &trace_id, record);
-        let inserted = insert(conn, time, &trace_id, record, &remembered, &hash, true).await?;
-        if inserted {
+        let guarded = insert_statement(time, &trace_id, record, &remembered, &hash, true);
+        if guarded.changed_rows(conn).await? == 1 {
             db.remember_audit_head(&hash);
             return Ok(());
         }
@@ -269,28 +269,15 @@ pub async fn append(
         .await?;
     let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
     let hash = chain_hash(&prev, time, &trace_id, record);
-    insert(conn, time, &trace_id, record, &prev, &hash, false).await?;
+    insert_statement(time, &trace_id, record, &prev, &hash, false)
+        .execute(conn)
+        .await?;
     db.remember_audit_head(&hash);
     Ok(())
 }
 
 /// The chain's last hash.
 pub(crate) const LAST_HASH: &str = "SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1";
-
-/// Inserts one record linked to `prev`; with `guarded`, only if `prev` is still
-/// the chain's last hash. Returns whether a row was inserted.
-async fn insert(
-    conn: &mut AnyConnection,
-    time: i64,
-    trace_id: &str,
-    record: &AuditRecord,
-    prev: &str,
-    hash: &str,
-    guarded: bool,
-) -> Result<bool, DbError> {
-    let statement = insert_statement(time, trace_id, record, prev, hash, guarded);
-    Ok(statement.changed_rows(conn).await? == 1)
-}
 
 /// The insert of one record linked to `prev` whose hash is `hash`; with
 /// `guarded`, it inserts nothing unless `prev` is still the chain's last hash.
