@@ -364,7 +364,10 @@ impl Database {
 
     /// Whether the database answers a trivial query.
     pub async fn is_ready(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        // Reads alone are not readiness: a service whose writer thread has
+        // ended can answer nothing that writes (and every call is audited).
+        self.sqlite_writer.as_ref().is_none_or(|w| w.is_running())
+            && sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
     /// Closes the pools, waiting for connections to be returned.

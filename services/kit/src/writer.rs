@@ -19,7 +19,7 @@
 //! sqlx's writer connection meanwhile, so the two never contend for the lock.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,6 +42,16 @@ const STATEMENT_CACHE: usize = 128;
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
     wait: Duration,
+    running: Arc<AtomicBool>,
+}
+
+/// Marks the writer stopped when its thread ends, by return or by panic.
+struct Running(Arc<AtomicBool>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 /// A unit's whole transaction, as the writer runs it.
@@ -120,23 +130,34 @@ impl Writer {
         let (jobs, queue) = mpsc::channel();
         let (opened, is_open) = oneshot::channel();
         let file = file.to_owned();
+        let running = Arc::new(AtomicBool::new(true));
+        let marker = Running(Arc::clone(&running));
         std::thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || match connect(&file, wait) {
-                Ok(conn) => {
-                    let _ = opened.send(Ok(()));
-                    let closing = serve(&conn, &queue, &head);
-                    // The connection closes before whoever asked hears so.
-                    drop(conn);
-                    drop(closing);
-                }
-                Err(e) => {
-                    let _ = opened.send(Err(e));
+            .spawn(move || {
+                let running = marker;
+                match connect(&file, wait) {
+                    Ok(conn) => {
+                        let _ = opened.send(Ok(()));
+                        let closing = serve(&conn, &queue, &head);
+                        // The connection closes, and the writer says it has
+                        // stopped, before whoever asked hears so.
+                        drop(conn);
+                        drop(running);
+                        drop(closing);
+                    }
+                    Err(e) => {
+                        let _ = opened.send(Err(e));
+                    }
                 }
             })
             .map_err(|e| DbError::Other(anyhow::Error::new(e).context("starting the writer")))?;
         match is_open.await {
-            Ok(Ok(())) => Ok(Self { jobs, wait }),
+            Ok(Ok(())) => Ok(Self {
+                jobs,
+                wait,
+                running,
+            }),
             Ok(Err(e)) => Err(sqlite_error(e)),
             Err(_) => Err(DbError::Other(anyhow::anyhow!("the writer thread ended"))),
         }
@@ -165,6 +186,11 @@ impl Writer {
             granted,
         })?;
         self.await_taken(&ticket, grant).await?.map_err(|_| gone())
+    }
+
+    /// Whether the thread still takes jobs.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
     }
 
     /// Stops the thread once the jobs queued before are done, and waits for
@@ -496,6 +522,33 @@ mod tests {
         );
         assert_eq!(file_of("sqlite::memory:"), None);
         assert_eq!(file_of("sqlite://shared?mode=memory&cache=shared"), None);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_writer_says_so_and_refuses_work() {
+        let dir = tempfile::tempdir().expect("dir");
+        let writer = Writer::open(
+            &dir.path().join("w.db"),
+            Duration::from_secs(1),
+            Arc::default(),
+        )
+        .await
+        .expect("open");
+        assert!(writer.is_running());
+        writer
+            .run(Script {
+                statements: vec![Statement::new("CREATE TABLE t (x INTEGER)")],
+                ..Script::default()
+            })
+            .await
+            .expect("a write");
+        writer.close().await;
+        assert!(!writer.is_running(), "stopped once closed");
+        let refused = writer.run(Script::default()).await;
+        assert!(
+            matches!(refused, Err(DbError::Unavailable(_))),
+            "{refused:?}"
+        );
     }
 
     #[test]
