@@ -171,19 +171,19 @@ async fn commit_one(db: &Database, i: usize, fault: Fault) -> Result<(), DbError
 }
 
 async fn incidents(db: &Database) -> Vec<String> {
-    let mut rows: Vec<String> = sqlx::query_scalar("SELECT request_id FROM incidents")
-        .fetch_all(db.pool())
-        .await
-        .expect("incidents");
-    rows.sort();
-    rows
+    strings(db, "SELECT request_id FROM incidents").await
 }
 
 async fn audited(db: &Database) -> Vec<String> {
-    let mut rows: Vec<String> = sqlx::query_scalar("SELECT subject FROM audit_log")
+    strings(db, "SELECT subject FROM audit_log").await
+}
+
+/// One text column, sorted here (a database's collation may differ).
+async fn strings(db: &Database, sql: &'static str) -> Vec<String> {
+    let mut rows: Vec<String> = sqlx::query_scalar(sql)
         .fetch_all(db.pool())
         .await
-        .expect("audit");
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     rows.sort();
     rows
 }
